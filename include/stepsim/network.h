@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: network.h
+// Transport of bytes between devices. A transfer of S bytes along a route costs the route's
+// latency (alpha, summed over hops) plus S over its bandwidth share (beta). Two models:
+//  - AlphaBetaNetwork: no contention; every transfer gets the route's bottleneck bandwidth.
+//  - FairShareNetwork: concurrent transfers share each link max-min fairly (flow level, as
+//    SimGrid's network model); rates are recomputed when a flow starts or ends, touching only
+//    the flows that share a link with the change.
+// See docs/models/network.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "stepsim/ids.h"
+#include "stepsim/simulator.h"
+#include "stepsim/topology.h"
+
+namespace stepsim {
+
+struct LinkStats {
+    std::int64_t bytes_carried = 0;
+    Time busy_time{0};                 ///< time with at least one flow transmitting
+    std::uint32_t peak_concurrent_flows = 0;
+};
+
+enum class NetworkKind : std::uint8_t { kAlphaBeta, kFairShare };
+
+class NetworkModel {
+public:
+    using Callback = std::function<void()>;
+
+    virtual ~NetworkModel() = default;
+    virtual std::string_view name() const = 0;
+
+    /// Starts moving `size_bytes` (>= 0) from `src` to `dst` at now(); `on_done` fires when
+    /// the last byte arrives. `flow_label` picks among equal-cost paths. src == dst completes
+    /// after zero time (still through the event queue).
+    virtual TransferId start_transfer(NodeId src, NodeId dst, std::int64_t size_bytes,
+                                      Callback on_done, std::uint64_t flow_label = 0) = 0;
+
+    virtual std::size_t active_transfers() const = 0;
+    /// Statistics of one directed link, accumulated since construction.
+    virtual const LinkStats& link_stats(LinkId id) const = 0;
+};
+
+/// `topology` and `router` must outlive the model.
+std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind, Simulator& sim,
+                                                 const Topology& topology, Router& router);
+
+}  // namespace stepsim

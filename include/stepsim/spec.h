@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: spec.h
+// Loading specs: text-format protobuf files (.textproto) become validated model objects.
+// Every problem in a file is reported at once, as a SpecError whose diagnostics carry
+// file:line:col and the field path. Overrides (--set FIELD=VALUE) edit any field by its
+// protobuf path before validation, e.g. "fabric[0].fat_tree.oversubscription=2".
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stepsim/topology.h"
+
+namespace stepsim {
+
+/// One --set FIELD=VALUE. `field_path` is a protobuf path: dotted field names, with [i] for
+/// an element of a repeated field ("instance[2].count").
+struct SpecOverride {
+    std::string field_path;
+    std::string value;
+};
+
+/// Parses "FIELD=VALUE"; throws SpecError (location "<command line>") when malformed.
+SpecOverride parse_override(std::string_view text);
+
+/// Loads, expands (compact form: templates, instances, fabric builders) and validates a
+/// topology spec. Throws SpecError with every problem found.
+Topology load_topology_file(const std::filesystem::path& path,
+                            std::span<const SpecOverride> overrides = {});
+/// As load_topology_file, from text; `display_name` is used in messages.
+Topology load_topology_text(std::string_view text, std::string_view display_name,
+                            std::span<const SpecOverride> overrides = {});
+
+}  // namespace stepsim

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: topology.h
+// The cluster as a directed graph of devices (GPUs, NVSwitches, NICs, IB switches, hosts) and
+// links (NVLink, PCIe, InfiniBand, Ethernet), each link one direction with its own latency
+// and bandwidth. `Topology` wraps a Boost.Graph adjacency list and never exposes it. `Router`
+// finds shortest paths by latency, picks among equal-cost paths by a hash of the flow (ECMP),
+// and caches routes. Topologies are built by the spec loader (spec.h) or by hand in tests.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "stepsim/ids.h"
+#include "stepsim/time.h"
+
+namespace stepsim {
+
+enum class NodeKind : std::uint8_t { kGpu, kNvSwitch, kNic, kSwitch, kHost, kPcieSwitch };
+enum class LinkKind : std::uint8_t { kNvLink, kPcie, kInfiniBand, kEthernet };
+
+/// "gpu", "nvswitch", "nic", "switch", "host", "pcie_switch"
+std::string_view to_string(NodeKind kind);
+/// "nvlink", "pcie", "infiniband", "ethernet"
+std::string_view to_string(LinkKind kind);
+
+struct Node {
+    NodeId id;
+    std::string name;
+    NodeKind kind = NodeKind::kGpu;
+    /// Index of the server this device sits in (0-based), or -1 for fabric devices.
+    std::int32_t host = -1;
+    /// Switch tier: 0 inside a server, 1 leaf, 2 spine, 3 core.
+    std::int32_t tier = 0;
+};
+
+/// One direction of a physical link. A full-duplex cable is two Links.
+struct Link {
+    LinkId id;
+    NodeId src;
+    NodeId dst;
+    LinkKind kind = LinkKind::kNvLink;
+    Time latency{0};           ///< per-hop latency (alpha)
+    double bandwidth_Bps = 0;  ///< bytes per second in this direction (1/beta)
+    bool is_up = true;         ///< false: no route may use it (what-if studies)
+};
+
+class Topology {
+public:
+    Topology();
+    ~Topology();
+    Topology(Topology&&) noexcept;
+    Topology& operator=(Topology&&) noexcept;
+
+    /// Adds a device. Names are unique (std::invalid_argument otherwise). GPUs get ranks in
+    /// the order they are added.
+    NodeId add_node(std::string name, NodeKind kind, std::int32_t host = -1,
+                    std::int32_t tier = 0);
+    /// Adds one direction src -> dst. Latency >= 0 and bandwidth > 0 and finite, else
+    /// std::invalid_argument.
+    LinkId add_link(NodeId src, NodeId dst, LinkKind kind, Time latency, double bandwidth_Bps);
+    /// Adds both directions with the same latency and bandwidth; returns (a->b, b->a).
+    std::pair<LinkId, LinkId> add_duplex_link(NodeId a, NodeId b, LinkKind kind, Time latency,
+                                              double bandwidth_Bps);
+
+    std::size_t node_count() const;
+    std::size_t link_count() const;
+    const Node& node(NodeId id) const;
+    const Link& link(LinkId id) const;
+    /// Links leaving `id`, in the order they were added.
+    std::span<const LinkId> out_links(NodeId id) const;
+    std::optional<NodeId> find_node(std::string_view name) const;
+
+    /// GPUs in rank order.
+    std::span<const NodeId> gpus() const;
+    std::size_t gpu_count() const { return gpus().size(); }
+    NodeId gpu(RankId rank) const;
+    std::optional<RankId> rank_of(NodeId id) const;
+    /// Number of servers (distinct `host` values among GPUs).
+    std::size_t host_count() const;
+
+    /// What-if edits. Invalidate any Router built on this topology afterwards.
+    void set_link_bandwidth(LinkId id, double bandwidth_Bps);
+    void set_link_up(LinkId id, bool is_up);
+
+    /// Opaque access for the routing code (Boost.Graph lives behind it).
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+/// An ordered path of links from one device to another.
+struct Route {
+    std::vector<LinkId> links;
+    Time latency{0};             ///< sum of the links' latencies
+    double bottleneck_Bps = 0;   ///< smallest link bandwidth on the path (+inf when empty)
+};
+
+/// Shortest paths by latency (ties broken by fewer hops), one of the equal-cost paths chosen
+/// by a hash of (src, dst, flow_label) at each branching hop, so different flows between the
+/// same pair may take different paths (ECMP) and the same flow always takes the same one.
+class Router {
+public:
+    explicit Router(const Topology& topology);
+    ~Router();
+
+    /// The route; cached, the reference stays valid until invalidate(). Throws
+    /// std::runtime_error when dst cannot be reached from src. src == dst gives an empty route.
+    const Route& route(NodeId src, NodeId dst, std::uint64_t flow_label = 0);
+    bool is_reachable(NodeId src, NodeId dst);
+    /// Drops cached routes (after link changes in the topology).
+    void invalidate();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// What `stepsim topology` prints.
+struct TopologySummary {
+    struct LinkClass {
+        std::size_t count = 0;            ///< directed links
+        double total_bandwidth_Bps = 0;   ///< sum over directed links
+    };
+    std::size_t gpus = 0;
+    std::size_t nodes = 0;  ///< servers
+    std::map<std::string, std::size_t> devices_by_kind;     ///< key: to_string(NodeKind)
+    std::map<std::string, LinkClass> links_by_kind;         ///< key: to_string(LinkKind)
+    std::size_t diameter_hops = 0;                          ///< max over GPU pairs
+    /// Per-GPU injection bandwidth by tier: "scale_up" (NVLink/PCIe out of the GPU) and
+    /// "scale_out" (network links out of the GPU's NICs, divided among the GPUs sharing them).
+    std::map<std::string, double> injection_Bps_by_tier;
+};
+
+TopologySummary summarize(const Topology& topology, Router& router);
+
+}  // namespace stepsim

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: simulator.cc
+// BasicSimulator, instantiated for the picosecond (Time) and nanosecond (RunTime) clocks.
+#include "stepsim/simulator.h"
+
+#include <string>
+
+#include "event_queue.h"
+#include "stepsim/error.h"
+
+namespace stepsim {
+
+namespace {
+// Mixes one fired event into the fingerprint (FNV-1a over three 64-bit words).
+std::uint64_t mix(std::uint64_t hash, std::uint64_t word) {
+    for (int i = 0; i < 8; ++i) {
+        hash ^= (word >> (8 * i)) & 0xff;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+}  // namespace
+
+template <class Duration>
+BasicSimulator<Duration>::BasicSimulator(std::uint64_t seed)
+    : queue_(std::make_unique<detail::EventQueue>())
+    , streams_(seed) {}
+
+template <class Duration>
+BasicSimulator<Duration>::~BasicSimulator() = default;
+
+template <class Duration>
+EventId BasicSimulator<Duration>::schedule_at(Duration when, Callback fn, Priority priority,
+                                              std::uint64_t tag) {
+    STEPSIM_CHECK(when >= now_, "event scheduled in the past: at " +
+                                    std::to_string(when.count()) + " ticks, now " +
+                                    std::to_string(now_.count()));
+    return EventId{queue_->push(when.count(), static_cast<std::uint8_t>(priority), tag,
+                                std::move(fn))};
+}
+
+template <class Duration>
+EventId BasicSimulator<Duration>::schedule_in(Duration delay, Callback fn, Priority priority,
+                                              std::uint64_t tag) {
+    STEPSIM_CHECK(delay.count() >= 0, "negative delay " + std::to_string(delay.count()));
+    STEPSIM_CHECK(delay <= Duration::max() - now_, "event time overflows the clock");
+    return schedule_at(now_ + delay, std::move(fn), priority, tag);
+}
+
+template <class Duration>
+bool BasicSimulator<Duration>::cancel(EventId id) {
+    return queue_->cancel(id.value);
+}
+
+template <class Duration>
+bool BasicSimulator<Duration>::step() {
+    detail::EventQueue::Popped event;
+    if (!queue_->pop(event)) {
+        return false;
+    }
+    now_ = Duration(event.time);
+    fingerprint_ = mix(mix(mix(fingerprint_, static_cast<std::uint64_t>(event.time)),
+                           event.order >> 56),
+                       event.tag);
+    ++events_executed_;
+    event.fn();
+    return true;
+}
+
+template <class Duration>
+void BasicSimulator<Duration>::run() {
+    stop_requested_ = false;
+    while (!stop_requested_ && step()) {
+    }
+}
+
+template <class Duration>
+void BasicSimulator<Duration>::run_until(Duration limit) {
+    stop_requested_ = false;
+    while (!stop_requested_ && queue_->peek_time() <= limit.count()) {
+        step();
+    }
+    if (!stop_requested_ && limit > now_) {
+        now_ = limit;
+    }
+}
+
+template <class Duration>
+std::size_t BasicSimulator<Duration>::pending() const {
+    return queue_->live();
+}
+
+template <class Duration>
+Duration BasicSimulator<Duration>::next_event_time() const {
+    return Duration(queue_->peek_time());
+}
+
+template class BasicSimulator<Time>;
+template class BasicSimulator<RunTime>;
+
+}  // namespace stepsim

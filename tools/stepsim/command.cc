@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: command.cc
+#include "command.h"
+
+#include <iostream>
+
+#include "stepsim/report.h"
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+void CommandIo::emit(std::string_view text) {
+    if (output_) {
+        write_file_atomically(*output_, text);
+    } else {
+        out_ << text;
+        out_.flush();
+    }
+}
+
+std::vector<SpecOverride> CommonOptions::overrides() const {
+    std::vector<SpecOverride> result;
+    result.reserve(set.size());
+    for (const std::string& text : set) {
+        result.push_back(parse_override(text));
+    }
+    return result;
+}
+
+void add_common_options(po::options_description& description, CommonOptions& common) {
+    description.add_options()                                                         //
+        ("json", po::bool_switch(&common.json), "print JSON instead of a table")  //
+        ("output,o", po::value<std::string>(),
+         "write the result to FILE (atomically) instead of stdout")  //
+        ("set", po::value<std::vector<std::string>>(&common.set)->composing(),
+         "override a spec field: FIELD=VALUE, FIELD a protobuf path (repeatable)")  //
+        ("help,h", po::bool_switch(&common.help), "show this help");
+}
+
+bool parse_command_line(const std::vector<std::string>& args,
+                        const po::options_description& description,
+                        const std::vector<std::string>& positional, CommonOptions& common,
+                        CommandIo& io, std::string_view usage) {
+    po::positional_options_description positions;
+    for (const std::string& name : positional) {
+        positions.add(name.c_str(), 1);
+    }
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(args).options(description).positional(positions).run(),
+                  values);
+        po::notify(values);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    if (common.help) {
+        std::cout << "usage: " << usage << "\n\n" << description << '\n';
+        return false;
+    }
+    if (values.count("output")) {
+        io.set_output(std::filesystem::path(values["output"].as<std::string>()));
+    }
+    for (const std::string& name : positional) {
+        if (!values.count(name)) {
+            throw UsageError("missing argument " + name + " (usage: " + std::string(usage) + ")");
+        }
+    }
+    return true;
+}
+
+}  // namespace stepsim::cli

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: command.h
+// What every subcommand shares: its I/O (stdout or an atomically written --output file),
+// the common options (--json, --output, --set) and usage errors. Only tools/ picks exit codes:
+// 0 success, 1 internal error, 2 bad input (spec, flags, units).
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "stepsim/spec.h"
+
+namespace stepsim::cli {
+
+/// A bad flag or argument: printed as "stepsim <command>: error: <message>", exit status 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class CommandIo {
+public:
+    CommandIo(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+
+    /// Writes the command's result: to --output atomically when given, else to stdout.
+    void emit(std::string_view text);
+    std::ostream& err() { return err_; }
+    void set_output(std::optional<std::filesystem::path> path) { output_ = std::move(path); }
+
+private:
+    std::ostream& out_;
+    std::ostream& err_;
+    std::optional<std::filesystem::path> output_;
+};
+
+/// Options every command takes: --json, --output FILE, --set FIELD=VALUE (repeatable), --help.
+struct CommonOptions {
+    bool json = false;
+    std::vector<std::string> set;
+    std::optional<std::string> output;
+    bool help = false;
+
+    std::vector<SpecOverride> overrides() const;
+};
+
+/// Adds the common options to `description`, bound to `common`.
+void add_common_options(boost::program_options::options_description& description,
+                        CommonOptions& common);
+
+/// Parses `args` against `description` (and positional names, in order). Unknown options or
+/// bad values raise UsageError. Applies --output to `io`. Returns false when --help was given
+/// (the help text has then been written to stdout).
+bool parse_command_line(const std::vector<std::string>& args,
+                        const boost::program_options::options_description& description,
+                        const std::vector<std::string>& positional, CommonOptions& common,
+                        CommandIo& io, std::string_view usage);
+
+using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
+
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    CommandFunction run;
+};
+
+// One function per subcommand, each in <name>_command.cc.
+int topology_command(const std::vector<std::string>& args, CommandIo& io);
+
+}  // namespace stepsim::cli
