@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: topology_impl.h
+// The private state behind `Topology`: devices and directed links in vectors indexed by id, a
+// Boost.Graph adjacency list kept in step with them (one edge per link, edge property = LinkId),
+// the name index and the GPU rank order. Only sim/topology/ includes this header.
+#pragma once
+
+#include "stepsim/ids.h"
+#include "stepsim/topology.h"
+
+#include <boost/graph/adjacency_list.hpp>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace stepsim {
+
+struct Topology::Impl {
+    /// Vertex i is NodeId(i); every edge carries the LinkId of the directed link it stands for.
+    using Graph = boost::
+        adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, LinkId>;
+
+    std::vector<Node> nodes;
+    std::vector<Link> links;
+    /// out_links[node] lists the links leaving `node` in the order they were added.
+    std::vector<std::vector<LinkId>> out_links;
+    Graph graph;
+    std::map<std::string, NodeId, std::less<>> node_by_name;
+    /// GPUs in rank order (insertion order).
+    std::vector<NodeId> gpus;
+    /// rank_by_node[node] is the GPU's rank, or an invalid RankId for other devices.
+    std::vector<RankId> rank_by_node;
+    /// Distinct non-negative `host` values among GPUs.
+    std::set<std::int32_t> gpu_hosts;
+
+    const Node& node_at(NodeId id) const;
+    const Link& link_at(LinkId id) const;
+};
+
+}  // namespace stepsim
