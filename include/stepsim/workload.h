@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: workload.h
+// A training job as plain data (model shape, training settings, 3D-parallel layout, GPU) and the
+// model math on it: per-layer FLOPs and bytes for one micro-batch on one tensor-parallel rank,
+// parameter counts, memory per GPU per ZeRO stage and recompute mode, and the GPU library with
+// its compute-efficiency model. Formulas and sources: docs/models/compute.md. Nothing here
+// knows protobuf; sim/spec/workload_loader.cc turns a workload spec into a TrainingJob.
+#pragma once
+
+#include "stepsim/collective.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stepsim {
+
+// ---------------------------------------------------------------------------------------------
+// GPUs
+
+/// Achieved fraction of peak per operation kind (docs/models/compute.md, "Efficiency model").
+struct GpuEfficiency {
+    double gemm_fraction = 0.75;       ///< large bf16 GEMMs (QKV, projections, MLP, logits)
+    double attention_fraction = 0.55;  ///< fused attention kernels (the s² terms)
+    double memory_fraction = 0.80;     ///< element-wise work: achieved / peak HBM bandwidth
+};
+
+struct GpuSpec {
+    std::string name;                    ///< library key, e.g. "H100-SXM"
+    double peak_bf16_flops_per_s = 0.0;  ///< dense (no sparsity) bf16 tensor-core peak
+    std::int64_t hbm_bytes = 0;          ///< HBM capacity as on the datasheet (decimal GB)
+    double hbm_Bps = 0.0;                ///< peak HBM bandwidth
+    GpuEfficiency efficiency;
+};
+
+/// The bundled GPUs: "A100-80GB-SXM", "H100-SXM", "H200", "B200" (figures and citations in
+/// docs/models/compute.md). Returned by value, in that order.
+std::vector<GpuSpec> gpu_library();
+/// Looks a GPU up by name (case-insensitive; "-" and "_" are interchangeable);
+/// std::nullopt when the library has no such GPU.
+std::optional<GpuSpec> find_gpu(std::string_view name);
+
+/// Work of one task split by how it is timed.
+struct WorkAmount {
+    double gemm_flops = 0.0;       ///< matrix multiplies with weights (timed at gemm_fraction)
+    double attention_flops = 0.0;  ///< Q·Kᵀ and softmax·V (timed at attention_fraction)
+    double memory_bytes = 0.0;     ///< HBM traffic of memory-bound element-wise kernels
+
+    double flops() const { return gemm_flops + attention_flops; }
+
+    WorkAmount& operator+=(const WorkAmount& other);
+};
+
+WorkAmount operator+(WorkAmount a, const WorkAmount& b);
+WorkAmount operator*(double factor, WorkAmount work);
+
+/// Seconds one GPU needs for `work`: gemm / (peak · gemm_fraction) + attention / (peak ·
+/// attention_fraction) + bytes / (hbm_Bps · memory_fraction). Kernels run one after another.
+double compute_time_s(const GpuSpec& gpu, const WorkAmount& work);
+
+// ---------------------------------------------------------------------------------------------
+// Job description
+
+enum class NormKind : std::uint8_t { kLayerNorm, kRmsNorm };
+enum class PositionEmbedding : std::uint8_t { kLearned, kRotary };
+
+/// Transformer shape. Dense for now; `experts`/`top_k` are reserved for MoE (validation
+/// rejects experts > 1 until MoE lowering exists).
+struct ModelConfig {
+    std::string name;
+    int layers = 0;
+    std::int64_t hidden = 0;      ///< h
+    std::int64_t ffn_hidden = 0;  ///< f (4h for GPT; 3.5h-ish for SwiGLU models)
+    bool is_gated = false;        ///< SwiGLU/GeGLU MLP: three h×f matrices instead of two
+    int heads = 0;                ///< a (query heads)
+    int kv_heads = 0;             ///< GQA key/value heads; == heads for multi-head attention
+    std::int64_t seq_len = 0;     ///< s
+    std::int64_t vocab = 0;       ///< V
+    bool has_bias = true;         ///< linear-layer biases (GPT: yes, Llama: no)
+    NormKind norm = NormKind::kLayerNorm;
+    PositionEmbedding position_embedding = PositionEmbedding::kLearned;
+    bool has_tied_embeddings = true;  ///< output layer reuses the input embedding
+    bool has_dropout = true;  ///< dropout masks are stored (Korthikanti's 34sbh counts them)
+    int experts = 1;          ///< MoE experts per layer (1 = dense)
+    int top_k = 1;            ///< experts each token is routed to
+
+    std::int64_t head_dim() const { return hidden / heads; }
+
+    std::int64_t kv_dim() const { return head_dim() * kv_heads; }  ///< width of K (and of V)
+};
+
+enum class Recompute : std::uint8_t {
+    kNone,
+    kSelective,  ///< recompute the attention core (Korthikanti et al. 2022 §5)
+    kFull,       ///< keep only each layer's input; re-run the layer's forward in backward
+};
+
+enum class GradientPrecision : std::uint8_t { kBf16, kFp32 };
+
+struct TrainingConfig {
+    std::int64_t global_batch = 0;  ///< sequences per optimizer step
+    std::int64_t micro_batch = 1;   ///< sequences per micro-batch (b)
+    Recompute recompute = Recompute::kNone;
+    /// bf16 weights and activations always; gradients as below; fp32 master weights and two
+    /// fp32 Adam moments (12 bytes/parameter of optimizer state).
+    GradientPrecision gradient_precision = GradientPrecision::kBf16;
+    /// FlashAttention-style fused attention: the s×s scores are never stored.
+    bool is_flash_attention = true;
+    double packing_utilization_fraction = 1.0;  ///< real tokens / allocated tokens
+    double data_loader_s = 0.0;                 ///< exposed data-loading time per step
+};
+
+enum class ParallelDim : std::uint8_t { kTp, kDp, kPp };
+enum class PipelineScheduleKind : std::uint8_t { kGPipe, kOneFOneB, kInterleaved, kZeroBubbleH1 };
+
+std::string_view to_string(PipelineScheduleKind kind);
+std::string_view to_string(Recompute mode);
+std::string_view to_string(ParallelDim dim);
+
+struct ParallelLayout {
+    int tp = 1;
+    int pp = 1;
+    int dp = 1;
+    bool is_sequence_parallel = false;
+    int virtual_stages = 1;  ///< v model chunks per pipeline rank (interleaved schedule only)
+    int zero_stage = 0;      ///< 0 none, 1 optimizer, 2 + gradients, 3 + weights (FSDP)
+    std::int64_t grad_bucket_bytes = 25 * 1024 * 1024;
+    bool is_grad_reduce_overlapped = true;  ///< DP gradient reduction overlaps backward
+    /// Rank order, innermost (consecutive global ranks) first. Default: TP inside a node, then
+    /// DP, then PP (Megatron-LM's default order).
+    std::array<ParallelDim, 3> order = {ParallelDim::kTp, ParallelDim::kDp, ParallelDim::kPp};
+    PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
+
+    int world_size() const { return tp * pp * dp; }
+};
+
+/// Where a global rank sits in the 3D grid.
+struct RankCoordinates {
+    int tp = 0;
+    int dp = 0;
+    int pp = 0;  ///< pipeline stage
+};
+
+/// Global rank (0 .. world_size-1) of `coordinates` under `layout.order`.
+int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates);
+/// Inverse of rank_of; throws std::invalid_argument for a rank outside the world.
+RankCoordinates coordinates_of(const ParallelLayout& layout, int rank);
+
+struct TrainingJob {
+    ModelConfig model;
+    TrainingConfig training;
+    ParallelLayout layout;
+    GpuSpec gpu;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Derived figures
+
+/// Micro-batches per pipeline per step: global_batch / (micro_batch · dp).
+std::int64_t microbatches(const TrainingJob& job);
+/// Tokens per step: global_batch · seq_len (allocated, before packing utilization).
+std::int64_t tokens_per_step(const TrainingJob& job);
+
+/// Layers of each model chunk, pp · virtual_stages entries; chunk c runs on pipeline stage
+/// c % pp (Megatron's interleaved assignment). When pp·v does not divide the layers, every
+/// chunk gets ceil(layers / (pp·v)) and the deficit is taken one layer at a time from the
+/// first chunk, the last chunk, the second, the second-to-last, ... (the first and last
+/// stages also hold the embedding and the logits; Llama 3 405B's 126 layers on 16 stages
+/// give 7, 8, ..., 8, 7 this way).
+std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout);
+/// Layers on pipeline stage `stage` (sum over its chunks).
+int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int stage);
+
+/// Parameters of the whole model: per layer attention (Q, K, V, output) + MLP + two norms,
+/// plus the embedding (+ learned positions), the final norm and, when untied, the output
+/// layer. GPT-style: 12·l·h² + 13·l·h + (V + s)·h + 2h (the Megatron formula plus the final
+/// layer norm, which that formula leaves out).
+std::int64_t parameter_count(const ModelConfig& model);
+/// Parameters of one transformer layer (all TP ranks together).
+std::int64_t layer_parameter_count(const ModelConfig& model);
+
+/// Parameters held by one GPU of pipeline stage `stage` (one TP shard; before ZeRO sharding).
+/// Column/row-parallel matrices and their split biases are divided by tp; norms and
+/// row-parallel biases are replicated; the vocabulary-parallel embedding is on stage 0, the
+/// output layer (or the tied embedding's copy when pp > 1) on stage pp-1.
+std::int64_t stage_parameter_count(const TrainingJob& job, int stage);
+
+/// One tensor-parallel collective of a layer: op (all-reduce without sequence parallelism;
+/// all-gather / reduce-scatter with it) and the nccl-tests size of the full buffer,
+/// b·s·h·2 bytes.
+struct TpCollective {
+    CollectiveOp op = CollectiveOp::kAllReduce;
+    std::int64_t size_bytes = 0;
+};
+
+/// Costs of one transformer layer for one micro-batch on one TP rank.
+struct LayerCosts {
+    WorkAmount forward;
+    WorkAmount backward_input;   ///< B: gradients w.r.t. inputs (attention core's backward too)
+    WorkAmount backward_weight;  ///< W: gradients w.r.t. weights (for ZB-H1's deferred W)
+    WorkAmount recompute;        ///< extra forward work in backward for the recompute mode
+    std::vector<TpCollective> forward_collectives;    ///< in order; empty when tp == 1
+    std::vector<TpCollective> backward_collectives;   ///< in order; empty when tp == 1
+    std::vector<TpCollective> recompute_collectives;  ///< extra ones re-run by recompute
+};
+
+LayerCosts layer_costs(const TrainingJob& job);
+
+/// Costs of the embedding (first stage) and of the output layer + loss (last stage) for one
+/// micro-batch on one TP rank. The embedding is a memory-bound lookup; the logits are a
+/// 2·b·s·h·V/tp GEMM forward and twice that backward (B and W halves).
+struct EdgeCosts {
+    WorkAmount embedding_forward;
+    WorkAmount embedding_backward;
+    WorkAmount logits_forward;
+    WorkAmount logits_backward_input;
+    WorkAmount logits_backward_weight;
+};
+
+EdgeCosts edge_costs(const TrainingJob& job);
+
+/// Bytes one TP rank sends to the next stage per micro-batch (activations forward, their
+/// gradient backward): b·s·h·2, divided by tp with sequence parallelism (each rank sends its
+/// sequence shard).
+std::int64_t pipeline_message_bytes(const TrainingJob& job);
+
+/// Gradient bytes one GPU of `stage` reduces across DP per step (its TP shard, in the gradient
+/// precision; all-reduce for ZeRO 0-1, reduce-scatter for ZeRO 2-3).
+std::int64_t stage_gradient_bytes(const TrainingJob& job, int stage);
+
+/// Model FLOPs per step (forward + backward, no recompute), all GPUs together: per layer
+/// 3·(forward GEMMs + attention) plus the logits' 6·B·s·h·V. For a GPT-style model this is
+/// Megatron's 72·B·s·l·h²·(1 + s/(6h) + V/(12·h·l)).
+double model_flops_per_step(const TrainingJob& job);
+/// Hardware FLOPs per step: model FLOPs plus the recompute mode's extra forward work.
+double hardware_flops_per_step(const TrainingJob& job);
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// Bytes on one GPU. Weights bf16 (2 B/param), gradients 2 or 4 B/param, optimizer state
+/// 12 B/param (fp32 master + two Adam moments), each divided by dp when the ZeRO stage shards
+/// it (1: optimizer, 2: + gradients, 3: + weights).
+struct MemoryBreakdown {
+    std::int64_t weights_bytes = 0;
+    std::int64_t gradients_bytes = 0;
+    std::int64_t optimizer_bytes = 0;
+    std::int64_t activations_bytes = 0;
+    /// Transient buffers: the last stage's fp32 logits for one micro-batch and, with ZeRO-3,
+    /// two gathered layers of weights (current + prefetch).
+    std::int64_t transient_bytes = 0;
+
+    std::int64_t total_bytes() const {
+        return weights_bytes + gradients_bytes + optimizer_bytes + activations_bytes +
+               transient_bytes;
+    }
+};
+
+/// Activation bytes one transformer layer keeps for one micro-batch on one GPU until its
+/// backward. Korthikanti et al. 2022, Table 2, generalized to GQA, gated MLPs, no dropout and
+/// fused attention: for a GPT layer with dropout and unfused attention this is
+/// s·b·h·(10 + 24/t + 5·a·s/(h·t)) without sequence parallelism, s·b·h·(34/t + 5·a·s/(h·t))
+/// with it; selective recompute (or fused attention) drops the 5·a·s/(h·t) term; full
+/// recompute keeps 2·s·b·h (/t with sequence parallelism).
+std::int64_t layer_activation_bytes(const TrainingJob& job);
+
+/// Micro-batches whose activations a stage holds at its peak, counted in model chunks
+/// (each chunk = the stage's layers / v): GPipe m; 1F1B and ZB-H1 min(p - stage, m);
+/// interleaved min((p - stage - 1)·2 + (v - 1)·p + 1, v·m) (Megatron's warm-up count + 1).
+std::int64_t in_flight_chunk_microbatches(const TrainingJob& job, int stage);
+
+/// Memory of one GPU on `stage` with `in_flight_chunk_microbatches` chunks' activations held
+/// (use in_flight_chunk_microbatches() for the schedule's peak, or a count measured from a
+/// simulated timeline).
+MemoryBreakdown memory_per_gpu(const TrainingJob& job,
+                               int stage,
+                               std::int64_t in_flight_chunk_microbatches);
+/// The schedule's peak: memory_per_gpu with in_flight_chunk_microbatches(job, stage).
+MemoryBreakdown memory_per_gpu(const TrainingJob& job, int stage);
+/// The stage with the largest total at the schedule's peak (the lowest such stage on ties).
+int most_loaded_stage(const TrainingJob& job);
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/// Checks that need only the job (heads divisible by tp, kv_heads by tp, a layer per chunk,
+/// batch divisibility, interleaved m % p, ZeRO stage range, positive sizes). Returns
+/// "field: message" problems (field is the spec path, e.g. "parallelism.tp"); empty if fine.
+/// The loader turns these into SpecErrors with file locations.
+struct JobProblem {
+    std::string field_path;
+    std::string message;  ///< lower-case, no final period
+};
+
+std::vector<JobProblem> validate_job(const TrainingJob& job);
+
+/// Checks against a cluster: tp·pp·dp == gpu_count, and memory of the most loaded stage fits
+/// the GPU's HBM unless `allow_oom` (the message carries the breakdown). Throws SpecError
+/// (location: the workload file when `workload_file` is given) on failure.
+void validate_job_against_cluster(const TrainingJob& job,
+                                  int gpu_count,
+                                  bool allow_oom,
+                                  const std::string& workload_file = {});
+
+}  // namespace stepsim
