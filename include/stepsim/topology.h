@@ -107,6 +107,10 @@ struct Route {
 /// Shortest paths by latency (ties broken by fewer hops), one of the equal-cost paths chosen
 /// by a hash of (src, dst, flow_label) at each branching hop, so different flows between the
 /// same pair may take different paths (ECMP) and the same flow always takes the same one.
+/// Links that are down are never used. GPUs are endpoints: a route never passes through a GPU
+/// other than its source and destination (a GPU does not forward traffic; relaying through a
+/// peer GPU, as NCCL's PXN does, is a collective's choice of transfers, not a route).
+/// `topology` must outlive the router. Not thread-safe (it fills caches on the fly).
 class Router {
 public:
     explicit Router(const Topology& topology);
@@ -114,8 +118,15 @@ public:
 
     /// The route; cached, the reference stays valid until invalidate(). Throws
     /// std::runtime_error when dst cannot be reached from src. src == dst gives an empty route.
+    /// Throws InternalError if the topology was edited since the last invalidate() while
+    /// routes or distances were cached.
     const Route& route(NodeId src, NodeId dst, std::uint64_t flow_label = 0);
     bool is_reachable(NodeId src, NodeId dst);
+    /// Links on a shortest route (all equal-cost routes have the same count); 0 when
+    /// src == dst. Throws as route(), but builds no path.
+    std::size_t hop_count(NodeId src, NodeId dst);
+    /// Latency of a shortest route; throws as route(), but builds no path.
+    Time latency(NodeId src, NodeId dst);
     /// Drops cached routes (after link changes in the topology).
     void invalidate();
 

@@ -94,7 +94,9 @@ NodeId Topology::add_node(std::string name, NodeKind kind, std::int32_t host, st
     }
     const NodeId id(static_cast<std::uint32_t>(impl_->nodes.size()));
     const auto vertex = boost::add_vertex(impl_->graph);
-    STEPSIM_CHECK(vertex == id.index(), "graph vertex out of step with node ids");
+    const auto reversed_vertex = boost::add_vertex(impl_->reversed);
+    STEPSIM_CHECK(vertex == id.index() && reversed_vertex == id.index(),
+                  "graph vertex out of step with node ids");
     RankId rank;
     if (kind == NodeKind::kGpu) {
         rank = RankId(static_cast<std::uint32_t>(impl_->gpus.size()));
@@ -107,6 +109,7 @@ NodeId Topology::add_node(std::string name, NodeKind kind, std::int32_t host, st
     impl_->out_links.emplace_back();
     impl_->node_by_name.emplace(name, id);
     impl_->nodes.push_back(Node{id, std::move(name), kind, host, tier});
+    ++impl_->version;
     return id;
 }
 
@@ -129,8 +132,10 @@ LinkId Topology::add_link(
     }
     const LinkId id(static_cast<std::uint32_t>(impl_->links.size()));
     boost::add_edge(src.index(), dst.index(), id, impl_->graph);
+    boost::add_edge(dst.index(), src.index(), id, impl_->reversed);
     impl_->links.push_back(Link{id, src, dst, kind, latency, bandwidth_Bps, true});
     impl_->out_links[src.index()].push_back(id);
+    ++impl_->version;
     return id;
 }
 
@@ -211,11 +216,13 @@ void Topology::set_link_bandwidth(LinkId id, double bandwidth_Bps) {
     impl_->link_at(id);
     check_bandwidth(bandwidth_Bps, "set_link_bandwidth");
     impl_->links[id.index()].bandwidth_Bps = bandwidth_Bps;
+    ++impl_->version;
 }
 
 void Topology::set_link_up(LinkId id, bool is_up) {
     impl_->link_at(id);
     impl_->links[id.index()].is_up = is_up;
+    ++impl_->version;
 }
 
 }  // namespace stepsim

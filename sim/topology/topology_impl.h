@@ -28,6 +28,10 @@ struct Topology::Impl {
     /// out_links[node] lists the links leaving `node` in the order they were added.
     std::vector<std::vector<LinkId>> out_links;
     Graph graph;
+    /// The same links with every edge turned around (dst -> src), for the Router's Dijkstra
+    /// towards one destination. Kept as a second directed graph rather than a bidirectionalS
+    /// one, because a directed graph's in-edges are not enough for boost::reverse_graph.
+    Graph reversed;
     std::map<std::string, NodeId, std::less<>> node_by_name;
     /// GPUs in rank order (insertion order).
     std::vector<NodeId> gpus;
@@ -35,6 +39,9 @@ struct Topology::Impl {
     std::vector<RankId> rank_by_node;
     /// Distinct non-negative `host` values among GPUs.
     std::set<std::int32_t> gpu_hosts;
+    /// Bumped by every edit (devices, links, bandwidth, up/down), so that a Router can tell
+    /// that its tables were built for an older topology.
+    std::uint64_t version = 0;
 
     const Node& node_at(NodeId id) const;
     const Link& link_at(LinkId id) const;

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: router.cc
+// `Router`: for each destination, one Boost.Graph Dijkstra on the reversed graph gives every
+// device's (latency, hops) distance to it, ordered lexicographically so that latency ties go to
+// fewer hops; the table is cached. A route then walks from the source, at each device taking
+// an out-link on a shortest path, chosen among several by a hash of (src, dst, flow_label,
+// device): equal-cost multi-path (ECMP) that is deterministic per flow. Routes are cached too.
+#include "stepsim/error.h"
+#include "stepsim/random.h"
+#include "stepsim/topology.h"
+
+#include "topology_impl.h"
+
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/graph/filtered_graph.hpp>
+#include <boost/property_map/function_property_map.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace stepsim {
+
+namespace {
+
+using Graph = Topology::Impl::Graph;
+using ReverseEdge = boost::graph_traits<Graph>::edge_descriptor;
+
+constexpr std::int64_t kUnreachableLatency = std::numeric_limits<std::int64_t>::max();
+
+/// Distance to the destination: latency first, then hop count.
+struct Distance {
+    std::int64_t latency_ps = 0;
+    std::int32_t hops = 0;
+};
+
+constexpr Distance kUnreachable{kUnreachableLatency, std::numeric_limits<std::int32_t>::max()};
+
+struct DistanceLess {
+    bool operator()(const Distance& a, const Distance& b) const {
+        return a.latency_ps < b.latency_ps || (a.latency_ps == b.latency_ps && a.hops < b.hops);
+    }
+};
+
+struct DistanceCombine {
+    Distance operator()(const Distance& a, const Distance& b) const {
+        if (a.latency_ps == kUnreachableLatency || b.latency_ps == kUnreachableLatency) {
+            return kUnreachable;
+        }
+        if (a.latency_ps > kUnreachableLatency - 1 - b.latency_ps) {
+            throw std::overflow_error("route latency exceeds the range of Time");
+        }
+        if (a.hops > std::numeric_limits<std::int32_t>::max() - 1 - b.hops) {
+            throw std::overflow_error("route hop count exceeds the range of int32");
+        }
+        return Distance{a.latency_ps + b.latency_ps, a.hops + b.hops};
+    }
+};
+
+/// A link a route towards `destination` may take: it is up, and it does not enter a GPU
+/// unless that GPU is the destination (GPUs do not forward traffic).
+bool is_usable(const Topology::Impl& topology, const Link& link, NodeId destination) {
+    return link.is_up &&
+           (link.dst == destination || topology.nodes[link.dst.index()].kind != NodeKind::kGpu);
+}
+
+struct UsableReverseEdge {
+    const Topology::Impl* topology = nullptr;
+    const Graph* reverse = nullptr;
+    NodeId destination;
+
+    bool operator()(const ReverseEdge& edge) const {
+        const LinkId id = (*reverse)[edge];
+        return is_usable(*topology, topology->links[id.index()], destination);
+    }
+};
+
+/// Every device's shortest distance to one destination, stored compactly (12 bytes a device).
+struct DestinationTable {
+    std::vector<std::int64_t> latency_ps;  ///< kUnreachableLatency when dst is unreachable
+    std::vector<std::int32_t> hops;
+};
+
+struct RouteKey {
+    std::uint32_t src;
+    std::uint32_t dst;
+    std::uint64_t flow_label;
+
+    friend bool operator==(const RouteKey&, const RouteKey&) = default;
+};
+
+struct RouteKeyHash {
+    std::size_t operator()(const RouteKey& key) const noexcept {
+        return static_cast<std::size_t>(
+            splitmix64(splitmix64((std::uint64_t{key.src} << 32) | key.dst) ^ key.flow_label));
+    }
+};
+
+}  // namespace
+
+struct Router::Impl {
+    const Topology& topology;
+    /// The topology version the cached state was built for.
+    std::uint64_t version = 0;
+    /// tables[dst], built on first use.
+    std::vector<std::unique_ptr<DestinationTable>> tables;
+    std::size_t table_count = 0;
+    /// Node-based, so references to cached routes stay valid as the cache grows. Only looked up,
+    /// never iterated, so its order cannot reach any output.
+    std::unordered_map<RouteKey, Route, RouteKeyHash> routes;
+    std::vector<Distance> scratch;
+    std::vector<LinkId> candidates;
+
+    explicit Impl(const Topology& t)
+        : topology(t)
+        , version(t.impl().version) {}
+
+    void clear() {
+        tables.clear();
+        table_count = 0;
+        routes.clear();
+    }
+
+    /// Adopts a changed topology when nothing is cached; a stale cache is a caller bug.
+    void check_version() {
+        const std::uint64_t current = topology.impl().version;
+        if (current == version) {
+            return;
+        }
+        STEPSIM_CHECK(table_count == 0 && routes.empty(),
+                      "topology edited after routes were cached: call Router::invalidate()");
+        version = current;
+    }
+
+    const DestinationTable& table(NodeId dst);
+    const DestinationTable& checked_table(NodeId src, NodeId dst);
+    Route build_route(NodeId src,
+                      NodeId dst,
+                      std::uint64_t flow_label,
+                      const DestinationTable& table);
+};
+
+const DestinationTable& Router::Impl::table(NodeId dst) {
+    const Topology::Impl& t = topology.impl();
+    t.node_at(dst);
+    if (tables.size() != t.nodes.size()) {
+        tables.resize(t.nodes.size());
+    }
+    auto& slot = tables[dst.index()];
+    if (slot) {
+        return *slot;
+    }
+    const Graph& reverse = t.reversed;
+    const UsableReverseEdge usable_edge{&t, &reverse, dst};
+    const boost::filtered_graph<Graph, UsableReverseEdge> usable(reverse, usable_edge);
+    scratch.assign(t.nodes.size(), kUnreachable);
+    const auto distance_map =
+        boost::make_iterator_property_map(scratch.begin(), boost::get(boost::vertex_index, usable));
+    const auto weight_map = boost::make_function_property_map<ReverseEdge, Distance>(
+        [&t, &reverse](const ReverseEdge& edge) {
+            return Distance{t.links[reverse[edge].index()].latency.count(), 1};
+        });
+    boost::dijkstra_shortest_paths(usable, dst.index(),
+                                   boost::weight_map(weight_map)
+                                       .distance_map(distance_map)
+                                       .distance_compare(DistanceLess{})
+                                       .distance_combine(DistanceCombine{})
+                                       .distance_inf(kUnreachable)
+                                       .distance_zero(Distance{0, 0}));
+    auto built = std::make_unique<DestinationTable>();
+    built->latency_ps.resize(scratch.size());
+    built->hops.resize(scratch.size());
+    for (std::size_t i = 0; i < scratch.size(); ++i) {
+        built->latency_ps[i] = scratch[i].latency_ps;
+        built->hops[i] = scratch[i].hops;
+    }
+    slot = std::move(built);
+    ++table_count;
+    return *slot;
+}
+
+const DestinationTable& Router::Impl::checked_table(NodeId src, NodeId dst) {
+    check_version();
+    const Topology::Impl& t = topology.impl();
+    t.node_at(src);
+    const DestinationTable& found = table(dst);
+    if (found.latency_ps[src.index()] == kUnreachableLatency) {
+        throw std::runtime_error("no route from \"" + t.nodes[src.index()].name + "\" to \"" +
+                                 t.nodes[dst.index()].name + "\"");
+    }
+    return found;
+}
+
+Route Router::Impl::build_route(NodeId src,
+                                NodeId dst,
+                                std::uint64_t flow_label,
+                                const DestinationTable& table) {
+    const Topology::Impl& t = topology.impl();
+    Route route;
+    route.bottleneck_Bps = std::numeric_limits<double>::infinity();
+    route.links.reserve(static_cast<std::size_t>(table.hops[src.index()]));
+    const std::uint64_t flow_hash =
+        splitmix64(splitmix64((std::uint64_t{src.value} << 32) | dst.value) ^ flow_label);
+    NodeId at = src;
+    while (at != dst) {
+        const std::int64_t remaining_ps = table.latency_ps[at.index()];
+        const std::int32_t remaining_hops = table.hops[at.index()];
+        candidates.clear();
+        for (const LinkId id : t.out_links[at.index()]) {
+            const Link& link = t.links[id.index()];
+            if (!is_usable(t, link, dst)) {
+                continue;
+            }
+            const std::size_t next = link.dst.index();
+            if (table.latency_ps[next] != kUnreachableLatency &&
+                remaining_ps - link.latency.count() == table.latency_ps[next] &&
+                remaining_hops - 1 == table.hops[next]) {
+                candidates.push_back(id);
+            }
+        }
+        STEPSIM_CHECK(!candidates.empty(), "no shortest-path link out of \"" +
+                                               t.nodes[at.index()].name + "\" towards \"" +
+                                               t.nodes[dst.index()].name + "\"");
+        const LinkId chosen =
+            candidates.size() == 1
+                ? candidates.front()
+                : candidates[splitmix64(flow_hash ^ at.value) % candidates.size()];
+        const Link& link = t.links[chosen.index()];
+        route.links.push_back(chosen);
+        route.latency += link.latency;
+        route.bottleneck_Bps = std::min(route.bottleneck_Bps, link.bandwidth_Bps);
+        at = link.dst;
+    }
+    STEPSIM_CHECK(route.latency.count() == table.latency_ps[src.index()],
+                  "route latency differs from its shortest-path distance");
+    return route;
+}
+
+Router::Router(const Topology& topology)
+    : impl_(std::make_unique<Impl>(topology)) {}
+
+Router::~Router() = default;
+
+const Route& Router::route(NodeId src, NodeId dst, std::uint64_t flow_label) {
+    impl_->check_version();
+    const RouteKey key{src.value, dst.value, flow_label};
+    if (const auto it = impl_->routes.find(key); it != impl_->routes.end()) {
+        return it->second;
+    }
+    if (src == dst) {
+        impl_->topology.impl().node_at(src);
+        Route empty;
+        empty.bottleneck_Bps = std::numeric_limits<double>::infinity();
+        return impl_->routes.emplace(key, std::move(empty)).first->second;
+    }
+    const DestinationTable& table = impl_->checked_table(src, dst);
+    Route built = impl_->build_route(src, dst, flow_label, table);
+    return impl_->routes.emplace(key, std::move(built)).first->second;
+}
+
+bool Router::is_reachable(NodeId src, NodeId dst) {
+    impl_->check_version();
+    impl_->topology.impl().node_at(src);
+    if (src == dst) {
+        impl_->topology.impl().node_at(dst);
+        return true;
+    }
+    return impl_->table(dst).latency_ps[src.index()] != kUnreachableLatency;
+}
+
+std::size_t Router::hop_count(NodeId src, NodeId dst) {
+    if (src == dst) {
+        impl_->topology.impl().node_at(src);
+        return 0;
+    }
+    return static_cast<std::size_t>(impl_->checked_table(src, dst).hops[src.index()]);
+}
+
+Time Router::latency(NodeId src, NodeId dst) {
+    if (src == dst) {
+        impl_->topology.impl().node_at(src);
+        return Time::zero();
+    }
+    return Time(impl_->checked_table(src, dst).latency_ps[src.index()]);
+}
+
+void Router::invalidate() {
+    impl_->clear();
+    impl_->version = impl_->topology.impl().version;
+}
+
+}  // namespace stepsim
