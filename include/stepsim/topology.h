@@ -151,6 +151,14 @@ struct TopologySummary {
     std::map<std::string, double> injection_Bps_by_tier;
 };
 
+/// Counts devices and links by kind (every link, up or down), GPUs and servers. The diameter
+/// is the largest Router::hop_count() over ordered GPU pairs, i.e. the hops of the
+/// latency-shortest routes the simulation uses (one Dijkstra per GPU). Injection bandwidth
+/// counts links that are up and reports, per tier, the minimum over GPUs (the GPU that limits
+/// a collective): "scale_up" sums the NVLink/PCIe links from the GPU to anything but a NIC;
+/// "scale_out" sums, over the NICs the GPU links to directly, each NIC's InfiniBand/Ethernet
+/// out-bandwidth divided by the number of GPUs linked to that NIC. A tier whose minimum is 0
+/// is left out. Throws std::runtime_error (from the Router) when some GPU cannot reach another.
 TopologySummary summarize(const Topology& topology, Router& router);
 
 }  // namespace stepsim
