@@ -218,6 +218,14 @@ struct EdgeCosts {
     WorkAmount logits_forward;
     WorkAmount logits_backward_input;
     WorkAmount logits_backward_weight;
+    /// TP collectives of the vocabulary-parallel embedding and output layer (empty when
+    /// tp == 1): without sequence parallelism an all-reduce of the embedding output forward
+    /// and of the output layer's input gradient backward; with it, reduce-scatter / all-gather
+    /// pairs.
+    std::vector<TpCollective> embedding_forward_collectives;
+    std::vector<TpCollective> embedding_backward_collectives;
+    std::vector<TpCollective> logits_forward_collectives;
+    std::vector<TpCollective> logits_backward_collectives;
 };
 
 EdgeCosts edge_costs(const TrainingJob& job);

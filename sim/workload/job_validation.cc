@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: job_validation.cc
+// Checks on a TrainingJob: what the model and layout need to be well formed (validate_job,
+// located by the spec loader) and what needs the cluster (GPU count, HBM capacity).
+#include "stepsim/error.h"
+#include "stepsim/units.h"
+#include "stepsim/workload.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace stepsim {
+
+namespace {
+
+std::string str(std::int64_t value) {
+    return std::to_string(value);
+}
+
+}  // namespace
+
+std::vector<JobProblem> validate_job(const TrainingJob& job) {
+    std::vector<JobProblem> problems;
+    auto add = [&problems](std::string field, std::string message) {
+        problems.push_back({std::move(field), std::move(message)});
+    };
+    const ModelConfig& m = job.model;
+    const TrainingConfig& t = job.training;
+    const ParallelLayout& p = job.layout;
+
+    auto positive = [&add](const char* field, std::int64_t value) {
+        if (value <= 0) {
+            add(field, std::string(field).substr(std::string(field).find('.') + 1) +
+                           " must be positive, got " + str(value));
+            return false;
+        }
+        return true;
+    };
+    bool shape_ok = positive("model.layers", m.layers);
+    shape_ok = positive("model.hidden", m.hidden) && shape_ok;
+    shape_ok = positive("model.ffn_hidden", m.ffn_hidden) && shape_ok;
+    shape_ok = positive("model.heads", m.heads) && shape_ok;
+    shape_ok = positive("model.kv_heads", m.kv_heads) && shape_ok;
+    shape_ok = positive("model.seq_len", m.seq_len) && shape_ok;
+    shape_ok = positive("model.vocab", m.vocab) && shape_ok;
+    bool layout_ok = positive("parallelism.tp", p.tp);
+    layout_ok = positive("parallelism.pp", p.pp) && layout_ok;
+    layout_ok = positive("parallelism.dp", p.dp) && layout_ok;
+    layout_ok = positive("parallelism.virtual_stages", p.virtual_stages) && layout_ok;
+    bool batch_ok = positive("training.global_batch", t.global_batch);
+    batch_ok = positive("training.micro_batch", t.micro_batch) && batch_ok;
+
+    if (shape_ok) {
+        if (m.hidden % m.heads != 0) {
+            add("model.heads",
+                "heads (" + str(m.heads) + ") must divide hidden (" + str(m.hidden) + ") evenly");
+        }
+        if (m.heads % m.kv_heads != 0) {
+            add("model.kv_heads", "kv_heads (" + str(m.kv_heads) + ") must divide heads (" +
+                                      str(m.heads) + ") evenly");
+        }
+    }
+    if (m.experts != 1) {
+        add("model.experts", "mixture-of-experts models (experts " + str(m.experts) +
+                                 ") are not supported yet; only dense models (experts 1)");
+    }
+    if (m.top_k < 1 || m.top_k > m.experts) {
+        add("model.top_k",
+            "top_k (" + str(m.top_k) + ") must be between 1 and experts (" + str(m.experts) + ")");
+    }
+    if (shape_ok && layout_ok) {
+        if (m.heads % p.tp != 0) {
+            add("parallelism.tp",
+                "tp (" + str(p.tp) + ") must divide heads (" + str(m.heads) + ") evenly");
+        } else if (m.kv_heads % p.tp != 0) {
+            add("parallelism.tp",
+                "tp (" + str(p.tp) + ") must divide kv_heads (" + str(m.kv_heads) + ") evenly");
+        }
+        if (m.ffn_hidden % p.tp != 0) {
+            add("parallelism.tp",
+                "tp (" + str(p.tp) + ") must divide ffn_hidden (" + str(m.ffn_hidden) + ") evenly");
+        }
+        if (p.is_sequence_parallel && m.seq_len % p.tp != 0) {
+            add("parallelism.sequence_parallel", "sequence parallelism needs tp (" + str(p.tp) +
+                                                     ") to divide seq_len (" + str(m.seq_len) +
+                                                     ") evenly");
+        }
+        const std::int64_t chunks = static_cast<std::int64_t>(p.pp) * p.virtual_stages;
+        if (m.layers < chunks) {
+            add("parallelism.pp", "pp (" + str(p.pp) + ") x virtual_stages (" +
+                                      str(p.virtual_stages) + ") = " + str(chunks) +
+                                      " model chunks need at least as many layers, model has " +
+                                      str(m.layers));
+        }
+    }
+    if (layout_ok) {
+        const bool interleaved = p.schedule == PipelineScheduleKind::kInterleaved;
+        if (interleaved && p.virtual_stages < 2) {
+            add("parallelism.virtual_stages",
+                "the interleaved schedule needs virtual_stages >= 2, got " + str(p.virtual_stages));
+        }
+        if (!interleaved && p.virtual_stages != 1) {
+            add("parallelism.virtual_stages", "virtual_stages (" + str(p.virtual_stages) +
+                                                  ") needs the interleaved schedule, schedule is " +
+                                                  std::string(to_string(p.schedule)));
+        }
+        if (interleaved && p.pp < 2) {
+            add("parallelism.schedule", "the interleaved schedule needs pp >= 2, got " + str(p.pp));
+        }
+    }
+    if (p.zero_stage < 0 || p.zero_stage > 3) {
+        add("parallelism.zero_stage", "zero_stage must be 0, 1, 2 or 3, got " + str(p.zero_stage));
+    }
+    if (p.grad_bucket_bytes <= 0) {
+        add("parallelism.grad_bucket",
+            "grad_bucket must be positive, got " + str(p.grad_bucket_bytes) + " bytes");
+    }
+    if (batch_ok && layout_ok) {
+        const std::int64_t per_pipeline = t.micro_batch * p.dp;
+        if (t.global_batch % per_pipeline != 0) {
+            add("training.global_batch", "global_batch (" + str(t.global_batch) +
+                                             ") must be divisible by micro_batch x dp (" +
+                                             str(t.micro_batch) + " x " + str(p.dp) + " = " +
+                                             str(per_pipeline) + ")");
+        } else if (p.schedule == PipelineScheduleKind::kInterleaved &&
+                   (t.global_batch / per_pipeline) % p.pp != 0) {
+            add("training.global_batch",
+                "micro-batches per pipeline (" + str(t.global_batch / per_pipeline) +
+                    ") must be a multiple of pp (" + str(p.pp) + ") for the interleaved schedule");
+        }
+    }
+    if (!(t.packing_utilization_fraction > 0.0 && t.packing_utilization_fraction <= 1.0)) {
+        add("training.packing_utilization", "packing_utilization must be in (0, 1], got " +
+                                                std::to_string(t.packing_utilization_fraction));
+    }
+    if (!(t.data_loader_s >= 0.0)) {
+        add("training.data_loader_time", "data_loader_time must not be negative");
+    }
+    const GpuEfficiency& e = job.gpu.efficiency;
+    for (const auto& [field, value] :
+         {std::pair{"hardware.gemm_efficiency", e.gemm_fraction},
+          std::pair{"hardware.attention_efficiency", e.attention_fraction},
+          std::pair{"hardware.memory_efficiency", e.memory_fraction}}) {
+        if (!(value > 0.0 && value <= 1.0)) {
+            add(field,
+                std::string(field).substr(9) + " must be in (0, 1], got " + std::to_string(value));
+        }
+    }
+    return problems;
+}
+
+void validate_job_against_cluster(const TrainingJob& job,
+                                  int gpu_count,
+                                  bool allow_oom,
+                                  const std::string& workload_file) {
+    const SourceLocation where{workload_file, 0, 0};
+    const ParallelLayout& p = job.layout;
+    if (static_cast<std::int64_t>(p.tp) * p.pp * p.dp != gpu_count) {
+        throw SpecError(where, "parallelism",
+                        "tp x pp x dp (" + str(p.tp) + " x " + str(p.pp) + " x " + str(p.dp) +
+                            " = " + str(static_cast<std::int64_t>(p.tp) * p.pp * p.dp) +
+                            ") must equal the topology's gpu count (" + str(gpu_count) + ")");
+    }
+    if (allow_oom) {
+        return;
+    }
+    const int stage = most_loaded_stage(job);
+    const MemoryBreakdown memory = memory_per_gpu(job, stage);
+    if (memory.total_bytes() > job.gpu.hbm_bytes) {
+        throw SpecError(
+            where, "parallelism",
+            "out of memory: pipeline stage " + str(stage) + " needs " +
+                format_size(static_cast<double>(memory.total_bytes())) + " per gpu, " +
+                job.gpu.name + " has " + format_size(static_cast<double>(job.gpu.hbm_bytes)) +
+                " (weights " + format_size(static_cast<double>(memory.weights_bytes)) +
+                ", gradients " + format_size(static_cast<double>(memory.gradients_bytes)) +
+                ", optimizer " + format_size(static_cast<double>(memory.optimizer_bytes)) +
+                ", activations " + format_size(static_cast<double>(memory.activations_bytes)) +
+                ", transient " + format_size(static_cast<double>(memory.transient_bytes)) +
+                "); shard more (zero_stage, tp, pp), recompute, or pass --allow-oom");
+    }
+}
+
+}  // namespace stepsim

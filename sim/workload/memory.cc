@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: memory.cc
+// Memory per GPU: bf16 weights, gradients, fp32 optimizer state (Rajbhandari et al. 2020,
+// ZeRO, §3: 2Ψ + 2Ψ + 12Ψ bytes) sharded by the ZeRO stage, and activations per layer per
+// micro-batch (Korthikanti et al. 2022, arXiv 2205.05198, §4 and Table 2) times the schedule's
+// in-flight micro-batches. docs/models/compute.md, "Memory model".
+#include "stepsim/error.h"
+#include "stepsim/workload.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace stepsim {
+
+namespace {
+
+constexpr std::int64_t kWeightBytesPerParam = 2;      // bf16
+constexpr std::int64_t kOptimizerBytesPerParam = 12;  // fp32 master + Adam m and v
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+    return (a + b - 1) / b;
+}
+
+void check_stage(const TrainingJob& job, int stage) {
+    if (stage < 0 || stage >= job.layout.pp) {
+        throw std::invalid_argument("stage " + std::to_string(stage) + " outside [0, " +
+                                    std::to_string(job.layout.pp) + ")");
+    }
+}
+
+/// Activation bytes per token for one layer on one GPU (before × s·b).
+double layer_activation_bytes_per_token(const TrainingJob& job) {
+    const ModelConfig& m = job.model;
+    const double t = job.layout.tp;
+    const double h = static_cast<double>(m.hidden);
+    const double s = static_cast<double>(m.seq_len);
+    const double replicated_divisor = job.layout.is_sequence_parallel ? t : 1.0;
+    if (job.training.recompute == Recompute::kFull) {
+        return 2.0 * h / replicated_divisor;  // the layer's bf16 input only
+    }
+    // Outside the tensor-parallel regions (split only by sequence parallelism): the inputs of
+    // the two norms (2h each), the norm outputs feeding QKV and fc1 (2h each) and, with
+    // dropout, two 1-byte masks. GPT: 10h.
+    const double replicated = 8.0 * h + (m.has_dropout ? 2.0 * h : 0.0);
+    // Inside them (split tp ways): Q (2h), K and V (2·kv each), the output projection's input
+    // (2h); the MLP's fc1 output and fc2 input (2f + 2f), or gate, up and product when gated
+    // (6f). GPT: 8h + 16h = 24h.
+    const double kv = static_cast<double>(m.kv_dim());
+    const double f = static_cast<double>(m.ffn_hidden);
+    const double sharded = 4.0 * h + 4.0 * kv + (m.is_gated ? 6.0 : 4.0) * f;
+    // Unfused attention without selective recompute keeps the softmax output (2·a·s bytes per
+    // token) and, with dropout, its mask and output (a·s + 2·a·s): Korthikanti's 5·a·s²·b.
+    double core = 0.0;
+    if (!job.training.is_flash_attention && job.training.recompute == Recompute::kNone) {
+        const double a = m.heads;
+        core = a * s * (m.has_dropout ? 5.0 : 2.0);
+    }
+    return replicated / replicated_divisor + (sharded + core) / t;
+}
+
+}  // namespace
+
+std::int64_t layer_activation_bytes(const TrainingJob& job) {
+    const double tokens = static_cast<double>(job.training.micro_batch * job.model.seq_len);
+    return std::llround(tokens * layer_activation_bytes_per_token(job));
+}
+
+std::int64_t in_flight_chunk_microbatches(const TrainingJob& job, int stage) {
+    check_stage(job, stage);
+    const std::int64_t m = microbatches(job);
+    const std::int64_t p = job.layout.pp;
+    const std::int64_t v = job.layout.virtual_stages;
+    switch (job.layout.schedule) {
+        case PipelineScheduleKind::kGPipe:
+            return m;
+        case PipelineScheduleKind::kOneFOneB:
+        case PipelineScheduleKind::kZeroBubbleH1:
+            return std::min(p - stage, m);
+        case PipelineScheduleKind::kInterleaved:
+            // Megatron-LM's get_forward_backward_func: warm-up (p - rank - 1)·2 + (v - 1)·p
+            // forwards, then one more before the first backward.
+            return std::min((p - stage - 1) * 2 + (v - 1) * p + 1, v * m);
+    }
+    return m;
+}
+
+MemoryBreakdown memory_per_gpu(const TrainingJob& job,
+                               int stage,
+                               std::int64_t in_flight_chunk_microbatches) {
+    check_stage(job, stage);
+    if (in_flight_chunk_microbatches < 0) {
+        throw std::invalid_argument("memory_per_gpu: negative in-flight count");
+    }
+    const int zero = job.layout.zero_stage;
+    const std::int64_t dp = job.layout.dp;
+    const std::int64_t params = stage_parameter_count(job, stage);
+    const std::int64_t grad_bytes_per_param =
+        job.training.gradient_precision == GradientPrecision::kFp32 ? 4 : 2;
+
+    MemoryBreakdown memory;
+    const std::int64_t weights = params * kWeightBytesPerParam;
+    const std::int64_t gradients = params * grad_bytes_per_param;
+    const std::int64_t optimizer = params * kOptimizerBytesPerParam;
+    memory.weights_bytes = zero >= 3 ? ceil_div(weights, dp) : weights;
+    memory.gradients_bytes = zero >= 2 ? ceil_div(gradients, dp) : gradients;
+    memory.optimizer_bytes = zero >= 1 ? ceil_div(optimizer, dp) : optimizer;
+
+    // Activations: each in-flight chunk holds (stage layers / v) layers' worth; the first
+    // stage also keeps the embedding's dropout mask per micro-batch.
+    const ModelConfig& m = job.model;
+    const double layers_per_chunk = static_cast<double>(stage_layers(m, job.layout, stage)) /
+                                    static_cast<double>(job.layout.virtual_stages);
+    const double tokens = static_cast<double>(job.training.micro_batch * m.seq_len);
+    const double h = static_cast<double>(m.hidden);
+    const double replicated_divisor = job.layout.is_sequence_parallel ? job.layout.tp : 1.0;
+    double per_chunk = layers_per_chunk * static_cast<double>(layer_activation_bytes(job));
+    if (stage == 0 && m.has_dropout) {
+        per_chunk +=
+            tokens * h / replicated_divisor / static_cast<double>(job.layout.virtual_stages);
+    }
+    memory.activations_bytes =
+        std::llround(static_cast<double>(in_flight_chunk_microbatches) * per_chunk);
+
+    // Transient: the last stage's fp32 logits of one micro-batch and the inputs of the final
+    // norm and the output layer; ZeRO-3's two gathered layers (current + prefetch).
+    double transient = 0.0;
+    if (stage == job.layout.pp - 1) {
+        transient += 4.0 * tokens * static_cast<double>(m.vocab) / job.layout.tp;
+        transient += 2.0 * (2.0 * tokens * h / replicated_divisor);
+    }
+    if (zero >= 3) {
+        const double layer_shard = static_cast<double>(layer_parameter_count(m)) / job.layout.tp;
+        transient += 2.0 * layer_shard * kWeightBytesPerParam;
+    }
+    memory.transient_bytes = std::llround(transient);
+    return memory;
+}
+
+MemoryBreakdown memory_per_gpu(const TrainingJob& job, int stage) {
+    return memory_per_gpu(job, stage, in_flight_chunk_microbatches(job, stage));
+}
+
+int most_loaded_stage(const TrainingJob& job) {
+    int best = 0;
+    std::int64_t best_bytes = -1;
+    for (int stage = 0; stage < job.layout.pp; ++stage) {
+        const std::int64_t bytes = memory_per_gpu(job, stage).total_bytes();
+        if (bytes > best_bytes) {
+            best = stage;
+            best_bytes = bytes;
+        }
+    }
+    return best;
+}
+
+}  // namespace stepsim

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: parallel_layout.cc
+// The 3D-parallel grid: rank order, micro-batch count and how layers are split into pipeline
+// chunks (docs/models/compute.md, "Layout").
+#include "stepsim/error.h"
+#include "stepsim/workload.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace stepsim {
+
+std::string_view to_string(PipelineScheduleKind kind) {
+    switch (kind) {
+        case PipelineScheduleKind::kGPipe:
+            return "gpipe";
+        case PipelineScheduleKind::kOneFOneB:
+            return "1f1b";
+        case PipelineScheduleKind::kInterleaved:
+            return "interleaved";
+        case PipelineScheduleKind::kZeroBubbleH1:
+            return "zb-h1";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Recompute mode) {
+    switch (mode) {
+        case Recompute::kNone:
+            return "none";
+        case Recompute::kSelective:
+            return "selective";
+        case Recompute::kFull:
+            return "full";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(ParallelDim dim) {
+    switch (dim) {
+        case ParallelDim::kTp:
+            return "tp";
+        case ParallelDim::kDp:
+            return "dp";
+        case ParallelDim::kPp:
+            return "pp";
+    }
+    return "unknown";
+}
+
+namespace {
+
+int size_of(const ParallelLayout& layout, ParallelDim dim) {
+    switch (dim) {
+        case ParallelDim::kTp:
+            return layout.tp;
+        case ParallelDim::kDp:
+            return layout.dp;
+        case ParallelDim::kPp:
+            return layout.pp;
+    }
+    return 0;
+}
+
+int& coordinate(RankCoordinates& c, ParallelDim dim) {
+    switch (dim) {
+        case ParallelDim::kTp:
+            return c.tp;
+        case ParallelDim::kDp:
+            return c.dp;
+        case ParallelDim::kPp:
+            break;
+    }
+    return c.pp;
+}
+
+void check_order(const ParallelLayout& layout) {
+    const auto& o = layout.order;
+    if (o[0] == o[1] || o[0] == o[2] || o[1] == o[2]) {
+        throw std::invalid_argument("rank order must name tp, dp and pp once each");
+    }
+    if (layout.tp < 1 || layout.dp < 1 || layout.pp < 1) {
+        throw std::invalid_argument("tp, dp and pp must be >= 1");
+    }
+}
+
+}  // namespace
+
+int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates) {
+    check_order(layout);
+    RankCoordinates c = coordinates;
+    int rank = 0;
+    int stride = 1;
+    for (const ParallelDim dim : layout.order) {
+        const int index = coordinate(c, dim);
+        const int size = size_of(layout, dim);
+        if (index < 0 || index >= size) {
+            throw std::invalid_argument("rank_of: " + std::string(to_string(dim)) + " index " +
+                                        std::to_string(index) + " outside [0, " +
+                                        std::to_string(size) + ")");
+        }
+        rank += index * stride;
+        stride *= size;
+    }
+    return rank;
+}
+
+RankCoordinates coordinates_of(const ParallelLayout& layout, int rank) {
+    check_order(layout);
+    if (rank < 0 || rank >= layout.world_size()) {
+        throw std::invalid_argument("coordinates_of: rank " + std::to_string(rank) +
+                                    " outside [0, " + std::to_string(layout.world_size()) + ")");
+    }
+    RankCoordinates c;
+    int rest = rank;
+    for (const ParallelDim dim : layout.order) {
+        const int size = size_of(layout, dim);
+        coordinate(c, dim) = rest % size;
+        rest /= size;
+    }
+    return c;
+}
+
+std::int64_t microbatches(const TrainingJob& job) {
+    const std::int64_t per_pipeline = job.training.micro_batch * job.layout.dp;
+    if (per_pipeline <= 0) {
+        throw std::invalid_argument("microbatches: micro_batch and dp must be positive");
+    }
+    return job.training.global_batch / per_pipeline;
+}
+
+std::int64_t tokens_per_step(const TrainingJob& job) {
+    return job.training.global_batch * job.model.seq_len;
+}
+
+std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout) {
+    const int chunks = layout.pp * layout.virtual_stages;
+    if (chunks < 1 || model.layers < chunks) {
+        throw std::invalid_argument("chunk_layers: " + std::to_string(model.layers) +
+                                    " layers cannot fill " + std::to_string(chunks) + " chunks");
+    }
+    const int base = (model.layers + chunks - 1) / chunks;
+    std::vector<int> layers(static_cast<std::size_t>(chunks), base);
+    int deficit = base * chunks - model.layers;
+    // Take the deficit from the ends inwards: first, last, second, second-to-last, ...
+    for (int i = 0; deficit > 0; ++i) {
+        const int index = (i % 2 == 0) ? i / 2 : chunks - 1 - i / 2;
+        --layers[static_cast<std::size_t>(index)];
+        --deficit;
+    }
+    return layers;
+}
+
+int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int stage) {
+    if (stage < 0 || stage >= layout.pp) {
+        throw std::invalid_argument("stage_layers: stage " + std::to_string(stage) +
+                                    " outside [0, " + std::to_string(layout.pp) + ")");
+    }
+    const std::vector<int> layers = chunk_layers(model, layout);
+    int total = 0;
+    for (std::size_t c = static_cast<std::size_t>(stage); c < layers.size();
+         c += static_cast<std::size_t>(layout.pp)) {
+        total += layers[c];
+    }
+    return total;
+}
+
+}  // namespace stepsim
