@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: analytic.h
+// Closed-form models, in plain doubles (seconds, bytes, bytes/s). They depend on nothing and
+// are used by tests (to compute expected values) and by reports (analytic columns beside the
+// simulated ones). Sources are cited per formula and in docs/models/*.md.
+#pragma once
+
+#include <cstdint>
+
+namespace stepsim::analytic {
+
+// =============================================================================================
+// Collectives (sim/analytic/collective_costs.cc; docs/models/collectives.md)
+//
+// n ranks, S bytes per rank's buffer, alpha = latency per message (route latency),
+// beta = seconds per byte on the path, gamma = seconds per byte reduced. "Chunks" are the
+// pieces a message is pipelined in; each chunk pays alpha (the textbook per-message model).
+// Every formula is exact for the plans of sim/collective on uncontended homogeneous links,
+// except where a comment says "approximate".
+
+struct CollectiveCost {
+    double alpha_s = 0;
+    double beta_s_per_byte = 0;
+    double gamma_s_per_byte = 0;
+};
+
+/// Ring reduce-scatter, k chunks per segment of S/n:
+/// (n−1)·k·(alpha + c·(beta + gamma)), c = S/(n·k). Thakur et al. 2005; NCCL tuning.cc nsteps.
+double ring_reduce_scatter_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                                  std::int64_t chunks_per_segment = 1);
+/// Ring all-gather: (n−1)·k·(alpha + c·beta), c = S/(n·k).
+double ring_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                              std::int64_t chunks_per_segment = 1);
+/// Ring all-reduce = reduce-scatter + all-gather:
+/// 2(n−1)·k·alpha + 2(n−1)/n·S·beta + (n−1)/n·S·gamma.
+double ring_all_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                              std::int64_t chunks_per_segment = 1);
+/// Pipelined chain of `hops` links, S bytes in k chunks of c = S/k (ring broadcast; with
+/// is_reduce, ring reduce): (hops + k − 1)·(alpha + c·beta [+ c·gamma]).
+double pipelined_chain_time_s(std::int64_t hops, double size_bytes, const CollectiveCost& cost,
+                              std::int64_t chunks, bool is_reduce);
+
+/// Height (edges from the root to the deepest leaf) of NCCL's binary tree on n ranks (the
+/// in-order tree of src/graph/trees.cc, whose root has one child): ceil(log2 n) for n >= 2.
+std::int64_t binary_tree_height(std::int64_t n);
+/// NCCL double binary tree all-reduce, each tree carrying S/2 in k chunks of c = S/(2k),
+/// reduce up the tree then broadcast down, pipelined: (2H + k − 1)·(alpha + c·beta) + 2H·c·gamma
+/// with H = binary_tree_height(n). Exact for gamma = 0; the gamma term is approximate (an
+/// interior node reduces up to two children's chunks per level). Latency ∝ 2·log2(n) as in
+/// NCCL tuning.cc; Sanders, Speck & Träff 2009.
+double double_binary_tree_all_reduce_time_s(std::int64_t n, double size_bytes,
+                                            const CollectiveCost& cost, std::int64_t chunks);
+
+/// Rabenseifner all-reduce (recursive halving reduce-scatter, recursive doubling all-gather),
+/// p = largest power of two <= n, e = 1 when n > p (the n − p extra ranks fold into partners
+/// first and get the result back last):
+/// (2·log2 p + 2e)·alpha + (2(p−1)/p + 2e)·S·beta + ((p−1)/p + e)·S·gamma. Thakur,
+/// Rabenseifner & Gropp 2005.
+double halving_doubling_all_reduce_time_s(std::int64_t n, double size_bytes,
+                                          const CollectiveCost& cost);
+/// Recursive halving reduce-scatter (n a power of two): log2 n·alpha + (n−1)/n·S·(beta+gamma).
+double halving_reduce_scatter_time_s(std::int64_t n, double size_bytes,
+                                     const CollectiveCost& cost);
+/// Recursive doubling all-gather (n a power of two): log2 n·alpha + (n−1)/n·S·beta.
+double doubling_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost);
+/// Recursive doubling all-reduce (whole buffer exchanged each step), p and e as above:
+/// (log2 p + 2e)·(alpha + S·beta) + (log2 p + e)·S·gamma.
+double recursive_doubling_all_reduce_time_s(std::int64_t n, double size_bytes,
+                                            const CollectiveCost& cost);
+
+/// Direct (one-shot) collectives: every rank sends to every rank at once. `is_port_limited`:
+/// each GPU's n−1 concurrent flows share one port of bandwidth 1/beta (a GPU behind a switch,
+/// max-min shared); false: each pair has its own link (full mesh, or a contention-free
+/// model). Reductions of the n−1 incoming pieces run one after another on the receiver.
+///   reduce-scatter: alpha + f·S/n·beta + (n−1)·S/n·gamma, f = n−1 (port) or 1 (mesh)
+///   all-gather:     alpha + f·S/n·beta
+///   all-reduce:     the two in sequence
+///   all-to-all:     alpha + f·S/n·beta
+///   broadcast:      alpha + f·S·beta
+///   reduce:         alpha + f·S·beta + (n−1)·S·gamma
+///   send/recv:      alpha + S·beta
+double direct_reduce_scatter_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                                    bool is_port_limited);
+double direct_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                                bool is_port_limited);
+double direct_all_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                                bool is_port_limited);
+double direct_all_to_all_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                                bool is_port_limited);
+double direct_broadcast_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                               bool is_port_limited);
+double direct_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+                            bool is_port_limited);
+double send_recv_time_s(double size_bytes, const CollectiveCost& cost);
+
+/// Hierarchical all-reduce on `nodes` servers × `ranks_per_node` GPUs: ring reduce-scatter
+/// inside each server, ring all-reduce of each GPU's 1/ranks_per_node share across servers
+/// (one ring per rail), ring all-gather inside each server; the buffer is pipelined in
+/// `pieces`, each piece going through the three phases:
+///   T = t1 + t2 + t3 + (pieces − 1)·max(t1, t2, t3), ti = phase i on S/pieces.
+/// Exact for pieces = 1; approximate (a flow-shop bound) for more.
+double hierarchical_all_reduce_time_s(std::int64_t nodes, std::int64_t ranks_per_node,
+                                      double size_bytes, const CollectiveCost& intra,
+                                      const CollectiveCost& inter, std::int64_t pieces);
+
+// ============================================================================ end collectives
+
+// =============================================================================================
+// Checkpointing (sim/analytic/checkpoint_interval.cc). NOTE: this section was reconstructed
+// from checkpoint_interval.cc after an accidental overwrite of this header; its owner should
+// check it (and restore any declarations lost besides these).
+// Young, CACM 17(9) 1974; Daly, FGCS 22(3) 2006.
+
+/// Young's optimum checkpoint interval sqrt(2·delta·MTBF). Throws std::invalid_argument
+/// unless both are positive and finite.
+double young_interval_s(double checkpoint_cost_s, double mtbf_s);
+/// Daly's higher-order estimate (eq. 37); MTBF when delta >= 2·MTBF.
+double daly_interval_s(double checkpoint_cost_s, double mtbf_s);
+/// Expected wall time of a segment of `segment_s` seconds with exponential failures:
+/// M·e^{R/M}·(e^{w/M} − 1).
+double expected_segment_time_s(double segment_s, double restart_cost_s, double mtbf_s);
+/// Daly's expected wall time for `work_s` of work checkpointed every `interval_s`.
+double daly_expected_wall_time_s(double work_s, double interval_s, double checkpoint_cost_s,
+                                 double restart_cost_s, double mtbf_s);
+/// Principal branch of the Lambert W function, x >= −1/e.
+double lambert_w0(double x);
+/// Exact minimiser of Daly's expected wall time: M·(1 + W0(−e^{−1−delta/M})).
+double daly_exact_optimal_interval_s(double checkpoint_cost_s, double mtbf_s);
+
+}  // namespace stepsim::analytic
