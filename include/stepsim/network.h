@@ -43,8 +43,14 @@ public:
                                       Callback on_done, std::uint64_t flow_label = 0) = 0;
 
     virtual std::size_t active_transfers() const = 0;
-    /// Statistics of one directed link, accumulated since construction.
+    /// Statistics of one directed link, accumulated since construction (a busy period still
+    /// open is counted up to now()). Throws std::invalid_argument for an unknown link.
     virtual const LinkStats& link_stats(LinkId id) const = 0;
+
+    /// Call after changing link `id`'s bandwidth in the topology: the fair-share model
+    /// re-shares the flows crossing it at now(); the alpha-beta model keeps the rate each
+    /// transfer got at its start (no-op).
+    virtual void refresh_link(LinkId id) { (void)id; }
 };
 
 /// `topology` and `router` must outlive the model.

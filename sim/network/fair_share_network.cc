@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: fair_share_network.cc
+// FairShareNetwork: max-min fair rates by progressive filling (Bertsekas & Gallager, Data
+// Networks, 2nd ed., §6.5.2), recomputed over the connected component of a change.
+//
+// Each transmitting flow keeps (remaining_bytes, rate_Bps, last_update) and one completion
+// event at last_update + from_seconds(remaining_bytes / rate_Bps). When its rate changes, the
+// bytes sent since last_update are subtracted, the old event is cancelled and a new one is
+// scheduled. A flow whose rate does not change keeps its event, so a flow alone on its path
+// ends at start + latency + serialization_time(S, bottleneck) exactly.
+#include "fair_share_network.h"
+
+#include "stepsim/error.h"
+
+#include "event_tags.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace stepsim {
+
+using network::event_tag;
+using network::EventKind;
+
+namespace {
+// Min-heap order on (share, link id): ties go to the lower link id, so the filling order and
+// hence the rounding of every rate is deterministic.
+struct HeapAfter {
+    template <class Entry>
+    bool operator()(const Entry& a, const Entry& b) const {
+        return a.share_Bps > b.share_Bps || (a.share_Bps == b.share_Bps && a.link > b.link);
+    }
+};
+}  // namespace
+
+FairShareNetwork::FairShareNetwork(Simulator& sim,
+                                   const Topology& topology,
+                                   Router& router,
+                                   Options options)
+    : sim_(sim)
+    , topology_(topology)
+    , router_(router)
+    , options_(options)
+    , stats_(topology) {}
+
+std::uint32_t FairShareNetwork::allocate_slot() {
+    if (!free_slots_.empty()) {
+        const std::uint32_t slot = free_slots_.back();
+        free_slots_.pop_back();
+        return slot;
+    }
+    flows_.emplace_back();
+    return static_cast<std::uint32_t>(flows_.size() - 1);
+}
+
+void FairShareNetwork::ensure_links() {
+    if (links_.size() < topology_.link_count()) {
+        links_.resize(topology_.link_count());
+    }
+}
+
+TransferId FairShareNetwork::start_transfer(
+    NodeId src, NodeId dst, std::int64_t size_bytes, Callback on_done, std::uint64_t flow_label) {
+    if (size_bytes < 0) {
+        throw std::invalid_argument("start_transfer: size_bytes must be >= 0, got " +
+                                    std::to_string(size_bytes));
+    }
+    const TransferId id{next_transfer_id_++};
+    if (src == dst) {
+        ++active_transfers_;
+        sim_.schedule_in(
+            Time{0},
+            [this, done = std::move(on_done)] {
+                --active_transfers_;
+                if (done) {
+                    done();
+                }
+            },
+            Priority::kDefault, event_tag(EventKind::kLocalDone, id));
+        return id;
+    }
+    const Route& route = router_.route(src, dst, flow_label);
+    STEPSIM_CHECK(!route.links.empty(), "empty route between distinct nodes");
+    ensure_links();
+
+    const std::uint32_t slot = allocate_slot();
+    Flow& flow = flows_[slot];
+    flow.id = id;
+    flow.links.assign(route.links.begin(), route.links.end());
+    flow.positions.assign(flow.links.size(), 0);
+    flow.size_bytes = size_bytes;
+    flow.remaining_bytes = static_cast<double>(size_bytes);
+    flow.rate_Bps = 0;
+    flow.last_update = sim_.now();
+    flow.completion = EventId{};
+    flow.on_done = std::move(on_done);
+    flow.is_transmitting = false;
+    ++active_transfers_;
+
+    if (size_bytes == 0) {
+        // Latency only: the flow never transmits and never takes a share.
+        flow.completion = sim_.schedule_in(
+            route.latency, [this, slot] { complete(slot); }, Priority::kDefault,
+            event_tag(EventKind::kTransferDone, id));
+    } else {
+        // kLow: a flow ending at this tick (kDefault) is gone before this one starts.
+        sim_.schedule_in(
+            route.latency, [this, slot] { begin_transmission(slot); }, Priority::kLow,
+            event_tag(EventKind::kTransmissionStart, id));
+    }
+    return id;
+}
+
+void FairShareNetwork::begin_transmission(std::uint32_t slot) {
+    ensure_links();
+    Flow& flow = flows_[slot];
+    flow.is_transmitting = true;
+    flow.last_update = sim_.now();
+    for (std::size_t i = 0; i < flow.links.size(); ++i) {
+        const std::uint32_t link = static_cast<std::uint32_t>(flow.links[i].index());
+        LinkState& state = links_[link];
+        flow.positions[i] = static_cast<std::uint32_t>(state.flows.size());
+        state.flows.push_back(slot);
+        stats_.flow_started(flow.links[i], sim_.now());
+        mark_dirty(link);
+    }
+}
+
+void FairShareNetwork::complete(std::uint32_t slot) {
+    Flow& flow = flows_[slot];
+    for (std::size_t i = 0; i < flow.links.size(); ++i) {
+        stats_.add_bytes(flow.links[i], flow.size_bytes);
+        if (!flow.is_transmitting) {
+            continue;
+        }
+        const std::uint32_t link = static_cast<std::uint32_t>(flow.links[i].index());
+        LinkState& state = links_[link];
+        // Swap-and-pop; the moved flow's position on this link is updated.
+        const std::uint32_t position = flow.positions[i];
+        const std::uint32_t moved = state.flows.back();
+        state.flows[position] = moved;
+        state.flows.pop_back();
+        if (moved != slot) {
+            Flow& other = flows_[moved];
+            for (std::size_t j = 0; j < other.links.size(); ++j) {
+                if (other.links[j].index() == link && other.positions[j] == state.flows.size()) {
+                    other.positions[j] = position;
+                    break;
+                }
+            }
+        }
+        stats_.flow_finished(flow.links[i], sim_.now());
+        mark_dirty(link);
+    }
+    Callback done = std::move(flow.on_done);
+    flow.on_done = nullptr;
+    flow.is_transmitting = false;
+    flow.completion = EventId{};
+    free_slots_.push_back(slot);
+    --active_transfers_;
+    if (done) {
+        done();
+    }
+}
+
+void FairShareNetwork::mark_dirty(std::uint32_t link) {
+    dirty_links_.push_back(link);
+    if (!is_resharing_scheduled_) {
+        is_resharing_scheduled_ = true;
+        // kLast: every start and end at this tick is in before the rates are recomputed.
+        sim_.schedule_in(
+            Time{0}, [this] { reshare(); }, Priority::kLast, event_tag(EventKind::kResharing));
+    }
+}
+
+void FairShareNetwork::refresh_link(LinkId id) {
+    if (!id.is_valid() || id.index() >= topology_.link_count()) {
+        throw std::invalid_argument("refresh_link: link id " + std::to_string(id.value) +
+                                    " is not a link of the topology");
+    }
+    ensure_links();
+    if (!links_[id.index()].flows.empty()) {
+        mark_dirty(static_cast<std::uint32_t>(id.index()));
+    }
+}
+
+void FairShareNetwork::reshare() {
+    is_resharing_scheduled_ = false;
+    ++epoch_;
+    ++resharing_count_;
+    component_links_.clear();
+    component_flows_.clear();
+    if (options_.is_incremental) {
+        collect_component();
+    } else {
+        collect_everything();
+    }
+    dirty_links_.clear();
+    flows_reshared_ += component_flows_.size();
+    progressive_filling();
+    apply_rates();
+}
+
+// Breadth-first search from the changed links: link -> flows on it -> their links -> ...
+// Flows outside this set share no link with any flow inside it, so their max-min rates are
+// unaffected by the change.
+void FairShareNetwork::collect_component() {
+    for (const std::uint32_t link : dirty_links_) {
+        if (links_[link].visit_mark != epoch_) {
+            links_[link].visit_mark = epoch_;
+            component_links_.push_back(link);
+        }
+    }
+    for (std::size_t next = 0; next < component_links_.size(); ++next) {
+        const std::uint32_t link = component_links_[next];
+        for (const std::uint32_t slot : links_[link].flows) {
+            Flow& flow = flows_[slot];
+            if (flow.visit_mark == epoch_) {
+                continue;
+            }
+            flow.visit_mark = epoch_;
+            component_flows_.push_back(slot);
+            for (const LinkId other : flow.links) {
+                LinkState& state = links_[other.index()];
+                if (state.visit_mark != epoch_) {
+                    state.visit_mark = epoch_;
+                    component_links_.push_back(static_cast<std::uint32_t>(other.index()));
+                }
+            }
+        }
+    }
+}
+
+void FairShareNetwork::collect_everything() {
+    for (std::size_t link = 0; link < links_.size(); ++link) {
+        if (!links_[link].flows.empty()) {
+            links_[link].visit_mark = epoch_;
+            component_links_.push_back(static_cast<std::uint32_t>(link));
+        }
+    }
+    for (std::size_t slot = 0; slot < flows_.size(); ++slot) {
+        if (flows_[slot].is_transmitting) {
+            flows_[slot].visit_mark = epoch_;
+            component_flows_.push_back(static_cast<std::uint32_t>(slot));
+        }
+    }
+}
+
+// Progressive filling: all unfrozen rates rise together; the link whose fair share
+// capacity_left / unfrozen is smallest saturates first, its unfrozen flows freeze at that
+// share, and their rates are taken off every link they cross. Shares only grow as flows
+// freeze (a frozen rate is at most the share of each link it crosses), so stale heap entries
+// are skipped by version instead of being updated in place.
+void FairShareNetwork::progressive_filling() {
+    heap_.clear();
+    for (const std::uint32_t link : component_links_) {
+        LinkState& state = links_[link];
+        state.capacity_left_Bps = topology_.link(LinkId{link}).bandwidth_Bps;
+        state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
+        state.version = 0;
+        if (state.unfrozen > 0) {
+            heap_.push_back({state.capacity_left_Bps / state.unfrozen, link, 0});
+        }
+    }
+    std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
+    while (!heap_.empty()) {
+        std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
+        const HeapEntry entry = heap_.back();
+        heap_.pop_back();
+        LinkState& bottleneck = links_[entry.link];
+        if (entry.version != bottleneck.version || bottleneck.unfrozen == 0) {
+            continue;
+        }
+        const double share_Bps = entry.share_Bps;
+        STEPSIM_CHECK(share_Bps > 0,
+                      "link " + std::to_string(entry.link) + " has no capacity left for its flows");
+        for (const std::uint32_t slot : bottleneck.flows) {
+            Flow& flow = flows_[slot];
+            if (flow.frozen_mark == epoch_) {
+                continue;
+            }
+            flow.frozen_mark = epoch_;
+            flow.new_rate_Bps = share_Bps;
+            for (const LinkId crossed : flow.links) {
+                LinkState& state = links_[crossed.index()];
+                state.capacity_left_Bps -= share_Bps;
+                --state.unfrozen;
+                if (state.unfrozen > 0 && &state != &bottleneck) {
+                    ++state.version;
+                    heap_.push_back({std::max(state.capacity_left_Bps, 0.0) / state.unfrozen,
+                                     static_cast<std::uint32_t>(crossed.index()), state.version});
+                    std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+                }
+            }
+        }
+        STEPSIM_CHECK(bottleneck.unfrozen == 0, "bottleneck link left unfrozen flows");
+    }
+}
+
+// New rates take effect at now(): bytes sent at the old rate are subtracted and the
+// completion is rescheduled. Flows are handled in transfer-id order so that completions
+// falling on the same tick fire in a canonical order.
+void FairShareNetwork::apply_rates() {
+    std::sort(component_flows_.begin(), component_flows_.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return flows_[a].id < flows_[b].id; });
+    const Time now = sim_.now();
+    for (const std::uint32_t slot : component_flows_) {
+        Flow& flow = flows_[slot];
+        STEPSIM_CHECK(flow.frozen_mark == epoch_, "flow left without a rate");
+        if (flow.new_rate_Bps == flow.rate_Bps && flow.completion.is_valid()) {
+            continue;
+        }
+        if (flow.rate_Bps > 0) {
+            flow.remaining_bytes -= flow.rate_Bps * to_seconds(now - flow.last_update);
+            // Completion times are rounded to the tick, so a flow can be up to half a tick
+            // of bytes ahead of or behind its fluid trajectory; never below zero.
+            flow.remaining_bytes = std::max(flow.remaining_bytes, 0.0);
+        }
+        flow.last_update = now;
+        flow.rate_Bps = flow.new_rate_Bps;
+        if (flow.completion.is_valid()) {
+            sim_.cancel(flow.completion);
+        }
+        const Time finish = checked_add(now, from_seconds(flow.remaining_bytes / flow.rate_Bps));
+        flow.completion = sim_.schedule_at(
+            finish, [this, slot] { complete(slot); }, Priority::kDefault,
+            event_tag(EventKind::kTransferDone, flow.id));
+    }
+}
+
+std::vector<FairShareNetwork::FlowState> FairShareNetwork::transmitting_flows() const {
+    std::vector<FlowState> result;
+    for (const Flow& flow : flows_) {
+        if (flow.is_transmitting) {
+            result.push_back({flow.id, flow.rate_Bps, flow.remaining_bytes, flow.last_update});
+        }
+    }
+    std::sort(result.begin(), result.end(),
+              [](const FlowState& a, const FlowState& b) { return a.id < b.id; });
+    return result;
+}
+
+const LinkStats& FairShareNetwork::link_stats(LinkId id) const {
+    return stats_.stats(id, sim_.now());
+}
+
+}  // namespace stepsim

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: fair_share_network.h
+// Flow-level max-min fair sharing (the fluid model of SimGrid's network models, without
+// their TCP corrections). A transfer first waits its route's latency, then its bytes flow at
+// the max-min fair rate of the flows transmitting at that moment. Rates are recomputed by
+// progressive filling when a flow starts or ends transmitting, over the connected component
+// of flows that share links (transitively) with the change only; other flows keep their rates
+// and completion events. Changes at the same tick are batched into one re-sharing event.
+// See docs/models/network.md.
+#pragma once
+
+#include "stepsim/network.h"
+
+#include "link_stats_tracker.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace stepsim {
+
+class FairShareNetwork final : public NetworkModel {
+public:
+    struct Options {
+        /// false: every re-sharing recomputes all flows (the reference the incremental mode
+        /// is tested against).
+        bool is_incremental = true;
+    };
+
+    /// `sim`, `topology` and `router` must outlive the model.
+    FairShareNetwork(Simulator& sim, const Topology& topology, Router& router)
+        : FairShareNetwork(sim, topology, router, Options{}) {}
+
+    FairShareNetwork(Simulator& sim, const Topology& topology, Router& router, Options options);
+
+    std::string_view name() const override { return "fair_share"; }
+
+    TransferId start_transfer(NodeId src,
+                              NodeId dst,
+                              std::int64_t size_bytes,
+                              Callback on_done,
+                              std::uint64_t flow_label = 0) override;
+
+    std::size_t active_transfers() const override { return active_transfers_; }
+
+    const LinkStats& link_stats(LinkId id) const override;
+    /// Re-shares the flows crossing `id` at now() (after its bandwidth changed).
+    void refresh_link(LinkId id) override;
+
+    /// One flow in its transmission phase, as of the last re-sharing.
+    struct FlowState {
+        TransferId id;
+        double rate_Bps = 0;
+        double remaining_bytes = 0;  ///< at `last_update`
+        Time last_update{0};
+    };
+
+    /// Flows in their transmission phase, by transfer id. Rates are those of the last
+    /// re-sharing; see has_pending_resharing().
+    std::vector<FlowState> transmitting_flows() const;
+
+    /// True between a flow start or end and the re-sharing that follows at the same tick.
+    bool has_pending_resharing() const { return is_resharing_scheduled_; }
+
+    /// Number of re-sharings, and of flow rates computed over all of them (the work done).
+    std::uint64_t resharing_count() const { return resharing_count_; }
+
+    std::uint64_t flows_reshared() const { return flows_reshared_; }
+
+private:
+    struct Flow {
+        TransferId id;
+        std::vector<LinkId> links;
+        std::vector<std::uint32_t> positions;  ///< index of this flow in each link's list
+        std::int64_t size_bytes = 0;
+        double remaining_bytes = 0;  ///< at last_update
+        double rate_Bps = 0;
+        double new_rate_Bps = 0;  ///< scratch of the progressive filling
+        Time last_update{0};
+        EventId completion;
+        Callback on_done;
+        std::uint64_t visit_mark = 0;
+        std::uint64_t frozen_mark = 0;
+        bool is_transmitting = false;
+    };
+
+    struct LinkState {
+        std::vector<std::uint32_t> flows;  ///< slots of the flows transmitting on the link
+        std::uint64_t visit_mark = 0;
+        double capacity_left_Bps = 0;  ///< scratch of the progressive filling
+        std::uint32_t unfrozen = 0;
+        std::uint32_t version = 0;
+    };
+
+    struct HeapEntry {
+        double share_Bps;
+        std::uint32_t link;
+        std::uint32_t version;
+    };
+
+    std::uint32_t allocate_slot();
+    void ensure_links();
+    void begin_transmission(std::uint32_t slot);
+    void complete(std::uint32_t slot);
+    void mark_dirty(std::uint32_t link);
+    void reshare();
+    void collect_component();
+    void collect_everything();
+    void progressive_filling();
+    void apply_rates();
+
+    Simulator& sim_;
+    const Topology& topology_;
+    Router& router_;
+    Options options_;
+    network::LinkStatsTracker stats_;
+
+    std::vector<Flow> flows_;  ///< slots; reused through free_slots_
+    std::vector<std::uint32_t> free_slots_;
+    std::vector<LinkState> links_;
+    std::vector<std::uint32_t> dirty_links_;
+    bool is_resharing_scheduled_ = false;
+
+    // Scratch of one re-sharing, kept to avoid reallocation.
+    std::uint64_t epoch_ = 0;
+    std::vector<std::uint32_t> component_links_;
+    std::vector<std::uint32_t> component_flows_;
+    std::vector<HeapEntry> heap_;
+
+    std::uint32_t next_transfer_id_ = 0;
+    std::size_t active_transfers_ = 0;
+    std::uint64_t resharing_count_ = 0;
+    std::uint64_t flows_reshared_ = 0;
+};
+
+}  // namespace stepsim

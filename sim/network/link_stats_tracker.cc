@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: link_stats_tracker.cc
+// Busy time and peak concurrency per link, kept by counting the flows transmitting on it.
+#include "link_stats_tracker.h"
+
+#include "stepsim/error.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace stepsim::network {
+
+void LinkStatsTracker::require_link(LinkId id) const {
+    if (!id.is_valid() || id.index() >= topology_.link_count()) {
+        throw std::invalid_argument("link id " + std::to_string(id.value) +
+                                    " is not a link of the topology (" +
+                                    std::to_string(topology_.link_count()) + " links)");
+    }
+    if (stats_.size() < topology_.link_count()) {
+        stats_.resize(topology_.link_count());
+        activity_.resize(topology_.link_count());
+    }
+}
+
+void LinkStatsTracker::flow_started(LinkId id, Time now) {
+    require_link(id);
+    Activity& activity = activity_[id.index()];
+    if (activity.active_flows == 0) {
+        activity.busy_since = now;
+    }
+    ++activity.active_flows;
+    LinkStats& stats = stats_[id.index()];
+    stats.peak_concurrent_flows = std::max(stats.peak_concurrent_flows, activity.active_flows);
+}
+
+void LinkStatsTracker::flow_finished(LinkId id, Time now) {
+    require_link(id);
+    Activity& activity = activity_[id.index()];
+    STEPSIM_CHECK(activity.active_flows > 0,
+                  "link " + std::to_string(id.value) + " finished a flow it never started");
+    STEPSIM_CHECK(now >= activity.busy_since, "link busy period ends before it began");
+    --activity.active_flows;
+    if (activity.active_flows == 0) {
+        stats_[id.index()].busy_time += now - activity.busy_since;
+        activity.busy_since = now;
+    }
+}
+
+void LinkStatsTracker::add_bytes(LinkId id, std::int64_t size_bytes) {
+    require_link(id);
+    stats_[id.index()].bytes_carried += size_bytes;
+}
+
+const LinkStats& LinkStatsTracker::stats(LinkId id, Time now) const {
+    require_link(id);
+    Activity& activity = activity_[id.index()];
+    LinkStats& stats = stats_[id.index()];
+    if (activity.active_flows > 0 && now > activity.busy_since) {
+        stats.busy_time += now - activity.busy_since;
+        activity.busy_since = now;
+    }
+    return stats;
+}
+
+}  // namespace stepsim::network

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: link_stats_tracker.h
+// Per-link statistics shared by the network models: bytes carried, busy time (the measure of
+// the union of the intervals during which at least one flow transmits on the link) and the
+// peak number of flows transmitting at once. Models call flow_started()/flow_finished() at
+// the ends of each flow's transmission phase, in simulated-time order.
+#pragma once
+
+#include "stepsim/network.h"
+#include "stepsim/topology.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace stepsim::network {
+
+class LinkStatsTracker {
+public:
+    explicit LinkStatsTracker(const Topology& topology)
+        : topology_(topology) {}
+
+    /// A flow begins transmitting on `id` at `now`.
+    void flow_started(LinkId id, Time now);
+    /// A flow that began with flow_started() stops transmitting on `id` at `now`.
+    void flow_finished(LinkId id, Time now);
+    /// `size_bytes` crossed `id` (counted when the transfer completes).
+    void add_bytes(LinkId id, std::int64_t size_bytes);
+
+    /// Statistics of `id` up to `now`; a busy period still open is counted up to `now`.
+    /// Throws std::invalid_argument when `id` is not a link of the topology.
+    const LinkStats& stats(LinkId id, Time now) const;
+
+private:
+    struct Activity {
+        std::uint32_t active_flows = 0;
+        Time busy_since{0};  ///< start of the unaccounted part of the busy period
+    };
+
+    void require_link(LinkId id) const;
+
+    const Topology& topology_;
+    // stats() folds open busy periods in; the result is the same whatever the query times.
+    mutable std::vector<LinkStats> stats_;
+    mutable std::vector<Activity> activity_;
+};
+
+}  // namespace stepsim::network

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: network_model.cc
+// make_network_model(): the one place that maps a NetworkKind to its implementation.
+#include "stepsim/network.h"
+
+#include "alpha_beta_network.h"
+#include "fair_share_network.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace stepsim {
+
+std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind,
+                                                 Simulator& sim,
+                                                 const Topology& topology,
+                                                 Router& router) {
+    switch (kind) {
+        case NetworkKind::kAlphaBeta:
+            return std::make_unique<AlphaBetaNetwork>(sim, topology, router);
+        case NetworkKind::kFairShare:
+            return std::make_unique<FairShareNetwork>(sim, topology, router);
+    }
+    throw std::invalid_argument("make_network_model: unknown network kind " +
+                                std::to_string(static_cast<int>(kind)));
+}
+
+}  // namespace stepsim
