@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: topology_loader.cc
+// load_topology_file / load_topology_text: parse (syntax errors), apply --set overrides,
+// expand and validate (every semantic error, located through the parse tree), then build the
+// runtime Topology.
+#include "stepsim/spec.h"
+
+#include "diagnostics.h"
+#include "overrides.h"
+#include "spec_locator.h"
+#include "text_parser.h"
+#include "topologies/topology.pb.h"
+#include "topology_expander.h"
+
+namespace stepsim {
+
+Topology load_topology_text(std::string_view text,
+                            std::string_view display_name,
+                            std::span<const SpecOverride> overrides) {
+    const std::string file(display_name);
+    spec::Topology message;
+    google::protobuf::TextFormat::ParseInfoTree tree;
+    spec::parse_text_spec(text, file, message, tree);
+
+    spec::Diagnostics diagnostics;
+    const std::vector<spec::AppliedOverride> applied =
+        spec::apply_overrides(message, overrides, diagnostics);
+    diagnostics.throw_if_any();
+
+    spec::SpecLocator locator(file, message, &tree);
+    for (const spec::AppliedOverride& o : applied) {
+        locator.mark_overridden(*o.message, o.field, o.index);
+    }
+    const spec::ExpandedTopology expanded = spec::expand_topology(message, locator, diagnostics);
+    diagnostics.throw_if_any();
+    return spec::build_topology(expanded);
+}
+
+Topology load_topology_file(const std::filesystem::path& path,
+                            std::span<const SpecOverride> overrides) {
+    return load_topology_text(spec::read_spec_file(path), path.string(), overrides);
+}
+
+}  // namespace stepsim
