@@ -106,25 +106,38 @@ double hierarchical_all_reduce_time_s(std::int64_t nodes, std::int64_t ranks_per
 // ============================================================================ end collectives
 
 // =============================================================================================
-// Checkpointing (sim/analytic/checkpoint_interval.cc). NOTE: this section was reconstructed
-// from checkpoint_interval.cc after an accidental overwrite of this header; its owner should
-// check it (and restore any declarations lost besides these).
-// Young, CACM 17(9) 1974; Daly, FGCS 22(3) 2006.
+// Checkpoint intervals and expected wall time under failures (issue 6;
+// sim/analytic/checkpoint_interval.cc; docs/models/failures-checkpoints.md).
+// Sources: Young, CACM 17(9), 1974; Daly, FGCS 22(3), 2006. Notation: δ = checkpoint write
+// time, M = mean time between (job-interrupting) failures, R = restart time, τ = useful compute
+// between checkpoints, T_s = total useful compute. All functions throw std::invalid_argument
+// on non-positive δ, M or τ, or negative R or T_s.
 
-/// Young's optimum checkpoint interval sqrt(2·delta·MTBF). Throws std::invalid_argument
-/// unless both are positive and finite.
+/// Young's first-order optimum: τ = √(2·δ·M).
 double young_interval_s(double checkpoint_cost_s, double mtbf_s);
-/// Daly's higher-order estimate (eq. 37); MTBF when delta >= 2·MTBF.
+
+/// Daly's higher-order optimum (Daly 2006, eq. 37): for δ < 2M,
+/// τ = √(2δM)·[1 + (1/3)·√(δ/(2M)) + (1/9)·(δ/(2M))] − δ; for δ >= 2M, τ = M.
 double daly_interval_s(double checkpoint_cost_s, double mtbf_s);
-/// Expected wall time of a segment of `segment_s` seconds with exponential failures:
-/// M·e^{R/M}·(e^{w/M} − 1).
+
+/// Expected wall time of one segment of w seconds (compute plus checkpoint) that must run
+/// without a failure, restarting after each failure with cost R (failures also strike during
+/// restarts): M·e^{R/M}·(e^{w/M} − 1).
 double expected_segment_time_s(double segment_s, double restart_cost_s, double mtbf_s);
-/// Daly's expected wall time for `work_s` of work checkpointed every `interval_s`.
+
+/// Daly's expected wall time for exponential failures (Poisson in wall-clock time, failures
+/// also during checkpoints and restarts; each failure costs R and loses the segment):
+/// T_w = M·e^{R/M}·(e^{(τ+δ)/M} − 1)·T_s/τ, i.e. expected_segment_time_s(τ + δ)·T_s/τ.
 double daly_expected_wall_time_s(double work_s, double interval_s, double checkpoint_cost_s,
                                  double restart_cost_s, double mtbf_s);
-/// Principal branch of the Lambert W function, x >= −1/e.
+
+/// Principal branch W₀ of Lambert's W function, for x >= −1/e (Halley iteration, to double
+/// precision). Throws std::invalid_argument for x < −1/e.
 double lambert_w0(double x);
-/// Exact minimiser of Daly's expected wall time: M·(1 + W0(−e^{−1−delta/M})).
+
+/// The exact minimiser of daly_expected_wall_time_s over τ (continuous T_s/τ):
+/// d/dτ [(e^{(τ+δ)/M} − 1)/τ] = 0  ⇔  e^{(τ+δ)/M}·(1 − τ/M) = 1
+/// ⇔  τ = M·(1 + W₀(−e^{−1−δ/M})). Independent of R and T_s.
 double daly_exact_optimal_interval_s(double checkpoint_cost_s, double mtbf_s);
 
 }  // namespace stepsim::analytic
