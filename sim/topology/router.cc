@@ -9,9 +9,10 @@
 #include "stepsim/random.h"
 #include "stepsim/topology.h"
 
+#include "route_cache.h"
 #include "topology_impl.h"
 
-#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/graph/dijkstra_shortest_paths_no_color_map.hpp>
 #include <boost/graph/filtered_graph.hpp>
 #include <boost/property_map/function_property_map.hpp>
 
@@ -20,7 +21,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace stepsim {
@@ -61,21 +61,30 @@ struct DistanceCombine {
     }
 };
 
+/// One out-link as the route walk sees it, stored contiguously per device (a snapshot of the
+/// topology taken when the router first needs it, dropped by invalidate()).
+struct Hop {
+    std::int64_t latency_ps;
+    std::uint32_t link;
+    std::uint32_t next;
+    bool is_up;
+    bool enters_gpu;
+};
+
 /// A link a route towards `destination` may take: it is up, and it does not enter a GPU
 /// unless that GPU is the destination (GPUs do not forward traffic).
-bool is_usable(const Topology::Impl& topology, const Link& link, NodeId destination) {
-    return link.is_up &&
-           (link.dst == destination || topology.nodes[link.dst.index()].kind != NodeKind::kGpu);
+bool is_usable(const Hop& hop, std::uint32_t destination) {
+    return hop.is_up && (!hop.enters_gpu || hop.next == destination);
 }
 
+/// Filter of the reversed graph: the links a route to `destination` may take.
 struct UsableReverseEdge {
-    const Topology::Impl* topology = nullptr;
-    const Graph* reverse = nullptr;
-    NodeId destination;
+    const Graph* reversed = nullptr;
+    const Hop* hop_by_link = nullptr;
+    std::uint32_t destination = 0;
 
     bool operator()(const ReverseEdge& edge) const {
-        const LinkId id = (*reverse)[edge];
-        return is_usable(*topology, topology->links[id.index()], destination);
+        return is_usable(hop_by_link[(*reversed)[edge].index()], destination);
     }
 };
 
@@ -83,21 +92,6 @@ struct UsableReverseEdge {
 struct DestinationTable {
     std::vector<std::int64_t> latency_ps;  ///< kUnreachableLatency when dst is unreachable
     std::vector<std::int32_t> hops;
-};
-
-struct RouteKey {
-    std::uint32_t src;
-    std::uint32_t dst;
-    std::uint64_t flow_label;
-
-    friend bool operator==(const RouteKey&, const RouteKey&) = default;
-};
-
-struct RouteKeyHash {
-    std::size_t operator()(const RouteKey& key) const noexcept {
-        return static_cast<std::size_t>(
-            splitmix64(splitmix64((std::uint64_t{key.src} << 32) | key.dst) ^ key.flow_label));
-    }
 };
 
 }  // namespace
@@ -109,11 +103,14 @@ struct Router::Impl {
     /// tables[dst], built on first use.
     std::vector<std::unique_ptr<DestinationTable>> tables;
     std::size_t table_count = 0;
-    /// Node-based, so references to cached routes stay valid as the cache grows. Only looked up,
-    /// never iterated, so its order cannot reach any output.
-    std::unordered_map<RouteKey, Route, RouteKeyHash> routes;
+    detail::RouteCache routes;
+    /// hops[hop_begin[node] .. hop_begin[node + 1]) are the node's out-links in order.
+    std::vector<std::uint32_t> hop_begin;
+    std::vector<Hop> hops;
+    /// The same hops indexed by LinkId, for Dijkstra's weights.
+    std::vector<Hop> hop_by_link;
     std::vector<Distance> scratch;
-    std::vector<LinkId> candidates;
+    std::vector<std::uint32_t> candidates;
 
     explicit Impl(const Topology& t)
         : topology(t)
@@ -123,6 +120,28 @@ struct Router::Impl {
         tables.clear();
         table_count = 0;
         routes.clear();
+        hop_begin.clear();
+        hops.clear();
+        hop_by_link.clear();
+    }
+
+    void build_hops() {
+        const Topology::Impl& t = topology.impl();
+        hop_begin.assign(1, 0);
+        hops.clear();
+        hops.reserve(t.links.size());
+        for (const auto& out : t.out_links) {
+            for (const LinkId id : out) {
+                const Link& link = t.links[id.index()];
+                hops.push_back(Hop{link.latency.count(), id.value, link.dst.value, link.is_up,
+                                   t.nodes[link.dst.index()].kind == NodeKind::kGpu});
+            }
+            hop_begin.push_back(static_cast<std::uint32_t>(hops.size()));
+        }
+        hop_by_link.resize(hops.size());
+        for (const Hop& hop : hops) {
+            hop_by_link[hop.link] = hop;
+        }
     }
 
     /// Adopts a changed topology when nothing is cached; a stale cache is a caller bug.
@@ -154,23 +173,26 @@ const DestinationTable& Router::Impl::table(NodeId dst) {
     if (slot) {
         return *slot;
     }
-    const Graph& reverse = t.reversed;
-    const UsableReverseEdge usable_edge{&t, &reverse, dst};
-    const boost::filtered_graph<Graph, UsableReverseEdge> usable(reverse, usable_edge);
-    scratch.assign(t.nodes.size(), kUnreachable);
-    const auto distance_map =
-        boost::make_iterator_property_map(scratch.begin(), boost::get(boost::vertex_index, usable));
+    if (hop_begin.empty()) {
+        build_hops();
+    }
+    // Dijkstra from dst over the reversed links that a route to dst may take.
+    const UsableReverseEdge usable_edge{&t.reversed, hop_by_link.data(), dst.value};
+    const boost::filtered_graph<Graph, UsableReverseEdge> usable(t.reversed, usable_edge);
     const auto weight_map = boost::make_function_property_map<ReverseEdge, Distance>(
-        [&t, &reverse](const ReverseEdge& edge) {
-            return Distance{t.links[reverse[edge].index()].latency.count(), 1};
+        [this, &t](const ReverseEdge& edge) {
+            return Distance{hop_by_link[t.reversed[edge].index()].latency_ps, 1};
         });
-    boost::dijkstra_shortest_paths(usable, dst.index(),
-                                   boost::weight_map(weight_map)
-                                       .distance_map(distance_map)
-                                       .distance_compare(DistanceLess{})
-                                       .distance_combine(DistanceCombine{})
-                                       .distance_inf(kUnreachable)
-                                       .distance_zero(Distance{0, 0}));
+    scratch.assign(t.nodes.size(), kUnreachable);
+    const auto distance_map = boost::make_iterator_property_map(
+        scratch.begin(), boost::get(boost::vertex_index, t.reversed));
+    boost::dijkstra_shortest_paths_no_color_map(usable, dst.index(),
+                                                boost::weight_map(weight_map)
+                                                    .distance_map(distance_map)
+                                                    .distance_compare(DistanceLess{})
+                                                    .distance_combine(DistanceCombine{})
+                                                    .distance_inf(kUnreachable)
+                                                    .distance_zero(Distance{0, 0}));
     auto built = std::make_unique<DestinationTable>();
     built->latency_ps.resize(scratch.size());
     built->hops.resize(scratch.size());
@@ -205,35 +227,36 @@ Route Router::Impl::build_route(NodeId src,
     route.links.reserve(static_cast<std::size_t>(table.hops[src.index()]));
     const std::uint64_t flow_hash =
         splitmix64(splitmix64((std::uint64_t{src.value} << 32) | dst.value) ^ flow_label);
-    NodeId at = src;
-    while (at != dst) {
-        const std::int64_t remaining_ps = table.latency_ps[at.index()];
-        const std::int32_t remaining_hops = table.hops[at.index()];
+    if (hop_begin.empty()) {
+        build_hops();
+    }
+    const std::uint32_t destination = dst.value;
+    std::uint32_t at = src.value;
+    while (at != destination) {
+        const std::int64_t remaining_ps = table.latency_ps[at];
+        const std::int32_t remaining_hops = table.hops[at];
         candidates.clear();
-        for (const LinkId id : t.out_links[at.index()]) {
-            const Link& link = t.links[id.index()];
-            if (!is_usable(t, link, dst)) {
+        for (std::uint32_t i = hop_begin[at]; i < hop_begin[at + 1]; ++i) {
+            const Hop& hop = hops[i];
+            if (!is_usable(hop, destination)) {
                 continue;
             }
-            const std::size_t next = link.dst.index();
-            if (table.latency_ps[next] != kUnreachableLatency &&
-                remaining_ps - link.latency.count() == table.latency_ps[next] &&
-                remaining_hops - 1 == table.hops[next]) {
-                candidates.push_back(id);
+            if (table.latency_ps[hop.next] != kUnreachableLatency &&
+                remaining_ps - hop.latency_ps == table.latency_ps[hop.next] &&
+                remaining_hops - 1 == table.hops[hop.next]) {
+                candidates.push_back(hop.link);
             }
         }
-        STEPSIM_CHECK(!candidates.empty(), "no shortest-path link out of \"" +
-                                               t.nodes[at.index()].name + "\" towards \"" +
-                                               t.nodes[dst.index()].name + "\"");
-        const LinkId chosen =
-            candidates.size() == 1
-                ? candidates.front()
-                : candidates[splitmix64(flow_hash ^ at.value) % candidates.size()];
+        STEPSIM_CHECK(!candidates.empty(), "no shortest-path link out of \"" + t.nodes[at].name +
+                                               "\" towards \"" + t.nodes[destination].name + "\"");
+        const LinkId chosen(candidates.size() == 1
+                                ? candidates.front()
+                                : candidates[splitmix64(flow_hash ^ at) % candidates.size()]);
         const Link& link = t.links[chosen.index()];
         route.links.push_back(chosen);
         route.latency += link.latency;
         route.bottleneck_Bps = std::min(route.bottleneck_Bps, link.bandwidth_Bps);
-        at = link.dst;
+        at = link.dst.value;
     }
     STEPSIM_CHECK(route.latency.count() == table.latency_ps[src.index()],
                   "route latency differs from its shortest-path distance");
@@ -247,19 +270,18 @@ Router::~Router() = default;
 
 const Route& Router::route(NodeId src, NodeId dst, std::uint64_t flow_label) {
     impl_->check_version();
-    const RouteKey key{src.value, dst.value, flow_label};
-    if (const auto it = impl_->routes.find(key); it != impl_->routes.end()) {
-        return it->second;
+    const detail::RouteCache::Key key{src.value, dst.value, flow_label};
+    if (Route* cached = impl_->routes.find(key)) {
+        return *cached;
     }
     if (src == dst) {
         impl_->topology.impl().node_at(src);
         Route empty;
         empty.bottleneck_Bps = std::numeric_limits<double>::infinity();
-        return impl_->routes.emplace(key, std::move(empty)).first->second;
+        return impl_->routes.insert(key, std::move(empty));
     }
     const DestinationTable& table = impl_->checked_table(src, dst);
-    Route built = impl_->build_route(src, dst, flow_label, table);
-    return impl_->routes.emplace(key, std::move(built)).first->second;
+    return impl_->routes.insert(key, impl_->build_route(src, dst, flow_label, table));
 }
 
 bool Router::is_reachable(NodeId src, NodeId dst) {
