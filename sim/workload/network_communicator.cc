@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: network_communicator.cc
+// Communication tasks on a real topology: the shared network (chunk level, contending) or a
+// memoized isolated run of the same collective (see step_executor.h).
+#include "stepsim/error.h"
+
+#include "step_executor.h"
+
+#include <memory>
+#include <string>
+
+namespace stepsim {
+
+IsolatedCollectiveTimer::IsolatedCollectiveTimer(const Topology& topology,
+                                                 Router& router,
+                                                 NetworkKind network,
+                                                 CollectiveOptions options)
+    : topology_(topology)
+    , router_(router)
+    , network_(network)
+    , options_(options) {}
+
+Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
+    std::vector<std::uint32_t> ranks;
+    ranks.reserve(request.ranks.size());
+    for (const RankId rank : request.ranks) {
+        ranks.push_back(rank.value);
+    }
+    Key key{request.op, request.size_bytes, request.algorithm, request.root_index,
+            std::move(ranks)};
+    if (const auto it = cache_.find(key); it != cache_.end()) {
+        return it->second;
+    }
+    Simulator sim(0);
+    std::unique_ptr<NetworkModel> network = make_network_model(network_, sim, topology_, router_);
+    Time done = kNever;
+    const auto finished = [&] {
+        done = sim.now();
+    };
+    std::unique_ptr<CollectiveExecutor> executor;
+    if (request.op == CollectiveOp::kSendRecv) {
+        STEPSIM_CHECK(request.ranks.size() == 2, "send/recv needs exactly two ranks");
+        network->start_transfer(topology_.gpu(request.ranks[0]), topology_.gpu(request.ranks[1]),
+                                request.size_bytes, finished);
+    } else {
+        executor = std::make_unique<CollectiveExecutor>(sim, topology_, *network, options_);
+        executor->start(request, finished);
+    }
+    sim.run();
+    STEPSIM_CHECK(done != kNever, "isolated collective never finished");
+    cache_.emplace(std::move(key), done);
+    return done;
+}
+
+NetworkCommunicator::NetworkCommunicator(Simulator& sim,
+                                         const Topology& topology,
+                                         NetworkModel& network,
+                                         CollectiveExecutor& collectives,
+                                         IsolatedCollectiveTimer& isolated,
+                                         CommunicationPolicy policy)
+    : sim_(sim)
+    , topology_(topology)
+    , network_(network)
+    , collectives_(collectives)
+    , isolated_(isolated)
+    , policy_(policy) {}
+
+bool NetworkCommunicator::is_shared(CommKind kind) const {
+    switch (kind) {
+        case CommKind::kTensorParallel:
+            return policy_.is_tp_shared;
+        case CommKind::kPipeline:
+            return policy_.is_pp_shared;
+        case CommKind::kDataParallel:
+            return policy_.is_dp_shared;
+        case CommKind::kZero:
+            return policy_.is_zero_shared;
+    }
+    return true;
+}
+
+void NetworkCommunicator::start_one(const CollectiveRequest& request,
+                                    std::function<void()> on_done) {
+    if (request.op == CollectiveOp::kSendRecv) {
+        STEPSIM_CHECK(request.ranks.size() == 2, "send/recv needs exactly two ranks");
+        network_.start_transfer(topology_.gpu(request.ranks[0]), topology_.gpu(request.ranks[1]),
+                                request.size_bytes, std::move(on_done));
+    } else {
+        collectives_.start(request, std::move(on_done));
+    }
+}
+
+void NetworkCommunicator::start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) {
+    const Task& task = graph.task(id);
+    const CommRequest& comm = graph.request(task.request);
+    if (!is_shared(task.comm)) {
+        sim_.schedule_in(isolated_.time(comm.request), std::move(on_done));
+        return;
+    }
+    const std::size_t parts = 1 + (policy_.starts_mirrors ? comm.mirrors.size() : 0);
+    auto remaining = std::make_shared<std::size_t>(parts);
+    auto done = std::make_shared<std::function<void()>>(std::move(on_done));
+    const auto part_done = [remaining, done] {
+        if (--*remaining == 0) {
+            (*done)();
+        }
+    };
+    start_one(comm.request, part_done);
+    if (policy_.starts_mirrors) {
+        for (const CollectiveRequest& mirror : comm.mirrors) {
+            start_one(mirror, part_done);
+        }
+    }
+}
+
+}  // namespace stepsim

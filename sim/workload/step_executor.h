@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: step_executor.h
+// Times a TaskGraph on a Simulator: a task starts the moment its last dependency finishes
+// (stream order is a dependency), compute tasks take their duration, and communication tasks
+// are handed to a `TaskCommunicator`, which decides how they are timed: not at all (free, for
+// schedule tests), on the shared network through the CollectiveExecutor (chunk level, so TP,
+// PP and DP traffic contend), or by a memoized uncontended run of the same collective.
+#pragma once
+
+#include "stepsim/collective.h"
+#include "stepsim/network.h"
+#include "stepsim/simulator.h"
+#include "stepsim/topology.h"
+
+#include "task_graph.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+namespace stepsim {
+
+class TaskCommunicator {
+public:
+    virtual ~TaskCommunicator() = default;
+    /// Starts communication task `id` at now(); `on_done` must fire through the event queue
+    /// (never inside this call).
+    virtual void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) = 0;
+};
+
+/// Every communication takes zero time (completes at now() through the event queue).
+class FreeCommunicator final : public TaskCommunicator {
+public:
+    explicit FreeCommunicator(Simulator& sim)
+        : sim_(sim) {}
+
+    void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override;
+
+private:
+    Simulator& sim_;
+};
+
+/// Uncontended time of one collective on a topology, by running it alone on a fresh
+/// Simulator and network model (chunk level); results are memoized per (op, size, algorithm,
+/// ranks), so a step with thousands of identical TP all-reduces runs each shape once.
+class IsolatedCollectiveTimer {
+public:
+    IsolatedCollectiveTimer(const Topology& topology,
+                            Router& router,
+                            NetworkKind network,
+                            CollectiveOptions options);
+    Time time(const CollectiveRequest& request);
+
+    std::size_t distinct_runs() const { return cache_.size(); }
+
+private:
+    using Key = std::
+        tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::vector<std::uint32_t>>;
+    const Topology& topology_;
+    Router& router_;
+    NetworkKind network_;
+    CollectiveOptions options_;
+    std::map<Key, Time> cache_;
+};
+
+/// Which communication kinds run on the shared network (chunk level, contending) and which
+/// are timed by an isolated, memoized run.
+struct CommunicationPolicy {
+    bool is_tp_shared = false;
+    bool is_pp_shared = true;
+    bool is_dp_shared = false;
+    bool is_zero_shared = false;
+    bool starts_mirrors = false;  ///< start CommRequest::mirrors on the shared network
+};
+
+/// Communication on a real topology: shared kinds go through the CollectiveExecutor on the
+/// shared NetworkModel (send/recv through the network directly); the others take the
+/// isolated timer's time. The references must outlive it.
+class NetworkCommunicator final : public TaskCommunicator {
+public:
+    NetworkCommunicator(Simulator& sim,
+                        const Topology& topology,
+                        NetworkModel& network,
+                        CollectiveExecutor& collectives,
+                        IsolatedCollectiveTimer& isolated,
+                        CommunicationPolicy policy);
+    void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override;
+
+private:
+    bool is_shared(CommKind kind) const;
+    void start_one(const CollectiveRequest& request, std::function<void()> on_done);
+
+    Simulator& sim_;
+    const Topology& topology_;
+    NetworkModel& network_;
+    CollectiveExecutor& collectives_;
+    IsolatedCollectiveTimer& isolated_;
+    CommunicationPolicy policy_;
+};
+
+/// When each task ran.
+struct TaskTimeline {
+    std::vector<Time> start;
+    std::vector<Time> end;
+};
+
+/// Runs every task of `graph` on `sim` (which must be otherwise idle) and returns the
+/// timeline. InternalError if some task never finishes.
+TaskTimeline execute_task_graph(Simulator& sim,
+                                const TaskGraph& graph,
+                                TaskCommunicator& communicator);
+
+}  // namespace stepsim

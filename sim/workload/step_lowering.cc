@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: step_lowering.cc
+// StepCosts + RankGroups + a PipelineSchedule -> TaskGraph (see step_lowering.h).
+#include "step_lowering.h"
+
+#include "stepsim/error.h"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+namespace stepsim {
+
+RankGroups RankGroups::single_pipeline(int stages) {
+    RankGroups groups;
+    for (int s = 0; s < stages; ++s) {
+        const RankId rank(static_cast<std::uint32_t>(s));
+        groups.stage_ranks.push_back({rank});
+        groups.dp_groups.push_back({{rank}});
+    }
+    return groups;
+}
+
+namespace {
+
+class Lowering {
+public:
+    Lowering(const StepCosts& costs, const RankGroups& groups, const PipelineSchedule& schedule)
+        : costs_(costs)
+        , groups_(groups)
+        , schedule_(schedule)
+        , shape_(costs.shape) {
+        const int p = shape_.stages;
+        const int chunks_total = p * shape_.chunks;
+        if (static_cast<int>(costs.virtual_stages.size()) != chunks_total) {
+            throw std::invalid_argument(
+                "step costs list " + std::to_string(costs.virtual_stages.size()) +
+                " model chunks, the schedule needs " + std::to_string(chunks_total));
+        }
+        if (static_cast<int>(groups.stage_ranks.size()) != p ||
+            static_cast<int>(groups.dp_groups.size()) != p) {
+            throw std::invalid_argument("rank groups do not cover " + std::to_string(p) +
+                                        " stages");
+        }
+        for (int s = 0; s < p; ++s) {
+            const auto& tp_ranks = groups.stage_ranks[static_cast<std::size_t>(s)];
+            const auto& dp = groups.dp_groups[static_cast<std::size_t>(s)];
+            if (tp_ranks.empty() || dp.size() != tp_ranks.size() || dp[0].empty() ||
+                dp[0][0] != tp_ranks[0]) {
+                throw std::invalid_argument("rank groups of stage " + std::to_string(s) +
+                                            " are inconsistent");
+            }
+        }
+        if (static_cast<int>(costs.optimizer.size()) != p) {
+            throw std::invalid_argument("step costs need one optimizer time per stage");
+        }
+        const std::size_t keys = static_cast<std::size_t>(chunks_total) * shape_.microbatches * 2;
+        producer_.assign(keys, TaskId());
+    }
+
+    LoweredStep run() {
+        const std::vector<std::vector<PipelineOp>> ops = schedule_.build(shape_);
+        LoweredStep lowered;
+        const int p = shape_.stages;
+        lowered.ops.resize(static_cast<std::size_t>(p));
+        for (int s = 0; s < p; ++s) {
+            const RankId rank = representative(s);
+            compute_stream_.push_back(builder_.add_stream(rank, StreamKind::kCompute));
+            dp_stream_.push_back(builder_.add_stream(rank, StreamKind::kDataParallel));
+            zero_stream_.push_back(builder_.add_stream(rank, StreamKind::kZero));
+        }
+        lowered.compute_streams = compute_stream_;
+        for (int s = 0; s < p; ++s) {
+            lower_stage(s, ops[static_cast<std::size_t>(s)], lowered);
+        }
+        for (const auto& [task, key] : needs_) {
+            const TaskId producer = producer_[key];
+            STEPSIM_CHECK(producer.is_valid(), "pipeline op waits for data nobody sends");
+            builder_.add_dependency(task, producer);
+        }
+        lowered.graph = std::move(builder_).build();
+        return lowered;
+    }
+
+private:
+    RankId representative(int stage) const {
+        return groups_.stage_ranks[static_cast<std::size_t>(stage)][0];
+    }
+
+    int dp_size(int stage) const {
+        return static_cast<int>(groups_.dp_groups[static_cast<std::size_t>(stage)][0].size());
+    }
+
+    /// Key of the message a virtual stage sends for a micro-batch: direction 0 forward.
+    std::size_t message_key(int direction, int vs, int mb) const {
+        return (static_cast<std::size_t>(vs) * shape_.microbatches + mb) * 2 + direction;
+    }
+
+    std::int32_t tp_request(int stage, const TpCollective& collective) {
+        const auto key =
+            std::make_tuple(stage, static_cast<int>(collective.op), collective.size_bytes);
+        if (const auto it = tp_requests_.find(key); it != tp_requests_.end()) {
+            return it->second;
+        }
+        CommRequest comm;
+        comm.request.op = collective.op;
+        comm.request.ranks = groups_.stage_ranks[static_cast<std::size_t>(stage)];
+        comm.request.size_bytes = collective.size_bytes;
+        const std::int32_t index = builder_.add_request(std::move(comm));
+        tp_requests_.emplace(key, index);
+        return index;
+    }
+
+    std::int32_t p2p_request(int from_stage, int to_stage) {
+        const auto key = std::make_pair(from_stage, to_stage);
+        if (const auto it = p2p_requests_.find(key); it != p2p_requests_.end()) {
+            return it->second;
+        }
+        const auto& from = groups_.stage_ranks[static_cast<std::size_t>(from_stage)];
+        const auto& to = groups_.stage_ranks[static_cast<std::size_t>(to_stage)];
+        CommRequest comm;
+        for (std::size_t t = 0; t < from.size(); ++t) {
+            CollectiveRequest request;
+            request.op = CollectiveOp::kSendRecv;
+            request.ranks = {from[t], to[std::min(t, to.size() - 1)]};
+            request.size_bytes = costs_.pipeline_message_bytes;
+            if (t == 0) {
+                comm.request = std::move(request);
+            } else {
+                comm.mirrors.push_back(std::move(request));
+            }
+        }
+        const std::int32_t index = builder_.add_request(std::move(comm));
+        p2p_requests_.emplace(key, index);
+        return index;
+    }
+
+    std::int32_t dp_request(int stage, CollectiveOp op, std::int64_t size_bytes) {
+        const auto& groups = groups_.dp_groups[static_cast<std::size_t>(stage)];
+        CommRequest comm;
+        for (std::size_t t = 0; t < groups.size(); ++t) {
+            CollectiveRequest request;
+            request.op = op;
+            request.ranks = groups[t];
+            request.size_bytes = size_bytes;
+            if (t == 0) {
+                comm.request = std::move(request);
+            } else {
+                comm.mirrors.push_back(std::move(request));
+            }
+        }
+        return builder_.add_request(std::move(comm));
+    }
+
+    /// Adds a task on the stage's compute stream and tracks the op's first and last task.
+    TaskId add_compute_stream_task(Task task, int stage, std::initializer_list<TaskId> deps = {}) {
+        task.rank = representative(stage);
+        task.stream = compute_stream_[static_cast<std::size_t>(stage)];
+        const TaskId id = builder_.add(task, deps);
+        if (!op_first_.is_valid()) {
+            op_first_ = id;
+        }
+        op_last_ = id;
+        return id;
+    }
+
+    TaskId add_compute(int stage,
+                       ComputeKind kind,
+                       Time duration,
+                       const Task& context,
+                       std::initializer_list<TaskId> deps = {}) {
+        Task task = context;
+        task.kind = TaskKind::kCompute;
+        task.compute = kind;
+        task.duration = duration;
+        return add_compute_stream_task(task, stage, deps);
+    }
+
+    void add_tp_collectives(int stage,
+                            const std::vector<TpCollective>& collectives,
+                            const Task& context) {
+        for (const TpCollective& collective : collectives) {
+            Task task = context;
+            task.kind = TaskKind::kCollective;
+            task.comm = CommKind::kTensorParallel;
+            task.request = tp_request(stage, collective);
+            add_compute_stream_task(task, stage);
+        }
+    }
+
+    /// ZeRO-3: the layer's weights are all-gathered across DP before use, on the ZeRO stream,
+    /// at most two gathered layers at a time (the gather waits for the use two back).
+    TaskId add_zero3_gather(int stage, const LayerWork& layer, const Task& context) {
+        if (costs_.zero_stage != 3 || dp_size(stage) <= 1 || layer.weight_bytes <= 0) {
+            return TaskId();
+        }
+        Task task = context;
+        task.kind = TaskKind::kCollective;
+        task.comm = CommKind::kZero;
+        task.rank = representative(stage);
+        task.stream = zero_stream_[static_cast<std::size_t>(stage)];
+        task.request = dp_request(stage, CollectiveOp::kAllGather, layer.weight_bytes);
+        std::vector<TaskId> deps;
+        if (gather_uses_.size() >= 2) {
+            deps.push_back(gather_uses_[gather_uses_.size() - 2]);
+        }
+        return builder_.add(task, deps);
+    }
+
+    void lower_stage(int s, const std::vector<PipelineOp>& ops, LoweredStep& lowered) {
+        const int p = shape_.stages;
+        const int last_vs = p * shape_.chunks - 1;
+        const bool split = schedule_.splits_backward();
+        gather_uses_.clear();
+        // Per local chunk: the tasks that finish each layer's gradient in the latest B/W op of
+        // that chunk, and that op's position (buckets follow the order chunks finish).
+        std::vector<std::vector<std::pair<TaskId, std::int64_t>>> gradient_tasks(
+            static_cast<std::size_t>(shape_.chunks));
+        std::vector<int> gradient_position(static_cast<std::size_t>(shape_.chunks), -1);
+
+        if (costs_.data_loader > Time(0)) {
+            Task task;
+            add_compute(s, ComputeKind::kDataLoader, costs_.data_loader, task);
+        }
+        for (std::size_t index = 0; index < ops.size(); ++index) {
+            const PipelineOp& op = ops[index];
+            const int vs = virtual_stage(s, op.chunk, p);
+            const auto& layers = costs_.virtual_stages[static_cast<std::size_t>(vs)];
+            Task context;
+            context.microbatch = op.microbatch;
+            context.virtual_stage = vs;
+            context.pipeline_op = static_cast<std::int32_t>(index);
+            op_first_ = TaskId();
+            op_last_ = TaskId();
+            std::vector<std::pair<TaskId, std::int64_t>> gradients;
+
+            if (op.kind == PipelineOpKind::kForward) {
+                for (const LayerWork& layer : layers) {
+                    context.layer = layer.layer;
+                    const TaskId gather = add_zero3_gather(s, layer, context);
+                    const TaskId compute =
+                        gather.is_valid()
+                            ? add_compute(s, ComputeKind::kForward, layer.forward, context,
+                                          {gather})
+                            : add_compute(s, ComputeKind::kForward, layer.forward, context);
+                    add_tp_collectives(s, layer.forward_collectives, context);
+                    if (gather.is_valid()) {
+                        gather_uses_.push_back(op_last_);
+                    }
+                    (void)compute;
+                }
+            } else if (op.kind == PipelineOpKind::kBackward) {
+                for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+                    const LayerWork& layer = *it;
+                    context.layer = layer.layer;
+                    const TaskId gather = add_zero3_gather(s, layer, context);
+                    bool waited = !gather.is_valid();
+                    if (layer.recompute > Time(0) || !layer.recompute_collectives.empty()) {
+                        if (waited) {
+                            add_compute(s, ComputeKind::kRecompute, layer.recompute, context);
+                        } else {
+                            add_compute(s, ComputeKind::kRecompute, layer.recompute, context,
+                                        {gather});
+                            waited = true;
+                        }
+                        add_tp_collectives(s, layer.recompute_collectives, context);
+                    }
+                    const Time duration =
+                        split ? layer.backward_input : layer.backward_input + layer.backward_weight;
+                    const TaskId backward =
+                        waited
+                            ? add_compute(s, ComputeKind::kBackward, duration, context)
+                            : add_compute(s, ComputeKind::kBackward, duration, context, {gather});
+                    add_tp_collectives(s, layer.backward_collectives, context);
+                    if (gather.is_valid()) {
+                        gather_uses_.push_back(op_last_);
+                    }
+                    if (!split) {
+                        gradients.emplace_back(backward, layer.gradient_bytes);
+                    }
+                }
+            } else {
+                for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+                    context.layer = it->layer;
+                    const TaskId weight =
+                        add_compute(s, ComputeKind::kWeight, it->backward_weight, context);
+                    gradients.emplace_back(weight, it->gradient_bytes);
+                }
+            }
+            STEPSIM_CHECK(op_first_.is_valid(), "pipeline op lowered to no tasks");
+
+            // Data between stages.
+            if (op.kind == PipelineOpKind::kForward && vs > 0) {
+                needs_.emplace_back(op_first_, message_key(0, vs - 1, op.microbatch));
+            }
+            if (op.kind == PipelineOpKind::kBackward && vs < last_vs) {
+                needs_.emplace_back(op_first_, message_key(1, vs + 1, op.microbatch));
+            }
+            const bool sends_forward = op.kind == PipelineOpKind::kForward && vs < last_vs;
+            const bool sends_backward = op.kind == PipelineOpKind::kBackward && vs > 0;
+            if (sends_forward || sends_backward) {
+                const int to_vs = sends_forward ? vs + 1 : vs - 1;
+                const int to_stage = to_vs % p;
+                TaskId producer = op_last_;
+                if (to_stage != s) {
+                    Task send = context;
+                    send.layer = kNoLayer;
+                    send.kind = TaskKind::kSendRecv;
+                    send.comm = CommKind::kPipeline;
+                    send.rank = representative(s);
+                    send.request = p2p_request(s, to_stage);
+                    producer = builder_.add(send, {op_last_});
+                }
+                producer_[message_key(sends_forward ? 0 : 1, vs, op.microbatch)] = producer;
+            }
+            if (!gradients.empty()) {
+                gradient_tasks[static_cast<std::size_t>(op.chunk)] = std::move(gradients);
+                gradient_position[static_cast<std::size_t>(op.chunk)] = static_cast<int>(index);
+            }
+            lowered.ops[static_cast<std::size_t>(s)].push_back(LoweredOp{op, op_first_, op_last_});
+        }
+        const TaskId backward_end = op_last_;
+
+        // DP gradient reduction in buckets, chunks in the order their last gradients finish.
+        if (dp_size(s) > 1) {
+            std::vector<int> chunk_order(static_cast<std::size_t>(shape_.chunks));
+            for (int c = 0; c < shape_.chunks; ++c) {
+                chunk_order[static_cast<std::size_t>(c)] = c;
+            }
+            std::sort(chunk_order.begin(), chunk_order.end(), [&](int a, int b) {
+                return gradient_position[static_cast<std::size_t>(a)] <
+                       gradient_position[static_cast<std::size_t>(b)];
+            });
+            Task context;
+            context.kind = TaskKind::kCollective;
+            context.comm = CommKind::kDataParallel;
+            context.rank = representative(s);
+            context.stream = dp_stream_[static_cast<std::size_t>(s)];
+            for (const int c : chunk_order) {
+                context.virtual_stage = virtual_stage(s, c, p);
+                std::int64_t bucket_bytes = 0;
+                TaskId ready;
+                const auto& list = gradient_tasks[static_cast<std::size_t>(c)];
+                for (std::size_t i = 0; i < list.size(); ++i) {
+                    bucket_bytes += list[i].second;
+                    ready = list[i].first;
+                    const bool is_last = i + 1 == list.size();
+                    if (bucket_bytes > 0 && (bucket_bytes >= costs_.grad_bucket_bytes || is_last)) {
+                        context.request = dp_request(s, costs_.gradient_op, bucket_bytes);
+                        builder_.add(context,
+                                     {costs_.is_grad_reduce_overlapped ? ready : backward_end});
+                        bucket_bytes = 0;
+                    }
+                }
+            }
+        }
+        Task optimizer;
+        const TaskId last_dp = builder_.last_on_stream(dp_stream_[static_cast<std::size_t>(s)]);
+        const TaskId optimizer_task =
+            last_dp.is_valid()
+                ? add_compute(s, ComputeKind::kOptimizer,
+                              costs_.optimizer[static_cast<std::size_t>(s)], optimizer, {last_dp})
+                : add_compute(s, ComputeKind::kOptimizer,
+                              costs_.optimizer[static_cast<std::size_t>(s)], optimizer);
+        lowered.optimizer_tasks.push_back(optimizer_task);
+        if ((costs_.zero_stage == 1 || costs_.zero_stage == 2) && dp_size(s) > 1 &&
+            static_cast<std::size_t>(s) < costs_.zero_gather_bytes.size() &&
+            costs_.zero_gather_bytes[static_cast<std::size_t>(s)] > 0) {
+            Task gather;
+            gather.kind = TaskKind::kCollective;
+            gather.comm = CommKind::kZero;
+            gather.rank = representative(s);
+            gather.stream = zero_stream_[static_cast<std::size_t>(s)];
+            gather.request = dp_request(s, CollectiveOp::kAllGather,
+                                        costs_.zero_gather_bytes[static_cast<std::size_t>(s)]);
+            builder_.add(gather, {optimizer_task});
+        }
+    }
+
+    const StepCosts& costs_;
+    const RankGroups& groups_;
+    const PipelineSchedule& schedule_;
+    PipelineShape shape_;
+    TaskGraphBuilder builder_;
+    std::vector<std::int32_t> compute_stream_;
+    std::vector<std::int32_t> dp_stream_;
+    std::vector<std::int32_t> zero_stream_;
+    std::vector<TaskId> producer_;                       ///< by message_key
+    std::vector<std::pair<TaskId, std::size_t>> needs_;  ///< (task, message_key)
+    std::map<std::tuple<int, int, std::int64_t>, std::int32_t> tp_requests_;
+    std::map<std::pair<int, int>, std::int32_t> p2p_requests_;
+    std::vector<TaskId> gather_uses_;  ///< per ZeRO-3 gather: the last task that used it
+    TaskId op_first_;
+    TaskId op_last_;
+};
+
+}  // namespace
+
+LoweredStep lower_step(const StepCosts& costs,
+                       const RankGroups& groups,
+                       const PipelineSchedule& schedule) {
+    Lowering lowering(costs, groups, schedule);
+    return lowering.run();
+}
+
+}  // namespace stepsim
