@@ -3,7 +3,6 @@
 // Checks on a TrainingJob: what the model and layout need to be well formed (validate_job,
 // located by the spec loader) and what needs the cluster (GPU count, HBM capacity).
 #include "stepsim/error.h"
-#include "stepsim/units.h"
 #include "stepsim/workload.h"
 
 #include <cstdio>
@@ -16,6 +15,13 @@ namespace {
 
 std::string str(std::int64_t value) {
     return std::to_string(value);
+}
+
+/// "71.3 GiB" (units.h's format_size lives in the spec module, which this one may not use).
+std::string format_size(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+    return text;
 }
 
 }  // namespace
