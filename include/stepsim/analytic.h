@@ -140,4 +140,51 @@ double lambert_w0(double x);
 /// ⇔  τ = M·(1 + W₀(−e^{−1−δ/M})). Independent of R and T_s.
 double daly_exact_optimal_interval_s(double checkpoint_cost_s, double mtbf_s);
 
+// =============================================================================================
+// Training step (sim/analytic/training_closed_forms.cc; docs/models/compute.md)
+//
+// B global batch (sequences), s sequence length, l layers, h hidden size, V vocabulary,
+// p pipeline stages, m micro-batches per pipeline, v model chunks per device.
+
+/// Megatron-LM FLOPs per iteration (Narayanan et al. SC'21, arXiv 2104.04473, §5.1), GPT
+/// layers (4h MLP, multi-head attention), forward + backward, no recompute:
+/// 72·B·s·l·h²·(1 + s/(6h) + V/(12·h·l)). With full recompute (one more forward of every
+/// layer, not of the logits): 96·B·s·l·h²·(1 + s/(6h) + V/(16·h·l)).
+double megatron_flops_per_iteration(double batch, double seq_len, double layers, double hidden,
+                                    double vocab, bool is_full_recompute);
+
+/// Megatron-LM parameter count (same paper, §5.1): 12·l·h²·(1 + 13/(12h) + (V+s)/(12·l·h)).
+double megatron_parameter_count(double layers, double hidden, double vocab, double seq_len);
+
+/// Kaplan et al. 2020 training-compute estimate: 6·N·D (N parameters, D tokens).
+double six_n_d_flops(double parameters, double tokens);
+
+/// GPipe and 1F1B bubble as a rate of the total: (p−1)/(m+p−1) (reference.md §1).
+double one_f_one_b_bubble_rate(std::int64_t p, std::int64_t m);
+/// GPipe and 1F1B bubble as a fraction of the ideal time: (p−1)/m (Narayanan SC'21 §2.2.1).
+double one_f_one_b_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m);
+/// Interleaved 1F1B with v chunks per device, rate of the total: (p−1)/(v·m+p−1).
+double interleaved_bubble_rate(std::int64_t p, std::int64_t m, std::int64_t v);
+/// Interleaved 1F1B, fraction of the ideal time: (p−1)/(v·m) (Narayanan SC'21 §2.2.2).
+double interleaved_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m, std::int64_t v);
+/// ZB-H1 (Qi et al. 2024, sail-sg/zero-bubble-pipeline-parallelism): bubble time
+/// (p−1)·(T_F + T_B − T_W) against m·(T_F + T_B + T_W) of work per stage; as a rate:
+/// (p−1)(F+B−W) / (m(F+B+W) + (p−1)(F+B−W)). With F = B = W: (p−1)/(3m+p−1), about a third
+/// of one_f_one_b_bubble_rate when m >> p.
+double zero_bubble_h1_bubble_rate(std::int64_t p, std::int64_t m, double forward_s,
+                                  double backward_input_s, double backward_weight_s);
+
+/// Korthikanti et al. 2022 (arXiv 2205.05198) Table 2: activation bytes per transformer layer
+/// per micro-batch on one GPU, GPT layer (16-bit activations, dropout, unfused attention),
+/// a heads, t tensor-parallel ranks, b micro-batch:
+///   no SP, no recompute:   s·b·h·(10 + 24/t + 5·a·s/(h·t))
+///   SP:                    s·b·h·(34/t + 5·a·s/(h·t))
+///   selective recompute:   drops the 5·a·s/(h·t) term
+///   full recompute:        2·s·b·h (divided by t with SP)
+double korthikanti_activation_bytes(double seq_len, double micro_batch, double hidden,
+                                    double heads, double tp, bool is_sequence_parallel,
+                                    bool is_selective_recompute, bool is_full_recompute);
+
+// ========================================================================= end training step
+
 }  // namespace stepsim::analytic
