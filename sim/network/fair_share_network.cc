@@ -277,6 +277,7 @@ void FairShareNetwork::progressive_filling() {
         const double share_Bps = entry.share_Bps;
         STEPSIM_CHECK(share_Bps > 0,
                       "link " + std::to_string(entry.link) + " has no capacity left for its flows");
+        touched_links_.clear();
         for (const std::uint32_t slot : bottleneck.flows) {
             Flow& flow = flows_[slot];
             if (flow.frozen_mark == epoch_) {
@@ -288,12 +289,21 @@ void FairShareNetwork::progressive_filling() {
                 LinkState& state = links_[crossed.index()];
                 state.capacity_left_Bps -= share_Bps;
                 --state.unfrozen;
-                if (state.unfrozen > 0 && &state != &bottleneck) {
-                    ++state.version;
-                    heap_.push_back({std::max(state.capacity_left_Bps, 0.0) / state.unfrozen,
-                                     static_cast<std::uint32_t>(crossed.index()), state.version});
-                    std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+                if (state.touch_mark != touch_epoch_) {
+                    state.touch_mark = touch_epoch_;
+                    touched_links_.push_back(static_cast<std::uint32_t>(crossed.index()));
                 }
+            }
+        }
+        ++touch_epoch_;
+        // One new heap entry per link whose share changed, however many flows froze on it.
+        for (const std::uint32_t link : touched_links_) {
+            LinkState& state = links_[link];
+            if (state.unfrozen > 0) {
+                ++state.version;
+                heap_.push_back(
+                    {std::max(state.capacity_left_Bps, 0.0) / state.unfrozen, link, state.version});
+                std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
             }
         }
         STEPSIM_CHECK(bottleneck.unfrozen == 0, "bottleneck link left unfrozen flows");
