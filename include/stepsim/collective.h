@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +65,180 @@ struct CollectiveOptions {
     /// Reduction cost, seconds per byte reduced on one GPU; < 0 derives it from the GPU's
     /// memory bandwidth (read two operands, write one: 3 bytes of HBM traffic per byte).
     double gamma_s_per_byte = -1.0;
+    /// HBM bandwidth of the GPUs, used when gamma_s_per_byte < 0; 0 means unknown and takes
+    /// the H100 SXM's 3.35 TB/s (docs/models/collectives.md).
+    double gpu_memory_bandwidth_Bps = 0.0;
+};
+
+/// The H100 SXM's HBM3 bandwidth (NVIDIA H100 datasheet), the default for gamma.
+inline constexpr double kDefaultGpuMemoryBandwidth_Bps = 3.35e12;
+/// HBM traffic per reduced byte: read both operands, write the sum.
+inline constexpr double kReductionTrafficFactor = 3.0;
+/// Default pipelining chunk (NCCL's Simple protocol: 4 MiB buffer / NCCL_STEPS = 8).
+inline constexpr std::int64_t kDefaultChunkBytes = std::int64_t{512} << 10;
+
+/// gamma in seconds per byte for `options` (its gamma, else 3 bytes of HBM traffic per byte).
+double reduction_gamma_s_per_byte(const CollectiveOptions& options);
+
+/// nccl-tests bus-bandwidth factor: busbw = algbw × factor (2(n−1)/n all-reduce; (n−1)/n
+/// reduce-scatter, all-gather, all-to-all; 1 broadcast, reduce, send/recv).
+double bus_bandwidth_factor(CollectiveOp op, std::size_t group_size);
+
+// ---------------------------------------------------------------------------------------------
+// Plans: what an algorithm produces. A CommPlan is a DAG of transfers between group members
+// (indices into CollectiveRequest::ranks). The buffer is cut into chunks; a transfer carries a
+// contiguous range of chunks; the receiver either reduces them into its copy (costing gamma per
+// byte) or overwrites its copy. A transfer starts once all of its dependencies have completed
+// (arrived and, when reducing, been reduced).
+
+struct PlanTransfer {
+    std::uint32_t src = 0;          ///< sender, index into the group
+    std::uint32_t dst = 0;          ///< receiver, index into the group
+    std::uint32_t chunk_first = 0;  ///< first chunk carried
+    std::uint32_t chunk_count = 1;  ///< chunks carried: [chunk_first, chunk_first + count)
+    std::int64_t size_bytes = 0;    ///< sum of the carried chunks' sizes
+    std::uint32_t channel = 0;      ///< channel / tree / phase (also the ECMP flow label)
+    bool is_reduce = false;         ///< receiver reduces (true) or copies (false)
+};
+
+class CommPlan {
+public:
+    CommPlan() = default;
+    CommPlan(CollectiveOp op, std::uint32_t group_size, std::uint32_t root_index = 0);
+
+    CollectiveOp op() const { return op_; }
+    std::uint32_t group_size() const { return group_size_; }
+    std::uint32_t root_index() const { return root_index_; }
+
+    /// Chunks: size and segment. The segment is the group index whose block of the buffer the
+    /// chunk belongs to (reduce-scatter: who ends with it; all-gather: who starts with it;
+    /// all-to-all: the receiver), ignored by all-reduce, broadcast and reduce. For all-to-all
+    /// `source` is the sender; elsewhere it equals the segment.
+    std::uint32_t add_chunk(std::int64_t size_bytes, std::uint32_t segment,
+                            std::uint32_t source);
+    std::size_t chunk_count() const { return chunk_bytes_.size(); }
+    std::int64_t chunk_bytes(std::uint32_t chunk) const { return chunk_bytes_[chunk]; }
+    std::uint32_t chunk_segment(std::uint32_t chunk) const { return chunk_segment_[chunk]; }
+    std::uint32_t chunk_source(std::uint32_t chunk) const { return chunk_source_[chunk]; }
+
+    /// Appends a transfer of chunks [first, first + count) and returns its index. Every
+    /// dependency must be an earlier transfer (so the list is in topological order); size is
+    /// the chunks' total. Throws InternalError on a bad index.
+    std::uint32_t add_transfer(std::uint32_t src, std::uint32_t dst, std::uint32_t chunk_first,
+                               std::uint32_t chunk_count, bool is_reduce, std::uint32_t channel,
+                               std::initializer_list<std::uint32_t> dependencies);
+    /// As above, with dependencies from a span; invalid (~0u) entries are skipped.
+    std::uint32_t add_transfer(std::uint32_t src, std::uint32_t dst, std::uint32_t chunk_first,
+                               std::uint32_t chunk_count, bool is_reduce, std::uint32_t channel,
+                               std::span<const std::uint32_t> dependencies);
+
+    std::size_t transfer_count() const { return transfers_.size(); }
+    const PlanTransfer& transfer(std::uint32_t index) const { return transfers_[index]; }
+    std::span<const PlanTransfer> transfers() const { return transfers_; }
+    std::span<const std::uint32_t> dependencies(std::uint32_t index) const {
+        return std::span<const std::uint32_t>(deps_).subspan(
+            dep_begin_[index], dep_begin_[index + 1] - dep_begin_[index]);
+    }
+    std::size_t dependency_count() const { return deps_.size(); }
+    /// Bytes of heap the plan holds (for benchmarks).
+    std::size_t memory_bytes() const;
+    void reserve(std::size_t transfers, std::size_t dependencies);
+
+    /// Marker for "no dependency" in span form.
+    static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+
+private:
+    CollectiveOp op_ = CollectiveOp::kAllReduce;
+    std::uint32_t group_size_ = 0;
+    std::uint32_t root_index_ = 0;
+    std::vector<std::int64_t> chunk_bytes_;
+    std::vector<std::uint32_t> chunk_segment_;
+    std::vector<std::uint32_t> chunk_source_;
+    std::vector<PlanTransfer> transfers_;
+    std::vector<std::uint32_t> dep_begin_{0};
+    std::vector<std::uint32_t> deps_;
+};
+
+/// Latency and bandwidth of the group, read off the topology (for closed-form predictions).
+struct GroupCosts {
+    double alpha_s = 0;           ///< largest route latency between ring neighbours
+    double beta_s_per_byte = 0;   ///< 1 / smallest route bottleneck between ring neighbours
+    double gamma_s_per_byte = 0;  ///< reduction cost
+    /// Two-level view (hierarchical): servers, GPUs of the group per server, and the costs
+    /// inside a server and across servers (same local index). nodes == 0: not uniform.
+    std::size_t nodes = 0;
+    std::size_t ranks_per_node = 0;
+    double intra_alpha_s = 0;
+    double intra_beta_s_per_byte = 0;
+    double inter_alpha_s = 0;
+    double inter_beta_s_per_byte = 0;
+};
+
+/// One collective algorithm: which transfers, in which order. Pure: no time, no network state.
+class CollectiveAlgorithm {
+public:
+    virtual ~CollectiveAlgorithm() = default;
+    /// Registry name: "ring", "tree", "halving_doubling", "recursive_doubling", "direct",
+    /// "hierarchical".
+    virtual std::string_view name() const = 0;
+    /// Empty when the algorithm can run `request` on `topology`, else why not (lower-case,
+    /// e.g. "halving_doubling reducescatter needs a power-of-two group, got 6 ranks").
+    virtual std::string unsupported_reason(const CollectiveRequest& request,
+                                           const Topology& topology) const = 0;
+    /// The plan. Throws std::invalid_argument when unsupported_reason() is not empty.
+    virtual CommPlan plan(const CollectiveRequest& request, const Topology& topology,
+                          const CollectiveOptions& options) const = 0;
+    /// Closed-form time of the plan on uncontended links with `costs` (sim/analytic).
+    virtual double predict_time_s(const CollectiveRequest& request, const GroupCosts& costs,
+                                  const CollectiveOptions& options) const = 0;
+};
+
+/// The registered algorithms, in name order (not "auto").
+std::vector<std::string_view> collective_algorithm_names();
+/// The algorithm named `name`, or nullptr. The registry owns it; it lives for the program.
+const CollectiveAlgorithm* find_collective_algorithm(std::string_view name);
+
+/// Checks the request against the topology (ranks exist and are distinct, size > 0, root and
+/// send/recv shape); throws std::invalid_argument with a lower-case message otherwise.
+void validate_collective_request(const CollectiveRequest& request, const Topology& topology);
+
+/// Reads GroupCosts for the request's group off the topology through `router`.
+GroupCosts group_costs(const CollectiveRequest& request, const Topology& topology,
+                       Router& router, const CollectiveOptions& options);
+
+/// What `auto` decides: the supporting algorithm with the lowest predicted time (ties: name
+/// order), with the prediction. Throws std::invalid_argument when none supports the request.
+struct AlgorithmChoice {
+    std::string algorithm;
+    double predicted_time_s = 0;
+};
+AlgorithmChoice choose_collective_algorithm(const CollectiveRequest& request,
+                                            const Topology& topology, const GroupCosts& costs,
+                                            const CollectiveOptions& options);
+
+/// Times a plan on a network: each transfer becomes a network transfer between the ranks'
+/// GPUs, started when its dependencies completed; a reducing transfer completes gamma·size
+/// after it arrived. Many plans may run at once. References must outlive the executor.
+class PlanExecutor {
+public:
+    PlanExecutor(Simulator& sim, const Topology& topology, NetworkModel& network,
+                 double gamma_s_per_byte);
+    ~PlanExecutor();
+    PlanExecutor(const PlanExecutor&) = delete;
+    PlanExecutor& operator=(const PlanExecutor&) = delete;
+
+    /// Starts `plan` at now() on `ranks` (group index -> GPU rank); `on_done` fires when every
+    /// transfer has completed (after zero time for an empty plan).
+    void execute(std::shared_ptr<const CommPlan> plan, std::vector<RankId> ranks,
+                 std::function<void()> on_done);
+    /// Transfers started so far (all plans).
+    std::uint64_t transfers_started() const;
+    /// Plans running now.
+    std::size_t active_plans() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 /// Times collectives on a network. Many collectives may run at once (they contend on links
