@@ -111,12 +111,26 @@ StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeli
     for (std::size_t s = 0; s < stages; ++s) {
         StageAnalysis& stage = analysis.stages[s];
         TimeBreakdown& breakdown = stage.breakdown;
+        Time cursor{0};
         const auto add = [&](TimeCategory category, Time amount) {
             breakdown[static_cast<std::size_t>(category)] += amount;
         };
+        // Idle time from `cursor` on: counted and kept as a gap.
+        const auto idle = [&](TimeCategory category, Time amount) {
+            if (amount <= Time(0)) {
+                return;
+            }
+            add(category, amount);
+            if (!stage.gaps.empty() && stage.gaps.back().end == cursor &&
+                stage.gaps.back().category == category) {
+                stage.gaps.back().end = cursor + amount;
+            } else {
+                stage.gaps.push_back({cursor, cursor + amount, category});
+            }
+            cursor += amount;
+        };
         const Stream& stream =
             graph.streams()[static_cast<std::size_t>(lowered.compute_streams[s])];
-        Time cursor{0};
         TaskId previous;
         for (const TaskId id : stream.tasks) {
             const Time start = timeline.start[id.index()];
@@ -134,18 +148,18 @@ StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeli
                 }
                 const Time gap = start - cursor;
                 if (!blocker.is_valid()) {
-                    add(TimeCategory::kOtherIdle, gap);
+                    idle(TimeCategory::kOtherIdle, gap);
                 } else {
                     const Task& blocking = graph.task(blocker);
                     if (blocking.kind == TaskKind::kSendRecv) {
                         const Time left =
                             std::clamp(timeline.start[blocker.index()], cursor, start);
-                        add(TimeCategory::kBubble, left - cursor);
-                        add(TimeCategory::kPp, start - left);
+                        idle(TimeCategory::kBubble, left - cursor);
+                        idle(TimeCategory::kPp, start - left);
                     } else if (blocking.kind == TaskKind::kCollective) {
-                        add(comm_category(blocking.comm), gap);
+                        idle(comm_category(blocking.comm), gap);
                     } else {
-                        add(TimeCategory::kBubble, gap);
+                        idle(TimeCategory::kBubble, gap);
                     }
                 }
             }
@@ -167,11 +181,10 @@ StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeli
                     tail = comm_category(task.comm);
                 }
             }
-            add(tail, stage.busy_until - cursor);
-            cursor = stage.busy_until;
+            idle(tail, stage.busy_until - cursor);
         }
-        add(stages > 1 ? TimeCategory::kBubble : TimeCategory::kOtherIdle,
-            analysis.step_time - cursor);
+        idle(stages > 1 ? TimeCategory::kBubble : TimeCategory::kOtherIdle,
+             analysis.step_time - cursor);
 
         // Activations in flight: +1 when a forward starts, -1 when its backward ends.
         std::vector<std::pair<Time, int>> events;

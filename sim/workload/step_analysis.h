@@ -35,9 +35,17 @@ std::string_view to_string(TimeCategory category);
 /// Time per category; the entries of one stage sum to the step time.
 using TimeBreakdown = std::array<Time, kTimeCategories>;
 
+/// An idle stretch of a compute stream and what it was blamed on.
+struct IdleGap {
+    Time start{0};
+    Time end{0};
+    TimeCategory category = TimeCategory::kBubble;
+};
+
 struct StageAnalysis {
     TimeBreakdown breakdown{};
-    Time busy_until{0};  ///< end of the stage's last task (any stream)
+    std::vector<IdleGap> gaps;  ///< in time order
+    Time busy_until{0};         ///< end of the stage's last task (any stream)
     /// Most micro-batches (in model chunks) whose forward had started and whose backward had
     /// not finished at one moment on this stage.
     int peak_in_flight_chunks = 0;
