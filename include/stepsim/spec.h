@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "stepsim/topology.h"
+#include "stepsim/workload.h"
 
 namespace stepsim {
 
@@ -33,5 +34,15 @@ Topology load_topology_file(const std::filesystem::path& path,
 /// As load_topology_file, from text; `display_name` is used in messages.
 Topology load_topology_text(std::string_view text, std::string_view display_name,
                             std::span<const SpecOverride> overrides = {});
+
+/// Loads and validates a workload spec (workloads/workload.proto): syntax errors, units, the
+/// GPU name and every validate_job() problem, located at file:line:col ("<command line>" for
+/// fields set by an override). Checks that need the cluster are
+/// validate_job_against_cluster()'s (workload.h). Throws SpecError.
+TrainingJob load_workload_file(const std::filesystem::path& path,
+                               std::span<const SpecOverride> overrides = {});
+/// As load_workload_file, from text; `display_name` is used in messages.
+TrainingJob load_workload_text(std::string_view text, std::string_view display_name,
+                               std::span<const SpecOverride> overrides = {});
 
 }  // namespace stepsim

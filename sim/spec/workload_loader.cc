@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: workload_loader.cc
+// load_workload_file / load_workload_text: parse (syntax errors from protobuf), apply --set
+// overrides, convert quantities with units, look the GPU up, then validate the job (every
+// problem located through the parse tree) and return a stepsim::TrainingJob.
+#include "stepsim/spec.h"
+#include "stepsim/units.h"
+#include "stepsim/workload.h"
+
+#include "diagnostics.h"
+#include "overrides.h"
+#include "spec_locator.h"
+#include "text_parser.h"
+#include "workloads/workload.pb.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stepsim {
+
+namespace {
+
+namespace gp = google::protobuf;
+
+class WorkloadConverter {
+public:
+    WorkloadConverter(const spec::Workload& message,
+                      const spec::SpecLocator& locator,
+                      spec::Diagnostics& diagnostics)
+        : message_(message)
+        , locator_(locator)
+        , diagnostics_(diagnostics) {}
+
+    TrainingJob convert() {
+        TrainingJob job;
+        convert_model(job.model);
+        convert_training(job.training);
+        convert_layout(job.layout);
+        convert_gpu(job.gpu);
+        return job;
+    }
+
+    /// Reports a validate_job problem at its field ("parallelism.tp").
+    void report(const JobProblem& problem) {
+        const std::size_t dot = problem.field_path.find('.');
+        const std::string section = problem.field_path.substr(0, dot);
+        const gp::Message* sub = nullptr;
+        if (section == "model") {
+            sub = &message_.model();
+        } else if (section == "training") {
+            sub = &message_.training();
+        } else if (section == "parallelism") {
+            sub = &message_.parallelism();
+        } else if (section == "hardware") {
+            sub = &message_.hardware();
+        }
+        if (sub == nullptr || dot == std::string::npos) {
+            diagnostics_.error(locator_.where(message_), problem.field_path, problem.message);
+            return;
+        }
+        const std::string field = problem.field_path.substr(dot + 1);
+        diagnostics_.error(locator_.where(*sub, field), problem.field_path, problem.message);
+    }
+
+private:
+    void error(const gp::Message& message, const std::string& field, const std::string& text) {
+        diagnostics_.error(locator_.where(message, field), locator_.path(message, field), text);
+    }
+
+    template <typename Parse>
+    auto quantity(const gp::Message& message,
+                  const std::string& field,
+                  const std::string& text,
+                  Parse parse) -> std::optional<decltype(parse(text))> {
+        try {
+            return parse(text);
+        } catch (const UnitError& e) {
+            error(message, field, field + " \"" + text + "\": " + e.what());
+            return std::nullopt;
+        }
+    }
+
+    void convert_model(ModelConfig& m) {
+        const spec::Model& p = message_.model();
+        m.name = message_.name();
+        m.layers = p.layers();
+        m.hidden = p.hidden();
+        m.ffn_hidden = p.ffn_hidden() != 0 ? p.ffn_hidden() : 4 * p.hidden();
+        m.is_gated = p.gated();
+        m.heads = p.heads();
+        m.kv_heads = p.has_kv_heads() ? p.kv_heads() : p.heads();
+        m.seq_len = p.seq_len();
+        m.vocab = p.vocab();
+        m.has_bias = p.has_bias() ? p.bias() : true;
+        m.norm = p.norm() == spec::Model::RMS_NORM ? NormKind::kRmsNorm : NormKind::kLayerNorm;
+        m.position_embedding = p.position_embedding() == spec::Model::ROTARY
+                                   ? PositionEmbedding::kRotary
+                                   : PositionEmbedding::kLearned;
+        m.has_tied_embeddings = p.has_tied_embeddings() ? p.tied_embeddings() : true;
+        m.has_dropout = p.has_dropout() ? p.dropout() : true;
+        m.experts = p.has_experts() ? p.experts() : 1;
+        m.top_k = p.has_top_k() ? p.top_k() : 1;
+    }
+
+    void convert_training(TrainingConfig& t) {
+        const spec::Training& p = message_.training();
+        t.global_batch = p.global_batch();
+        t.micro_batch = p.has_micro_batch() ? p.micro_batch() : 1;
+        switch (p.recompute()) {
+            case spec::Training::SELECTIVE:
+                t.recompute = Recompute::kSelective;
+                break;
+            case spec::Training::FULL:
+                t.recompute = Recompute::kFull;
+                break;
+            default:
+                t.recompute = Recompute::kNone;
+                break;
+        }
+        t.gradient_precision = p.gradient_precision() == spec::Training::FP32
+                                   ? GradientPrecision::kFp32
+                                   : GradientPrecision::kBf16;
+        t.is_flash_attention = p.has_flash_attention() ? p.flash_attention() : true;
+        t.packing_utilization_fraction =
+            p.has_packing_utilization() ? p.packing_utilization() : 1.0;
+        if (!p.data_loader_time().empty()) {
+            t.data_loader_s =
+                quantity(p, "data_loader_time", p.data_loader_time(), [](const std::string& s) {
+                    return parse_duration_s(s);
+                }).value_or(0.0);
+        }
+    }
+
+    void convert_layout(ParallelLayout& l) {
+        const spec::Parallelism& p = message_.parallelism();
+        l.tp = p.has_tp() ? p.tp() : 1;
+        l.pp = p.has_pp() ? p.pp() : 1;
+        l.dp = p.has_dp() ? p.dp() : 1;
+        l.is_sequence_parallel = p.sequence_parallel();
+        l.virtual_stages = p.has_virtual_stages() ? p.virtual_stages() : 1;
+        l.zero_stage = p.zero_stage();
+        if (!p.grad_bucket().empty()) {
+            l.grad_bucket_bytes =
+                quantity(p, "grad_bucket", p.grad_bucket(), [](const std::string& s) {
+                    return parse_size_bytes(s);
+                }).value_or(l.grad_bucket_bytes);
+        }
+        l.is_grad_reduce_overlapped = p.has_overlap_grad_reduce() ? p.overlap_grad_reduce() : true;
+        if (!p.rank_order().empty()) {
+            parse_rank_order(p, l);
+        }
+        switch (p.schedule()) {
+            case spec::Parallelism::GPIPE:
+                l.schedule = PipelineScheduleKind::kGPipe;
+                break;
+            case spec::Parallelism::INTERLEAVED:
+                l.schedule = PipelineScheduleKind::kInterleaved;
+                break;
+            case spec::Parallelism::ZB_H1:
+                l.schedule = PipelineScheduleKind::kZeroBubbleH1;
+                break;
+            default:
+                l.schedule = PipelineScheduleKind::kOneFOneB;
+                break;
+        }
+    }
+
+    void parse_rank_order(const spec::Parallelism& p, ParallelLayout& l) {
+        std::vector<ParallelDim> dims;
+        std::string text = p.rank_order();
+        std::size_t start = 0;
+        bool ok = true;
+        while (ok && start <= text.size()) {
+            const std::size_t dash = text.find('-', start);
+            const std::string part =
+                text.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
+            if (part == "tp") {
+                dims.push_back(ParallelDim::kTp);
+            } else if (part == "dp") {
+                dims.push_back(ParallelDim::kDp);
+            } else if (part == "pp") {
+                dims.push_back(ParallelDim::kPp);
+            } else {
+                ok = false;
+            }
+            if (dash == std::string::npos) {
+                break;
+            }
+            start = dash + 1;
+        }
+        ok = ok && dims.size() == 3 && dims[0] != dims[1] && dims[0] != dims[2] &&
+             dims[1] != dims[2];
+        if (!ok) {
+            error(p, "rank_order",
+                  "rank_order \"" + text +
+                      "\" must name tp, dp and pp once each, innermost first (e.g. \"tp-dp-pp\")");
+            return;
+        }
+        l.order = {dims[0], dims[1], dims[2]};
+    }
+
+    void convert_gpu(GpuSpec& gpu) {
+        const spec::Hardware& p = message_.hardware();
+        if (!p.gpu().empty()) {
+            const std::optional<GpuSpec> found = find_gpu(p.gpu());
+            if (!found) {
+                std::string names;
+                for (const GpuSpec& g : gpu_library()) {
+                    names += names.empty() ? "" : ", ";
+                    names += g.name;
+                }
+                error(p, "gpu",
+                      "unknown gpu \"" + p.gpu() + "\" (the library has " + names +
+                          "; or leave gpu empty and give peak_bf16, hbm_capacity, hbm_bandwidth)");
+                return;
+            }
+            gpu = *found;
+        } else {
+            gpu.name = "custom";
+            for (const char* field : {"peak_bf16", "hbm_capacity", "hbm_bandwidth"}) {
+                const gp::FieldDescriptor* f = p.GetDescriptor()->FindFieldByName(field);
+                if (p.GetReflection()->GetString(p, f).empty()) {
+                    error(p, field, std::string("a custom gpu (no hardware.gpu) needs ") + field);
+                }
+            }
+        }
+        if (!p.peak_bf16().empty()) {
+            gpu.peak_bf16_flops_per_s =
+                quantity(p, "peak_bf16", p.peak_bf16(), [](const std::string& s) {
+                    return parse_flops_per_s(s);
+                }).value_or(gpu.peak_bf16_flops_per_s);
+        }
+        if (!p.hbm_capacity().empty()) {
+            gpu.hbm_bytes = quantity(p, "hbm_capacity", p.hbm_capacity(), [](const std::string& s) {
+                                return parse_size_bytes(s);
+                            }).value_or(gpu.hbm_bytes);
+        }
+        if (!p.hbm_bandwidth().empty()) {
+            gpu.hbm_Bps = quantity(p, "hbm_bandwidth", p.hbm_bandwidth(), [](const std::string& s) {
+                              return parse_bandwidth_Bps(s);
+                          }).value_or(gpu.hbm_Bps);
+        }
+        if (p.has_gemm_efficiency()) {
+            gpu.efficiency.gemm_fraction = p.gemm_efficiency();
+        }
+        if (p.has_attention_efficiency()) {
+            gpu.efficiency.attention_fraction = p.attention_efficiency();
+        }
+        if (p.has_memory_efficiency()) {
+            gpu.efficiency.memory_fraction = p.memory_efficiency();
+        }
+    }
+
+    const spec::Workload& message_;
+    const spec::SpecLocator& locator_;
+    spec::Diagnostics& diagnostics_;
+};
+
+}  // namespace
+
+TrainingJob load_workload_text(std::string_view text,
+                               std::string_view display_name,
+                               std::span<const SpecOverride> overrides) {
+    const std::string file(display_name);
+    spec::Workload message;
+    gp::TextFormat::ParseInfoTree tree;
+    spec::parse_text_spec(text, file, message, tree);
+
+    spec::Diagnostics diagnostics;
+    const std::vector<spec::AppliedOverride> applied =
+        spec::apply_overrides(message, overrides, diagnostics);
+    diagnostics.throw_if_any();
+    // Every section exists from here on, so that each field has a message to be located in.
+    message.mutable_model();
+    message.mutable_training();
+    message.mutable_parallelism();
+    message.mutable_hardware();
+
+    spec::SpecLocator locator(file, message, &tree);
+    for (const spec::AppliedOverride& o : applied) {
+        locator.mark_overridden(*o.message, o.field, o.index);
+    }
+    WorkloadConverter converter(message, locator, diagnostics);
+    const TrainingJob job = converter.convert();
+    diagnostics.throw_if_any();
+    for (const JobProblem& problem : validate_job(job)) {
+        converter.report(problem);
+    }
+    diagnostics.throw_if_any();
+    return job;
+}
+
+TrainingJob load_workload_file(const std::filesystem::path& path,
+                               std::span<const SpecOverride> overrides) {
+    return load_workload_text(spec::read_spec_file(path), path.string(), overrides);
+}
+
+}  // namespace stepsim
