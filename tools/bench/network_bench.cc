@@ -32,6 +32,14 @@ using namespace stepsim;
 constexpr int kArity = 16;
 constexpr double kLink_Bps = 50e9;
 
+/// "prefix" followed by the number (appended, not prepended: GCC 12 -O3 warns falsely on
+/// "literal" + std::string, GCC bug 105329).
+std::string numbered(const char* prefix, int number) {
+    std::string name(prefix);
+    name.append(std::to_string(number));
+    return name;
+}
+
 struct FatTree {
     Topology topology;
     std::vector<NodeId> gpus;
@@ -40,15 +48,14 @@ struct FatTree {
         const int half = kArity / 2;
         std::vector<NodeId> cores;
         for (int c = 0; c < half * half; ++c) {
-            cores.push_back(
-                topology.add_node("core-" + std::to_string(c), NodeKind::kSwitch, -1, 3));
+            cores.push_back(topology.add_node(numbered("core-", c), NodeKind::kSwitch, -1, 3));
         }
         for (int pod = 0; pod < kArity; ++pod) {
-            const std::string p = std::to_string(pod);
             std::vector<NodeId> aggregation;
             for (int a = 0; a < half; ++a) {
-                const NodeId agg = topology.add_node("agg-" + p + "." + std::to_string(a),
-                                                     NodeKind::kSwitch, -1, 2);
+                const NodeId agg =
+                    topology.add_node(numbered(numbered("agg-", pod).append(".").c_str(), a),
+                                      NodeKind::kSwitch, -1, 2);
                 aggregation.push_back(agg);
                 for (int c = 0; c < half; ++c) {
                     topology.add_duplex_link(agg, cores[a * half + c], LinkKind::kInfiniBand, 1us,
@@ -56,15 +63,16 @@ struct FatTree {
                 }
             }
             for (int e = 0; e < half; ++e) {
-                const NodeId edge = topology.add_node("edge-" + p + "." + std::to_string(e),
-                                                      NodeKind::kSwitch, -1, 1);
+                const NodeId edge =
+                    topology.add_node(numbered(numbered("edge-", pod).append(".").c_str(), e),
+                                      NodeKind::kSwitch, -1, 1);
                 for (const NodeId agg : aggregation) {
                     topology.add_duplex_link(edge, agg, LinkKind::kInfiniBand, 1us, kLink_Bps);
                 }
                 for (int g = 0; g < half; ++g) {
                     const int index = (pod * half + e) * half + g;
                     const NodeId gpu =
-                        topology.add_node("gpu-" + std::to_string(index), NodeKind::kGpu, index);
+                        topology.add_node(numbered("gpu-", index), NodeKind::kGpu, index);
                     topology.add_duplex_link(gpu, edge, LinkKind::kInfiniBand, 500ns, kLink_Bps);
                     gpus.push_back(gpu);
                 }

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string>
 #include <vector>
 
 using namespace stepsim;
@@ -363,6 +364,14 @@ TEST_CASE("fair share: refresh_link re-shares after a bandwidth change", "[netwo
 
 namespace {
 
+/// "prefix" followed by the number (appended, not prepended: GCC 12 -O3 warns falsely on
+/// "literal" + std::string, GCC bug 105329).
+std::string numbered(const char* prefix, int number) {
+    std::string name(prefix);
+    name.append(std::to_string(number));
+    return name;
+}
+
 // A small two-level tree with uneven links, for random scenarios:
 //
 //            spine (s)
@@ -380,12 +389,12 @@ struct SmallTree {
         const double host_Bps[] = {10e9, 20e9, 30e9};
         for (int leaf = 0; leaf < 2; ++leaf) {
             const NodeId leaf_node =
-                topology.add_node("leaf" + std::to_string(leaf), NodeKind::kSwitch, -1, 1);
+                topology.add_node(numbered("leaf", leaf), NodeKind::kSwitch, -1, 1);
             topology.add_duplex_link(leaf_node, spine, LinkKind::kInfiniBand, 500ns,
                                      leaf_Bps[leaf]);
             for (int h = 0; h < 3; ++h) {
-                const NodeId host = topology.add_node("h" + std::to_string(3 * leaf + h),
-                                                      NodeKind::kGpu, 3 * leaf + h);
+                const NodeId host =
+                    topology.add_node(numbered("h", 3 * leaf + h), NodeKind::kGpu, 3 * leaf + h);
                 topology.add_duplex_link(host, leaf_node, LinkKind::kInfiniBand, 300ns,
                                          host_Bps[h]);
                 hosts.push_back(host);
