@@ -42,6 +42,9 @@ struct StepOptions {
     CollectiveOptions collective;
     /// Every communication takes zero time (what-if: perfect network).
     bool is_communication_free = false;
+    /// Fast fidelity: collectives of groups with the same shape (server pattern and pairwise
+    /// route latency, hops and bottleneck) share one uncontended run; false runs each group.
+    bool is_memoized_by_shape = true;
     /// Keep every task's slice in StepResult::timeline (for --trace).
     bool keeps_timeline = false;
 };

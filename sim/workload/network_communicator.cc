@@ -6,6 +6,8 @@
 
 #include "step_executor.h"
 
+#include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,20 +16,61 @@ namespace stepsim {
 IsolatedCollectiveTimer::IsolatedCollectiveTimer(const Topology& topology,
                                                  Router& router,
                                                  NetworkKind network,
-                                                 CollectiveOptions options)
+                                                 CollectiveOptions options,
+                                                 bool is_memoized_by_shape)
     : topology_(topology)
     , router_(router)
     , network_(network)
-    , options_(options) {}
+    , options_(options)
+    , is_memoized_by_shape_(is_memoized_by_shape) {
+    std::map<std::int32_t, std::int64_t> next_in_server;
+    for (const NodeId gpu : topology.gpus()) {
+        gpu_index_in_server_.push_back(next_in_server[topology.node(gpu).host]++);
+    }
+}
+
+std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks) {
+    std::vector<std::uint32_t> exact;
+    exact.reserve(ranks.size());
+    for (const RankId rank : ranks) {
+        exact.push_back(rank.value);
+    }
+    if (const auto it = group_keys_.find(exact); it != group_keys_.end()) {
+        return it->second;
+    }
+    std::vector<std::int64_t> shape;
+    if (!is_memoized_by_shape_) {
+        shape.assign(exact.begin(), exact.end());
+    } else {
+        std::map<std::int32_t, std::int64_t> servers;
+        shape.push_back(static_cast<std::int64_t>(ranks.size()));
+        for (const RankId rank : ranks) {
+            const std::int32_t host = topology_.node(topology_.gpu(rank)).host;
+            const auto [it, inserted] =
+                servers.emplace(host, static_cast<std::int64_t>(servers.size()));
+            shape.push_back(it->second);
+            shape.push_back(gpu_index_in_server_[rank.index()]);
+        }
+        for (const RankId from : ranks) {
+            for (const RankId to : ranks) {
+                if (from == to) {
+                    continue;
+                }
+                const Route& route = router_.route(topology_.gpu(from), topology_.gpu(to));
+                shape.push_back(route.latency.count());
+                shape.push_back(static_cast<std::int64_t>(route.links.size()));
+                shape.push_back(static_cast<std::int64_t>(std::llround(route.bottleneck_Bps)));
+            }
+        }
+    }
+    const auto [it, inserted] = shapes_.emplace(std::move(shape), shapes_.size());
+    group_keys_.emplace(std::move(exact), it->second);
+    return it->second;
+}
 
 Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
-    std::vector<std::uint32_t> ranks;
-    ranks.reserve(request.ranks.size());
-    for (const RankId rank : request.ranks) {
-        ranks.push_back(rank.value);
-    }
-    Key key{request.op, request.size_bytes, request.algorithm, request.root_index,
-            std::move(ranks)};
+    const Key key{request.op, request.size_bytes, request.algorithm, request.root_index,
+                  group_key(request.ranks)};
     if (const auto it = cache_.find(key); it != cache_.end()) {
         return it->second;
     }

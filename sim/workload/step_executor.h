@@ -44,24 +44,37 @@ private:
 
 /// Uncontended time of one collective on a topology, by running it alone on a fresh
 /// Simulator and network model (chunk level); results are memoized per (op, size, algorithm,
-/// ranks), so a step with thousands of identical TP all-reduces runs each shape once.
+/// root, group), so a step with thousands of identical TP all-reduces runs each one once.
+///
+/// With `is_memoized_by_shape`, the group is keyed by its shape instead of its ranks: the
+/// server pattern (servers renumbered by first appearance, each GPU's index inside its
+/// server) and, for every ordered pair of members, the route's latency, hop count and
+/// bottleneck. Groups of the same shape on a symmetric fabric (every pipeline stage's DP
+/// group on a rail-optimized fat tree) then share one run; what the shape does not capture
+/// is which links two of the collective's own flows share after ECMP hashing.
 class IsolatedCollectiveTimer {
 public:
     IsolatedCollectiveTimer(const Topology& topology,
                             Router& router,
                             NetworkKind network,
-                            CollectiveOptions options);
+                            CollectiveOptions options,
+                            bool is_memoized_by_shape = false);
     Time time(const CollectiveRequest& request);
 
     std::size_t distinct_runs() const { return cache_.size(); }
 
 private:
-    using Key = std::
-        tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::vector<std::uint32_t>>;
+    std::size_t group_key(const std::vector<RankId>& ranks);
+
+    using Key = std::tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::size_t>;
     const Topology& topology_;
     Router& router_;
     NetworkKind network_;
     CollectiveOptions options_;
+    bool is_memoized_by_shape_;
+    std::vector<std::int64_t> gpu_index_in_server_;                 ///< by rank
+    std::map<std::vector<std::uint32_t>, std::size_t> group_keys_;  ///< ranks -> key
+    std::map<std::vector<std::int64_t>, std::size_t> shapes_;       ///< shape -> key
     std::map<Key, Time> cache_;
 };
 

@@ -302,7 +302,8 @@ StepResult simulate_step(const TrainingJob& job,
         std::unique_ptr<NetworkModel> network =
             make_network_model(options.network, sim, topology, router);
         CollectiveExecutor collectives(sim, topology, *network, options.collective);
-        IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective);
+        IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
+                                         options.is_memoized_by_shape);
         CommunicationPolicy policy;
         if (options.fidelity == StepFidelity::kFull) {
             policy = CommunicationPolicy{true, true, true, true, true};

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: step_command.cc
+// `stepsim step --topology T --workload W [--json] [--trace FILE] [--set FIELD=VALUE]...
+// [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]`:
+// simulate one training step and report where its time goes. --set applies to the workload;
+// a path starting with "topology." applies (without the prefix) to the topology.
+#include "stepsim/report.h"
+#include "stepsim/topology.h"
+#include "stepsim/training_step.h"
+#include "stepsim/units.h"
+#include "stepsim/workload.h"
+
+#include "command.h"
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+namespace {
+
+void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
+    json.begin_object();
+    json.field("compute_s", b.compute_s);
+    json.field("recompute_s", b.recompute_s);
+    json.field("tp_s", b.tp_s);
+    json.field("pp_s", b.pp_s);
+    json.field("dp_s", b.dp_s);
+    json.field("zero_s", b.zero_s);
+    json.field("bubble_s", b.bubble_s);
+    json.field("other_idle_s", b.other_idle_s);
+    json.end_object();
+}
+
+void write_memory(JsonWriter& json, const MemoryBreakdown& m, std::int64_t hbm_bytes) {
+    json.begin_object();
+    json.field("weights_bytes", m.weights_bytes);
+    json.field("gradients_bytes", m.gradients_bytes);
+    json.field("optimizer_bytes", m.optimizer_bytes);
+    json.field("activations_bytes", m.activations_bytes);
+    json.field("transient_bytes", m.transient_bytes);
+    json.field("total_bytes", m.total_bytes());
+    json.field("hbm_bytes", hbm_bytes);
+    json.end_object();
+}
+
+std::string result_json(const std::string& topology_file,
+                        const std::string& workload_file,
+                        const TrainingJob& job,
+                        const StepResult& r) {
+    JsonWriter json;
+    json.begin_object();
+    json.field("topology", topology_file);
+    json.field("workload", workload_file);
+    json.field("schedule", r.schedule);
+    json.field("fidelity", to_string(r.fidelity));
+    json.field("step_time_s", r.step_time_s);
+    json.field("bubble_fraction", r.bubble_fraction);
+    json.field("bubble_ratio", r.bubble_ratio);
+    json.field("mfu", r.mfu);
+    json.field("hfu", r.hfu);
+    json.field("tokens_per_s", r.tokens_per_s);
+    json.field("useful_tokens_per_s", r.useful_tokens_per_s);
+    json.field("model_flops_per_step", r.model_flops_per_step);
+    json.field("six_n_tokens_flops", r.six_n_tokens_flops);
+    json.field("hardware_flops_per_step", r.hardware_flops_per_step);
+    json.field("parameters", r.parameters);
+    json.key("cluster_breakdown");
+    write_breakdown(json, r.cluster);
+    json.key("memory_per_gpu_bytes");
+    write_memory(json, r.memory_per_gpu, job.gpu.hbm_bytes);
+    json.field("memory_stage", r.memory_stage);
+    json.key("stages").begin_array();
+    for (const StageResult& s : r.stages) {
+        json.begin_object();
+        json.field("stage", s.stage);
+        json.field("rank", static_cast<std::int64_t>(s.rank.value));
+        json.field("bubble_fraction", s.bubble_fraction);
+        json.field("peak_in_flight_chunks", s.peak_in_flight_chunks);
+        json.key("breakdown");
+        write_breakdown(json, s.breakdown);
+        json.key("memory_bytes");
+        write_memory(json, s.memory, job.gpu.hbm_bytes);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("critical_path").begin_array();
+    for (const CriticalPathEntry& e : r.critical_path) {
+        json.begin_object();
+        json.field("stage", e.stage);
+        json.field("rank", static_cast<std::int64_t>(e.rank.value));
+        json.field("kind", e.kind);
+        json.field("time_s", e.time_s);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("estimates").begin_array();
+    for (const StepEstimate& e : r.estimates) {
+        json.begin_object();
+        json.field("name", e.name);
+        json.field("simulated_s", e.simulated_s);
+        json.field("closed_form_s", e.closed_form_s);
+        json.field("difference_s", e.difference_s);
+        json.field("closed_form", e.closed_form);
+        json.field("explanation", e.explanation);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("simulation").begin_object();
+    json.field("gpus", r.gpus);
+    json.field("simulated_gpus", r.simulated_gpus);
+    json.field("stages", r.stages_count);
+    json.field("microbatches", r.microbatches);
+    json.field("chunks", r.chunks);
+    json.field("tasks", static_cast<std::uint64_t>(r.tasks));
+    json.field("events", r.events);
+    json.field("fingerprint", r.fingerprint);
+    json.end_object();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+std::string result_table(const std::string& topology_file,
+                         const std::string& workload_file,
+                         const TrainingJob& job,
+                         const StepResult& r) {
+    std::ostringstream out;
+    char line[256];
+    out << "step: " << workload_file << " on " << topology_file << '\n';
+    std::snprintf(line, sizeof line,
+                  "schedule %s, %d stages x %d micro-batches x %d chunks, %d GPUs (%d simulated, "
+                  "fidelity %s)\n\n",
+                  r.schedule.c_str(), r.stages_count, r.microbatches, r.chunks, r.gpus,
+                  r.simulated_gpus, std::string(to_string(r.fidelity)).c_str());
+    out << line;
+    std::snprintf(line, sizeof line,
+                  "step time        %s\nMFU / HFU        %.1f%% / %.1f%%\ntokens/s         "
+                  "%.4g (useful %.4g)\nbubble           %.2f%% of the step (ratio %.4f)\n",
+                  format_duration(r.step_time_s).c_str(), 100 * r.mfu, 100 * r.hfu, r.tokens_per_s,
+                  r.useful_tokens_per_s, 100 * r.bubble_fraction, r.bubble_ratio);
+    out << line;
+    std::snprintf(line, sizeof line, "model FLOPs      %.4g per step (6·N·tokens %.4g)\n",
+                  r.model_flops_per_step, r.six_n_tokens_flops);
+    out << line;
+    std::snprintf(line, sizeof line,
+                  "memory per GPU   %s of %s (stage %d: weights %s, gradients %s, optimizer %s, "
+                  "activations %s, transient %s)\n\n",
+                  format_size(static_cast<double>(r.memory_per_gpu.total_bytes())).c_str(),
+                  format_size(static_cast<double>(job.gpu.hbm_bytes)).c_str(), r.memory_stage,
+                  format_size(static_cast<double>(r.memory_per_gpu.weights_bytes)).c_str(),
+                  format_size(static_cast<double>(r.memory_per_gpu.gradients_bytes)).c_str(),
+                  format_size(static_cast<double>(r.memory_per_gpu.optimizer_bytes)).c_str(),
+                  format_size(static_cast<double>(r.memory_per_gpu.activations_bytes)).c_str(),
+                  format_size(static_cast<double>(r.memory_per_gpu.transient_bytes)).c_str());
+    out << line;
+    out << "breakdown (s)  compute  recompute       tp       pp       dp     zero   bubble  "
+           "other\n";
+    const auto row = [&](const std::string& name, const StepBreakdown& b) {
+        std::snprintf(line, sizeof line, "%-12s %8.4f %10.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.4f\n",
+                      name.c_str(), b.compute_s, b.recompute_s, b.tp_s, b.pp_s, b.dp_s, b.zero_s,
+                      b.bubble_s, b.other_idle_s);
+        out << line;
+    };
+    row("cluster", r.cluster);
+    for (const StageResult& s : r.stages) {
+        row("stage " + std::to_string(s.stage), s.breakdown);
+    }
+    out << "\nsimulated vs closed form (s)\n";
+    for (const StepEstimate& e : r.estimates) {
+        std::snprintf(line, sizeof line, "  %-10s %10.6f %10.6f %+10.6f  %s\n", e.name.c_str(),
+                      e.simulated_s, e.closed_form_s, e.difference_s, e.closed_form.c_str());
+        out << line << "             why: " << e.explanation << '\n';
+    }
+    // The critical path, summed by kind.
+    std::map<std::string, double> by_kind;
+    for (const CriticalPathEntry& e : r.critical_path) {
+        by_kind[e.kind] += e.time_s;
+    }
+    out << "\ncritical path by kind:";
+    for (const auto& [kind, time_s] : by_kind) {
+        std::snprintf(line, sizeof line, "  %s %.4f s", kind.c_str(), time_s);
+        out << line;
+    }
+    out << '\n';
+    return out.str();
+}
+
+/// Chrome trace-event JSON (Perfetto): a process per server, a track per GPU stream.
+std::string trace_json(const Topology& topology, const StepResult& r) {
+    JsonWriter json(0);
+    json.begin_object();
+    json.field("displayTimeUnit", "ns");
+    json.key("traceEvents").begin_array();
+    const std::map<std::string, int> stream_index = {
+        {"compute", 0}, {"dp", 1}, {"zero", 2}, {"pp", 3}, {"other", 4}};
+    std::map<std::int64_t, std::string> processes;
+    std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads;
+    for (const TimelineSlice& slice : r.timeline) {
+        const NodeId gpu = topology.gpu(slice.rank);
+        const std::int64_t pid = topology.node(gpu).host;
+        const int stream = stream_index.count(slice.stream) ? stream_index.at(slice.stream) : 4;
+        const std::int64_t tid = static_cast<std::int64_t>(slice.rank.value) * 8 + stream;
+        processes.emplace(pid, "node " + std::to_string(pid));
+        threads.emplace(std::make_pair(pid, tid), "gpu " + std::to_string(slice.rank.value) +
+                                                      " (stage " + std::to_string(slice.stage) +
+                                                      ") " + slice.stream);
+        json.begin_object();
+        json.field("name", slice.name);
+        json.field("cat", slice.category);
+        json.field("ph", "X");
+        json.field("pid", pid);
+        json.field("tid", tid);
+        json.field("ts", slice.start_s * 1e6);
+        json.field("dur", (slice.end_s - slice.start_s) * 1e6);
+        json.end_object();
+    }
+    for (const auto& [pid, name] : processes) {
+        json.begin_object();
+        json.field("name", "process_name");
+        json.field("ph", "M");
+        json.field("pid", pid);
+        json.key("args").begin_object().field("name", name).end_object();
+        json.end_object();
+    }
+    for (const auto& [key, name] : threads) {
+        json.begin_object();
+        json.field("name", "thread_name");
+        json.field("ph", "M");
+        json.field("pid", key.first);
+        json.field("tid", key.second);
+        json.key("args").begin_object().field("name", name).end_object();
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+}  // namespace
+
+int step_command(const std::vector<std::string>& args, CommandIo& io) {
+    CommonOptions common;
+    std::string topology_file;
+    std::string workload_file;
+    std::string trace_file;
+    std::string fidelity = "fast";
+    std::string network = "fair_share";
+    bool allow_oom = false;
+    bool free_comm = false;
+    bool exact_groups = false;
+    po::options_description description("stepsim step options");
+    description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
+                              "cluster topology spec (.textproto)")(
+        "workload", po::value<std::string>(&workload_file)->required(),
+        "workload spec (.textproto)")("trace", po::value<std::string>(&trace_file),
+                                      "write a Chrome trace-event JSON (Perfetto) to FILE")(
+        "allow-oom", po::bool_switch(&allow_oom),
+        "simulate even when the model does not fit in HBM")(
+        "fidelity", po::value<std::string>(&fidelity),
+        "fast (uncontended collectives memoized; default) or full (everything chunk level on "
+        "the shared network)")("network", po::value<std::string>(&network),
+                               "fair_share (default) or alpha_beta")(
+        "free-comm", po::bool_switch(&free_comm), "make every communication take zero time")(
+        "exact-groups", po::bool_switch(&exact_groups),
+        "fast fidelity: time every collective group itself instead of sharing one run among "
+        "groups of the same shape");
+    add_common_options(description, common);
+    if (!parse_command_line(args, description, {}, common, io,
+                            "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
+                            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full]")) {
+        return 0;
+    }
+    StepOptions options;
+    if (fidelity == "fast") {
+        options.fidelity = StepFidelity::kFast;
+    } else if (fidelity == "full") {
+        options.fidelity = StepFidelity::kFull;
+    } else {
+        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
+    }
+    if (network == "fair_share") {
+        options.network = NetworkKind::kFairShare;
+    } else if (network == "alpha_beta") {
+        options.network = NetworkKind::kAlphaBeta;
+    } else {
+        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
+                         "\"");
+    }
+    options.is_communication_free = free_comm;
+    options.is_memoized_by_shape = !exact_groups;
+    options.keeps_timeline = !trace_file.empty();
+
+    std::vector<SpecOverride> workload_overrides;
+    std::vector<SpecOverride> topology_overrides;
+    constexpr std::string_view kTopologyPrefix = "topology.";
+    for (SpecOverride& o : common.overrides()) {
+        if (o.field_path.rfind(kTopologyPrefix, 0) == 0) {
+            o.field_path.erase(0, kTopologyPrefix.size());
+            topology_overrides.push_back(std::move(o));
+        } else {
+            workload_overrides.push_back(std::move(o));
+        }
+    }
+    const Topology topology = load_topology_file(topology_file, topology_overrides);
+    const TrainingJob job = load_workload_file(workload_file, workload_overrides);
+    validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
+                                 workload_file);
+    const StepResult result = simulate_step(job, topology, options);
+    if (!trace_file.empty()) {
+        write_file_atomically(trace_file, trace_json(topology, result));
+    }
+    io.emit(common.json ? result_json(topology_file, workload_file, job, result)
+                        : result_table(topology_file, workload_file, job, result));
+    return 0;
+}
+
+}  // namespace stepsim::cli
