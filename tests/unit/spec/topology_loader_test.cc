@@ -86,7 +86,7 @@ TEST_CASE("the 1024-GPU example expands to the counts its parameters imply", "[s
         CHECK(t.host_count() == 128);
         const auto kinds = nodes_by_kind(t);
         CHECK(kinds.at("gpu") == 1024);
-        CHECK(kinds.at("nvswitch") == 128 * 4);
+        CHECK(kinds.at("nvswitch") == 128);  // one logical crossbar per server
         CHECK(kinds.at("nic") == 1024);
         CHECK(kinds.at("switch") == static_cast<std::size_t>(leaves + spines));
         std::int64_t tier1 = 0;
