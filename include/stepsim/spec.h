@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stepsim/scenario.h"
 #include "stepsim/topology.h"
 #include "stepsim/workload.h"
 
@@ -34,6 +35,26 @@ Topology load_topology_file(const std::filesystem::path& path,
 /// As load_topology_file, from text; `display_name` is used in messages.
 Topology load_topology_text(std::string_view text, std::string_view display_name,
                             std::span<const SpecOverride> overrides = {});
+
+// ---- failures specs (issue 6; workloads/failures.proto) -------------------------------------
+
+/// A loaded failures spec: the failure model for the given cluster, and the spec's restart
+/// policy when it has one.
+struct FailureSpec {
+    std::string description;
+    FailureModel model;
+    std::optional<RestartPolicy> restart;
+};
+
+/// Loads and validates a failures spec; classes without an explicit count take theirs from
+/// `counts` (an unknown count is an error located at the class). Throws SpecError with every
+/// problem found.
+FailureSpec load_failures_file(const std::filesystem::path& path, const ComponentCounts& counts,
+                               std::span<const SpecOverride> overrides = {});
+/// As load_failures_file, from text; `display_name` is used in messages.
+FailureSpec load_failures_text(std::string_view text, std::string_view display_name,
+                               const ComponentCounts& counts,
+                               std::span<const SpecOverride> overrides = {});
 
 /// Loads and validates a workload spec (workloads/workload.proto): syntax errors, units, the
 /// GPU name and every validate_job() problem, located at file:line:col ("<command line>" for

@@ -81,6 +81,14 @@ private:
     // ---- phases and accounting ---------------------------------------------------------------
 
     void enter(Phase phase) {
+        if (phase_ == Phase::kCompute && is_merged_save_ && sim_.now() > compute_end_) {
+            // A compute segment and its synchronous save ran as one event: split at the
+            // moment the compute ended.
+            compute_ += compute_end_ - phase_start_;
+            phase_start_ = compute_end_;
+            phase_ = Phase::kCheckpoint;
+        }
+        is_merged_save_ = false;
         const RunTime elapsed = sim_.now() - phase_start_;
         switch (phase_) {
             case Phase::kCompute:
@@ -140,13 +148,33 @@ private:
         target = std::min(target, spec_.steps);
         enter(Phase::kCompute);
         segment_target_ = target;
-        schedule_job(spec_.step_time * (target - step_), &RunSimulation::on_compute_end,
-                     kComputeEnd);
+        const RunTime compute = spec_.step_time * (target - step_);
+        if (!spec_.checkpoint.is_async && is_checkpoint_step(target)) {
+            // One event for the segment and its synchronous save (half the events of a sweep);
+            // enter() and on_failure() split the phase at compute_end_.
+            is_merged_save_ = true;
+            compute_end_ = sim_.now() + compute;
+            schedule_job(compute + spec_.checkpoint.save_cost, &RunSimulation::on_segment_saved,
+                         kSaveEnd);
+            return;
+        }
+        schedule_job(compute, &RunSimulation::on_compute_end, kComputeEnd);
+    }
+
+    bool is_checkpoint_step(std::int64_t step) const {
+        return step % spec_.checkpoint.interval_steps == 0 || step == spec_.steps;
+    }
+
+    void on_segment_saved() {
+        step_ = segment_target_;
+        enter(Phase::kCheckpoint);  // books the compute and the save
+        make_durable(step_);
+        continue_after_boundary();
     }
 
     void on_compute_end() {
         step_ = segment_target_;
-        if (step_ % spec_.checkpoint.interval_steps == 0 || step_ == spec_.steps) {
+        if (is_checkpoint_step(step_)) {
             begin_checkpoint();
         } else {
             continue_after_boundary();
@@ -221,7 +249,10 @@ private:
             return;
         }
         ++result_.failures;
-        if (phase_ == Phase::kCheckpoint && !spec_.checkpoint.is_async && !waiting_for_write_) {
+        const bool is_in_merged_save =
+            phase_ == Phase::kCompute && is_merged_save_ && sim_.now() > compute_end_;
+        if (is_in_merged_save ||
+            (phase_ == Phase::kCheckpoint && !spec_.checkpoint.is_async && !waiting_for_write_)) {
             ++result_.checkpoints_lost;  // a synchronous write cut short
         }
         sim_.cancel(job_event_);
@@ -246,7 +277,11 @@ private:
                 ++spares_owed_;
             }
         }
-        schedule_job(spec_.restart.detection, &RunSimulation::on_detected, kDetected);
+        if (spec_.restart.detection.count() == 0) {
+            on_detected();  // saves an event per failure
+        } else {
+            schedule_job(spec_.restart.detection, &RunSimulation::on_detected, kDetected);
+        }
     }
 
     void on_detected() {
@@ -298,6 +333,8 @@ private:
     RunTime compute_{0};
     Phase phase_ = Phase::kCompute;
     RunTime phase_start_{0};
+    bool is_merged_save_ = false;  ///< the compute phase's event also covers the save
+    RunTime compute_end_{0};
     EventId job_event_;
     EventId write_event_;
     std::int64_t step_ = 0;          ///< steps done in the current attempt

@@ -72,6 +72,7 @@ struct Command {
 
 // One function per subcommand, each in <name>_command.cc.
 int topology_command(const std::vector<std::string>& args, CommandIo& io);
+int checkpoint_command(const std::vector<std::string>& args, CommandIo& io);
 int workload_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -17,6 +17,8 @@ using stepsim::cli::Command;
 
 constexpr std::array kCommands = {
     Command{"topology", "summarize a cluster topology spec", stepsim::cli::topology_command},
+    Command{"checkpoint", "sweep the checkpoint interval against failure rates",
+            stepsim::cli::checkpoint_command},
     Command{"workload", "check a workload spec and print its FLOPs, costs and memory",
             stepsim::cli::workload_command},
 };

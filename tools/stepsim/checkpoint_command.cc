@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: checkpoint_command.cc
+// `stepsim checkpoint`: sweep the checkpoint interval against one or more failure rates with
+// the run-level simulation, report the best interval with its confidence band beside Young's
+// and Daly's intervals (simulated with the same seeds), and optionally write a resumable CSV
+// and an SVG plot. Model: docs/models/failures-checkpoints.md.
+#include "stepsim/report.h"
+#include "stepsim/scenario.h"
+#include "stepsim/spec.h"
+#include "stepsim/units.h"
+
+#include "checkpoint_csv.h"
+#include "checkpoint_plot.h"
+#include "command.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "stepsim checkpoint [--topology T] (--step-time X | --workload W) (--steps N | --work T | "
+    "--tokens N --tokens-per-step N) (--failures F | --mtbf M | --mtbf-sweep LIST) "
+    "(--checkpoint-cost C | --checkpoint-size B --write-bandwidth-per-node BW "
+    "[--write-bandwidth-total BW]) --restart-cost R --intervals START:STOP:STEP|LIST "
+    "[--seeds N] [--threads N] [--json] [--csv FILE] [--plot FILE.svg]";
+
+struct Options {
+    std::string topology;
+    std::string workload;
+    std::string failures;
+    std::string step_time;
+    std::string steps;
+    std::string work;
+    std::string tokens;
+    std::string tokens_per_step;
+    std::string mtbf;
+    std::string mtbf_sweep;
+    std::string checkpoint_cost;
+    std::string checkpoint_size;
+    std::string write_bandwidth_per_node;
+    std::string write_bandwidth_total;
+    std::string async_write;
+    std::string restart_cost;
+    std::string repair_time;
+    std::int64_t spare_nodes = -1;
+    std::string validation_interval;
+    std::string validation_cost;
+    std::string intervals;
+    std::int64_t gpus = 0;
+    std::int64_t gpus_per_host = 8;
+    std::int64_t nics_per_gpu = 1;
+    std::int64_t seeds = 100;
+    std::uint64_t seed = 1;
+    int threads = 0;
+    std::string csv;
+    std::string plot;
+};
+
+double positive_duration(const std::string& flag, const std::string& text) {
+    const double seconds = parse_duration_s(text);
+    if (!(seconds > 0)) {
+        throw UsageError(flag + " must be positive, got \"" + text + "\"");
+    }
+    return seconds;
+}
+
+// "1000", "1.5e6", "16M", "15.6T" (k M G T decimal multipliers) -> a positive integer count.
+std::int64_t parse_count(const std::string& flag, const std::string& text) {
+    char* end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    const std::string suffix(end);
+    if (suffix == "k" || suffix == "K") {
+        value *= 1e3;
+    } else if (suffix == "M") {
+        value *= 1e6;
+    } else if (suffix == "G" || suffix == "B") {
+        value *= 1e9;
+    } else if (suffix == "T") {
+        value *= 1e12;
+    } else if (!suffix.empty() || end == text.c_str()) {
+        throw UsageError(flag + " \"" + text + "\": expected a count such as 1000, 2.5e6 or 16M");
+    }
+    if (!(value >= 1) || value > 9e18) {
+        throw UsageError(flag + " must be a positive count, got \"" + text + "\"");
+    }
+    return std::llround(value);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::string item;
+    std::istringstream in(text);
+    while (std::getline(in, item, ',')) {
+        if (!item.empty()) {
+            items.push_back(item);
+        }
+    }
+    return items;
+}
+
+// "5min:4h:5min" (start:stop:step, stop included) or "10min,30min,1h" -> ascending distinct
+// whole-step intervals.
+std::vector<std::int64_t> parse_intervals(const std::string& text, RunTime step_time) {
+    std::vector<double> seconds;
+    const std::size_t colon = text.find(':');
+    if (colon != std::string::npos) {
+        const std::size_t colon2 = text.find(':', colon + 1);
+        if (colon2 == std::string::npos) {
+            throw UsageError("--intervals \"" + text + "\": expected START:STOP:STEP");
+        }
+        const double start = positive_duration("--intervals start", text.substr(0, colon));
+        const double stop =
+            positive_duration("--intervals stop", text.substr(colon + 1, colon2 - colon - 1));
+        const double step = positive_duration("--intervals step", text.substr(colon2 + 1));
+        if (stop < start) {
+            throw UsageError("--intervals \"" + text + "\": stop is before start");
+        }
+        const auto count = static_cast<std::int64_t>(std::floor((stop - start) / step + 1e-9));
+        if (count > 100000) {
+            throw UsageError("--intervals \"" + text + "\": more than 100,000 intervals");
+        }
+        for (std::int64_t i = 0; i <= count; ++i) {
+            seconds.push_back(start + static_cast<double>(i) * step);
+        }
+    } else {
+        for (const std::string& item : split_list(text)) {
+            seconds.push_back(positive_duration("--intervals", item));
+        }
+    }
+    if (seconds.empty()) {
+        throw UsageError("--intervals: no interval given");
+    }
+    std::vector<std::int64_t> steps;
+    for (double s : seconds) {
+        if (s < to_seconds(step_time)) {
+            throw UsageError("--intervals: interval " + format_duration(s) +
+                             " is shorter than one step (" +
+                             format_duration(to_seconds(step_time)) + ")");
+        }
+        steps.push_back(interval_to_steps(s, step_time));
+    }
+    std::sort(steps.begin(), steps.end());
+    steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+    return steps;
+}
+
+std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+    const double step_s = to_seconds(spec.base.step_time);
+    JsonWriter json;
+    json.begin_object();
+    json.field("step_time_s", step_s);
+    json.field("steps", spec.base.steps);
+    json.field("useful_work_s", to_seconds(spec.base.useful_time()));
+    json.field("checkpoint_cost_s", to_seconds(spec.base.checkpoint.save_cost));
+    json.field("is_async", spec.base.checkpoint.is_async);
+    json.field("background_write_s", to_seconds(spec.base.checkpoint.background_write));
+    json.field("restart_cost_s", to_seconds(spec.base.restart.total()));
+    json.field("seeds", spec.seeds);
+    json.field("base_seed", spec.base_seed);
+    json.key("results").begin_array();
+    auto point_json = [&](const SweepPoint& p) {
+        const RunSummary& s = p.summary;
+        json.begin_object();
+        json.field("interval_s", static_cast<double>(p.interval_steps) * step_s);
+        json.field("interval_steps", p.interval_steps);
+        json.field("goodput", s.goodput.mean);
+        json.field("goodput_ci95", s.goodput.ci95);
+        json.field("wall_time_s", s.wall_time_s.mean);
+        json.field("wall_time_ci95_s", s.wall_time_s.ci95);
+        json.field("rework_s", s.rework_s);
+        json.field("checkpoint_s", s.checkpoint_s);
+        json.field("validation_s", s.validation_s);
+        json.field("restart_s", s.restart_s);
+        json.field("failures", s.failures);
+        json.field("unfinished_runs", s.unfinished_runs);
+        json.end_object();
+    };
+    for (const RateStudy& study : studies) {
+        const SweepPoint& best = study.grid[study.best];
+        json.begin_object();
+        json.field("mtbf_s", study.mtbf_s);
+        json.field("best_interval_s", static_cast<double>(best.interval_steps) * step_s);
+        json.field("best_goodput", best.summary.goodput.mean);
+        json.field("best_goodput_ci95", best.summary.goodput.ci95);
+        json.field("band_low_s", study.band_low_s);
+        json.field("band_high_s", study.band_high_s);
+        json.field("young_interval_s", study.young_interval_s);
+        json.field("young_simulated_interval_s",
+                   static_cast<double>(study.young.interval_steps) * step_s);
+        json.field("young_goodput", study.young.summary.goodput.mean);
+        json.field("young_goodput_ci95", study.young.summary.goodput.ci95);
+        json.field("young_disagrees", study.young_disagrees);
+        json.field("daly_interval_s", study.daly_interval_s);
+        json.field("daly_simulated_interval_s",
+                   static_cast<double>(study.daly.interval_steps) * step_s);
+        json.field("daly_goodput", study.daly.summary.goodput.mean);
+        json.field("daly_goodput_ci95", study.daly.summary.goodput.ci95);
+        json.field("daly_disagrees", study.daly_disagrees);
+        json.key("caveats").begin_array();
+        for (const std::string& caveat : study.caveats) {
+            json.value(caveat);
+        }
+        json.end_array();
+        json.key("points").begin_array();
+        for (const SweepPoint& p : study.grid) {
+            point_json(p);
+        }
+        json.end_array();
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+std::string table_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+    const double step_s = to_seconds(spec.base.step_time);
+    std::ostringstream out;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "run: %lld steps of %s (%s useful), checkpoint %s%s, restart %s, %lld seeds\n",
+                  static_cast<long long>(spec.base.steps), format_duration(step_s).c_str(),
+                  format_duration(to_seconds(spec.base.useful_time())).c_str(),
+                  format_duration(to_seconds(spec.base.checkpoint.save_cost)).c_str(),
+                  spec.base.checkpoint.is_async ? " (async snapshot)" : "",
+                  format_duration(to_seconds(spec.base.restart.total())).c_str(),
+                  static_cast<long long>(spec.seeds));
+    out << line;
+    for (const RateStudy& study : studies) {
+        out << "\ncluster MTBF " << format_duration(study.mtbf_s) << '\n';
+        std::snprintf(line, sizeof line, "  %12s %8s %18s %12s %10s %10s %10s %9s\n", "interval",
+                      "steps", "goodput (95% CI)", "wall time", "checkpoint", "rework", "restart",
+                      "failures");
+        out << line;
+        auto row = [&](const SweepPoint& p, const char* mark) {
+            const RunSummary& s = p.summary;
+            std::snprintf(
+                line, sizeof line, "%s %12s %8lld %9.4f ± %6.4f %12s %10s %10s %10s %9.1f\n", mark,
+                format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                static_cast<long long>(p.interval_steps), s.goodput.mean, s.goodput.ci95,
+                format_duration(s.wall_time_s.mean).c_str(),
+                format_duration(s.checkpoint_s).c_str(), format_duration(s.rework_s).c_str(),
+                format_duration(s.restart_s).c_str(), s.failures);
+            out << line;
+        };
+        for (std::size_t i = 0; i < study.grid.size(); ++i) {
+            row(study.grid[i], i == study.best ? "*" : " ");
+        }
+        const SweepPoint& best = study.grid[study.best];
+        std::snprintf(
+            line, sizeof line, "  best: %s, goodput %.4f ± %.4f; indistinguishable from %s to %s\n",
+            format_duration(static_cast<double>(best.interval_steps) * step_s).c_str(),
+            best.summary.goodput.mean, best.summary.goodput.ci95,
+            format_duration(study.band_low_s).c_str(), format_duration(study.band_high_s).c_str());
+        out << line;
+        auto formula = [&](const char* name, double interval_s, const SweepPoint& p,
+                           bool disagrees) {
+            std::snprintf(line, sizeof line, "  %-6s %s (simulated at %s): goodput %.4f ± %.4f%s\n",
+                          name, format_duration(interval_s).c_str(),
+                          format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                          p.summary.goodput.mean, p.summary.goodput.ci95,
+                          disagrees ? "  DISAGREES with the simulation" : "");
+            out << line;
+        };
+        formula("young:", study.young_interval_s, study.young, study.young_disagrees);
+        formula("daly:", study.daly_interval_s, study.daly, study.daly_disagrees);
+        if (!study.caveats.empty()) {
+            out << "  formula assumptions violated:";
+            for (std::size_t i = 0; i < study.caveats.size(); ++i) {
+                out << (i ? ", " : " ") << study.caveats[i];
+            }
+            out << '\n';
+        }
+    }
+    return out.str();
+}
+
+}  // namespace
+
+int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
+    CommonOptions common;
+    Options o;
+    po::options_description description("stepsim checkpoint options");
+    description.add_options()                                                                  //
+        ("topology", po::value(&o.topology), "cluster spec: component counts for --failures")  //
+        ("workload", po::value(&o.workload),
+         "workload spec: step time and checkpoint size (needs issue 4)")                     //
+        ("step-time", po::value(&o.step_time), "time of one training step, e.g. 12.5s")      //
+        ("steps", po::value(&o.steps), "training steps (count, e.g. 250k)")                  //
+        ("work", po::value(&o.work), "useful compute time, e.g. 30d (rounded up to steps)")  //
+        ("tokens", po::value(&o.tokens), "training tokens, e.g. 15.6T")                      //
+        ("tokens-per-step", po::value(&o.tokens_per_step), "tokens per step, e.g. 16M")      //
+        ("failures", po::value(&o.failures), "failures spec (.textproto)")                   //
+        ("mtbf", po::value(&o.mtbf), "one cluster-level exponential MTBF, e.g. 3h")          //
+        ("mtbf-sweep", po::value(&o.mtbf_sweep),
+         "cluster MTBFs to sweep, e.g. 1h,3h,8h (scales --failures when given)")     //
+        ("gpus", po::value(&o.gpus), "GPU count for --failures without --topology")  //
+        ("gpus-per-host", po::value(&o.gpus_per_host), "with --gpus (default 8)")    //
+        ("nics-per-gpu", po::value(&o.nics_per_gpu), "with --gpus (default 1)")      //
+        ("checkpoint-cost", po::value(&o.checkpoint_cost),
+         "time the job stops to checkpoint (async: the snapshot)")                          //
+        ("checkpoint-size", po::value(&o.checkpoint_size), "checkpoint bytes, e.g. 2.4TB")  //
+        ("write-bandwidth-per-node", po::value(&o.write_bandwidth_per_node),
+         "storage write bandwidth per host, e.g. 5GBps")  //
+        ("write-bandwidth-total", po::value(&o.write_bandwidth_total),
+         "storage write bandwidth in total, e.g. 1TBps")  //
+        ("async-write", po::value(&o.async_write),
+         "asynchronous checkpoints: background write time after the snapshot")  //
+        ("restart-cost", po::value(&o.restart_cost),
+         "detection + rescheduling + load + warm-up, in one figure")                              //
+        ("spare-nodes", po::value(&o.spare_nodes), "spare hosts (default unlimited)")             //
+        ("repair-time", po::value(&o.repair_time), "time to return a failed host to the spares")  //
+        ("validation-interval", po::value(&o.validation_interval), "validate every N steps")      //
+        ("validation-cost", po::value(&o.validation_cost), "time of one validation")              //
+        ("intervals", po::value(&o.intervals),
+         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list")  //
+        ("seeds", po::value(&o.seeds), "runs per point (default 100)")              //
+        ("seed", po::value(&o.seed), "base seed (default 1)")                       //
+        ("threads", po::value(&o.threads), "worker threads (default: all cores)")   //
+        ("csv", po::value(&o.csv), "write points to FILE as they finish; resumes")  //
+        ("plot", po::value(&o.plot), "write an SVG plot of goodput against interval");
+    add_common_options(description, common);
+    if (!parse_command_line(args, description, {}, common, io, kUsage)) {
+        return 0;
+    }
+
+    // ---- the run ----
+    if (!o.workload.empty()) {
+        throw UsageError(
+            "--workload needs issue 4 (the training-step simulator), which is not available "
+            "yet; give --step-time (and --checkpoint-cost or --checkpoint-size) instead");
+    }
+    if (o.step_time.empty()) {
+        throw UsageError("give --step-time (usage: " + std::string(kUsage) + ")");
+    }
+    CheckpointSweepSpec spec;
+    RunSpec& run = spec.base;
+    run.step_time = run_time_from_seconds(positive_duration("--step-time", o.step_time));
+    if (run.step_time.count() <= 0) {
+        throw UsageError("--step-time must be at least 1 ns");
+    }
+    const int run_sizes =
+        !o.steps.empty() + !o.work.empty() + (!o.tokens.empty() || !o.tokens_per_step.empty());
+    if (run_sizes != 1) {
+        throw UsageError("give exactly one of --steps, --work, or --tokens with --tokens-per-step");
+    }
+    if (!o.steps.empty()) {
+        run.steps = parse_count("--steps", o.steps);
+    } else if (!o.work.empty()) {
+        const double work_s = positive_duration("--work", o.work);
+        run.steps = static_cast<std::int64_t>(std::ceil(work_s / to_seconds(run.step_time) - 1e-9));
+    } else {
+        if (o.tokens.empty() || o.tokens_per_step.empty()) {
+            throw UsageError("--tokens and --tokens-per-step go together");
+        }
+        const std::int64_t tokens = parse_count("--tokens", o.tokens);
+        const std::int64_t per_step = parse_count("--tokens-per-step", o.tokens_per_step);
+        run.steps = (tokens + per_step - 1) / per_step;
+    }
+
+    // ---- the cluster and its failures ----
+    ComponentCounts counts;
+    if (!o.topology.empty()) {
+        counts = component_counts(load_topology_file(o.topology));
+    }
+    if (o.gpus != 0) {
+        if (!o.topology.empty()) {
+            throw UsageError("give --topology or --gpus, not both");
+        }
+        if (o.gpus < 1 || o.gpus_per_host < 1 || o.nics_per_gpu < 0) {
+            throw UsageError("--gpus and --gpus-per-host must be positive, --nics-per-gpu >= 0");
+        }
+        counts.gpus = o.gpus;
+        counts.hosts = (o.gpus + o.gpus_per_host - 1) / o.gpus_per_host;
+        counts.nics = o.gpus * o.nics_per_gpu;
+    }
+    std::optional<RestartPolicy> spec_restart;
+    FailureModel base_failures;
+    const int failure_sources = !o.failures.empty() + !o.mtbf.empty();
+    if (failure_sources > 1) {
+        throw UsageError("give --failures or --mtbf, not both");
+    }
+    if (!o.failures.empty()) {
+        FailureSpec loaded = load_failures_file(o.failures, counts, common.overrides());
+        base_failures = std::move(loaded.model);
+        spec_restart = loaded.restart;
+        if (!std::isfinite(base_failures.cluster_mtbf_s())) {
+            throw UsageError("--failures " + o.failures + ": no component can fail (all counts 0)");
+        }
+    } else if (!o.mtbf.empty()) {
+        base_failures = FailureModel::cluster_mtbf(positive_duration("--mtbf", o.mtbf));
+    } else if (o.mtbf_sweep.empty()) {
+        throw UsageError("give --failures, --mtbf or --mtbf-sweep");
+    }
+    if (!o.mtbf_sweep.empty()) {
+        for (const std::string& item : split_list(o.mtbf_sweep)) {
+            const double m = positive_duration("--mtbf-sweep", item);
+            spec.failure_rates.push_back(o.failures.empty()
+                                             ? FailureModel::cluster_mtbf(m)
+                                             : base_failures.scaled_to_cluster_mtbf(m));
+        }
+        if (spec.failure_rates.empty()) {
+            throw UsageError("--mtbf-sweep: no MTBF given");
+        }
+    } else {
+        spec.failure_rates.push_back(base_failures);
+    }
+
+    // ---- checkpoints, restarts, validation ----
+    if (!o.checkpoint_cost.empty() && !o.checkpoint_size.empty()) {
+        throw UsageError("give --checkpoint-cost or --checkpoint-size, not both");
+    }
+    if (!o.checkpoint_cost.empty()) {
+        run.checkpoint.save_cost =
+            run_time_from_seconds(positive_duration("--checkpoint-cost", o.checkpoint_cost));
+    } else if (!o.checkpoint_size.empty()) {
+        if (o.write_bandwidth_per_node.empty()) {
+            throw UsageError("--checkpoint-size needs --write-bandwidth-per-node");
+        }
+        if (!counts.hosts) {
+            throw UsageError("--checkpoint-size needs the host count: give --topology or --gpus");
+        }
+        const double per_node = parse_bandwidth_Bps(o.write_bandwidth_per_node);
+        const double total = o.write_bandwidth_total.empty()
+                                 ? per_node * static_cast<double>(*counts.hosts)
+                                 : parse_bandwidth_Bps(o.write_bandwidth_total);
+        const std::int64_t bytes = parse_size_bytes(o.checkpoint_size);
+        if (bytes <= 0) {
+            throw UsageError("--checkpoint-size must be positive");
+        }
+        run.checkpoint.save_cost = checkpoint_write_time(bytes, *counts.hosts, per_node, total);
+    } else {
+        throw UsageError("give --checkpoint-cost or --checkpoint-size");
+    }
+    if (!o.async_write.empty()) {
+        run.checkpoint.is_async = true;
+        run.checkpoint.background_write =
+            run_time_from_seconds(positive_duration("--async-write", o.async_write));
+    }
+    if (!o.restart_cost.empty()) {
+        run.restart = RestartPolicy::lump(run_time_from_seconds(parse_duration_s(o.restart_cost)));
+    } else if (spec_restart) {
+        run.restart = *spec_restart;
+    } else {
+        throw UsageError("give --restart-cost (or a restart block in the failures spec)");
+    }
+    if (o.spare_nodes >= 0) {
+        run.restart.spare_nodes = o.spare_nodes;
+    } else if (o.spare_nodes != -1) {
+        throw UsageError("--spare-nodes must be >= 0");
+    }
+    if (!o.repair_time.empty()) {
+        run.restart.repair_time = run_time_from_seconds(parse_duration_s(o.repair_time));
+    }
+    if (!o.validation_interval.empty() || !o.validation_cost.empty()) {
+        if (o.validation_interval.empty() || o.validation_cost.empty()) {
+            throw UsageError("--validation-interval and --validation-cost go together");
+        }
+        run.validation.interval_steps = parse_count("--validation-interval", o.validation_interval);
+        run.validation.cost =
+            run_time_from_seconds(positive_duration("--validation-cost", o.validation_cost));
+    }
+
+    // ---- the sweep ----
+    if (o.intervals.empty()) {
+        throw UsageError("give --intervals, e.g. 5min:4h:5min");
+    }
+    spec.interval_steps = parse_intervals(o.intervals, run.step_time);
+    run.checkpoint.interval_steps = spec.interval_steps.front();
+    if (o.seeds < 1) {
+        throw UsageError("--seeds must be >= 1, got " + std::to_string(o.seeds));
+    }
+    spec.seeds = o.seeds;
+    spec.base_seed = o.seed;
+    if (o.threads < 0) {
+        throw UsageError("--threads must be >= 1");
+    }
+    spec.threads = o.threads > 0
+                       ? o.threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    try {
+        spec.validate();
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+
+    std::vector<SweepPoint> points = sweep_points(spec);
+    std::optional<CheckpointCsv> csv;
+    std::vector<std::optional<RunSummary>> done;
+    if (!o.csv.empty()) {
+        std::vector<double> rate_mtbf_s;
+        for (const FailureModel& rate : spec.failure_rates) {
+            rate_mtbf_s.push_back(rate.cluster_mtbf_s());
+        }
+        csv.emplace(o.csv, sweep_id(spec), points, run.step_time, rate_mtbf_s);
+        done = csv->done();
+    }
+    points = run_checkpoint_sweep(spec, done, [&](std::size_t index, const SweepPoint& point) {
+        if (csv) {
+            csv->append(index, point);
+        }
+    });
+    const std::vector<RateStudy> studies = study_rates(spec, points);
+    if (!o.plot.empty()) {
+        write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time));
+    }
+    io.emit(common.json ? json_report(spec, studies) : table_report(spec, studies));
+    return 0;
+}
+
+}  // namespace stepsim::cli
