@@ -10,6 +10,7 @@
 
 #include "algorithms.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -151,12 +152,18 @@ public:
         const std::int64_t trees = 2 * channel_count(options);
         const std::int64_t k =
             pieces_for(request.size_bytes / trees, chunk_or(options, kDefaultChunkBytes));
-        // Channels share the same links: the whole buffer crosses them.
-        return analytic::double_binary_tree_all_reduce_time_s(
-            n, static_cast<double>(request.size_bytes) / static_cast<double>(trees / 2),
-            {costs.alpha_s, costs.beta_s_per_byte * static_cast<double>(trees / 2),
-             costs.gamma_s_per_byte},
-            k);
+        // Channels share the same links: the whole buffer crosses them. A GPU that is
+        // interior in one tree and a leaf in the other sends (and receives) 3 + 1 halves of
+        // S/2 through its port: at least 2·S·beta on a port-limited GPU.
+        const double port_bound_s =
+            2.0 * static_cast<double>(request.size_bytes) * costs.beta_s_per_byte;
+        return std::max(
+            port_bound_s,
+            analytic::double_binary_tree_all_reduce_time_s(
+                n, static_cast<double>(request.size_bytes) / static_cast<double>(trees / 2),
+                {costs.alpha_s, costs.beta_s_per_byte * static_cast<double>(trees / 2),
+                 costs.gamma_s_per_byte},
+                k));
     }
 };
 

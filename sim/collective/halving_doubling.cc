@@ -4,8 +4,8 @@
 // rank keeping the half of its range its bit selects) then recursive doubling all-gather
 // (distances 1, 2, …, p/2). All-reduce works on any n through the fold of FoldLayout (extra
 // ranks hand their buffer to a partner first and receive the result last); reduce-scatter
-// and all-gather need a power-of-two group. A send waits for every earlier receive of its
-// rank. Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005.
+// and all-gather need a power-of-two group. A send waits for every earlier receive of both
+// its ends (a send/receive rendezvous). Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005.
 #include "stepsim/analytic.h"
 
 #include "algorithms.h"
@@ -57,11 +57,13 @@ public:
             return plan;
         }
         std::vector<std::vector<std::uint32_t>> received(n);  // transfers into each group index
+        std::vector<std::uint32_t> deps;                      // transfers into each group index
         const auto send = [&](std::uint32_t from, std::uint32_t to, std::uint32_t first,
                               std::uint32_t count, bool is_reduce) {
-            const std::uint32_t t =
-                plan.add_transfer(from, to, first, count, is_reduce, 0, received[from]);
-            return t;
+            // Rendezvous, as a send/receive pair: both sides have all their earlier data.
+            deps.assign(received[from].begin(), received[from].end());
+            deps.insert(deps.end(), received[to].begin(), received[to].end());
+            return plan.add_transfer(from, to, first, count, is_reduce, 0, deps);
         };
         // Fold: even index 2i sends everything to 2i+1.
         if (request.op == CollectiveOp::kAllReduce) {

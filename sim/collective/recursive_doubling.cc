@@ -4,8 +4,9 @@
 // and reduces (all-reduce, log2 p steps, latency-optimal for small messages), or exchanges
 // the blocks it holds so far (all-gather, power-of-two groups). Non-power-of-two all-reduce
 // folds the extra ranks in first (FoldLayout) and hands them the result last. A send waits
-// for every earlier receive of its rank; payloads are the buffer as of the send (receives
-// land in a temporary and are reduced afterwards, as MPICH does). Thakur et al. 2005.
+// for every earlier receive of both its ends (a send/receive rendezvous); payloads are the buffer
+// as of the send (receives land in a temporary and are reduced afterwards, as MPICH does). Thakur
+// et al. 2005.
 #include "stepsim/analytic.h"
 
 #include "algorithms.h"
@@ -58,10 +59,14 @@ public:
         if (n == 1) {
             return plan;
         }
-        std::vector<std::vector<std::uint32_t>> received(n);
+        std::vector<std::vector<std::uint32_t>> received(n);  // transfers into each group index
+        std::vector<std::uint32_t> deps;
         const auto send = [&](std::uint32_t from, std::uint32_t to, std::uint32_t first,
                               std::uint32_t count, bool is_reduce) {
-            return plan.add_transfer(from, to, first, count, is_reduce, 0, received[from]);
+            // Rendezvous, as a send/receive pair: both sides have all their earlier data.
+            deps.assign(received[from].begin(), received[from].end());
+            deps.insert(deps.end(), received[to].begin(), received[to].end());
+            return plan.add_transfer(from, to, first, count, is_reduce, 0, deps);
         };
         if (!is_all_gather) {
             for (std::uint32_t i = 0; i < fold.r; ++i) {
