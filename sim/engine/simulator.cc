@@ -3,10 +3,11 @@
 // BasicSimulator, instantiated for the picosecond (Time) and nanosecond (RunTime) clocks.
 #include "stepsim/simulator.h"
 
-#include <string>
+#include "stepsim/error.h"
 
 #include "event_queue.h"
-#include "stepsim/error.h"
+
+#include <string>
 
 namespace stepsim {
 
@@ -19,6 +20,15 @@ std::uint64_t mix(std::uint64_t hash, std::uint64_t word) {
     }
     return hash;
 }
+
+// mix() of a word below 256: after its first byte the xors are no-ops, so the eight
+// multiplications fold into one by prime^8. Same value, an eighth of the work.
+std::uint64_t mix_byte(std::uint64_t hash, std::uint64_t byte) {
+    constexpr std::uint64_t kPrime = 0x100000001b3ULL;
+    constexpr std::uint64_t kPrimeTo8 =
+        kPrime * kPrime * kPrime * kPrime * kPrime * kPrime * kPrime * kPrime;
+    return (hash ^ byte) * kPrimeTo8;
+}
 }  // namespace
 
 template <class Duration>
@@ -30,17 +40,20 @@ template <class Duration>
 BasicSimulator<Duration>::~BasicSimulator() = default;
 
 template <class Duration>
-EventId BasicSimulator<Duration>::schedule_at(Duration when, Callback fn, Priority priority,
+EventId BasicSimulator<Duration>::schedule_at(Duration when,
+                                              Callback fn,
+                                              Priority priority,
                                               std::uint64_t tag) {
-    STEPSIM_CHECK(when >= now_, "event scheduled in the past: at " +
-                                    std::to_string(when.count()) + " ticks, now " +
-                                    std::to_string(now_.count()));
-    return EventId{queue_->push(when.count(), static_cast<std::uint8_t>(priority), tag,
-                                std::move(fn))};
+    STEPSIM_CHECK(when >= now_, "event scheduled in the past: at " + std::to_string(when.count()) +
+                                    " ticks, now " + std::to_string(now_.count()));
+    return EventId{
+        queue_->push(when.count(), static_cast<std::uint8_t>(priority), tag, std::move(fn))};
 }
 
 template <class Duration>
-EventId BasicSimulator<Duration>::schedule_in(Duration delay, Callback fn, Priority priority,
+EventId BasicSimulator<Duration>::schedule_in(Duration delay,
+                                              Callback fn,
+                                              Priority priority,
                                               std::uint64_t tag) {
     STEPSIM_CHECK(delay.count() >= 0, "negative delay " + std::to_string(delay.count()));
     STEPSIM_CHECK(delay <= Duration::max() - now_, "event time overflows the clock");
@@ -59,9 +72,9 @@ bool BasicSimulator<Duration>::step() {
         return false;
     }
     now_ = Duration(event.time);
-    fingerprint_ = mix(mix(mix(fingerprint_, static_cast<std::uint64_t>(event.time)),
-                           event.order >> 56),
-                       event.tag);
+    fingerprint_ =
+        mix(mix_byte(mix(fingerprint_, static_cast<std::uint64_t>(event.time)), event.order >> 56),
+            event.tag);
     ++events_executed_;
     event.fn();
     return true;
@@ -70,8 +83,7 @@ bool BasicSimulator<Duration>::step() {
 template <class Duration>
 void BasicSimulator<Duration>::run() {
     stop_requested_ = false;
-    while (!stop_requested_ && step()) {
-    }
+    while (!stop_requested_ && step()) {}
 }
 
 template <class Duration>

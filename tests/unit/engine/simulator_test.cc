@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Engine tests: total order (time, priority, sequence), cancel, run_until, independence of
 // two simulators, fingerprints, and the time conversions' rounding.
+#include "stepsim/simulator.h"
+
+#include "stepsim/error.h"
+
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
-
-#include "stepsim/error.h"
-#include "stepsim/simulator.h"
 
 using namespace stepsim;
 using namespace std::chrono_literals;
@@ -18,8 +19,10 @@ TEST_CASE("events fire in (time, priority, insertion) order", "[engine]") {
     sim.schedule_at(Time(10), [&] { fired.push_back("t10-default-a"); });
     sim.schedule_at(Time(5), [&] { fired.push_back("t5"); });
     sim.schedule_at(Time(10), [&] { fired.push_back("t10-default-b"); });
-    sim.schedule_at(Time(10), [&] { fired.push_back("t10-high"); }, Priority::kHigh);
-    sim.schedule_at(Time(10), [&] { fired.push_back("t10-low"); }, Priority::kLow);
+    sim.schedule_at(
+        Time(10), [&] { fired.push_back("t10-high"); }, Priority::kHigh);
+    sim.schedule_at(
+        Time(10), [&] { fired.push_back("t10-low"); }, Priority::kLow);
     sim.run();
     REQUIRE(fired == std::vector<std::string>{"t5", "t10-high", "t10-default-a", "t10-default-b",
                                               "t10-low"});
@@ -33,7 +36,8 @@ TEST_CASE("an event may schedule more events, including at the current time", "[
     sim.schedule_in(1us, [&] {
         fired.push_back(1);
         sim.schedule_in(Time(0), [&] { fired.push_back(3); });
-        sim.schedule_in(Time(0), [&] { fired.push_back(4); }, Priority::kLow);
+        sim.schedule_in(
+            Time(0), [&] { fired.push_back(4); }, Priority::kLow);
     });
     sim.schedule_in(1us, [&] { fired.push_back(2); });
     sim.run();
@@ -143,4 +147,40 @@ TEST_CASE("the run-level simulator covers a year in nanoseconds", "[engine]") {
     REQUIRE(fired);
     REQUIRE(sim.now() == year);
     REQUIRE(to_seconds(sim.now()) == Approx(365.0 * 86400.0).epsilon(1e-15));
+}
+
+TEST_CASE("the fingerprint is FNV-1a over the bytes of (time, priority, tag) per event",
+          "[engine][determinism]") {
+    // Reference: 64-bit FNV-1a, offset basis 0xcbf29ce484222325, prime 0x100000001b3, fed
+    // the 8 little-endian bytes of the time, of the priority and of the tag of each event.
+    const auto fnv_word = [](std::uint64_t hash, std::uint64_t word) {
+        for (int i = 0; i < 8; ++i) {
+            hash = (hash ^ ((word >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+        }
+        return hash;
+    };
+    Simulator sim(1);
+    std::uint64_t expected = 0xcbf29ce484222325ULL;
+
+    const struct {
+        std::int64_t time;
+        Priority priority;
+        std::uint64_t tag;
+    } events[] = {{5, Priority::kDefault, 0},
+                  {5, Priority::kFirst, 0xfedcba9876543210ULL},
+                  {123456789012, Priority::kLast, 42},
+                  {123456789012, Priority::kHigh, 7}};
+
+    for (const auto& e : events) {
+        sim.schedule_at(
+            Time(e.time), [] {}, e.priority, e.tag);
+    }
+    // Firing order: (5, kFirst), (5, kDefault), (1234..., kHigh), (1234..., kLast).
+    for (const int i : {1, 0, 3, 2}) {
+        expected = fnv_word(expected, static_cast<std::uint64_t>(events[i].time));
+        expected = fnv_word(expected, static_cast<std::uint64_t>(events[i].priority));
+        expected = fnv_word(expected, events[i].tag);
+    }
+    sim.run();
+    REQUIRE(sim.fingerprint() == expected);
 }
