@@ -152,6 +152,7 @@ struct Router::Impl {
         }
         STEPSIM_CHECK(table_count == 0 && routes.empty(),
                       "topology edited after routes were cached: call Router::invalidate()");
+        clear();  // drops a hop snapshot left by a Dijkstra that threw
         version = current;
     }
 

@@ -16,6 +16,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -251,6 +252,34 @@ TEST_CASE("latency beats hop count", "[topology][router]") {
     // Links are directed: nothing leads back from t.
     CHECK_FALSE(router.is_reachable(t, s));
     CHECK_THROWS_AS(router.route(t, s), std::runtime_error);
+}
+
+TEST_CASE("cached routes stay put while the cache grows", "[topology][router]") {
+    // 4096 labels over the diamond force the cache to grow many times; the first route must
+    // keep its address and its links.
+    Diamond diamond;
+    Router router(diamond.topology);
+    const Route& first = router.route(diamond.s, diamond.t, 0);
+    const std::vector<LinkId> first_links = first.links;
+    for (std::uint64_t label = 1; label < 4096; ++label) {
+        router.route(diamond.s, diamond.t, label);
+    }
+    CHECK(&router.route(diamond.s, diamond.t, 0) == &first);
+    CHECK(first.links == first_links);
+}
+
+TEST_CASE("a route latency beyond the range of Time throws", "[topology][router]") {
+    // Two hops of Time::max() / 2 + 1 ps sum past Time::max().
+    Topology topology;
+    const NodeId a = topology.add_node("a", NodeKind::kGpu, 0);
+    const NodeId hub = topology.add_node("hub", NodeKind::kSwitch, -1, 1);
+    const NodeId b = topology.add_node("b", NodeKind::kGpu, 1);
+    const Time huge = Time::max() / 2 + Time(1);
+    topology.add_link(a, hub, LinkKind::kEthernet, huge, 1e9);
+    topology.add_link(hub, b, LinkKind::kEthernet, huge, 1e9);
+    Router router(topology);
+    CHECK_THROWS_AS(router.route(a, b), std::overflow_error);
+    CHECK(router.route(a, hub).latency == huge);
 }
 
 }  // namespace
