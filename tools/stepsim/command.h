@@ -72,7 +72,11 @@ struct Command {
 
 // One function per subcommand, each in <name>_command.cc.
 int topology_command(const std::vector<std::string>& args, CommandIo& io);
+int collective_command(const std::vector<std::string>& args, CommandIo& io);
 int checkpoint_command(const std::vector<std::string>& args, CommandIo& io);
 int workload_command(const std::vector<std::string>& args, CommandIo& io);
+int step_command(const std::vector<std::string>& args, CommandIo& io);
+int sweep_command(const std::vector<std::string>& args, CommandIo& io);
+int search_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -2,35 +2,27 @@
 // File: main.cc
 // The stepsim command line: subcommands, --help, --version, and the one place that maps
 // errors to exit statuses (0 ok, 1 internal error, 2 bad input).
-#include <array>
+#include "run_command.h"
+
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include "command.h"
-#include "stepsim/error.h"
-#include "stepsim/units.h"
 
 namespace {
 
 using stepsim::cli::Command;
 
-constexpr std::array kCommands = {
-    Command{"topology", "summarize a cluster topology spec", stepsim::cli::topology_command},
-    Command{"checkpoint", "sweep the checkpoint interval against failure rates",
-            stepsim::cli::checkpoint_command},
-    Command{"workload", "check a workload spec and print its FLOPs, costs and memory",
-            stepsim::cli::workload_command},
-};
+// The command table lives in run_command.cc (library stepsim_cli, shared with the sweep runner
+// and the Python module): add new subcommands there.
 
 void print_help(std::ostream& out) {
     out << "stepsim " << STEPSIM_VERSION
         << ": a discrete-event simulator of LLM-training GPU clusters\n\n"
            "usage: stepsim <command> [options]   (stepsim <command> --help for its options)\n\n"
            "commands:\n";
-    for (const Command& command : kCommands) {
-        out << "  " << command.name << std::string(14 - command.name.size(), ' ')
-            << command.summary << '\n';
+    for (const Command& command : stepsim::cli::commands()) {
+        out << "  " << command.name << std::string(14 - command.name.size(), ' ') << command.summary
+            << '\n';
     }
     out << "\noptions:\n  --help      show this help\n  --version   print the version\n"
            "\nexit status: 0 success, 1 internal error, 2 bad input (spec, flags, units)\n";
@@ -48,32 +40,7 @@ int main(int argc, char** argv) {
         std::cout << "stepsim " << STEPSIM_VERSION << '\n';
         return 0;
     }
-    const std::string& name = args[0];
-    for (const Command& command : kCommands) {
-        if (command.name != name) {
-            continue;
-        }
-        stepsim::cli::CommandIo io(std::cout, std::cerr);
-        const std::vector<std::string> rest(args.begin() + 1, args.end());
-        try {
-            return command.run(rest, io);
-        } catch (const stepsim::SpecError& e) {
-            std::cerr << e.what() << '\n';
-            return 2;
-        } catch (const stepsim::cli::UsageError& e) {
-            std::cerr << "stepsim " << name << ": error: " << e.what() << '\n';
-            return 2;
-        } catch (const stepsim::UnitError& e) {
-            std::cerr << "stepsim " << name << ": error: " << e.what() << '\n';
-            return 2;
-        } catch (const stepsim::InternalError& e) {
-            std::cerr << e.what() << '\n';
-            return 1;
-        } catch (const std::exception& e) {
-            std::cerr << "stepsim " << name << ": error: " << e.what() << '\n';
-            return 1;
-        }
-    }
-    std::cerr << "stepsim: error: unknown command \"" << name << "\" (see stepsim --help)\n";
-    return 2;
+    // The exception -> exit status mapping is run_command()'s (run_command.cc).
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    return stepsim::cli::run_command(args[0], rest, std::cout, std::cerr);
 }

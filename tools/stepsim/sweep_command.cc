@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: sweep_command.cc
+// `stepsim sweep SPEC --out DIR [--jobs N] [--quiet] [--json] [--set FIELD=VALUE]...`: run the
+// sweep spec's command at every point on N threads, or across MPI ranks when launched by
+// mpirun/srun (rank 0 gathers the rows and writes them), resuming an interrupted run in DIR.
+// The files are byte-identical for every thread and rank count.
+#include "stepsim/report.h"
+#include "stepsim/sweep.h"
+
+#include "command.h"
+#include "sweep_runner.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#if STEPSIM_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "stepsim sweep SPEC --out DIR [--jobs N] [--quiet] [--json] [--set FIELD=VALUE]...  "
+    "(under mpirun: the points are split across the ranks)";
+
+/// Launched by an MPI starter? (OpenMPI's mpirun, PMI-based srun/hydra.)
+bool is_mpi_launch() {
+    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+        if (std::getenv(name) != nullptr) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// MPI for the duration of one sweep: initialized only under an MPI launcher (so the same
+/// binary runs without mpirun), finalized on the way out.
+class MpiSession {
+public:
+    MpiSession() {
+#if STEPSIM_HAVE_MPI
+        if (!is_mpi_launch()) {
+            return;
+        }
+        int initialized = 0;
+        MPI_Initialized(&initialized);
+        if (!initialized) {
+            int provided = 0;
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+            owns_ = true;
+        }
+        is_active_ = true;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+        MPI_Comm_size(MPI_COMM_WORLD, &size_);
+#endif
+    }
+
+    MpiSession(const MpiSession&) = delete;
+    MpiSession& operator=(const MpiSession&) = delete;
+
+    ~MpiSession() {
+#if STEPSIM_HAVE_MPI
+        if (owns_) {
+            MPI_Finalize();
+        }
+#endif
+    }
+
+    bool is_active() const {
+        return is_active_ && size_ > 1;
+    }
+
+    int rank() const {
+        return rank_;
+    }
+
+    int size() const {
+        return size_;
+    }
+
+    /// Rank 0's value of `value` on every rank.
+    std::int64_t broadcast(std::int64_t value) const {
+#if STEPSIM_HAVE_MPI
+        if (is_active()) {
+            long long v = value;
+            MPI_Bcast(&v, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+            return v;
+        }
+#endif
+        return value;
+    }
+
+    /// Sends a finished row to rank 0.
+    void send(const SweepRow& row) const {
+#if STEPSIM_HAVE_MPI
+        std::string message = std::to_string(row.point) + ' ' +
+                              std::to_string(static_cast<int>(row.status)) + ' ' +
+                              std::to_string(row.csv.size()) + ' ' + row.csv + row.json;
+        MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, 0, kRowTag,
+                 MPI_COMM_WORLD);
+#else
+        (void)row;
+#endif
+    }
+
+    /// On rank 0: a row another rank sent, when one is waiting.
+    std::optional<SweepRow> try_receive() const {
+#if STEPSIM_HAVE_MPI
+        if (!is_active()) {
+            return std::nullopt;
+        }
+        int waiting = 0;
+        MPI_Status status;
+        MPI_Iprobe(MPI_ANY_SOURCE, kRowTag, MPI_COMM_WORLD, &waiting, &status);
+        if (!waiting) {
+            return std::nullopt;
+        }
+        int bytes = 0;
+        MPI_Get_count(&status, MPI_BYTE, &bytes);
+        std::string message(static_cast<std::size_t>(bytes), '\0');
+        MPI_Recv(message.data(), bytes, MPI_BYTE, status.MPI_SOURCE, kRowTag, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        std::istringstream in(message);
+        SweepRow row;
+        int row_status = 0;
+        std::size_t csv_bytes = 0;
+        in >> row.point >> row_status >> csv_bytes;
+        in.get();
+        const auto at = static_cast<std::size_t>(in.tellg());
+        row.status = static_cast<RowStatus>(row_status);
+        row.csv = message.substr(at, csv_bytes);
+        row.json = message.substr(at + csv_bytes);
+        return row;
+#else
+        return std::nullopt;
+#endif
+    }
+
+private:
+    static constexpr int kRowTag = 7;
+    bool is_active_ = false;
+    bool owns_ = false;
+    int rank_ = 0;
+    int size_ = 1;
+};
+
+std::string summary_json(const std::string& spec_file,
+                         const SweepSpec& spec,
+                         const SweepWriter& writer,
+                         int ranks,
+                         int jobs) {
+    JsonWriter json;
+    json.begin_object();
+    json.field("spec", spec_file);
+    json.field("command", spec.command);
+    json.field("points", spec.point_count);
+    for (RowStatus s :
+         {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
+        const auto it = writer.counts().find(s);
+        json.field(to_string(s), it == writer.counts().end() ? std::int64_t{0} : it->second);
+    }
+    json.field("resumed", writer.resumed());
+    json.field("ranks", ranks);
+    json.field("jobs", jobs);
+    json.field("csv", writer.csv_path().string());
+    json.field("jsonl", writer.jsonl_path().string());
+    json.end_object();
+    return json.str() + "\n";
+}
+
+std::string summary_table(const std::string& spec_file,
+                          const SweepSpec& spec,
+                          const SweepWriter& writer,
+                          int ranks,
+                          int jobs) {
+    std::ostringstream out;
+    const auto count = [&](RowStatus s) {
+        const auto it = writer.counts().find(s);
+        return it == writer.counts().end() ? std::int64_t{0} : it->second;
+    };
+    out << "sweep: " << spec_file << " (command " << spec.command << "), " << spec.point_count
+        << " points: " << count(RowStatus::kOk) << " ok, " << count(RowStatus::kSkipped)
+        << " skipped, " << count(RowStatus::kInvalid) << " invalid, " << count(RowStatus::kFailed)
+        << " failed\n";
+    if (writer.resumed() > 0) {
+        out << "resumed after " << writer.resumed() << " points already done\n";
+    }
+    out << "ran on " << ranks << (ranks == 1 ? " rank" : " ranks") << " x " << jobs
+        << (jobs == 1 ? " thread" : " threads") << "\nwrote " << writer.csv_path().string()
+        << " and " << writer.jsonl_path().string() << '\n';
+    return out.str();
+}
+
+}  // namespace
+
+int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
+    CommonOptions common;
+    std::string spec_file;
+    std::string out_dir;
+    int jobs = 0;
+    bool quiet = false;
+    po::options_description description("stepsim sweep options");
+    description.add_options()                                              //
+        ("spec", po::value(&spec_file), "sweep spec (.textproto)")         //
+        ("out", po::value(&out_dir), "results directory (resumes a run)")  //
+        ("jobs,j", po::value(&jobs),
+         "worker threads per rank (default: all cores; 1 per rank under MPI)")  //
+        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+    add_common_options(description, common);
+    if (!parse_command_line(args, description, {"spec"}, common, io, kUsage)) {
+        return 0;
+    }
+    if (out_dir.empty()) {
+        throw UsageError("give --out DIR (usage: " + std::string(kUsage) + ")");
+    }
+    if (jobs < 0) {
+        throw UsageError("--jobs must be >= 1, got " + std::to_string(jobs));
+    }
+    const SweepSpec spec = load_sweep_file(spec_file, common.overrides());
+
+    MpiSession mpi;
+    const int ranks = mpi.is_active() ? mpi.size() : 1;
+    const int rank = mpi.is_active() ? mpi.rank() : 0;
+    if (jobs == 0) {
+        jobs = ranks > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    }
+
+    // Rank 0 opens the results (and resumes); every rank learns where to start.
+    std::optional<SweepWriter> writer;
+    std::int64_t first = 0;
+    if (rank == 0) {
+        try {
+            writer.emplace(out_dir, spec);
+            first = writer->resumed();
+        } catch (...) {
+            mpi.broadcast(-1);
+            throw;
+        }
+    }
+    first = mpi.broadcast(first);
+    if (first < 0) {
+        throw UsageError("rank 0 could not open --out " + out_dir);
+    }
+    const std::vector<std::int64_t> mine = assign_points(spec, first, rank, ranks);
+    RowQueue queue;
+    std::vector<std::thread> workers = start_workers(spec, mine, jobs, queue);
+    try {
+        if (rank == 0) {
+            const bool is_terminal = &io.err() == &std::cerr && isatty(STDERR_FILENO) == 1;
+            Progress progress(io.err(), is_terminal, quiet, spec.point_count, first);
+            progress.update(first);
+            while (!writer->is_done()) {
+                bool got = false;
+                while (std::optional<SweepRow> row = mpi.try_receive()) {
+                    writer->add(std::move(*row));
+                    got = true;
+                }
+                const auto wait = std::chrono::milliseconds(mpi.is_active() ? (got ? 0 : 2) : 100);
+                if (std::optional<SweepRow> row = queue.pop(wait)) {
+                    writer->add(std::move(*row));
+                }
+                progress.update(writer->written());
+            }
+            progress.finish();
+        } else {
+            for (std::size_t sent = 0; sent < mine.size(); ++sent) {
+                std::optional<SweepRow> row;
+                while (!(row = queue.pop(std::chrono::milliseconds(100)))) {}
+                mpi.send(*row);
+            }
+        }
+    } catch (...) {
+        for (std::thread& t : workers) {
+            t.join();
+        }
+        throw;
+    }
+    for (std::thread& t : workers) {
+        t.join();
+    }
+    if (rank == 0) {
+        io.emit(common.json ? summary_json(spec_file, spec, *writer, ranks, jobs)
+                            : summary_table(spec_file, spec, *writer, ranks, jobs));
+    }
+    return 0;
+}
+
+}  // namespace stepsim::cli

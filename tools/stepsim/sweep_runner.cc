@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: sweep_runner.cc
+#include "sweep_runner.h"
+
+#include "stepsim/report.h"
+
+#include "json_lookup.h"
+#include "run_command.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+namespace stepsim::cli {
+
+namespace {
+
+bool is_json_number(std::string_view text) {
+    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+    return std::regex_match(text.begin(), text.end(), number);
+}
+
+std::string json_string(std::string_view text) {
+    JsonWriter json(0);
+    json.value(text);
+    return json.str();
+}
+
+/// An axis value or seed in a JSON row: a number when it reads as one, else a string.
+std::string json_scalar(std::string_view text) {
+    return is_json_number(text) ? std::string(text) : json_string(text);
+}
+
+std::string trim_message(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+/// Splits `text` into complete CSV records (a newline outside quotes ends one); returns the
+/// byte offset after each.
+std::vector<std::size_t> csv_record_ends(std::string_view text) {
+    std::vector<std::size_t> ends;
+    bool is_quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '"') {
+            is_quoted = !is_quoted;
+        } else if (text[i] == '\n' && !is_quoted) {
+            ends.push_back(i + 1);
+        }
+    }
+    return ends;
+}
+
+std::vector<std::size_t> line_ends(std::string_view text) {
+    std::vector<std::size_t> ends;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ends.push_back(i + 1);
+        }
+    }
+    return ends;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::string duration_text(double seconds) {
+    char text[32];
+    if (!std::isfinite(seconds) || seconds < 0) {
+        return "?";
+    }
+    const auto s = static_cast<long long>(seconds + 0.5);
+    if (s >= 3600) {
+        std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s / 60 % 60);
+    } else if (s >= 60) {
+        std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
+    } else {
+        std::snprintf(text, sizeof text, "%llds", s);
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string_view to_string(RowStatus status) {
+    switch (status) {
+        case RowStatus::kOk:
+            return "ok";
+        case RowStatus::kSkipped:
+            return "skipped";
+        case RowStatus::kInvalid:
+            return "invalid";
+        case RowStatus::kFailed:
+            return "failed";
+    }
+    return "failed";
+}
+
+std::string csv_header(const SweepSpec& spec) {
+    std::string header = "point";
+    if (!spec.seed_flag.empty()) {
+        header += ",seed";
+    }
+    for (const SweepAxis& axis : spec.axes) {
+        header += "," + axis.name;
+    }
+    header += ",status";
+    for (const SweepResultColumn& r : spec.results) {
+        header += "," + r.name;
+    }
+    return header + ",reason\n";
+}
+
+SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
+    SweepRow row;
+    row.point = point;
+    std::string reason;
+    std::vector<std::optional<std::string_view>> values(spec.results.size());
+    CommandOutcome outcome;
+    const SweepExpression::Variables variables = spec.variables(point);
+    for (const SweepFilter& filter : spec.skip) {
+        try {
+            if (filter.when.is_true(variables)) {
+                row.status = RowStatus::kSkipped;
+                reason = filter.reason;
+                break;
+            }
+        } catch (const std::invalid_argument& e) {
+            row.status = RowStatus::kInvalid;
+            reason = "skip \"" + filter.when.text() + "\": " + e.what();
+            break;
+        }
+    }
+    if (row.status == RowStatus::kOk) {
+        outcome = run_command(spec.command, spec.command_args(point));
+        if (outcome.status != 0) {
+            row.status = outcome.status == 2 ? RowStatus::kInvalid : RowStatus::kFailed;
+            reason = trim_message(outcome.error);
+        } else {
+            try {
+                for (std::size_t i = 0; i < spec.results.size(); ++i) {
+                    values[i] = json_lookup(outcome.output, spec.results[i].path);
+                }
+            } catch (const std::invalid_argument& e) {
+                row.status = RowStatus::kFailed;
+                reason = std::string("the command's JSON could not be read: ") + e.what();
+                std::fill(values.begin(), values.end(), std::nullopt);
+            }
+        }
+    }
+
+    const std::vector<std::size_t> indices = spec.value_indices(point);
+    const std::string seed = spec.seed_flag.empty() ? "" : std::to_string(spec.seed(point));
+    std::string& csv = row.csv;
+    std::string& json = row.json;
+    csv = std::to_string(point);
+    json = "{\"point\":" + std::to_string(point);
+    if (!spec.seed_flag.empty()) {
+        csv += "," + seed;
+        json += ",\"seed\":" + seed;
+    }
+    for (std::size_t i = 0; i < spec.axes.size(); ++i) {
+        const std::string& value = spec.axes[i].values[indices[i]];
+        csv += "," + csv_field(value);
+        json += "," + json_string(spec.axes[i].name) + ":" + json_scalar(value);
+    }
+    csv += ",";
+    csv += to_string(row.status);
+    json += ",\"status\":" + json_string(to_string(row.status));
+    for (std::size_t i = 0; i < spec.results.size(); ++i) {
+        json += "," + json_string(spec.results[i].name) + ":";
+        csv += ",";
+        if (values[i]) {
+            const std::string_view raw = *values[i];
+            json += raw;
+            csv += csv_field(raw.front() == '"' ? json_text(raw) : std::string(raw));
+        } else {
+            json += "null";
+        }
+    }
+    csv += "," + csv_field(reason) + "\n";
+    json += ",\"reason\":" + (reason.empty() ? std::string("null") : json_string(reason)) + "}\n";
+    return row;
+}
+
+double predicted_cost(const SweepSpec& spec, std::int64_t point) {
+    if (!spec.cost) {
+        return 1.0;
+    }
+    try {
+        const SweepExpression::Value v = spec.cost->evaluate(spec.variables(point));
+        return v.is_number && std::isfinite(v.number) && v.number >= 0 ? v.number : 1.0;
+    } catch (const std::invalid_argument&) {
+        return 1.0;
+    }
+}
+
+std::vector<std::int64_t> assign_points(const SweepSpec& spec,
+                                        std::int64_t first,
+                                        int rank,
+                                        int ranks) {
+    std::vector<std::int64_t> mine;
+    if (ranks == 1) {
+        for (std::int64_t p = first; p < spec.point_count; ++p) {
+            mine.push_back(p);
+        }
+        return mine;
+    }
+    std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
+    for (std::int64_t p = first; p < spec.point_count; ++p) {
+        const auto least =
+            static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+        // A zero cost still counts a little, so that free points spread over the ranks too.
+        load[static_cast<std::size_t>(least)] += std::max(predicted_cost(spec, p), 1e-9);
+        if (least == rank) {
+            mine.push_back(p);
+        }
+    }
+    return mine;
+}
+
+// ---- RowQueue, workers ----------------------------------------------------------------------
+
+void RowQueue::push(SweepRow row) {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        rows_.push_back(std::move(row));
+    }
+    ready_.notify_one();
+}
+
+std::optional<SweepRow> RowQueue::pop(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!ready_.wait_for(lock, timeout, [&] { return !rows_.empty(); })) {
+        return std::nullopt;
+    }
+    SweepRow row = std::move(rows_.front());
+    rows_.pop_front();
+    return row;
+}
+
+std::vector<std::thread> start_workers(const SweepSpec& spec,
+                                       const std::vector<std::int64_t>& points,
+                                       int jobs,
+                                       RowQueue& queue) {
+    auto next = std::make_shared<std::atomic<std::size_t>>(0);
+    std::vector<std::thread> threads;
+    for (int j = 0; j < jobs; ++j) {
+        threads.emplace_back([&spec, &points, &queue, next] {
+            while (true) {
+                const std::size_t i = next->fetch_add(1);
+                if (i >= points.size()) {
+                    return;
+                }
+                queue.push(compute_row(spec, points[i]));
+            }
+        });
+    }
+    return threads;
+}
+
+// ---- Progress -------------------------------------------------------------------------------
+
+Progress::Progress(
+    std::ostream& err, bool is_terminal, bool is_quiet, std::int64_t total, std::int64_t done)
+    : err_(err)
+    , is_terminal_(is_terminal)
+    , is_quiet_(is_quiet)
+    , total_(total)
+    , start_done_(done)
+    , start_(std::chrono::steady_clock::now())
+    , last_draw_(start_) {}
+
+void Progress::update(std::int64_t done) {
+    if (is_quiet_ || total_ == 0) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (is_terminal_) {
+        if (now - last_draw_ >= std::chrono::milliseconds(200) || done == total_) {
+            last_draw_ = now;
+            draw(done, false);
+        }
+        return;
+    }
+    const std::int64_t percent = done * 100 / total_;
+    if (percent != last_percent_) {
+        last_percent_ = percent;
+        draw(done, false);
+    }
+}
+
+void Progress::finish() {
+    if (!is_quiet_ && is_terminal_ && total_ > 0) {
+        err_ << '\n';
+        err_.flush();
+    }
+}
+
+void Progress::draw(std::int64_t done, bool /*is_final*/) {
+    const double elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = elapsed_s > 0 ? static_cast<double>(done - start_done_) / elapsed_s : 0;
+    const double eta_s = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
+    const double fraction = static_cast<double>(done) / static_cast<double>(total_);
+    char text[160];
+    if (is_terminal_) {
+        constexpr int kWidth = 30;
+        const int filled = static_cast<int>(fraction * kWidth);
+        const std::string bar = std::string(static_cast<std::size_t>(filled), '#') +
+                                std::string(static_cast<std::size_t>(kWidth - filled), '.');
+        std::snprintf(text, sizeof text, "\rsweep [%s] %lld/%lld %5.1f%% %.3g points/s ETA %s  ",
+                      bar.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
+                      100 * fraction, rate, duration_text(eta_s).c_str());
+    } else {
+        std::snprintf(text, sizeof text,
+                      "sweep: %3lld%% (%lld/%lld points, %.3g points/s, ETA %s)\n",
+                      static_cast<long long>(done * 100 / total_), static_cast<long long>(done),
+                      static_cast<long long>(total_), rate, duration_text(eta_s).c_str());
+    }
+    err_ << text;
+    err_.flush();
+}
+
+// ---- SweepWriter ----------------------------------------------------------------------------
+
+SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec)
+    : dir_(dir)
+    , total_(spec.point_count) {
+    std::filesystem::create_directories(dir_);
+    char id_text[96];
+    std::snprintf(id_text, sizeof id_text, "stepsim sweep %016llx %lld points\n",
+                  static_cast<unsigned long long>(spec.identity()),
+                  static_cast<long long>(spec.point_count));
+    const std::filesystem::path id_path = dir_ / "sweep.id";
+    if (std::filesystem::exists(id_path)) {
+        if (read_file(id_path) != id_text) {
+            throw UsageError("--out " + dir_.string() +
+                             " holds the results of a different sweep (sweep.id differs); "
+                             "remove it or choose another directory");
+        }
+    } else {
+        write_file_atomically(id_path, id_text);
+    }
+    const std::string header = csv_header(spec);
+    const std::string csv = read_file(csv_path());
+    const std::string jsonl = read_file(jsonl_path());
+    const std::vector<std::size_t> csv_ends = csv_record_ends(csv);
+    const std::vector<std::size_t> json_ends = line_ends(jsonl);
+    std::int64_t done = 0;
+    if (!csv_ends.empty() && csv.substr(0, csv_ends[0]) == header) {
+        done = std::min<std::int64_t>(static_cast<std::int64_t>(csv_ends.size()) - 1,
+                                      static_cast<std::int64_t>(json_ends.size()));
+        done = std::min(done, total_);
+    }
+    // Keep the complete prefix of both files; drop a partial last record.
+    const std::size_t csv_keep = done > 0 ? csv_ends[static_cast<std::size_t>(done)] : 0;
+    const std::size_t json_keep = done > 0 ? json_ends[static_cast<std::size_t>(done) - 1] : 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(done); ++i) {
+        const std::size_t begin = i == 0 ? 0 : json_ends[i - 1];
+        const std::string_view line(jsonl.data() + begin, json_ends[i] - begin);
+        const std::string status = json_text(json_lookup(line, "status").value_or("\"failed\""));
+        for (RowStatus s :
+             {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
+            if (status == to_string(s)) {
+                ++counts_[s];
+            }
+        }
+    }
+    if (done == 0) {
+        write_file_atomically(csv_path(), header);
+        write_file_atomically(jsonl_path(), "");
+    } else {
+        std::filesystem::resize_file(csv_path(), csv_keep);
+        std::filesystem::resize_file(jsonl_path(), json_keep);
+    }
+    resumed_ = done;
+    next_ = done;
+    csv_.open(csv_path(), std::ios::binary | std::ios::app);
+    jsonl_.open(jsonl_path(), std::ios::binary | std::ios::app);
+    if (!csv_ || !jsonl_) {
+        throw std::runtime_error("cannot open the results in " + dir_.string());
+    }
+}
+
+void SweepWriter::add(SweepRow row) {
+    if (row.point < next_) {
+        return;  // already written (a resumed point)
+    }
+    pending_.emplace(row.point, std::move(row));
+    bool wrote = false;
+    for (auto it = pending_.begin(); it != pending_.end() && it->first == next_;
+         it = pending_.erase(it)) {
+        // The JSON line first: a kill between the two leaves the CSV shorter, and resuming
+        // keeps the rows both files have.
+        jsonl_ << it->second.json;
+        csv_ << it->second.csv;
+        ++counts_[it->second.status];
+        ++next_;
+        wrote = true;
+    }
+    if (wrote) {
+        jsonl_.flush();
+        csv_.flush();
+        if (!jsonl_ || !csv_) {
+            throw std::runtime_error("cannot write the results in " + dir_.string());
+        }
+    }
+}
+
+}  // namespace stepsim::cli

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: sweep_runner.h
+// The parts of `stepsim sweep` below the command line: one row per point (the command run
+// in-process), the worker threads, the cost-balanced split across MPI ranks, and the ordered,
+// resumable writer of DIR/results.csv and DIR/results.jsonl.
+#pragma once
+
+#include "stepsim/sweep.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace stepsim::cli {
+
+enum class RowStatus : std::uint8_t { kOk, kSkipped, kInvalid, kFailed };
+
+std::string_view to_string(RowStatus status);
+
+/// One finished point: its CSV record and JSON line, each ending in '\n'.
+struct SweepRow {
+    std::int64_t point = 0;
+    RowStatus status = RowStatus::kOk;
+    std::string csv;
+    std::string json;
+};
+
+/// "point,seed,<axes>,status,<results>,reason\n" (seed only with a seed flag).
+std::string csv_header(const SweepSpec& spec);
+
+/// Runs `point`: skipped when a filter holds, otherwise the command in-process with --json;
+/// a failing command (exit status 2: invalid, 1: failed) records its message.
+SweepRow compute_row(const SweepSpec& spec, std::int64_t point);
+
+/// The predicted cost of every point in [first, spec.point_count) (1 without a cost
+/// expression; an expression that fails to evaluate counts 1).
+double predicted_cost(const SweepSpec& spec, std::int64_t point);
+
+/// The points of [first, count) that `rank` of `ranks` runs: each point in order goes to the
+/// rank with the least predicted cost so far (the lowest rank on ties). Deterministic.
+std::vector<std::int64_t> assign_points(const SweepSpec& spec,
+                                        std::int64_t first,
+                                        int rank,
+                                        int ranks);
+
+/// Finished rows handed from worker threads to the thread that writes or sends them.
+class RowQueue {
+public:
+    void push(SweepRow row);
+    /// Waits up to `timeout` for a row.
+    std::optional<SweepRow> pop(std::chrono::milliseconds timeout);
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<SweepRow> rows_;
+};
+
+/// Runs `points` on `jobs` threads (in order of the list, each thread taking the next one),
+/// pushing every row to `queue`. Returns at once; join the returned threads.
+std::vector<std::thread> start_workers(const SweepSpec& spec,
+                                       const std::vector<std::int64_t>& points,
+                                       int jobs,
+                                       RowQueue& queue);
+
+/// Progress on stderr: a bar redrawn in place on a terminal, else a line per percent.
+class Progress {
+public:
+    Progress(
+        std::ostream& err, bool is_terminal, bool is_quiet, std::int64_t total, std::int64_t done);
+    void update(std::int64_t done);
+    void finish();
+
+private:
+    void draw(std::int64_t done, bool is_final);
+
+    std::ostream& err_;
+    bool is_terminal_;
+    bool is_quiet_;
+    std::int64_t total_;
+    std::int64_t start_done_;
+    std::int64_t last_percent_ = -1;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point last_draw_;
+};
+
+/// DIR/results.csv and DIR/results.jsonl, written in point order: rows that finish early wait
+/// in a buffer; the contiguous prefix is appended and flushed. Opening an existing DIR of the
+/// same sweep keeps its complete rows (a partial last record is dropped) and resumes after them.
+class SweepWriter {
+public:
+    /// Opens or creates `dir`. Throws UsageError when `dir` holds another sweep's results.
+    SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec);
+
+    /// Rows already done when opened.
+    std::int64_t resumed() const { return resumed_; }
+
+    /// Rows written so far (resumed ones included).
+    std::int64_t written() const { return next_; }
+
+    bool is_done() const { return next_ == total_; }
+
+    void add(SweepRow row);
+
+    /// Rows by status, resumed ones included.
+    const std::map<RowStatus, std::int64_t>& counts() const { return counts_; }
+
+    std::filesystem::path csv_path() const { return dir_ / "results.csv"; }
+
+    std::filesystem::path jsonl_path() const { return dir_ / "results.jsonl"; }
+
+private:
+    std::filesystem::path dir_;
+    std::int64_t total_ = 0;
+    std::int64_t resumed_ = 0;
+    std::int64_t next_ = 0;
+    std::map<std::int64_t, SweepRow> pending_;
+    std::map<RowStatus, std::int64_t> counts_;
+    std::ofstream csv_;
+    std::ofstream jsonl_;
+};
+
+}  // namespace stepsim::cli
