@@ -7,7 +7,9 @@
 #include "stepsim/report.h"
 #include "stepsim/scenario.h"
 #include "stepsim/spec.h"
+#include "stepsim/training_step.h"
 #include "stepsim/units.h"
+#include "stepsim/workload.h"
 
 #include "checkpoint_csv.h"
 #include "checkpoint_plot.h"
@@ -293,7 +295,7 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     description.add_options()                                                                  //
         ("topology", po::value(&o.topology), "cluster spec: component counts for --failures")  //
         ("workload", po::value(&o.workload),
-         "workload spec: step time and checkpoint size (needs issue 4)")                     //
+         "workload spec (with --topology): simulated step time, checkpoint size")            //
         ("step-time", po::value(&o.step_time), "time of one training step, e.g. 12.5s")      //
         ("steps", po::value(&o.steps), "training steps (count, e.g. 250k)")                  //
         ("work", po::value(&o.work), "useful compute time, e.g. 30d (rounded up to steps)")  //
@@ -334,13 +336,47 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     }
 
     // ---- the run ----
+    // --set FIELD=VALUE: "topology." and "failures." prefixes pick those specs; the rest go to
+    // the workload when one is given, else to the failures spec.
+    std::vector<SpecOverride> topology_overrides;
+    std::vector<SpecOverride> workload_overrides;
+    std::vector<SpecOverride> failures_overrides;
+    for (SpecOverride& override_ : common.overrides()) {
+        if (override_.field_path.rfind("topology.", 0) == 0) {
+            override_.field_path.erase(0, 9);
+            topology_overrides.push_back(std::move(override_));
+        } else if (override_.field_path.rfind("failures.", 0) == 0) {
+            override_.field_path.erase(0, 9);
+            failures_overrides.push_back(std::move(override_));
+        } else if (!o.workload.empty()) {
+            workload_overrides.push_back(std::move(override_));
+        } else {
+            failures_overrides.push_back(std::move(override_));
+        }
+    }
+    std::optional<Topology> cluster;
+    if (!o.topology.empty()) {
+        cluster.emplace(load_topology_file(o.topology, topology_overrides));
+    }
+    // With a workload: the step time is simulated on the cluster (unless --step-time is
+    // given) and the checkpoint holds the full model state: bf16 weights (2 bytes/parameter)
+    // plus fp32 master weights and two Adam moments (12 bytes/parameter).
+    std::optional<std::int64_t> workload_checkpoint_bytes;
     if (!o.workload.empty()) {
-        throw UsageError(
-            "--workload needs issue 4 (the training-step simulator), which is not available "
-            "yet; give --step-time (and --checkpoint-cost or --checkpoint-size) instead");
+        if (!cluster) {
+            throw UsageError("--workload needs --topology (the cluster the step runs on)");
+        }
+        const TrainingJob job = load_workload_file(o.workload, workload_overrides);
+        validate_job_against_cluster(job, static_cast<int>(cluster->gpu_count()), false,
+                                     o.workload);
+        if (o.step_time.empty()) {
+            const StepResult step = simulate_step(job, *cluster);
+            o.step_time = format_number(step.step_time_s) + "s";
+        }
+        workload_checkpoint_bytes = parameter_count(job.model) * std::int64_t{14};
     }
     if (o.step_time.empty()) {
-        throw UsageError("give --step-time (usage: " + std::string(kUsage) + ")");
+        throw UsageError("give --step-time or --workload (usage: " + std::string(kUsage) + ")");
     }
     CheckpointSweepSpec spec;
     RunSpec& run = spec.base;
@@ -369,8 +405,8 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
 
     // ---- the cluster and its failures ----
     ComponentCounts counts;
-    if (!o.topology.empty()) {
-        counts = component_counts(load_topology_file(o.topology));
+    if (cluster) {
+        counts = component_counts(*cluster);
     }
     if (o.gpus != 0) {
         if (!o.topology.empty()) {
@@ -390,7 +426,7 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("give --failures or --mtbf, not both");
     }
     if (!o.failures.empty()) {
-        FailureSpec loaded = load_failures_file(o.failures, counts, common.overrides());
+        FailureSpec loaded = load_failures_file(o.failures, counts, failures_overrides);
         base_failures = std::move(loaded.model);
         spec_restart = loaded.restart;
         if (!std::isfinite(base_failures.cluster_mtbf_s())) {
@@ -422,9 +458,9 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!o.checkpoint_cost.empty()) {
         run.checkpoint.save_cost =
             run_time_from_seconds(positive_duration("--checkpoint-cost", o.checkpoint_cost));
-    } else if (!o.checkpoint_size.empty()) {
+    } else if (!o.checkpoint_size.empty() || workload_checkpoint_bytes) {
         if (o.write_bandwidth_per_node.empty()) {
-            throw UsageError("--checkpoint-size needs --write-bandwidth-per-node");
+            throw UsageError("--checkpoint-size (or --workload) needs --write-bandwidth-per-node");
         }
         if (!counts.hosts) {
             throw UsageError("--checkpoint-size needs the host count: give --topology or --gpus");
@@ -433,13 +469,14 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         const double total = o.write_bandwidth_total.empty()
                                  ? per_node * static_cast<double>(*counts.hosts)
                                  : parse_bandwidth_Bps(o.write_bandwidth_total);
-        const std::int64_t bytes = parse_size_bytes(o.checkpoint_size);
+        const std::int64_t bytes = o.checkpoint_size.empty() ? *workload_checkpoint_bytes
+                                                             : parse_size_bytes(o.checkpoint_size);
         if (bytes <= 0) {
             throw UsageError("--checkpoint-size must be positive");
         }
         run.checkpoint.save_cost = checkpoint_write_time(bytes, *counts.hosts, per_node, total);
     } else {
-        throw UsageError("give --checkpoint-cost or --checkpoint-size");
+        throw UsageError("give --checkpoint-cost, --checkpoint-size or --workload");
     }
     if (!o.async_write.empty()) {
         run.checkpoint.is_async = true;

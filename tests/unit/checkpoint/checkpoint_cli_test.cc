@@ -22,8 +22,9 @@ struct Outcome {
     std::string out;  ///< stdout then stderr
 };
 
-Outcome run_cli(const std::string& arguments) {
-    const std::string command = std::string(STEPSIM_CLI) + " checkpoint " + arguments + " 2>&1";
+Outcome run_cli_command(const std::string& command_name, const std::string& arguments) {
+    const std::string command =
+        std::string(STEPSIM_CLI) + " " + command_name + " " + arguments + " 2>&1";
     Outcome outcome;
     FILE* pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
@@ -35,6 +36,17 @@ Outcome run_cli(const std::string& arguments) {
     const int raw = pclose(pipe);
     outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
     return outcome;
+}
+
+Outcome run_cli(const std::string& arguments) {
+    return run_cli_command("checkpoint", arguments);
+}
+
+// The first number after "key": in a JSON text.
+double json_number(const std::string& json, const std::string& key) {
+    const std::size_t at = json.find("\"" + key + "\":");
+    REQUIRE(at != std::string::npos);
+    return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
 }
 
 std::string slurp(const fs::path& path) {
@@ -146,7 +158,7 @@ TEST_CASE("checkpoint: bad input is a clear error with exit status 2", "[checkpo
         {"--step-time -2s " + ok_run + "--mtbf 3h --checkpoint-cost 1min --intervals 10min",
          "negative"},
         {"--workload w.textproto " + ok_run + "--mtbf 3h --checkpoint-cost 1min --intervals 10min",
-         "--workload needs issue 4"},
+         "--workload needs --topology"},
     };
     for (const Case& c : cases) {
         const Outcome outcome = run_cli(c.arguments);
@@ -155,4 +167,33 @@ TEST_CASE("checkpoint: bad input is a clear error with exit status 2", "[checkpo
         REQUIRE(outcome.out.find(c.message) != std::string::npos);
         REQUIRE(outcome.out.find("error") != std::string::npos);
     }
+}
+
+TEST_CASE("checkpoint: a workload gives the simulated step time and the model-state size",
+          "[checkpoint][cli]") {
+    // With --topology and --workload, the step time is the training-step simulation's and
+    // the checkpoint holds 14 bytes per parameter (bf16 weights 2 + fp32 master 4 + Adam 8),
+    // written at --write-bandwidth-per-node by every host: delta = 14 N / (hosts x bw).
+    const std::string source = STEPSIM_SOURCE_DIR;
+    const std::string cluster = "--topology " + source + "/topologies/dgx-h100-16.textproto ";
+    const std::string job = "--workload " + source + "/workloads/tiny-dp.textproto ";
+    const Outcome step =
+        run_cli_command("workload", source + "/workloads/tiny-dp.textproto --json");
+    REQUIRE(step.status == 0);
+    const Outcome with_workload =
+        run_cli(cluster + job +
+                "--steps 1000 --mtbf 3h --write-bandwidth-per-node 1GBps --restart-cost 1min "
+                "--intervals 10min --seeds 4 --json");
+    INFO(with_workload.out);
+    REQUIRE(with_workload.status == 0);
+    const double parameters = json_number(step.out, "parameters");
+    const double expected_delta_s = 14 * parameters / (2 * 1e9);
+    REQUIRE(json_number(with_workload.out, "checkpoint_cost_s") ==
+            Approx(expected_delta_s).epsilon(1e-9).margin(1e-9));
+    REQUIRE(json_number(with_workload.out, "step_time_s") > 0);
+    // Without --topology the workload cannot be simulated: a usage error, not a silent guess.
+    const Outcome no_cluster = run_cli(job +
+                                       "--steps 10 --mtbf 3h --checkpoint-cost 1s "
+                                       "--restart-cost 1min --intervals 10min");
+    REQUIRE(no_cluster.status == 2);
 }
