@@ -103,7 +103,7 @@ TEST_CASE("the 1024-GPU example expands to the counts its parameters imply", "[s
         CHECK(tier2 == spines);
 
         const auto links = links_by_kind(t);
-        CHECK(links.at("nvlink") == 2 * 128 * 8 * 4);
+        CHECK(links.at("nvlink") == 2 * 128 * 8);  // GPU <-> one logical crossbar, both ways
         CHECK(links.at("pcie") == 2 * 128 * 8);
         CHECK(links.at("infiniband") == static_cast<std::size_t>(2 * (1024 + leaves * u)));
 
