@@ -66,4 +66,25 @@ TrainingJob load_workload_file(const std::filesystem::path& path,
 TrainingJob load_workload_text(std::string_view text, std::string_view display_name,
                                std::span<const SpecOverride> overrides = {});
 
+// ---- straggler scenarios (issue 5; workloads/scenario.proto) --------------------------------
+
+/// Loads a straggler scenario and resolves its selectors against `topology` and `job`: an
+/// unknown rank, node, stage, replica, device or link, a factor <= 0 or NaN, a bad
+/// distribution, or links down that partition the job's GPUs are SpecErrors at file:line:col.
+/// The topology is edited during the partition check and restored before returning.
+Scenario load_scenario_file(const std::filesystem::path& path,
+                            Topology& topology,
+                            const TrainingJob& job,
+                            std::span<const SpecOverride> overrides = {});
+/// As load_scenario_file, from text; `display_name` is used in messages.
+Scenario load_scenario_text(std::string_view text,
+                            std::string_view display_name,
+                            Topology& topology,
+                            const TrainingJob& job,
+                            std::span<const SpecOverride> overrides = {});
+/// One `--straggler SELECTOR:FACTORS` flag, e.g. "rank=17:compute=1.3", "node=3:factor=1.2",
+/// "stage=2:compute=1.1", "link=A->B:comm=4", "links=17/inter-node:comm=2", "link=A<->B:down".
+/// Throws SpecError (location "<command line>").
+Slowdown parse_straggler_flag(std::string_view text, Topology& topology, const TrainingJob& job);
+
 }  // namespace stepsim

@@ -18,10 +18,14 @@ namespace {
 
 class GraphRun {
 public:
-    GraphRun(Simulator& sim, const TaskGraph& graph, TaskCommunicator& communicator)
+    GraphRun(Simulator& sim,
+             const TaskGraph& graph,
+             TaskCommunicator& communicator,
+             const ComputeDurationHook& duration_hook)
         : sim_(sim)
         , graph_(graph)
-        , communicator_(communicator) {
+        , communicator_(communicator)
+        , duration_hook_(duration_hook) {
         const std::size_t n = graph.size();
         timeline_.start.assign(n, kNever);
         timeline_.end.assign(n, kNever);
@@ -54,8 +58,11 @@ private:
         timeline_.start[id.index()] = sim_.now();
         const Task& task = graph_.task(id);
         if (task.kind == TaskKind::kCompute) {
+            const Time duration =
+                duration_hook_ ? duration_hook_(id, sim_.now(), task.duration) : task.duration;
+            STEPSIM_CHECK(duration >= Time(0), "compute duration hook returned a negative time");
             sim_.schedule_in(
-                task.duration, [this, id] { finish(id); }, Priority::kDefault, id.value);
+                duration, [this, id] { finish(id); }, Priority::kDefault, id.value);
         } else {
             communicator_.start(graph_, id, [this, id] { finish(id); });
         }
@@ -73,6 +80,7 @@ private:
     Simulator& sim_;
     const TaskGraph& graph_;
     TaskCommunicator& communicator_;
+    const ComputeDurationHook& duration_hook_;
     TaskTimeline timeline_;
     std::vector<std::uint32_t> remaining_;
 };
@@ -81,8 +89,9 @@ private:
 
 TaskTimeline execute_task_graph(Simulator& sim,
                                 const TaskGraph& graph,
-                                TaskCommunicator& communicator) {
-    GraphRun run(sim, graph, communicator);
+                                TaskCommunicator& communicator,
+                                const ComputeDurationHook& duration_hook) {
+    GraphRun run(sim, graph, communicator, duration_hook);
     return run.run();
 }
 

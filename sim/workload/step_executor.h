@@ -119,10 +119,16 @@ struct TaskTimeline {
     std::vector<Time> end;
 };
 
+/// The duration a compute task takes when it starts at `start` (what-if studies: stragglers,
+/// jitter, slow episodes); `duration` is the task's own. Must return a duration >= 0.
+using ComputeDurationHook = std::function<Time(TaskId id, Time start, Time duration)>;
+
 /// Runs every task of `graph` on `sim` (which must be otherwise idle) and returns the
-/// timeline. InternalError if some task never finishes.
+/// timeline. Compute tasks take `duration_hook`'s duration when one is given, their own
+/// otherwise. InternalError if some task never finishes.
 TaskTimeline execute_task_graph(Simulator& sim,
                                 const TaskGraph& graph,
-                                TaskCommunicator& communicator);
+                                TaskCommunicator& communicator,
+                                const ComputeDurationHook& duration_hook = {});
 
 }  // namespace stepsim

@@ -10,6 +10,7 @@
 #include "pipeline_schedule.h"
 #include "step_analysis.h"
 #include "step_executor.h"
+#include "step_inputs.h"
 #include "step_lowering.h"
 
 #include <algorithm>
@@ -521,5 +522,17 @@ StepResult simulate_step(const TrainingJob& job,
     }
     return result;
 }
+
+namespace detail {
+
+StepCosts step_costs_of(const TrainingJob& job) {
+    return build_step_costs(job);
+}
+
+RankGroups rank_groups_of(const ParallelLayout& layout) {
+    return build_rank_groups(layout);
+}
+
+}  // namespace detail
 
 }  // namespace stepsim

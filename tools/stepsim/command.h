@@ -78,5 +78,6 @@ int workload_command(const std::vector<std::string>& args, CommandIo& io);
 int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
+int whatif_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -26,6 +26,8 @@ constexpr std::array kCommands = {
     Command{"sweep", "run a command over the points of a sweep spec (threads, MPI, resumable)",
             sweep_command},
     Command{"search", "rank the parallel layouts of a model on a cluster", search_command},
+    Command{"whatif", "stragglers, jitter, slow links: a scenario against the baseline step",
+            whatif_command},
 };
 
 }  // namespace

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: whatif_command.cc
+// `stepsim whatif --topology T --workload W [--scenario S] [--straggler SPEC]... [--seeds N]
+// [--threads N] [--sweep factor=FROM:TO:STEP | --sweep count=FROM:TO[:STEP]] [--json]
+// [--trace FILE]`: the baseline step and a straggler scenario in one invocation, with the
+// slowdown, breakdown delta, attribution, sweep curve and sensitivity ranking
+// (docs/models/stragglers.md).
+#include "stepsim/perturbed_step.h"
+#include "stepsim/report.h"
+#include "stepsim/scenario.h"
+#include "stepsim/topology.h"
+#include "stepsim/training_step.h"
+#include "stepsim/units.h"
+#include "stepsim/workload.h"
+
+#include "command.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+namespace {
+
+StragglerSweep parse_sweep(const std::string& text) {
+    const std::size_t eq = text.find('=');
+    if (eq == std::string::npos) {
+        throw UsageError("--sweep must be factor=FROM:TO:STEP or count=FROM:TO[:STEP], got \"" +
+                         text + "\"");
+    }
+    const std::string kind = text.substr(0, eq);
+    StragglerSweep sweep;
+    if (kind == "factor") {
+        sweep.kind = SweepKind::kFactor;
+    } else if (kind == "count") {
+        sweep.kind = SweepKind::kCount;
+        sweep.step = 1;
+    } else {
+        throw UsageError("--sweep kind must be factor or count, got \"" + kind + "\"");
+    }
+    double values[3] = {0, 0, sweep.step};
+    int n = 0;
+    std::string rest = text.substr(eq + 1);
+    std::size_t start = 0;
+    while (n < 3) {
+        const std::size_t colon = std::min(rest.find(':', start), rest.size());
+        const std::string item = rest.substr(start, colon - start);
+        char* end = nullptr;
+        values[n] = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != 0 || !std::isfinite(values[n])) {
+            throw UsageError("--sweep \"" + text + "\": \"" + item + "\" is not a number");
+        }
+        ++n;
+        if (colon == rest.size()) {
+            break;
+        }
+        start = colon + 1;
+    }
+    if (n < 2 || (sweep.kind == SweepKind::kFactor && n < 3)) {
+        throw UsageError("--sweep \"" + text + "\": expected " +
+                         (sweep.kind == SweepKind::kFactor ? "FROM:TO:STEP" : "FROM:TO[:STEP]"));
+    }
+    sweep.from = values[0];
+    sweep.to = values[1];
+    sweep.step = values[2];
+    try {
+        (void)sweep.values();
+    } catch (const std::invalid_argument& e) {
+        throw UsageError("--sweep \"" + text + "\": " + e.what());
+    }
+    return sweep;
+}
+
+void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
+    json.begin_object();
+    json.field("compute_s", b.compute_s);
+    json.field("recompute_s", b.recompute_s);
+    json.field("tp_s", b.tp_s);
+    json.field("pp_s", b.pp_s);
+    json.field("dp_s", b.dp_s);
+    json.field("zero_s", b.zero_s);
+    json.field("bubble_s", b.bubble_s);
+    json.field("other_idle_s", b.other_idle_s);
+    json.end_object();
+}
+
+void write_summary(JsonWriter& json, const SampleSummary& s) {
+    json.begin_object();
+    json.field("count", s.count);
+    json.field("mean_s", s.mean);
+    json.field("p50_s", s.p50);
+    json.field("p99_s", s.p99);
+    json.field("min_s", s.min);
+    json.field("max_s", s.max);
+    json.end_object();
+}
+
+StepBreakdown delta(const StepBreakdown& a, const StepBreakdown& b) {
+    StepBreakdown d;
+    d.compute_s = b.compute_s - a.compute_s;
+    d.recompute_s = b.recompute_s - a.recompute_s;
+    d.tp_s = b.tp_s - a.tp_s;
+    d.pp_s = b.pp_s - a.pp_s;
+    d.dp_s = b.dp_s - a.dp_s;
+    d.zero_s = b.zero_s - a.zero_s;
+    d.bubble_s = b.bubble_s - a.bubble_s;
+    d.other_idle_s = b.other_idle_s - a.other_idle_s;
+    return d;
+}
+
+std::string result_json(const std::string& topology_file,
+                        const std::string& workload_file,
+                        const Scenario& scenario,
+                        const WhatIfResult& r) {
+    JsonWriter json;
+    json.begin_object();
+    json.field("topology", topology_file);
+    json.field("workload", workload_file);
+    json.field("description", scenario.description);
+    json.field("seed", static_cast<std::uint64_t>(scenario.seed));
+    json.field("baseline_step_time_s", r.baseline_step_time_s);
+    json.field("scenario_step_time_s", r.scenario_step_time_s.mean);
+    json.field("slowdown", r.slowdown);
+    json.field("is_faster_than_baseline", r.is_faster_than_baseline);
+    json.key("scenario_step_time_stats");
+    write_summary(json, r.scenario_step_time_s);
+    json.key("simulated_replicas").begin_array();
+    for (const int d : r.simulated_replicas) {
+        json.value(static_cast<std::int64_t>(d));
+    }
+    json.end_array();
+    json.key("baseline_breakdown");
+    write_breakdown(json, r.baseline);
+    json.key("scenario_breakdown");
+    write_breakdown(json, r.scenario);
+    json.key("breakdown_delta");
+    write_breakdown(json, delta(r.baseline, r.scenario));
+    json.field("baseline_waiting_s", r.baseline_waiting_s);
+    json.field("scenario_waiting_s", r.scenario_waiting_s);
+    json.key("attribution").begin_array();
+    for (const AttributionEntry& a : r.attribution) {
+        json.begin_object();
+        json.field("element", a.element);
+        json.field("step_time_s", a.step_time_s);
+        json.field("slowdown", a.slowdown);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("sweep").begin_array();
+    for (const SweepCurvePoint& p : r.sweep) {
+        json.begin_object();
+        json.field("value", p.value);
+        json.field("mean_s", p.step_time_s.mean);
+        json.field("p50_s", p.step_time_s.p50);
+        json.field("p99_s", p.step_time_s.p99);
+        json.field("slowdown", p.slowdown);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("sensitivity").begin_array();
+    for (const SensitivityEntry& s : r.sensitivity) {
+        json.begin_object();
+        json.field("element", s.element);
+        json.field("critical_path_s_per_percent", s.critical_path_s_per_percent);
+        if (std::isfinite(s.simulated_s_per_percent)) {
+            json.field("simulated_s_per_percent", s.simulated_s_per_percent);
+        }
+        json.end_object();
+    }
+    json.end_array();
+    json.key("critical_path").begin_array();
+    for (const auto& [name, time_s] : r.critical_path) {
+        json.begin_object();
+        json.field("segment", name);
+        json.field("time_s", time_s);
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+std::string result_table(const std::string& topology_file,
+                         const std::string& workload_file,
+                         const Scenario& scenario,
+                         const WhatIfResult& r) {
+    std::ostringstream out;
+    char line[256];
+    out << "whatif: " << workload_file << " on " << topology_file << '\n';
+    if (!scenario.description.empty()) {
+        out << "scenario: " << scenario.description << '\n';
+    }
+    std::snprintf(line, sizeof line, "baseline step     %.6f s\n", r.baseline_step_time_s);
+    out << line;
+    if (r.scenario_step_time_s.count > 1) {
+        std::snprintf(line, sizeof line,
+                      "scenario step     mean %.6f s  p50 %.6f s  p99 %.6f s  (%lld seeds)\n",
+                      r.scenario_step_time_s.mean, r.scenario_step_time_s.p50,
+                      r.scenario_step_time_s.p99,
+                      static_cast<long long>(r.scenario_step_time_s.count));
+    } else {
+        std::snprintf(line, sizeof line, "scenario step     %.6f s\n", r.scenario_step_time_s.mean);
+    }
+    out << line;
+    std::snprintf(line, sizeof line, "slowdown          %.4fx%s\n", r.slowdown,
+                  r.is_faster_than_baseline
+                      ? "  (faster than the baseline: a scheduling anomaly of shared bandwidth)"
+                      : "");
+    out << line;
+    out << "simulated replicas:";
+    for (const int d : r.simulated_replicas) {
+        out << ' ' << d;
+    }
+    out << "\n\nbreakdown (s, mean over GPUs)  compute recompute     tp     pp     dp   zero  "
+           "bubble  other  waiting\n";
+    const auto row = [&](const char* name, const StepBreakdown& b, double waiting) {
+        std::snprintf(line, sizeof line,
+                      "%-29s %8.4f %9.4f %6.4f %6.4f %6.4f %6.4f %7.4f %6.4f %8.4f\n", name,
+                      b.compute_s, b.recompute_s, b.tp_s, b.pp_s, b.dp_s, b.zero_s, b.bubble_s,
+                      b.other_idle_s, waiting);
+        out << line;
+    };
+    row("baseline", r.baseline, r.baseline_waiting_s);
+    row("scenario", r.scenario, r.scenario_waiting_s);
+    row("delta", delta(r.baseline, r.scenario), r.scenario_waiting_s - r.baseline_waiting_s);
+    if (!r.attribution.empty()) {
+        out << "\nattribution (each element alone)\n";
+        for (const AttributionEntry& a : r.attribution) {
+            std::snprintf(line, sizeof line, "  %-44s %10.6f s  %.4fx\n", a.element.c_str(),
+                          a.step_time_s, a.slowdown);
+            out << line;
+        }
+    }
+    if (!r.sweep.empty()) {
+        out << "\nsweep        value     mean (s)      p50 (s)      p99 (s)  slowdown\n";
+        for (const SweepCurvePoint& p : r.sweep) {
+            std::snprintf(line, sizeof line, "  %14.4g %12.6f %12.6f %12.6f  %.4fx\n", p.value,
+                          p.step_time_s.mean, p.step_time_s.p50, p.step_time_s.p99, p.slowdown);
+            out << line;
+        }
+    }
+    if (!r.sensitivity.empty()) {
+        out << "\nsensitivity: step growth per 1% slowdown (critical path; simulated)\n";
+        for (const SensitivityEntry& s : r.sensitivity) {
+            if (std::isfinite(s.simulated_s_per_percent)) {
+                std::snprintf(line, sizeof line, "  %-28s %10.6f s   %10.6f s\n", s.element.c_str(),
+                              s.critical_path_s_per_percent, s.simulated_s_per_percent);
+            } else {
+                std::snprintf(line, sizeof line, "  %-28s %10.6f s\n", s.element.c_str(),
+                              s.critical_path_s_per_percent);
+            }
+            out << line;
+        }
+    }
+    return out.str();
+}
+
+/// Chrome trace-event JSON of one scenario run: a process per server, a track per GPU stream.
+std::string trace_json(const Topology& topology, const StepResult& r) {
+    JsonWriter json(0);
+    json.begin_object();
+    json.field("displayTimeUnit", "ns");
+    json.key("traceEvents").begin_array();
+    for (const TimelineSlice& slice : r.timeline) {
+        const std::int64_t pid = topology.node(topology.gpu(slice.rank)).host;
+        const std::int64_t tid =
+            static_cast<std::int64_t>(slice.rank.value) * 8 + (slice.stream == "compute" ? 0
+                                                               : slice.stream == "dp"    ? 1
+                                                                                         : 2);
+        json.begin_object();
+        json.field("name", slice.name);
+        json.field("cat", slice.category);
+        json.field("ph", "X");
+        json.field("pid", pid);
+        json.field("tid", tid);
+        json.field("ts", slice.start_s * 1e6);
+        json.field("dur", (slice.end_s - slice.start_s) * 1e6);
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+}  // namespace
+
+int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
+    CommonOptions common;
+    std::string topology_file;
+    std::string workload_file;
+    std::string scenario_file;
+    std::vector<std::string> stragglers;
+    std::string trace_file;
+    std::string sweep_text;
+    std::string fidelity = "fast";
+    std::string network = "fair_share";
+    std::int64_t seeds = 1;
+    int threads = 2;
+    std::uint64_t seed = 0;
+    bool no_attribution = false;
+    bool no_sensitivity = false;
+    bool allow_oom = false;
+    po::options_description description("stepsim whatif options");
+    description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
+                              "cluster topology spec (.textproto)")(
+        "workload", po::value<std::string>(&workload_file)->required(),
+        "workload spec (.textproto)")("scenario", po::value<std::string>(&scenario_file),
+                                      "straggler scenario spec (workloads/scenario.proto)")(
+        "straggler", po::value<std::vector<std::string>>(&stragglers),
+        "a slowdown, e.g. rank=17:compute=1.3 (repeatable; added to --scenario)")(
+        "seeds", po::value<std::int64_t>(&seeds), "runs of a stochastic scenario (default 1)")(
+        "seed", po::value<std::uint64_t>(&seed), "base seed (default: the scenario's, else 1)")(
+        "threads", po::value<int>(&threads), "worker threads (default 2; results do not depend)")(
+        "sweep", po::value<std::string>(&sweep_text),
+        "factor=FROM:TO:STEP or count=FROM:TO[:STEP]")(
+        "trace", po::value<std::string>(&trace_file),
+        "write the first scenario run as Chrome trace-event JSON to FILE")(
+        "fidelity", po::value<std::string>(&fidelity), "fast (default) or full")(
+        "network", po::value<std::string>(&network), "fair_share (default) or alpha_beta")(
+        "no-attribution", po::bool_switch(&no_attribution), "skip the attribution runs")(
+        "no-sensitivity", po::bool_switch(&no_sensitivity), "skip the sensitivity ranking")(
+        "allow-oom", po::bool_switch(&allow_oom), "simulate even when the model does not fit");
+    add_common_options(description, common);
+    if (!parse_command_line(args, description, {}, common, io,
+                            "stepsim whatif --topology FILE --workload FILE [--scenario FILE] "
+                            "[--straggler SPEC]... [--seeds N] [--sweep KIND=FROM:TO:STEP] "
+                            "[--json] [--trace FILE]")) {
+        return 0;
+    }
+    StepOptions step_options;
+    if (fidelity == "fast" || fidelity == "full") {
+        step_options.fidelity = fidelity == "full" ? StepFidelity::kFull : StepFidelity::kFast;
+    } else {
+        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
+    }
+    if (network == "fair_share" || network == "alpha_beta") {
+        step_options.network =
+            network == "alpha_beta" ? NetworkKind::kAlphaBeta : NetworkKind::kFairShare;
+    } else {
+        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
+                         "\"");
+    }
+    if (seeds < 1) {
+        throw UsageError("--seeds must be >= 1");
+    }
+    if (threads < 1) {
+        throw UsageError("--threads must be >= 1");
+    }
+    WhatIfOptions options;
+    options.seeds = seeds;
+    options.threads = threads;
+    options.has_attribution = !no_attribution;
+    options.has_sensitivity = !no_sensitivity;
+    if (!sweep_text.empty()) {
+        options.sweep = parse_sweep(sweep_text);
+    }
+    if (scenario_file.empty() && stragglers.empty() && !options.sweep) {
+        throw UsageError("give --scenario FILE, --straggler SPEC or --sweep");
+    }
+
+    std::vector<SpecOverride> workload_overrides;
+    std::vector<SpecOverride> topology_overrides;
+    std::vector<SpecOverride> scenario_overrides;
+    for (SpecOverride& o : common.overrides()) {
+        if (o.field_path.rfind("topology.", 0) == 0) {
+            o.field_path.erase(0, 9);
+            topology_overrides.push_back(std::move(o));
+        } else if (o.field_path.rfind("scenario.", 0) == 0) {
+            o.field_path.erase(0, 9);
+            scenario_overrides.push_back(std::move(o));
+        } else {
+            workload_overrides.push_back(std::move(o));
+        }
+    }
+    Topology topology = load_topology_file(topology_file, topology_overrides);
+    const TrainingJob job = load_workload_file(workload_file, workload_overrides);
+    validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
+                                 workload_file);
+    Scenario scenario;
+    if (!scenario_file.empty()) {
+        scenario = load_scenario_file(scenario_file, topology, job, scenario_overrides);
+    }
+    for (const std::string& flag : stragglers) {
+        scenario.slowdowns.push_back(parse_straggler_flag(flag, topology, job));
+    }
+    if (seed != 0) {
+        scenario.seed = seed;
+    }
+    const WhatIfResult result = run_whatif(job, topology, scenario, step_options, options);
+    if (!trace_file.empty()) {
+        LinkEdits edits(topology, scenario.slowdowns);
+        StepOptions traced = step_options;
+        traced.keeps_timeline = true;
+        const PerturbedStepResult run = simulate_perturbed_step(
+            job, topology, traced,
+            make_perturbation(scenario, job, topology, run_seed(scenario.seed, 0)));
+        write_file_atomically(trace_file, trace_json(topology, run.step));
+    }
+    io.emit(common.json ? result_json(topology_file, workload_file, scenario, result)
+                        : result_table(topology_file, workload_file, scenario, result));
+    return 0;
+}
+
+}  // namespace stepsim::cli
