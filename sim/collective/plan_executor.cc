@@ -27,6 +27,7 @@ struct PlanExecutor::Impl {
         std::size_t remaining = 0;
         std::function<void()> on_done;
         std::uint64_t id = 0;
+        Impl* owner = nullptr;
     };
 
     Simulator& sim;
@@ -50,7 +51,8 @@ struct PlanExecutor::Impl {
         ++transfers_started;
         network.start_transfer(
             run->nodes[transfer.src], run->nodes[transfer.dst], transfer.size_bytes,
-            [this, run, index] { arrived(run, index); }, transfer.channel);
+            // Two words: fits std::function's small-object buffer (no allocation).
+            [run, index] { run->owner->arrived(run, index); }, transfer.channel);
     }
 
     void arrived(Run* run, std::uint32_t index) {
@@ -63,7 +65,7 @@ struct PlanExecutor::Impl {
         const Time begin = std::max(sim.now(), free_at);
         free_at = checked_add(
             begin, from_seconds(gamma_s_per_byte * static_cast<double>(transfer.size_bytes)));
-        sim.schedule_at(free_at, [this, run, index] { completed(run, index); });
+        sim.schedule_at(free_at, [run, index] { run->owner->completed(run, index); });
     }
 
     void completed(Run* run, std::uint32_t index) {
@@ -109,6 +111,7 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
     auto run = std::make_unique<Impl::Run>();
     Impl::Run* r = run.get();
     r->id = impl_->next_run_id++;
+    r->owner = impl_.get();
     r->plan = std::move(plan);
     r->ranks = std::move(ranks);
     r->nodes.reserve(r->ranks.size());
