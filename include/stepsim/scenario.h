@@ -312,6 +312,9 @@ struct ComputeJitter {
     double gamma_shape = 0;           ///< gamma: k > 0 (CV = 1/sqrt(k))
     std::vector<double> multipliers;  ///< empirical: > 0 each
     std::vector<std::int32_t> ranks;  ///< empty: every rank
+    /// One multiplier per rank per run (a persistent per-rank slowdown drawn once per run)
+    /// instead of one per operation.
+    bool is_per_run = false;
 };
 
 /// Per-rank persistent slowdowns drawn once per run: `count` ranks chosen uniformly without

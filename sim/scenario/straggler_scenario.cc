@@ -370,7 +370,8 @@ private:
     /// The jitter multiplier of one op on one rank: a stream keyed by (rank seed, op), so the
     /// same op draws the same multiplier whatever else the scenario changes.
     double multiplier(std::uint64_t seed, std::uint32_t op) const {
-        RandomStream stream(splitmix64(seed ^ splitmix64(op + 0x9e3779b97f4a7c15ULL)));
+        const std::uint64_t key = jitter_.is_per_run ? 0 : op + std::uint64_t{1};
+        RandomStream stream(splitmix64(seed ^ splitmix64(key + 0x9e3779b97f4a7c15ULL)));
         switch (jitter_.distribution) {
             case JitterDistribution::kLognormal:
                 return jitter_.cv > 0 ? stream.lognormal_by_cv(1.0, jitter_.cv) : 1.0;

@@ -480,6 +480,7 @@ Scenario load_scenario_text(std::string_view text,
                 break;
         }
         ranks_of(j, j.has_select(), j.select(), jitter.ranks);
+        jitter.is_per_run = j.per_run();
         scenario.jitter = std::move(jitter);
     }
     if (message.has_random_stragglers()) {
