@@ -19,6 +19,7 @@
 #include <numeric>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 namespace stepsim::spec {
@@ -177,7 +178,8 @@ public:
     Expander(const Topology& spec, const SpecLocator& locator, Diagnostics& diagnostics)
         : spec_(spec)
         , locator_(locator)
-        , diagnostics_(diagnostics) {}
+        , diagnostics_(diagnostics)
+        , limits_(resolve_limits()) {}
 
     ExpandedTopology run();
 
@@ -251,10 +253,11 @@ private:
                   std::string(owner) + ": count must be at least 1, got " + std::to_string(count));
             return std::nullopt;
         }
-        if (count > kMaxCount) {
+        if (count > limits_.max_count) {
             error(m, "count",
                   std::string(owner) + ": count " + std::to_string(count) +
-                      " exceeds the limit of " + std::to_string(kMaxCount));
+                      " exceeds the limit of " + std::to_string(limits_.max_count) +
+                      limit_hint("max_count", limits_.max_count));
             return std::nullopt;
         }
         return count;
@@ -345,10 +348,53 @@ private:
                     std::int64_t count,
                     bool is_duplex,
                     std::uint32_t origin_index) {
+        // Every phase's own estimate is checked before it allocates; this is the backstop for
+        // their sum (several edges and fabrics, each within the limit on its own).
+        const std::int64_t added = saturating_mul(is_duplex ? 2 : 1, count);
+        if (is_over_link_limit_ ||
+            saturating_add(directed_links_, added) > limits_.max_directed_links) {
+            if (!is_over_link_limit_) {
+                const SpecOrigin& where = result_.origins[origin_index];
+                diagnostics_.error(
+                    where.location, where.field_path,
+                    "the topology expands to more than " +
+                        std::to_string(limits_.max_directed_links) + " directed links" +
+                        limit_hint("max_directed_links", limits_.max_directed_links));
+            }
+            is_over_link_limit_ = true;
+            return;
+        }
+        directed_links_ += added;
         for (std::int64_t i = 0; i < count; ++i) {
             result_.links.push_back(ExpandedLink{a, b, type.kind, type.latency, type.bandwidth_Bps,
                                                  is_duplex, origin_index});
         }
+    }
+
+    /// The spec's limits block over the defaults; a limit below 1 is an error (default kept).
+    ExpansionLimits resolve_limits() {
+        ExpansionLimits limits;
+        if (!spec_.has_limits()) {
+            return limits;
+        }
+        const TopologyLimits& l = spec_.limits();
+        for (auto [has, value, field, target] :
+             {std::tuple{l.has_max_devices(), l.max_devices(), "max_devices", &limits.max_devices},
+              std::tuple{l.has_max_directed_links(), l.max_directed_links(), "max_directed_links",
+                         &limits.max_directed_links},
+              std::tuple{l.has_max_count(), l.max_count(), "max_count", &limits.max_count}}) {
+            if (!has) {
+                continue;
+            }
+            if (value < 1) {
+                error(l, field,
+                      std::string("limits.") + field + " must be at least 1, got " +
+                          std::to_string(value));
+                continue;
+            }
+            *target = value;
+        }
+        return limits;
     }
 
     // --- phases ------------------------------------------------------------------------------
@@ -387,6 +433,9 @@ private:
     const SpecLocator& locator_;
     Diagnostics& diagnostics_;
     ExpandedTopology result_;
+    const ExpansionLimits limits_;
+    std::int64_t directed_links_ = 0;  // added by add_cables so far
+    bool is_over_link_limit_ = false;
     std::unordered_map<std::string, std::uint32_t> device_index_;
     std::map<std::string, ResolvedLinkType, std::less<>> top_link_types_;
     std::vector<ResolvedTemplate> templates_;
@@ -524,6 +573,17 @@ void Expander::resolve_template(ResolvedTemplate& t) {
                 t.is_valid = false;
                 continue;
             }
+            const std::int64_t cables =
+                saturating_add(static_cast<std::int64_t>(t.cables.size()),
+                               saturating_mul(static_cast<std::int64_t>(ep1->size()), *count));
+            if (saturating_mul(cables, 2) > limits_.max_directed_links) {
+                error(edge, "count",
+                      label + ": the template's edges make more than " +
+                          std::to_string(limits_.max_directed_links) + " directed links" +
+                          limit_hint("max_directed_links", limits_.max_directed_links));
+                t.is_valid = false;
+                continue;
+            }
             for (std::size_t k = 0; k < ep1->size(); ++k) {
                 for (std::int64_t n = 0; n < *count; ++n) {
                     t.cables.push_back(LocalCable{(*ep1)[k], (*ep2)[k], type, where});
@@ -532,10 +592,13 @@ void Expander::resolve_template(ResolvedTemplate& t) {
         } else {
             const std::int64_t pairs = saturating_mul(static_cast<std::int64_t>(ep1->size()),
                                                       static_cast<std::int64_t>(ep2->size()));
-            if (saturating_mul(pairs, *count) > kMaxDirectedLinks) {
+            const std::int64_t cables = saturating_add(static_cast<std::int64_t>(t.cables.size()),
+                                                       saturating_mul(pairs, *count));
+            if (saturating_mul(cables, 2) > limits_.max_directed_links) {
                 error(edge, "scheme",
-                      label + ": this MANY_TO_MANY edge makes more than " +
-                          std::to_string(kMaxDirectedLinks) + " cables");
+                      label + ": the template's edges make more than " +
+                          std::to_string(limits_.max_directed_links) + " directed links" +
+                          limit_hint("max_directed_links", limits_.max_directed_links));
                 t.is_valid = false;
                 continue;
             }
@@ -589,7 +652,8 @@ bool Expander::resolve_instances() {
     std::int64_t devices = spec_.device_size();
     std::int64_t links = 0;
     for (const Link& link : spec_.link()) {
-        links = saturating_add(links, 2 * std::clamp<std::int64_t>(link.count(), 1, kMaxCount));
+        links =
+            saturating_add(links, 2 * std::clamp<std::int64_t>(link.count(), 1, limits_.max_count));
     }
     bool within_limits = true;
     for (int i = 0; i < spec_.instance_size(); ++i) {
@@ -617,18 +681,19 @@ bool Expander::resolve_instances() {
             instance.count = *count;
             devices = saturating_add(devices, saturating_mul(*count, instance.templ->device_count));
             links = saturating_add(links, saturating_mul(*count, instance.templ->directed_links));
-            if (within_limits && devices > kMaxDevices) {
+            if (within_limits && devices > limits_.max_devices) {
                 error(message, "count",
-                      "the topology expands to more than " + std::to_string(kMaxDevices) +
-                          " devices (the limit) with " + label + " (" + std::to_string(*count) +
-                          " copies of " + std::to_string(instance.templ->device_count) +
-                          " devices)");
+                      "the topology expands to more than " + std::to_string(limits_.max_devices) +
+                          " devices with " + label + " (" + std::to_string(*count) + " copies of " +
+                          std::to_string(instance.templ->device_count) + " devices)" +
+                          limit_hint("max_devices", limits_.max_devices));
                 within_limits = false;
             }
-            if (within_limits && links > kMaxDirectedLinks) {
+            if (within_limits && links > limits_.max_directed_links) {
                 error(message, "count",
-                      "the topology expands to more than " + std::to_string(kMaxDirectedLinks) +
-                          " directed links (the limit) with " + label);
+                      "the topology expands to more than " +
+                          std::to_string(limits_.max_directed_links) + " directed links with " +
+                          label + limit_hint("max_directed_links", limits_.max_directed_links));
                 within_limits = false;
             }
         }
@@ -844,11 +909,12 @@ void Expander::add_top_edges() {
                 pairs.emplace_back((*ep1)[k], (*ep2)[k]);
             }
         } else {
-            if (saturating_mul(static_cast<std::int64_t>(ep1->size() * ep2->size()), *count) >
-                kMaxDirectedLinks) {
+            if (saturating_mul(static_cast<std::int64_t>(ep1->size() * ep2->size()),
+                               saturating_mul(*count, 2)) > limits_.max_directed_links) {
                 error(edge, "scheme",
                       "this MANY_TO_MANY edge makes more than " +
-                          std::to_string(kMaxDirectedLinks) + " cables");
+                          std::to_string(limits_.max_directed_links) + " directed links" +
+                          limit_hint("max_directed_links", limits_.max_directed_links));
                 continue;
             }
             for (const std::uint32_t a : *ep1) {
@@ -954,10 +1020,11 @@ void Expander::add_fat_tree(const Fabric& fabric, const FatTree& tree) {
     if (tree.radix() < 4) {
         error(tree, "radix", "radix must be at least 4 ports, got " + std::to_string(tree.radix()));
         is_valid = false;
-    } else if (tree.radix() > kMaxCount) {
+    } else if (tree.radix() > limits_.max_count) {
         error(tree, "radix",
               "radix " + std::to_string(tree.radix()) + " exceeds the limit of " +
-                  std::to_string(kMaxCount) + " ports");
+                  std::to_string(limits_.max_count) + " ports" +
+                  limit_hint("max_count", limits_.max_count));
         is_valid = false;
     }
     const double oversubscription = tree.has_oversubscription() ? tree.oversubscription() : 1.0;
@@ -1027,10 +1094,12 @@ void Expander::add_fat_tree(const Fabric& fabric, const FatTree& tree) {
         error_at(tree, std::string("fat_tree ") + quoted(fabric.name()) + ": " + e.what());
         return;
     }
-    if (static_cast<std::int64_t>(result_.devices.size() + plan.switches.size()) > kMaxDevices) {
+    if (static_cast<std::int64_t>(result_.devices.size() + plan.switches.size()) >
+        limits_.max_devices) {
         error_at(tree, "the fat tree's " + std::to_string(plan.switches.size()) +
                            " switches take the topology past the limit of " +
-                           std::to_string(kMaxDevices) + " devices");
+                           std::to_string(limits_.max_devices) + " devices" +
+                           limit_hint("max_devices", limits_.max_devices));
         return;
     }
     const std::uint32_t where = origin(fabric);
@@ -1170,6 +1239,68 @@ void Expander::check_gpus() {
                       "(some links on the way are one-way: duplex: false)");
         return;  // one is enough: the same one-way link usually cuts off many GPUs
     }
+    // Routes never pass through a GPU (router.cc: a GPU is only a source or a destination), so
+    // every GPU must reach every other one through links, NICs and switches alone. Checked
+    // from every GPU while that stays cheap, otherwise from the reference GPU both ways.
+    const auto is_gpu = [this](std::uint32_t d) {
+        return result_.devices[d].kind == ::stepsim::NodeKind::kGpu;
+    };
+    const auto reach_without_gpu_transit =
+        [n, &is_gpu](std::uint32_t source,
+                     const std::vector<std::vector<std::uint32_t>>& adjacency) {
+            std::vector<bool> seen(n, false);
+            std::vector<std::uint32_t> stack{source};
+            seen[source] = true;
+            while (!stack.empty()) {
+                const std::uint32_t x = stack.back();
+                stack.pop_back();
+                for (const std::uint32_t y : adjacency[x]) {
+                    if (!seen[y]) {
+                        seen[y] = true;
+                        if (!is_gpu(y)) {
+                            stack.push_back(y);
+                        }
+                    }
+                }
+            }
+            return seen;
+        };
+    const auto no_transit_error = [&](std::uint32_t from, std::uint32_t to) {
+        // Located at the GPU left out, usually the one wired wrongly.
+        const SpecOrigin& at = result_.origins[result_.devices[to].origin];
+        diagnostics_.error(at.location, at.field_path,
+                           "gpu " + quoted(result_.devices[from].name) + " cannot reach gpu " +
+                               quoted(result_.devices[to].name) +
+                               " without passing through another GPU (routes do not pass "
+                               "through GPUs; connect it to a NIC, switch or NVSwitch)");
+    };
+    constexpr double kMaxCheckSteps = 5e7;
+    const double steps =
+        static_cast<double>(gpus.size()) * static_cast<double>(n + 2 * result_.links.size());
+    if (steps <= kMaxCheckSteps) {
+        for (const std::uint32_t from : gpus) {
+            const std::vector<bool> seen = reach_without_gpu_transit(from, forward);
+            for (const std::uint32_t to : gpus) {
+                if (!seen[to]) {
+                    no_transit_error(from, to);
+                    return;
+                }
+            }
+        }
+        return;
+    }
+    const std::vector<bool> from_ref = reach_without_gpu_transit(reference, forward);
+    const std::vector<bool> to_ref = reach_without_gpu_transit(reference, backward);
+    for (const std::uint32_t g : gpus) {
+        if (!from_ref[g]) {
+            no_transit_error(reference, g);
+            return;
+        }
+        if (!to_ref[g]) {
+            no_transit_error(g, reference);
+            return;
+        }
+    }
 }
 
 ExpandedTopology Expander::run() {
@@ -1188,6 +1319,9 @@ ExpandedTopology Expander::run() {
     add_template_links();
     add_top_edges();
     add_fabrics();
+    if (is_over_link_limit_) {
+        return std::move(result_);  // the links stopped at the limit; the graph is partial
+    }
     if (are_devices_sound && result_.gpu_count() == 0) {
         diagnostics_.error(SourceLocation{locator_.file(), 0, 0}, "",
                            "the cluster has no GPUs (expected at least one device or component "
@@ -1199,6 +1333,12 @@ ExpandedTopology Expander::run() {
 }
 
 }  // namespace
+
+std::string limit_hint(std::string_view name, std::int64_t value) {
+    const std::string n(name);
+    return " (limits." + n + " = " + std::to_string(value) + "; raise it with --set limits." + n +
+           "=N or a limits { " + n + ": N } block in the spec)";
+}
 
 ExpandedTopology expand_topology(const Topology& spec,
                                  const SpecLocator& locator,

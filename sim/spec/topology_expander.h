@@ -14,14 +14,27 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stepsim::spec {
 
-/// Refuse specs that expand beyond these sizes before allocating anything.
+/// Refuse specs that expand beyond these sizes before allocating anything. These are the
+/// defaults of the spec's `limits` block (topology.proto), which raises or lowers them:
+/// `--set limits.max_devices=N`. 10^7 devices with 5·10^7 directed links take about 9 GB.
 inline constexpr std::int64_t kMaxDevices = 10'000'000;
 inline constexpr std::int64_t kMaxDirectedLinks = 50'000'000;
 inline constexpr std::int64_t kMaxCount = 1'000'000;
+
+/// The limits in force for one spec: its `limits` block over the defaults above.
+struct ExpansionLimits {
+    std::int64_t max_devices = kMaxDevices;
+    std::int64_t max_directed_links = kMaxDirectedLinks;
+    std::int64_t max_count = kMaxCount;
+};
+
+/// " (limits.NAME = VALUE; raise it with --set limits.NAME=N or a limits { NAME: N } block)"
+std::string limit_hint(std::string_view name, std::int64_t value);
 
 /// Where an expanded device or link came from, for messages.
 struct SpecOrigin {

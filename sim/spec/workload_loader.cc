@@ -13,6 +13,7 @@
 #include "text_parser.h"
 #include "workloads/workload.pb.h"
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -257,6 +258,70 @@ private:
     spec::Diagnostics& diagnostics_;
 };
 
+/// Defaults of the spec's limits block (workload.proto).
+constexpr std::int64_t kMaxGpus = 10'000'000;
+constexpr std::int64_t kMaxMicrobatches = 100'000;
+
+std::string limit_hint(const std::string& name, std::int64_t value) {
+    return " (limits." + name + " = " + std::to_string(value) + "; raise it with --set limits." +
+           name + "=N or a limits { " + name + ": N } block in the spec)";
+}
+
+/// Rejects jobs whose step simulation would exhaust memory or time (the task graph grows with
+/// GPUs and micro-batches) before validate_job or anything else multiplies their sizes.
+/// Products are formed in double, so that no size overflows on the way.
+void check_limits(const spec::Workload& message,
+                  const TrainingJob& job,
+                  const spec::SpecLocator& locator,
+                  spec::Diagnostics& diagnostics) {
+    std::int64_t max_gpus = kMaxGpus;
+    std::int64_t max_microbatches = kMaxMicrobatches;
+    const spec::WorkloadLimits& limits = message.limits();
+    auto read = [&](bool has, std::int64_t value, const char* field, std::int64_t& target) {
+        if (!has) {
+            return;
+        }
+        if (value < 1) {
+            diagnostics.error(locator.where(limits, field), locator.path(limits, field),
+                              std::string("limits.") + field + " must be at least 1, got " +
+                                  std::to_string(value));
+            return;
+        }
+        target = value;
+    };
+    read(limits.has_max_gpus(), limits.max_gpus(), "max_gpus", max_gpus);
+    read(limits.has_max_microbatches(), limits.max_microbatches(), "max_microbatches",
+         max_microbatches);
+
+    const ParallelLayout& l = job.layout;
+    const spec::Parallelism& p = message.parallelism();
+    const double gpus = static_cast<double>(l.tp) * l.pp * l.dp;
+    if (l.tp > 0 && l.pp > 0 && l.dp > 0 && gpus > static_cast<double>(max_gpus)) {
+        const char* field = l.dp >= l.tp && l.dp >= l.pp ? "dp" : l.pp >= l.tp ? "pp" : "tp";
+        char text[32];
+        std::snprintf(text, sizeof text, "%.6g", gpus);
+        diagnostics.error(locator.where(p, field), locator.path(p, field),
+                          "tp x pp x dp = " + std::to_string(l.tp) + " x " + std::to_string(l.pp) +
+                              " x " + std::to_string(l.dp) + " = " + text + " GPUs, more than " +
+                              std::to_string(max_gpus) + limit_hint("max_gpus", max_gpus));
+    }
+    const TrainingConfig& t = job.training;
+    if (t.global_batch > 0 && t.micro_batch > 0 && l.dp > 0) {
+        const double per_pipeline =
+            static_cast<double>(t.global_batch) / (static_cast<double>(t.micro_batch) * l.dp);
+        if (per_pipeline > static_cast<double>(max_microbatches)) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.6g", per_pipeline);
+            diagnostics.error(locator.where(message.training(), "global_batch"),
+                              locator.path(message.training(), "global_batch"),
+                              std::string("global_batch / (micro_batch x dp) = ") + text +
+                                  " micro-batches per pipeline, more than " +
+                                  std::to_string(max_microbatches) +
+                                  limit_hint("max_microbatches", max_microbatches));
+        }
+    }
+}
+
 }  // namespace
 
 TrainingJob load_workload_text(std::string_view text,
@@ -283,6 +348,8 @@ TrainingJob load_workload_text(std::string_view text,
     }
     WorkloadConverter converter(message, locator, diagnostics);
     const TrainingJob job = converter.convert();
+    diagnostics.throw_if_any();
+    check_limits(message, job, locator, diagnostics);
     diagnostics.throw_if_any();
     for (const JobProblem& problem : validate_job(job)) {
         converter.report(problem);

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages stepsim builds with, when any is missing. Idempotent: does
 # nothing (no network) when everything is already there. Needs root or sudo for apt-get.
+# Optional groups: --fuzz adds clang 14 and its libFuzzer/sanitizer runtimes (tools/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,12 @@ packages=(
   pybind11-dev python3-dev
   openmpi-bin libopenmpi-dev
 )
+for group in "$@"; do
+  case $group in
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "install_deps.sh: unknown option $group (optional groups: --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

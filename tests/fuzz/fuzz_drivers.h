@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: fuzz_drivers.h
+// One driver per fuzz target: feeds an arbitrary input through a spec loader's whole
+// load-and-validate path (and the cheap derived figures a command computes next). Bad input
+// must end in SpecError or UnitError; any other exception, a sanitizer report or an output
+// invariant broken (a NaN, a negative time or size) is a bug. Shared by the libFuzzer targets
+// (tests/fuzz/*_fuzz.cc) and the corpus replay in the normal suite (tests/unit/fuzz_regression).
+#pragma once
+
+#include "stepsim/error.h"
+#include "stepsim/spec.h"
+#include "stepsim/topology.h"
+#include "stepsim/units.h"
+#include "stepsim/workload.h"
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stepsim::fuzz {
+
+/// A broken output invariant (not SpecError/UnitError, so it reaches the fuzzer as a crash).
+class InvariantViolation : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+inline void require(bool condition, const std::string& what) {
+    if (!condition) {
+        throw InvariantViolation("fuzz invariant broken: " + what);
+    }
+}
+
+inline void require_finite_nonnegative(double x, const std::string& what) {
+    require(std::isfinite(x) && x >= 0, what + " = " + std::to_string(x));
+}
+
+/// Topologies up to this size are also summarized (routes between all GPU pairs), as
+/// `stepsim topology` does; larger ones stop after loading to keep an execution fast.
+inline constexpr std::size_t kMaxSummarizedNodes = 96;
+
+inline void check_topology(const Topology& topology) {
+    for (std::uint32_t i = 0; i < topology.link_count(); ++i) {
+        const Link& link = topology.link(LinkId{i});
+        require(link.latency >= Time::zero(), "negative link latency");
+        require(std::isfinite(link.bandwidth_Bps) && link.bandwidth_Bps > 0,
+                "link bandwidth not positive and finite");
+    }
+    if (topology.node_count() > kMaxSummarizedNodes) {
+        return;
+    }
+    Router router(topology);
+    const TopologySummary summary = summarize(topology, router);
+    for (const auto& [tier, bandwidth_Bps] : summary.injection_Bps_by_tier) {
+        require_finite_nonnegative(bandwidth_Bps, "injection bandwidth of " + tier);
+    }
+}
+
+/// `overrides` followed by `limits`: a spec's own limits block cannot raise them.
+inline std::vector<SpecOverride> with_limits(std::span<const SpecOverride> overrides,
+                                             std::initializer_list<SpecOverride> limits) {
+    std::vector<SpecOverride> all(overrides.begin(), overrides.end());
+    all.insert(all.end(), limits.begin(), limits.end());
+    return all;
+}
+
+/// load_topology_text on the input, under limits small enough to keep one execution within
+/// milliseconds (the default limits are exercised by tests/specs/bad/too-*.textproto).
+inline void drive_topology(std::string_view text, std::span<const SpecOverride> overrides = {}) {
+    const std::vector<SpecOverride> all =
+        with_limits(overrides, {{"limits.max_devices", "20000"},
+                                {"limits.max_directed_links", "200000"},
+                                {"limits.max_count", "20000"}});
+    try {
+        check_topology(load_topology_text(text, "fuzz.textproto", all));
+    } catch (const SpecError&) {}
+}
+
+inline void check_workload(const TrainingJob& job) {
+    require(microbatches(job) > 0, "microbatches not positive");
+    require(tokens_per_step(job) > 0, "tokens_per_step not positive");
+    require(parameter_count(job.model) > 0, "parameter_count not positive");
+    require_finite_nonnegative(model_flops_per_step(job), "model_flops_per_step");
+    require_finite_nonnegative(hardware_flops_per_step(job), "hardware_flops_per_step");
+    require(pipeline_message_bytes(job) >= 0, "pipeline_message_bytes negative");
+    const LayerCosts costs = layer_costs(job);
+    require(compute_time_s(job.gpu, costs.forward) >= 0, "forward time negative");
+    for (int stage = 0; stage < job.layout.pp; ++stage) {
+        const MemoryBreakdown memory = memory_per_gpu(job, stage);
+        require(memory.total_bytes() >= 0, "memory negative");
+        require(stage_gradient_bytes(job, stage) >= 0, "gradient bytes negative");
+    }
+}
+
+/// load_workload_text on the input, then the figures `stepsim workload` derives.
+inline void drive_workload(std::string_view text, std::span<const SpecOverride> overrides = {}) {
+    const std::vector<SpecOverride> all = with_limits(
+        overrides, {{"limits.max_gpus", "100000"}, {"limits.max_microbatches", "10000"}});
+    try {
+        check_workload(load_workload_text(text, "fuzz.textproto", all));
+    } catch (const SpecError&) {}
+}
+
+/// A cluster of known size, so that classes scaling with a component count resolve.
+inline ComponentCounts fuzz_component_counts() {
+    ComponentCounts counts;
+    counts.gpus = 16'384;
+    counts.hosts = 2'048;
+    counts.nics = 16'384;
+    counts.switches = 1'024;
+    counts.links = 32'768;
+    return counts;
+}
+
+/// load_failures_text on the input.
+inline void drive_failures(std::string_view text, std::span<const SpecOverride> overrides = {}) {
+    try {
+        const FailureSpec spec =
+            load_failures_text(text, "fuzz.textproto", fuzz_component_counts(), overrides);
+        for (const FailureClass& c : spec.model.classes) {
+            require(c.count >= 0, "negative component count");
+            if (c.distribution == FailureDistribution::kExponential) {
+                require(c.mtbf_s > 0 && !std::isnan(c.mtbf_s), "mtbf not positive");
+            } else {
+                require(c.weibull_shape > 0 && c.weibull_scale_s > 0, "weibull not positive");
+            }
+        }
+    } catch (const SpecError&) {}
+}
+
+/// Every parse_* function on the input, with the invariants units.h promises, and the
+/// table formatters on what parsed.
+inline void drive_units(std::string_view text) {
+    try {
+        const double s = parse_duration_s(text);
+        require_finite_nonnegative(s, "parse_duration_s");
+        format_duration(s);
+    } catch (const UnitError&) {}
+    try {
+        require(parse_time(text) >= Time::zero(), "parse_time negative");
+    } catch (const UnitError&) {}
+    try {
+        const std::int64_t bytes = parse_size_bytes(text);
+        require(bytes >= 0, "parse_size_bytes negative");
+        format_size(static_cast<double>(bytes));
+    } catch (const UnitError&) {}
+    try {
+        const double rate = parse_bandwidth_Bps(text);
+        require(std::isfinite(rate) && rate > 0, "parse_bandwidth_Bps not positive");
+        format_bandwidth(rate);
+    } catch (const UnitError&) {}
+    try {
+        require_finite_nonnegative(parse_flops(text), "parse_flops");
+    } catch (const UnitError&) {}
+    try {
+        const double rate = parse_flops_per_s(text);
+        require(std::isfinite(rate) && rate > 0, "parse_flops_per_s not positive");
+    } catch (const UnitError&) {}
+}
+
+/// The bundled specs the override target edits, read once.
+struct OverrideBases {
+    std::vector<std::string> topologies;
+    std::vector<std::string> workloads;
+    std::string failures;
+};
+
+inline std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    require(static_cast<bool>(in), "cannot read " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+inline const OverrideBases& override_bases(const std::filesystem::path& source_dir) {
+    static const OverrideBases bases = [&] {
+        OverrideBases b;
+        b.topologies = {read_text(source_dir / "topologies/explicit-4gpu.textproto"),
+                        read_text(source_dir / "topologies/dgx-h100-16.textproto")};
+        b.workloads = {read_text(source_dir / "workloads/tiny-dp.textproto"),
+                       read_text(source_dir / "workloads/tiny-pp.textproto")};
+        b.failures = read_text(source_dir / "workloads/failures-llama3.textproto");
+        return b;
+    }();
+    return bases;
+}
+
+/// The input's first byte picks a bundled spec; each following line is a --set argument,
+/// parsed with parse_override (malformed ones must be SpecErrors) and applied while loading.
+inline void drive_overrides(std::string_view input, const std::filesystem::path& source_dir) {
+    if (input.empty()) {
+        return;
+    }
+    const unsigned choice = static_cast<unsigned char>(input.front()) % 5;
+    input.remove_prefix(1);
+    std::vector<SpecOverride> overrides;
+    while (!input.empty()) {
+        const std::size_t newline = input.find('\n');
+        const std::string_view line = input.substr(0, newline);
+        try {
+            overrides.push_back(parse_override(line));
+        } catch (const SpecError&) {}
+        if (newline == std::string_view::npos) {
+            break;
+        }
+        input.remove_prefix(newline + 1);
+    }
+    const OverrideBases& bases = override_bases(source_dir);
+    if (choice < 2) {
+        drive_topology(bases.topologies[choice], overrides);
+    } else if (choice < 4) {
+        drive_workload(bases.workloads[choice - 2], overrides);
+    } else {
+        drive_failures(bases.failures, overrides);
+    }
+}
+
+}  // namespace stepsim::fuzz

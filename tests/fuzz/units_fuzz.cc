@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: units_fuzz.cc
+// libFuzzer target: drive_units (fuzz_drivers.h) on each input. Run with tools/fuzz.sh units.
+#include "fuzz_drivers.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    stepsim::fuzz::drive_units(std::string_view(reinterpret_cast<const char*>(data), size));
+    return 0;
+}
