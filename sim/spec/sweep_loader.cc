@@ -114,6 +114,11 @@ public:
                            locator_.path(message, field, index), std::move(text));
     }
 
+    /// At the message itself (for a problem of the whole message or of a repeated field).
+    void error_at(const google::protobuf::Message& message, std::string text) {
+        diagnostics_.error(locator_.where(message), locator_.path(message), std::move(text));
+    }
+
 private:
     const spec::SpecLocator& locator_;
     spec::Diagnostics& diagnostics_;
@@ -122,9 +127,8 @@ private:
 std::vector<std::string> axis_values(const spec::Axis& axis, SweepChecker& check) {
     const int kinds = (axis.values_size() > 0) + axis.has_range() + axis.has_log_range();
     if (kinds != 1) {
-        check.error(axis, "values",
-                    kinds == 0 ? "an axis needs values, a range or a log_range"
-                               : "give only one of values, range and log_range");
+        check.error_at(axis, kinds == 0 ? "an axis needs values, a range or a log_range"
+                                        : "give only one of values, range and log_range");
         return {};
     }
     std::vector<std::string> values;
@@ -327,9 +331,9 @@ SweepSpec load_sweep_text(std::string_view text,
     if (result_texts.empty()) {
         sweep.results = default_results(sweep.command);
         if (sweep.results.empty() && !sweep.command.empty()) {
-            check.error(message, "result",
-                        "command \"" + sweep.command +
-                            "\" has no default results: list them with result: \"PATH\"");
+            check.error_at(message,
+                           "command \"" + sweep.command +
+                               "\" has no default results: list them with result: \"PATH\"");
         }
     }
     for (int i = 0; i < message.result_size(); ++i) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# The Python module against the CLI: for the same inputs, stepsim.<command>(...) returns the
+# CLI's --json output (every key, every number), and bad input raises stepsim.SpecError (a
+# ValueError) whose message is exactly what the CLI prints on stderr with exit status 2.
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import stepsim
+
+CLI = os.environ["STEPSIM_CLI"]
+SOURCE = os.environ["STEPSIM_SOURCE_DIR"]
+TOPOLOGY = os.path.join(SOURCE, "topologies/dgx-h100-16.textproto")
+WORKLOAD = os.path.join(SOURCE, "workloads/tiny-pp.textproto")
+
+
+def cli(*args):
+    return subprocess.run([CLI, *args], capture_output=True, text=True)
+
+
+class ModuleMatchesCli(unittest.TestCase):
+    def test_step_same_numbers(self):
+        result = stepsim.step(topology=TOPOLOGY, workload=WORKLOAD,
+                              set={"training.micro_batch": 1, "parallelism.sequence_parallel": True})
+        run = cli("step", "--topology", TOPOLOGY, "--workload", WORKLOAD, "--set",
+                  "training.micro_batch=1", "--set", "parallelism.sequence_parallel=true", "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(result, json.loads(run.stdout))
+        self.assertGreater(result["step_time_s"], 0)
+
+    def test_checkpoint_same_numbers(self):
+        flags = dict(step_time="10s", steps="5000", checkpoint_cost="60s", restart_cost="10min",
+                     mtbf="2h", intervals="20min,1h", seeds=5, threads=1)
+        args = []
+        for key, value in flags.items():
+            args += ["--" + key.replace("_", "-"), str(value)]
+        run = cli("checkpoint", *args, "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(stepsim.checkpoint(**flags), json.loads(run.stdout))
+
+    def test_run_matches_keyword_form(self):
+        run = cli("workload", WORKLOAD, "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(stepsim.run("workload", [WORKLOAD]), json.loads(run.stdout))
+
+    def test_spec_error_carries_the_cli_message(self):
+        run = cli("step", "--topology", TOPOLOGY, "--workload", WORKLOAD, "--set",
+                  "training.micro_batch=3", "--json")
+        self.assertEqual(run.returncode, 2)
+        with self.assertRaises(stepsim.SpecError) as caught:
+            stepsim.step(topology=TOPOLOGY, workload=WORKLOAD, set={"training.micro_batch": 3})
+        self.assertIsInstance(caught.exception, ValueError)
+        self.assertEqual(str(caught.exception), run.stderr.rstrip("\n"))
+        self.assertIn("must be divisible by micro_batch x dp", str(caught.exception))
+
+    def test_usage_error_carries_the_cli_message(self):
+        run = cli("step", "--topology", TOPOLOGY, "--workload", WORKLOAD, "--fidelity", "slow")
+        with self.assertRaises(stepsim.SpecError) as caught:
+            stepsim.step(topology=TOPOLOGY, workload=WORKLOAD, fidelity="slow")
+        self.assertEqual(str(caught.exception), run.stderr.rstrip("\n"))
+
+    def test_load_text_and_file(self):
+        with open(WORKLOAD) as f:
+            text = f.read()
+        self.assertEqual(stepsim.load_workload(text=text, set={"parallelism.tp": 4}),
+                         stepsim.load_workload(path=WORKLOAD, set=["parallelism.tp=4"]))
+        self.assertEqual(stepsim.load_topology(path=TOPOLOGY)["gpus"], 16)
+        with self.assertRaises(stepsim.SpecError) as caught:
+            stepsim.load_workload(text=text.replace("heads: 16", "heads: 15"), name="inline.textproto")
+        self.assertTrue(str(caught.exception).startswith("inline.textproto:"), str(caught.exception))
+
+    def test_sweep_rows_are_the_cli_files(self):
+        spec = os.path.join(SOURCE, "tests/sweep/layouts.textproto")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = stepsim.sweep(spec, os.path.join(tmp, "py"), jobs=2)
+            run = cli("sweep", spec, "--out", os.path.join(tmp, "cli"), "--jobs", "1", "-q")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            for name in ("results.csv", "results.jsonl"):
+                with open(os.path.join(tmp, "py", name), "rb") as a, \
+                        open(os.path.join(tmp, "cli", name), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)
+            with open(os.path.join(tmp, "cli", "results.jsonl")) as f:
+                self.assertEqual(result["rows"], [json.loads(line) for line in f])
+            self.assertEqual(result["summary"]["points"], len(result["rows"]))
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())
