@@ -38,6 +38,10 @@ struct StepPerturbation {
     /// `start`, given the task's undisturbed `duration`; empty: undisturbed. The TP ranks of a
     /// stage synchronise at every TP collective, so the hook returns the slowest of them.
     std::function<Time(const ComputeTaskInfo& task, Time start, Time duration)> compute_duration;
+    /// The TP rank whose GPUs are timed (fast fidelity times each stage's pipeline messages
+    /// and DP collectives for one TP rank and mirrors the others): TP ranks t and 0 swap
+    /// places, so a slow link on TP rank t's GPUs is on the timed path.
+    int timed_tp_rank = 0;
 
     /// One replica standing for all of them, undisturbed (the symmetric step).
     static StepPerturbation symmetric(int dp);

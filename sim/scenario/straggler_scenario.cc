@@ -474,6 +474,26 @@ StepPerturbation make_perturbation(const Scenario& scenario,
     std::vector<bool> has_link(static_cast<std::size_t>(layout.dp), false);
     std::set<std::int32_t> hosts;
     bool is_fabric = false;
+    std::optional<int> timed_tp_rank;
+    // The GPU at an end of a link, directly or through a NIC that links to one GPU.
+    const auto gpu_behind = [&](NodeId node) -> std::optional<RankId> {
+        if (const std::optional<RankId> rank = topology.rank_of(node)) {
+            return rank;
+        }
+        if (topology.node(node).kind != NodeKind::kNic) {
+            return std::nullopt;
+        }
+        std::optional<RankId> found;
+        for (const LinkId id : topology.out_links(node)) {
+            if (const std::optional<RankId> rank = topology.rank_of(topology.link(id).dst)) {
+                if (found) {
+                    return std::nullopt;
+                }
+                found = rank;
+            }
+        }
+        return found;
+    };
     for (const Slowdown& s : scenario.slowdowns) {
         if (s.link_factor == 1.0 && !s.is_link_down) {
             continue;
@@ -484,6 +504,11 @@ StepPerturbation make_perturbation(const Scenario& scenario,
             const std::int32_t b = topology.node(l.dst).host;
             if (a < 0 && b < 0) {
                 is_fabric = true;
+            }
+            for (const NodeId end : {l.src, l.dst}) {
+                if (const std::optional<RankId> rank = gpu_behind(end); rank && !timed_tp_rank) {
+                    timed_tp_rank = coordinates_of(layout, static_cast<int>(rank->value)).tp;
+                }
             }
             if (a >= 0) {
                 hosts.insert(a);
@@ -501,6 +526,7 @@ StepPerturbation make_perturbation(const Scenario& scenario,
         }
     }
     StepPerturbation perturbation;
+    perturbation.timed_tp_rank = timed_tp_rank.value_or(0);
     std::map<std::vector<double>, std::size_t> folded;
     const std::vector<double> symmetric(static_cast<std::size_t>(layout.pp), 1.0);
     for (int d = 0; d < layout.dp; ++d) {

@@ -72,10 +72,14 @@ struct ReplicatedStep {
 
 class Replicator {
 public:
-    Replicator(const LoweredStep& base, const ParallelLayout& layout, std::vector<int> replicas)
+    Replicator(const LoweredStep& base,
+               const ParallelLayout& layout,
+               std::vector<int> replicas,
+               int timed_tp_rank)
         : base_(base)
         , layout_(layout)
-        , replicas_(std::move(replicas)) {
+        , replicas_(std::move(replicas))
+        , timed_tp_rank_(timed_tp_rank) {
         const TaskGraph& graph = base.graph;
         const std::size_t p = base.compute_streams.size();
         for (std::size_t s = 0; s < p; ++s) {
@@ -150,16 +154,24 @@ public:
     }
 
 private:
-    /// The rank at the same TP index and stage in replica `i`.
-    RankId remap(RankId rank, std::size_t i) const {
+    /// The rank at the same stage in replica `i` (`keeps_replica`: in its own replica), TP
+    /// ranks 0 and timed_tp_rank swapped.
+    RankId remap(RankId rank, std::size_t i, bool keeps_replica = false) const {
         RankCoordinates c = coordinates_of(layout_, static_cast<int>(rank.value));
-        c.dp = replicas_[i];
+        if (!keeps_replica) {
+            c.dp = replicas_[i];
+        }
+        if (c.tp == 0) {
+            c.tp = timed_tp_rank_;
+        } else if (c.tp == timed_tp_rank_) {
+            c.tp = 0;
+        }
         return RankId(static_cast<std::uint32_t>(rank_of(layout_, c)));
     }
 
-    CollectiveRequest remap(CollectiveRequest request, std::size_t i) const {
+    CollectiveRequest remap(CollectiveRequest request, std::size_t i, bool keeps_replica) const {
         for (RankId& rank : request.ranks) {
-            rank = remap(rank, i);
+            rank = remap(rank, i, keeps_replica);
         }
         return request;
     }
@@ -171,9 +183,9 @@ private:
         }
         const CommRequest& original = base_.graph.request(index);
         CommRequest copy;
-        copy.request = remap(original.request, i);
+        copy.request = remap(original.request, i, false);
         for (const CollectiveRequest& mirror : original.mirrors) {
-            copy.mirrors.push_back(remap(mirror, i));
+            copy.mirrors.push_back(remap(mirror, i, false));
         }
         const std::int32_t added = builder_.add_request(std::move(copy));
         local_requests_.emplace(key, added);
@@ -184,7 +196,14 @@ private:
         if (const auto it = shared_requests_.find(index); it != shared_requests_.end()) {
             return it->second;
         }
-        const std::int32_t added = builder_.add_request(base_.graph.request(index));
+        // DP groups span every replica: only the TP swap applies.
+        const CommRequest& original = base_.graph.request(index);
+        CommRequest copy;
+        copy.request = remap(original.request, 0, true);
+        for (const CollectiveRequest& mirror : original.mirrors) {
+            copy.mirrors.push_back(remap(mirror, 0, true));
+        }
+        const std::int32_t added = builder_.add_request(std::move(copy));
         shared_requests_.emplace(index, added);
         return added;
     }
@@ -192,6 +211,7 @@ private:
     const LoweredStep& base_;
     const ParallelLayout& layout_;
     std::vector<int> replicas_;
+    int timed_tp_rank_ = 0;
     std::map<std::uint32_t, int> stage_of_rank_;
     TaskGraphBuilder builder_;
     std::map<std::pair<std::int32_t, std::size_t>, std::int32_t> local_requests_;
@@ -296,7 +316,10 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
     const RankGroups groups = detail::rank_groups_of(layout);
     const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
     const LoweredStep base = lower_step(costs, groups, *schedule);
-    Replicator replicator(base, layout, perturbation.replicas);
+    if (perturbation.timed_tp_rank < 0 || perturbation.timed_tp_rank >= layout.tp) {
+        throw std::invalid_argument("timed TP rank outside 0.." + std::to_string(layout.tp - 1));
+    }
+    Replicator replicator(base, layout, perturbation.replicas, perturbation.timed_tp_rank);
     const ReplicatedStep step = replicator.run();
     const TaskGraph& graph = step.lowered.graph;
 
@@ -352,8 +375,8 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                 analysis.stages[i * static_cast<std::size_t>(p) + static_cast<std::size_t>(s)];
             StageResult stage_result;
             stage_result.stage = s;
-            stage_result.rank = RankId(
-                static_cast<std::uint32_t>(rank_of(layout, {0, perturbation.replicas[i], s})));
+            stage_result.rank = RankId(static_cast<std::uint32_t>(
+                rank_of(layout, {perturbation.timed_tp_rank, perturbation.replicas[i], s})));
             stage_result.breakdown = to_step_breakdown(stage.breakdown);
             stage_result.bubble_fraction =
                 step_s > 0 ? stage_result.breakdown.bubble_s / step_s : 0;
@@ -385,8 +408,8 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
             replica = segment.stage / p;
             entry.stage = segment.stage % p;
             entry.rank = RankId(static_cast<std::uint32_t>(rank_of(
-                layout,
-                {0, perturbation.replicas[static_cast<std::size_t>(replica)], entry.stage})));
+                layout, {perturbation.timed_tp_rank,
+                         perturbation.replicas[static_cast<std::size_t>(replica)], entry.stage})));
         } else {
             entry.stage = -1;
         }

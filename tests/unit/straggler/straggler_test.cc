@@ -470,3 +470,26 @@ episodes { mean_interval: "10ms" duration: "1ms" factor: 3 select { rank: 0 } }
     REQUIRE(parse_straggler_flag("rank=1:compute=1.3", topology, job).ranks ==
             std::vector<std::int32_t>{1});
 }
+
+TEST_CASE("a slow link on another TP rank's GPUs is on the timed path", "[straggler]") {
+    // TP2 × DP2 on two servers: TP groups {0,1} and {2,3} on NVLink, DP groups {0,2} and {1,3}
+    // over IB. Slowing ib-3 (nic3 <-> switch) slows only the DP all-reduce of TP rank 1, which
+    // fast fidelity times in place of TP rank 0's: T_slow − T = A_slow({1,3}) − A({1,3}).
+    Topology topology = four_gpus();
+    TrainingJob job = test::make_job(test::gpt_model(4, 1024, 16, 4096, 8192), 16, 2, 1, 2);
+    job.training.micro_batch = 4;
+    job.layout.is_grad_reduce_overlapped = false;
+    job.layout.grad_bucket_bytes = std::int64_t{1} << 40;
+    const std::vector<RankId> group = {RankId(1), RankId(3)};
+    const std::int64_t bytes = stage_gradient_bytes(job, 0);
+    const double base_step_s = run(job, topology, Scenario{}, {}).step.step_time_s;
+    const double base_ar_s = alone_s(topology, CollectiveOp::kAllReduce, group, bytes);
+    Scenario scenario;
+    scenario.slowdowns.push_back(
+        parse_straggler_flag("link=nic3<->ib-switch:comm=4", topology, job));
+    LinkEdits edits(topology, scenario.slowdowns);
+    const double slow_ar_s = alone_s(topology, CollectiveOp::kAllReduce, group, bytes);
+    const PerturbedStepResult slow = run(job, topology, scenario, {});
+    REQUIRE(slow_ar_s > base_ar_s);
+    REQUIRE(slow.step.step_time_s - base_step_s == Approx(slow_ar_s - base_ar_s).margin(1e-11));
+}
