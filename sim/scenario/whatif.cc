@@ -240,10 +240,10 @@ WhatIfResult run_whatif(const TrainingJob& job,
                     throw std::invalid_argument("a factor sweep needs factors > 0");
                 }
                 for (Slowdown& slowdown : s.slowdowns) {
-                    if (slowdown.compute_factor != 1.0) {
+                    if (!slowdown.ranks.empty()) {
                         slowdown.compute_factor = value;
                     }
-                    if (slowdown.link_factor != 1.0) {
+                    if (!slowdown.links.empty() && !slowdown.is_link_down) {
                         slowdown.link_factor = value;
                     }
                 }

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -287,8 +288,8 @@ std::string factor_problem(double factor) {
 /// A slowdown from a resolved selector, or an error message.
 std::string make_slowdown(const Resolved& target,
                           const Resolver& resolver,
-                          double compute,
-                          double communication,
+                          std::optional<double> compute,
+                          std::optional<double> communication,
                           bool is_down,
                           Slowdown& out) {
     out.element = target.name;
@@ -302,19 +303,19 @@ std::string make_slowdown(const Resolved& target,
         return {};
     }
     if (target.is_link) {
-        if (compute != 1.0) {
+        if (compute) {
             return target.name + " has no compute to slow (use COMMUNICATION)";
         }
         out.links = target.links;
-        out.link_factor = communication;
-        out.element += " x" + number(communication);
+        out.link_factor = communication.value_or(1.0);
+        out.element += " x" + number(out.link_factor);
         return {};
     }
-    if (compute != 1.0) {
+    if (compute) {
         out.ranks = target.ranks;
-        out.compute_factor = compute;
+        out.compute_factor = *compute;
     }
-    if (communication != 1.0) {
+    if (communication) {
         std::set<std::uint32_t> links;
         for (const std::int32_t r : target.ranks) {
             for (const std::uint32_t l : resolver.rank_links(r)) {
@@ -322,16 +323,16 @@ std::string make_slowdown(const Resolved& target,
             }
         }
         out.links.assign(links.begin(), links.end());
-        out.link_factor = communication;
+        out.link_factor = *communication;
     }
-    if (compute != 1.0 && communication != 1.0 && compute == communication) {
-        out.element += " x" + number(compute);
+    if (compute && communication && *compute == *communication) {
+        out.element += " x" + number(*compute);
     } else {
-        if (compute != 1.0) {
-            out.element += " compute x" + number(compute);
+        if (compute) {
+            out.element += " compute x" + number(*compute);
         }
-        if (communication != 1.0) {
-            out.element += " communication x" + number(communication);
+        if (communication) {
+            out.element += " communication x" + number(*communication);
         }
     }
     return {};
@@ -426,9 +427,14 @@ Scenario load_scenario_text(std::string_view text,
         if (applies == spec::APPLIES_TO_UNSPECIFIED) {
             applies = target.is_link ? spec::COMMUNICATION : spec::COMPUTE;
         }
-        const double compute = applies == spec::COMPUTE || applies == spec::BOTH ? s.factor() : 1.0;
-        const double communication =
-            applies == spec::COMMUNICATION || applies == spec::BOTH ? s.factor() : 1.0;
+        std::optional<double> compute;
+        std::optional<double> communication;
+        if (applies == spec::COMPUTE || applies == spec::BOTH) {
+            compute = s.factor();
+        }
+        if (applies == spec::COMMUNICATION || applies == spec::BOTH) {
+            communication = s.factor();
+        }
         Slowdown slowdown;
         if (std::string problem =
                 make_slowdown(target, resolver, compute, communication, s.down(), slowdown);
@@ -553,10 +559,9 @@ Slowdown parse_straggler_flag(std::string_view text, Topology& topology, const T
     };
     const Resolver resolver(topology, job);
     std::optional<Resolved> target;
-    double compute = 1.0;
-    double communication = 1.0;
+    std::optional<double> compute;
+    std::optional<double> communication;
     bool is_down = false;
-    bool has_factor = false;
     std::size_t start = 0;
     while (start <= flag.size()) {
         const std::size_t colon = std::min(flag.find(':', start), flag.size());
@@ -582,7 +587,6 @@ Slowdown parse_straggler_flag(std::string_view text, Topology& topology, const T
             if (std::string problem = factor_problem(v); !problem.empty()) {
                 throw fail(problem);
             }
-            has_factor = true;
             return v;
         };
         if (key == "rank") {
@@ -628,10 +632,10 @@ Slowdown parse_straggler_flag(std::string_view text, Topology& topology, const T
     if (!target->error.empty()) {
         throw fail(target->error);
     }
-    if (target->is_link && compute != 1.0 && communication == compute) {
-        compute = 1.0;  // factor= on a link: its bandwidth
+    if (target->is_link && compute && communication == compute) {
+        compute.reset();  // factor= on a link: its bandwidth
     }
-    if (!is_down && !has_factor) {
+    if (!is_down && !compute && !communication) {
         throw fail("needs compute=F, comm=F, factor=F or down");
     }
     Slowdown slowdown;
