@@ -57,6 +57,12 @@ std::vector<SweepResultColumn> default_results(std::string_view command) {
                 {"busbw_Bps", "rows[0].busbw_Bps"},
                 {"algorithm", "rows[0].algorithm"}};
     }
+    if (command == "whatif") {
+        return {{"baseline_step_time_s", "baseline_step_time_s"},
+                {"scenario_step_time_s", "scenario_step_time_s"},
+                {"slowdown", "slowdown"},
+                {"p99_step_time_s", "scenario_step_time_stats.p99_s"}};
+    }
     if (command == "workload") {
         return {{"parameters", "parameters"}, {"microbatches", "microbatches"}};
     }
@@ -232,12 +238,12 @@ SweepSpec load_sweep_text(std::string_view text,
     if (message.command().empty()) {
         check.error(message, "command",
                     "command is required (one of step, collective, "
-                    "checkpoint, workload, topology)");
+                    "checkpoint, whatif, workload, topology)");
     } else if (std::find(kKnownCommands.begin(), kKnownCommands.end(), message.command()) ==
                kKnownCommands.end()) {
         check.error(message, "command",
                     "unknown command \"" + message.command() +
-                        "\" (expected step, collective, checkpoint, workload or topology)");
+                        "\" (expected step, collective, checkpoint, whatif, workload or topology)");
     }
 
     // Base specs.
@@ -261,6 +267,14 @@ SweepSpec load_sweep_text(std::string_view text,
     base("failures", message.failures());
     base("scenario", message.scenario());
     sweep.args.assign(message.args().begin(), message.args().end());
+    // Commands with their own worker threads run single-threaded: the sweep owns the threads.
+    if ((sweep.command == "checkpoint" || sweep.command == "whatif") &&
+        std::none_of(sweep.args.begin(), sweep.args.end(), [](const std::string& a) {
+            return a == "--threads" || a.rfind("--threads=", 0) == 0;
+        })) {
+        sweep.args.push_back("--threads");
+        sweep.args.push_back("1");
+    }
     check_flags(message, check);
 
     // Axes and their groups.

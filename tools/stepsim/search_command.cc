@@ -6,7 +6,8 @@
 // (validate_job_against_cluster), simulate one step of the rest on worker threads, and rank
 // them. By goodput, each layout's step time goes through the run-level failure/checkpoint
 // simulation at Daly's interval, and layouts rank by step time / goodput (the wall time per
-// durable step).
+// durable step). By straggler, each layout runs `stepsim whatif` in-process with the given
+// --straggler/--scenario and ranks by the scenario's mean step time.
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 #include "stepsim/report.h"
@@ -17,6 +18,8 @@
 #include "stepsim/workload.h"
 
 #include "command.h"
+#include "json_lookup.h"
+#include "run_command.h"
 
 #include <algorithm>
 #include <atomic>
@@ -35,7 +38,8 @@ constexpr const char* kUsage =
     "stepsim search --topology FILE --workload FILE [--by step_time|goodput|straggler] "
     "[--top N] [--jobs N] [--tp LIST] [--pp LIST] [--micro-batch LIST] [--schedule LIST] "
     "[--zero LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, --restart-cost R, "
-    "--steps N, --seeds N] [--json] [--set FIELD=VALUE]...";
+    "--steps N, --seeds N] [straggler: --straggler SPEC... | --scenario FILE, --seeds N] [--json] "
+    "[--set FIELD=VALUE]...";
 
 struct Candidate {
     int tp = 1;
@@ -59,7 +63,9 @@ struct Evaluation {
     double goodput = 0;
     double goodput_ci95 = 0;
     double checkpoint_interval_s = 0;
-    double effective_step_time_s = 0;  ///< step time / goodput
+    double effective_step_time_s = 0;  ///< step time / goodput (or the straggler step time)
+    double straggler_step_time_s = 0;
+    double slowdown = 0;
 };
 
 std::vector<int> parse_int_list(const std::string& flag, const std::string& text) {
@@ -162,12 +168,15 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string schedule_list = "1f1b,interleaved,zb-h1";
     std::string zero_list = "0,1";
     std::string fidelity = "fast";
+    std::string network = "fair_share";
     std::string mtbf;
     std::string failures;
     std::string checkpoint_cost;
     std::string restart_cost;
     std::string steps = "10000";
-    std::int64_t seeds = 20;
+    std::int64_t seeds = 0;
+    std::vector<std::string> stragglers;
+    std::string scenario;
     po::options_description description("stepsim search options");
     description.add_options()                                                         //
         ("topology", po::value(&topology_file)->required(), "cluster topology spec")  //
@@ -181,23 +190,27 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("micro-batch", po::value(&mb_list), "micro-batch sizes (default 1,2,4)")           //
         ("schedule", po::value(&schedule_list),
          "pipeline schedules: 1f1b, gpipe, zb-h1, interleaved[:V] (default "
-         "1f1b,interleaved,zb-h1)")                                                            //
-        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")                           //
-        ("fidelity", po::value(&fidelity), "step fidelity: fast (default) or full")            //
+         "1f1b,interleaved,zb-h1)")                                                  //
+        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")                 //
+        ("fidelity", po::value(&fidelity), "step fidelity: fast (default) or full")  //
+        ("network", po::value(&network),
+         "fair_share (default) or alpha_beta (faster: no contention inside a collective)")     //
         ("mtbf", po::value(&mtbf), "goodput: cluster MTBF, e.g. 3h")                           //
         ("failures", po::value(&failures), "goodput: failures spec (.textproto)")              //
         ("checkpoint-cost", po::value(&checkpoint_cost), "goodput: blocking checkpoint time")  //
         ("restart-cost", po::value(&restart_cost), "goodput: restart time")                    //
         ("steps", po::value(&steps), "goodput: training steps per run (default 10000)")        //
-        ("seeds", po::value(&seeds), "goodput: runs per layout (default 20)");
+        ("seeds", po::value(&seeds),
+         "goodput: runs per layout (default 20); straggler: runs of a stochastic scenario")  //
+        ("straggler", po::value(&stragglers)->composing(),
+         "straggler: a slowdown as for stepsim whatif, e.g. rank=0:compute=1.3 (repeatable)")  //
+        ("scenario", po::value(&scenario), "straggler: a scenario spec as for stepsim whatif");
     add_common_options(description, common);
     if (!parse_command_line(args, description, {}, common, io, kUsage)) {
         return 0;
     }
-    if (by == "straggler") {
-        throw UsageError(
-            "--by straggler needs the what-if simulation (issue 5, stepsim whatif), which is not "
-            "available yet");
+    if (by == "straggler" && stragglers.empty() && scenario.empty()) {
+        throw UsageError("--by straggler needs --straggler SPEC or --scenario FILE");
     }
     if (by != "step_time" && by != "goodput") {
         throw UsageError("--by must be step_time, goodput or straggler, got \"" + by + "\"");
@@ -213,6 +226,12 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         step_options.fidelity = StepFidelity::kFull;
     } else if (fidelity != "fast") {
         throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
+    }
+    if (network == "alpha_beta") {
+        step_options.network = NetworkKind::kAlphaBeta;
+    } else if (network != "fair_share") {
+        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
+                         "\"");
     }
 
     const Topology topology = load_topology_file(topology_file);
@@ -244,10 +263,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         if (*end != '\0' || goodput.base.steps < 1) {
             throw UsageError("--steps must be a positive integer, got \"" + steps + "\"");
         }
-        if (seeds < 1) {
+        if (seeds < 0) {
             throw UsageError("--seeds must be >= 1");
         }
-        goodput.seeds = seeds;
+        goodput.seeds = seeds > 0 ? seeds : 20;
     }
 
     // ---- enumerate ----
@@ -318,6 +337,50 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                     } catch (const stepsim::SpecError& error) {
                         e.verdict = Verdict::kOutOfMemory;
                         e.reason = error.diagnostics().front().message;
+                        continue;
+                    }
+                    if (by == "straggler") {
+                        // The what-if command itself, so that its scenario semantics hold.
+                        std::vector<std::string> whatif = {
+                            "--topology", topology_file, "--workload",       workload_file,
+                            "--fidelity", fidelity,      "--network",        network,
+                            "--threads",  "1",           "--no-attribution", "--no-sensitivity",
+                            "--json"};
+                        for (const SpecOverride& o : overrides) {
+                            whatif.push_back("--set");
+                            whatif.push_back(o.field_path + "=" + o.value);
+                        }
+                        for (const std::string& straggler : stragglers) {
+                            whatif.push_back("--straggler");
+                            whatif.push_back(straggler);
+                        }
+                        if (!scenario.empty()) {
+                            whatif.push_back("--scenario");
+                            whatif.push_back(scenario);
+                        }
+                        if (seeds > 0) {
+                            whatif.push_back("--seeds");
+                            whatif.push_back(std::to_string(seeds));
+                        }
+                        const CommandOutcome outcome = run_command("whatif", whatif);
+                        if (outcome.status != 0) {
+                            e.verdict = Verdict::kInvalid;
+                            e.reason = outcome.error;
+                            continue;
+                        }
+                        const auto number = [&](std::string_view path) {
+                            return std::stod(
+                                std::string(json_lookup(outcome.output, path).value_or("0")));
+                        };
+                        e.verdict = Verdict::kSimulated;
+                        e.step_time_s = number("baseline_step_time_s");
+                        e.straggler_step_time_s = number("scenario_step_time_s");
+                        e.slowdown = number("slowdown");
+                        e.effective_step_time_s = e.straggler_step_time_s;
+                        const StepResult r = simulate_step(job, topology, step_options);
+                        e.mfu = r.mfu;
+                        e.tokens_per_s = r.tokens_per_s;
+                        e.memory_per_gpu_bytes = r.memory_per_gpu.total_bytes();
                         continue;
                     }
                     const StepResult r = simulate_step(job, topology, step_options);
@@ -405,6 +468,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
             json.field("mfu", e.mfu);
             json.field("tokens_per_s", e.tokens_per_s);
             json.field("memory_per_gpu_bytes", e.memory_per_gpu_bytes);
+            if (by == "straggler") {
+                json.field("straggler_step_time_s", e.straggler_step_time_s);
+                json.field("slowdown", e.slowdown);
+            }
             if (goodput.is_enabled) {
                 json.field("goodput", e.goodput);
                 json.field("goodput_ci95", e.goodput_ci95);
@@ -431,6 +498,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         std::snprintf(line, sizeof line, " %9s %12s %14s", "goodput", "ckpt every", "step/goodput");
         out << line;
     }
+    if (by == "straggler") {
+        std::snprintf(line, sizeof line, " %14s %9s", "with straggler", "slowdown");
+        out << line;
+    }
     out << '\n';
     for (std::size_t k = 0; k < shown; ++k) {
         const Candidate& c = candidates[ranked[k]];
@@ -444,6 +515,11 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
             std::snprintf(line, sizeof line, " %9.4f %12s %14s", e.goodput,
                           format_duration(e.checkpoint_interval_s).c_str(),
                           format_duration(e.effective_step_time_s).c_str());
+            out << line;
+        }
+        if (by == "straggler") {
+            std::snprintf(line, sizeof line, " %14s %9.4f",
+                          format_duration(e.straggler_step_time_s).c_str(), e.slowdown);
             out << line;
         }
         out << '\n';
