@@ -293,6 +293,46 @@ void check_limits(const spec::Workload& message,
     read(limits.has_max_microbatches(), limits.max_microbatches(), "max_microbatches",
          max_microbatches);
 
+    // Sizes beyond these overflow the 64-bit byte and FLOP counts of the workload model (a
+    // fuzz find: hidden 4e9 overflowed costs.cc); they are representational bounds, far above
+    // any real model, so they are not in the limits block.
+    const ModelConfig& m = job.model;
+    const spec::Model& model = message.model();
+    auto too_large = [&](const char* field, double value, double bound, const std::string& what) {
+        if (value > bound) {
+            char text[64];
+            std::snprintf(text, sizeof text, "%.6g exceeds %.6g", value, bound);
+            diagnostics.error(
+                locator.where(model, field), locator.path(model, field),
+                what + " " + text + ", the largest the workload model can count in 64 bits");
+        }
+    };
+    constexpr double kMaxWidth = 1 << 20;
+    constexpr double kMaxTokens = 4294967296.0;  // 2^32
+    constexpr double kMaxParameters = 1e15;      // 16 PB of weights, gradients, Adam state
+    too_large("hidden", static_cast<double>(m.hidden), kMaxWidth, "hidden");
+    too_large("ffn_hidden", static_cast<double>(m.ffn_hidden), 4 * kMaxWidth, "ffn_hidden");
+    too_large("vocab", static_cast<double>(m.vocab), 16 * kMaxWidth, "vocab");
+    too_large("seq_len", static_cast<double>(m.seq_len), 16 * kMaxWidth, "seq_len");
+    too_large("seq_len",
+              static_cast<double>(m.seq_len) * static_cast<double>(job.training.micro_batch),
+              kMaxTokens, "tokens per micro-batch (seq_len x micro_batch)");
+    if (m.hidden <= kMaxWidth && m.ffn_hidden <= 4 * kMaxWidth) {
+        const double h = static_cast<double>(m.hidden);
+        const double parameters =
+            static_cast<double>(m.layers) *
+                (4 * h * h + 3 * h * static_cast<double>(m.ffn_hidden)) +
+            (static_cast<double>(m.vocab) + static_cast<double>(m.seq_len)) * h;
+        too_large("layers", parameters, kMaxParameters, "parameters (about)");
+    }
+    if (!job.training.is_flash_attention) {
+        // Unfused attention stores a·s·s·b score bytes per layer.
+        too_large("seq_len",
+                  5.0 * m.heads * static_cast<double>(m.seq_len) * static_cast<double>(m.seq_len) *
+                      static_cast<double>(job.training.micro_batch),
+                  1e18, "attention score bytes per layer (5 x heads x seq_len^2 x micro_batch)");
+    }
+
     const ParallelLayout& l = job.layout;
     const spec::Parallelism& p = message.parallelism();
     const double gpus = static_cast<double>(l.tp) * l.pp * l.dp;
