@@ -7,7 +7,7 @@ in HBM, one simulated step each) and plots every simulated layout, the Pareto-op
 (no other layout is both faster and smaller) joined by a line, and the GPU's HBM.
 
     PYTHONPATH=build/tools/python /usr/bin/python3 tools/examples/search_pareto.py \\
-        [--topology T] [--workload W] [OUT.png]
+        [--topology T] [--workload W] [--network alpha_beta|fair_share] [OUT.png]
 """
 import argparse
 import os
@@ -36,9 +36,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topology", default=os.path.join(ROOT, "topologies/dgx-h100-1024.textproto"))
     parser.add_argument("--workload", default=os.path.join(ROOT, "workloads/gpt3-175b.textproto"))
+    parser.add_argument("--network", default="alpha_beta", choices=["alpha_beta", "fair_share"])
     parser.add_argument("out", nargs="?", default="search_pareto.png")
     args = parser.parse_args()
-    result = stepsim.search(topology=args.topology, workload=args.workload, top=0)
+    # alpha_beta: collectives without contention among their own flows, ~10x faster than
+    # fair_share for the large DP groups of some layouts (pass --network fair_share to compare).
+    result = stepsim.search(topology=args.topology, workload=args.workload, top=0,
+                            network=args.network)
     layouts = result["ranked"]
     hbm_bytes = stepsim.step(topology=args.topology, workload=args.workload,
                              allow_oom=True)["memory_per_gpu_bytes"]["hbm_bytes"]
