@@ -26,19 +26,28 @@ struct CollectiveCost {
 
 /// Ring reduce-scatter, k chunks per segment of S/n:
 /// (n−1)·k·(alpha + c·(beta + gamma)), c = S/(n·k). Thakur et al. 2005; NCCL tuning.cc nsteps.
-double ring_reduce_scatter_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double ring_reduce_scatter_time_s(std::int64_t n,
+                                  double size_bytes,
+                                  const CollectiveCost& cost,
                                   std::int64_t chunks_per_segment = 1);
 /// Ring all-gather: (n−1)·k·(alpha + c·beta), c = S/(n·k).
-double ring_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double ring_all_gather_time_s(std::int64_t n,
+                              double size_bytes,
+                              const CollectiveCost& cost,
                               std::int64_t chunks_per_segment = 1);
 /// Ring all-reduce = reduce-scatter + all-gather:
 /// 2(n−1)·k·alpha + 2(n−1)/n·S·beta + (n−1)/n·S·gamma.
-double ring_all_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double ring_all_reduce_time_s(std::int64_t n,
+                              double size_bytes,
+                              const CollectiveCost& cost,
                               std::int64_t chunks_per_segment = 1);
 /// Pipelined chain of `hops` links, S bytes in k chunks of c = S/k (ring broadcast; with
 /// is_reduce, ring reduce): (hops + k − 1)·(alpha + c·beta [+ c·gamma]).
-double pipelined_chain_time_s(std::int64_t hops, double size_bytes, const CollectiveCost& cost,
-                              std::int64_t chunks, bool is_reduce);
+double pipelined_chain_time_s(std::int64_t hops,
+                              double size_bytes,
+                              const CollectiveCost& cost,
+                              std::int64_t chunks,
+                              bool is_reduce);
 
 /// Height (edges from the root to the deepest leaf) of NCCL's binary tree on n ranks (the
 /// in-order tree of src/graph/trees.cc, whose root has one child): ceil(log2 n) for n >= 2.
@@ -48,24 +57,27 @@ std::int64_t binary_tree_height(std::int64_t n);
 /// with H = binary_tree_height(n). Exact for gamma = 0; the gamma term is approximate (an
 /// interior node reduces up to two children's chunks per level). Latency ∝ 2·log2(n) as in
 /// NCCL tuning.cc; Sanders, Speck & Träff 2009.
-double double_binary_tree_all_reduce_time_s(std::int64_t n, double size_bytes,
-                                            const CollectiveCost& cost, std::int64_t chunks);
+double double_binary_tree_all_reduce_time_s(std::int64_t n,
+                                            double size_bytes,
+                                            const CollectiveCost& cost,
+                                            std::int64_t chunks);
 
 /// Rabenseifner all-reduce (recursive halving reduce-scatter, recursive doubling all-gather),
 /// p = largest power of two <= n, e = 1 when n > p (the n − p extra ranks fold into partners
 /// first and get the result back last):
 /// (2·log2 p + 2e)·alpha + (2(p−1)/p + 2e)·S·beta + ((p−1)/p + e)·S·gamma. Thakur,
 /// Rabenseifner & Gropp 2005.
-double halving_doubling_all_reduce_time_s(std::int64_t n, double size_bytes,
+double halving_doubling_all_reduce_time_s(std::int64_t n,
+                                          double size_bytes,
                                           const CollectiveCost& cost);
 /// Recursive halving reduce-scatter (n a power of two): log2 n·alpha + (n−1)/n·S·(beta+gamma).
-double halving_reduce_scatter_time_s(std::int64_t n, double size_bytes,
-                                     const CollectiveCost& cost);
+double halving_reduce_scatter_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost);
 /// Recursive doubling all-gather (n a power of two): log2 n·alpha + (n−1)/n·S·beta.
 double doubling_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost);
 /// Recursive doubling all-reduce (whole buffer exchanged each step), p and e as above:
 /// (log2 p + 2e)·(alpha + S·beta) + (log2 p + e)·S·gamma.
-double recursive_doubling_all_reduce_time_s(std::int64_t n, double size_bytes,
+double recursive_doubling_all_reduce_time_s(std::int64_t n,
+                                            double size_bytes,
                                             const CollectiveCost& cost);
 
 /// Direct (one-shot) collectives: every rank sends to every rank at once. `is_port_limited`:
@@ -79,17 +91,29 @@ double recursive_doubling_all_reduce_time_s(std::int64_t n, double size_bytes,
 ///   broadcast:      alpha + f·S·beta
 ///   reduce:         alpha + f·S·beta + (n−1)·S·gamma
 ///   send/recv:      alpha + S·beta
-double direct_reduce_scatter_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_reduce_scatter_time_s(std::int64_t n,
+                                    double size_bytes,
+                                    const CollectiveCost& cost,
                                     bool is_port_limited);
-double direct_all_gather_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_all_gather_time_s(std::int64_t n,
+                                double size_bytes,
+                                const CollectiveCost& cost,
                                 bool is_port_limited);
-double direct_all_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_all_reduce_time_s(std::int64_t n,
+                                double size_bytes,
+                                const CollectiveCost& cost,
                                 bool is_port_limited);
-double direct_all_to_all_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_all_to_all_time_s(std::int64_t n,
+                                double size_bytes,
+                                const CollectiveCost& cost,
                                 bool is_port_limited);
-double direct_broadcast_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_broadcast_time_s(std::int64_t n,
+                               double size_bytes,
+                               const CollectiveCost& cost,
                                bool is_port_limited);
-double direct_reduce_time_s(std::int64_t n, double size_bytes, const CollectiveCost& cost,
+double direct_reduce_time_s(std::int64_t n,
+                            double size_bytes,
+                            const CollectiveCost& cost,
                             bool is_port_limited);
 double send_recv_time_s(double size_bytes, const CollectiveCost& cost);
 
@@ -99,9 +123,12 @@ double send_recv_time_s(double size_bytes, const CollectiveCost& cost);
 /// `pieces`, each piece going through the three phases:
 ///   T = t1 + t2 + t3 + (pieces − 1)·max(t1, t2, t3), ti = phase i on S/pieces.
 /// Exact for pieces = 1; approximate (a flow-shop bound) for more.
-double hierarchical_all_reduce_time_s(std::int64_t nodes, std::int64_t ranks_per_node,
-                                      double size_bytes, const CollectiveCost& intra,
-                                      const CollectiveCost& inter, std::int64_t pieces);
+double hierarchical_all_reduce_time_s(std::int64_t nodes,
+                                      std::int64_t ranks_per_node,
+                                      double size_bytes,
+                                      const CollectiveCost& intra,
+                                      const CollectiveCost& inter,
+                                      std::int64_t pieces);
 
 // ============================================================================ end collectives
 
@@ -128,8 +155,11 @@ double expected_segment_time_s(double segment_s, double restart_cost_s, double m
 /// Daly's expected wall time for exponential failures (Poisson in wall-clock time, failures
 /// also during checkpoints and restarts; each failure costs R and loses the segment):
 /// T_w = M·e^{R/M}·(e^{(τ+δ)/M} − 1)·T_s/τ, i.e. expected_segment_time_s(τ + δ)·T_s/τ.
-double daly_expected_wall_time_s(double work_s, double interval_s, double checkpoint_cost_s,
-                                 double restart_cost_s, double mtbf_s);
+double daly_expected_wall_time_s(double work_s,
+                                 double interval_s,
+                                 double checkpoint_cost_s,
+                                 double restart_cost_s,
+                                 double mtbf_s);
 
 /// Principal branch W₀ of Lambert's W function, for x >= −1/e (Halley iteration, to double
 /// precision). Throws std::invalid_argument for x < −1/e.
@@ -150,8 +180,12 @@ double daly_exact_optimal_interval_s(double checkpoint_cost_s, double mtbf_s);
 /// layers (4h MLP, multi-head attention), forward + backward, no recompute:
 /// 72·B·s·l·h²·(1 + s/(6h) + V/(12·h·l)). With full recompute (one more forward of every
 /// layer, not of the logits): 96·B·s·l·h²·(1 + s/(6h) + V/(16·h·l)).
-double megatron_flops_per_iteration(double batch, double seq_len, double layers, double hidden,
-                                    double vocab, bool is_full_recompute);
+double megatron_flops_per_iteration(double batch,
+                                    double seq_len,
+                                    double layers,
+                                    double hidden,
+                                    double vocab,
+                                    bool is_full_recompute);
 
 /// Megatron-LM parameter count (same paper, §5.1): 12·l·h²·(1 + 13/(12h) + (V+s)/(12·l·h)).
 double megatron_parameter_count(double layers, double hidden, double vocab, double seq_len);
@@ -171,8 +205,11 @@ double interleaved_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m, std:
 /// (p−1)·(T_F + T_B − T_W) against m·(T_F + T_B + T_W) of work per stage; as a rate:
 /// (p−1)(F+B−W) / (m(F+B+W) + (p−1)(F+B−W)). With F = B = W: (p−1)/(3m+p−1), about a third
 /// of one_f_one_b_bubble_rate when m >> p.
-double zero_bubble_h1_bubble_rate(std::int64_t p, std::int64_t m, double forward_s,
-                                  double backward_input_s, double backward_weight_s);
+double zero_bubble_h1_bubble_rate(std::int64_t p,
+                                  std::int64_t m,
+                                  double forward_s,
+                                  double backward_input_s,
+                                  double backward_weight_s);
 
 /// Korthikanti et al. 2022 (arXiv 2205.05198) Table 2: activation bytes per transformer layer
 /// per micro-batch on one GPU, GPT layer (16-bit activations, dropout, unfused attention),
@@ -181,9 +218,14 @@ double zero_bubble_h1_bubble_rate(std::int64_t p, std::int64_t m, double forward
 ///   SP:                    s·b·h·(34/t + 5·a·s/(h·t))
 ///   selective recompute:   drops the 5·a·s/(h·t) term
 ///   full recompute:        2·s·b·h (divided by t with SP)
-double korthikanti_activation_bytes(double seq_len, double micro_batch, double hidden,
-                                    double heads, double tp, bool is_sequence_parallel,
-                                    bool is_selective_recompute, bool is_full_recompute);
+double korthikanti_activation_bytes(double seq_len,
+                                    double micro_batch,
+                                    double hidden,
+                                    double heads,
+                                    double tp,
+                                    bool is_sequence_parallel,
+                                    bool is_selective_recompute,
+                                    bool is_full_recompute);
 
 // ========================================================================= end training step
 

@@ -10,20 +10,20 @@
 //   sim.run();
 #pragma once
 
+#include "stepsim/ids.h"
+#include "stepsim/network.h"
+#include "stepsim/simulator.h"
+#include "stepsim/topology.h"
+
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "stepsim/ids.h"
-#include "stepsim/network.h"
-#include "stepsim/simulator.h"
-#include "stepsim/topology.h"
 
 namespace stepsim {
 
@@ -107,39 +107,57 @@ public:
     CommPlan(CollectiveOp op, std::uint32_t group_size, std::uint32_t root_index = 0);
 
     CollectiveOp op() const { return op_; }
+
     std::uint32_t group_size() const { return group_size_; }
+
     std::uint32_t root_index() const { return root_index_; }
 
     /// Chunks: size and segment. The segment is the group index whose block of the buffer the
     /// chunk belongs to (reduce-scatter: who ends with it; all-gather: who starts with it;
     /// all-to-all: the receiver), ignored by all-reduce, broadcast and reduce. For all-to-all
     /// `source` is the sender; elsewhere it equals the segment.
-    std::uint32_t add_chunk(std::int64_t size_bytes, std::uint32_t segment,
-                            std::uint32_t source);
+    std::uint32_t add_chunk(std::int64_t size_bytes, std::uint32_t segment, std::uint32_t source);
+
     std::size_t chunk_count() const { return chunk_bytes_.size(); }
+
     std::int64_t chunk_bytes(std::uint32_t chunk) const { return chunk_bytes_[chunk]; }
+
     std::uint32_t chunk_segment(std::uint32_t chunk) const { return chunk_segment_[chunk]; }
+
     std::uint32_t chunk_source(std::uint32_t chunk) const { return chunk_source_[chunk]; }
 
     /// Appends a transfer of chunks [first, first + count) and returns its index. Every
     /// dependency must be an earlier transfer (so the list is in topological order); size is
     /// the chunks' total. Throws InternalError on a bad index.
-    std::uint32_t add_transfer(std::uint32_t src, std::uint32_t dst, std::uint32_t chunk_first,
-                               std::uint32_t chunk_count, bool is_reduce, std::uint32_t channel,
+    std::uint32_t add_transfer(std::uint32_t src,
+                               std::uint32_t dst,
+                               std::uint32_t chunk_first,
+                               std::uint32_t chunk_count,
+                               bool is_reduce,
+                               std::uint32_t channel,
                                std::initializer_list<std::uint32_t> dependencies);
     /// As above, with dependencies from a span; invalid (~0u) entries are skipped.
-    std::uint32_t add_transfer(std::uint32_t src, std::uint32_t dst, std::uint32_t chunk_first,
-                               std::uint32_t chunk_count, bool is_reduce, std::uint32_t channel,
+    std::uint32_t add_transfer(std::uint32_t src,
+                               std::uint32_t dst,
+                               std::uint32_t chunk_first,
+                               std::uint32_t chunk_count,
+                               bool is_reduce,
+                               std::uint32_t channel,
                                std::span<const std::uint32_t> dependencies);
 
     std::size_t transfer_count() const { return transfers_.size(); }
+
     const PlanTransfer& transfer(std::uint32_t index) const { return transfers_[index]; }
+
     std::span<const PlanTransfer> transfers() const { return transfers_; }
+
     std::span<const std::uint32_t> dependencies(std::uint32_t index) const {
         return std::span<const std::uint32_t>(deps_).subspan(
             dep_begin_[index], dep_begin_[index + 1] - dep_begin_[index]);
     }
+
     std::size_t dependency_count() const { return deps_.size(); }
+
     /// Bytes of heap the plan holds (for benchmarks).
     std::size_t memory_bytes() const;
     void reserve(std::size_t transfers, std::size_t dependencies);
@@ -186,10 +204,12 @@ public:
     virtual std::string unsupported_reason(const CollectiveRequest& request,
                                            const Topology& topology) const = 0;
     /// The plan. Throws std::invalid_argument when unsupported_reason() is not empty.
-    virtual CommPlan plan(const CollectiveRequest& request, const Topology& topology,
+    virtual CommPlan plan(const CollectiveRequest& request,
+                          const Topology& topology,
                           const CollectiveOptions& options) const = 0;
     /// Closed-form time of the plan on uncontended links with `costs` (sim/analytic).
-    virtual double predict_time_s(const CollectiveRequest& request, const GroupCosts& costs,
+    virtual double predict_time_s(const CollectiveRequest& request,
+                                  const GroupCosts& costs,
                                   const CollectiveOptions& options) const = 0;
 };
 
@@ -203,8 +223,10 @@ const CollectiveAlgorithm* find_collective_algorithm(std::string_view name);
 void validate_collective_request(const CollectiveRequest& request, const Topology& topology);
 
 /// Reads GroupCosts for the request's group off the topology through `router`.
-GroupCosts group_costs(const CollectiveRequest& request, const Topology& topology,
-                       Router& router, const CollectiveOptions& options);
+GroupCosts group_costs(const CollectiveRequest& request,
+                       const Topology& topology,
+                       Router& router,
+                       const CollectiveOptions& options);
 
 /// What `auto` decides: the supporting algorithm with the lowest predicted time (ties: name
 /// order), with the prediction. Throws std::invalid_argument when none supports the request.
@@ -212,8 +234,10 @@ struct AlgorithmChoice {
     std::string algorithm;
     double predicted_time_s = 0;
 };
+
 AlgorithmChoice choose_collective_algorithm(const CollectiveRequest& request,
-                                            const Topology& topology, const GroupCosts& costs,
+                                            const Topology& topology,
+                                            const GroupCosts& costs,
                                             const CollectiveOptions& options);
 
 /// Times a plan on a network: each transfer becomes a network transfer between the ranks'
@@ -221,7 +245,9 @@ AlgorithmChoice choose_collective_algorithm(const CollectiveRequest& request,
 /// after it arrived. Many plans may run at once. References must outlive the executor.
 class PlanExecutor {
 public:
-    PlanExecutor(Simulator& sim, const Topology& topology, NetworkModel& network,
+    PlanExecutor(Simulator& sim,
+                 const Topology& topology,
+                 NetworkModel& network,
                  double gamma_s_per_byte);
     ~PlanExecutor();
     PlanExecutor(const PlanExecutor&) = delete;
@@ -229,7 +255,8 @@ public:
 
     /// Starts `plan` at now() on `ranks` (group index -> GPU rank); `on_done` fires when every
     /// transfer has completed (after zero time for an empty plan).
-    void execute(std::shared_ptr<const CommPlan> plan, std::vector<RankId> ranks,
+    void execute(std::shared_ptr<const CommPlan> plan,
+                 std::vector<RankId> ranks,
                  std::function<void()> on_done);
     /// Transfers started so far (all plans).
     std::uint64_t transfers_started() const;
@@ -245,7 +272,9 @@ private:
 /// through the network model). The references must outlive the executor.
 class CollectiveExecutor {
 public:
-    CollectiveExecutor(Simulator& sim, const Topology& topology, NetworkModel& network,
+    CollectiveExecutor(Simulator& sim,
+                       const Topology& topology,
+                       NetworkModel& network,
                        CollectiveOptions options = {});
     ~CollectiveExecutor();
 

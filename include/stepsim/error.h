@@ -54,16 +54,18 @@ public:
 };
 
 namespace detail {
-[[noreturn]] void check_failed(const char* condition, const char* file, int line,
+[[noreturn]] void check_failed(const char* condition,
+                               const char* file,
+                               int line,
                                const std::string& message);
 }  // namespace detail
 
 }  // namespace stepsim
 
 /// Cheap invariant check, on in every build type; throws stepsim::InternalError.
-#define STEPSIM_CHECK(condition, message)                                                  \
-    do {                                                                                   \
-        if (!(condition)) {                                                                \
-            ::stepsim::detail::check_failed(#condition, __FILE__, __LINE__, (message));    \
-        }                                                                                  \
+#define STEPSIM_CHECK(condition, message)                                               \
+    do {                                                                                \
+        if (!(condition)) {                                                             \
+            ::stepsim::detail::check_failed(#condition, __FILE__, __LINE__, (message)); \
+        }                                                                               \
     } while (false)

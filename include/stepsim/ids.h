@@ -17,18 +17,22 @@ struct StrongId {
     std::uint32_t value = std::numeric_limits<std::uint32_t>::max();
 
     constexpr StrongId() = default;
-    constexpr explicit StrongId(std::uint32_t v) : value(v) {}
+
+    constexpr explicit StrongId(std::uint32_t v)
+        : value(v) {}
 
     constexpr bool is_valid() const { return value != std::numeric_limits<std::uint32_t>::max(); }
+
     constexpr std::size_t index() const { return value; }
+
     friend constexpr auto operator<=>(StrongId, StrongId) = default;
 };
 
-using NodeId = StrongId<struct NodeIdTag>;        ///< a device in the topology
-using LinkId = StrongId<struct LinkIdTag>;        ///< a directed link in the topology
-using RankId = StrongId<struct RankIdTag>;        ///< a GPU, numbered 0..gpus-1
-using TaskId = StrongId<struct TaskIdTag>;        ///< a task in a task graph
-using TransferId = StrongId<struct TransferIdTag>;///< a transfer in a network model
+using NodeId = StrongId<struct NodeIdTag>;          ///< a device in the topology
+using LinkId = StrongId<struct LinkIdTag>;          ///< a directed link in the topology
+using RankId = StrongId<struct RankIdTag>;          ///< a GPU, numbered 0..gpus-1
+using TaskId = StrongId<struct TaskIdTag>;          ///< a task in a task graph
+using TransferId = StrongId<struct TransferIdTag>;  ///< a transfer in a network model
 
 }  // namespace stepsim
 

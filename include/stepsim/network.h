@@ -9,21 +9,21 @@
 // See docs/models/network.md.
 #pragma once
 
+#include "stepsim/ids.h"
+#include "stepsim/simulator.h"
+#include "stepsim/topology.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
 
-#include "stepsim/ids.h"
-#include "stepsim/simulator.h"
-#include "stepsim/topology.h"
-
 namespace stepsim {
 
 struct LinkStats {
     std::int64_t bytes_carried = 0;
-    Time busy_time{0};                 ///< time with at least one flow transmitting
+    Time busy_time{0};  ///< time with at least one flow transmitting
     std::uint32_t peak_concurrent_flows = 0;
 };
 
@@ -39,8 +39,11 @@ public:
     /// Starts moving `size_bytes` (>= 0) from `src` to `dst` at now(); `on_done` fires when
     /// the last byte arrives. `flow_label` picks among equal-cost paths. src == dst completes
     /// after zero time (still through the event queue).
-    virtual TransferId start_transfer(NodeId src, NodeId dst, std::int64_t size_bytes,
-                                      Callback on_done, std::uint64_t flow_label = 0) = 0;
+    virtual TransferId start_transfer(NodeId src,
+                                      NodeId dst,
+                                      std::int64_t size_bytes,
+                                      Callback on_done,
+                                      std::uint64_t flow_label = 0) = 0;
 
     virtual std::size_t active_transfers() const = 0;
     /// Statistics of one directed link, accumulated since construction (a busy period still
@@ -54,7 +57,9 @@ public:
 };
 
 /// `topology` and `router` must outlive the model.
-std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind, Simulator& sim,
-                                                 const Topology& topology, Router& router);
+std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind,
+                                                 Simulator& sim,
+                                                 const Topology& topology,
+                                                 Router& router);
 
 }  // namespace stepsim

@@ -57,7 +57,8 @@ double standard_normal_quantile(double p);
 /// The streams of one simulation, created on first use and owned here.
 class RandomStreams {
 public:
-    explicit RandomStreams(std::uint64_t run_seed) : run_seed_(run_seed) {}
+    explicit RandomStreams(std::uint64_t run_seed)
+        : run_seed_(run_seed) {}
 
     /// The stream named `component`; the same name always returns the same stream object.
     RandomStream& get(std::string_view component);

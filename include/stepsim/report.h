@@ -17,7 +17,8 @@ namespace stepsim {
 class JsonWriter {
 public:
     /// `indent` spaces per level; 0 writes one line.
-    explicit JsonWriter(int indent = 2) : indent_(indent) {}
+    explicit JsonWriter(int indent = 2)
+        : indent_(indent) {}
 
     JsonWriter& begin_object();
     JsonWriter& end_object();
@@ -28,11 +29,16 @@ public:
     JsonWriter& value(double number);  ///< InternalError on NaN or infinity
     JsonWriter& value(std::int64_t number);
     JsonWriter& value(std::uint64_t number);
+
     JsonWriter& value(int number) { return value(static_cast<std::int64_t>(number)); }
+
     JsonWriter& value(bool flag);
     JsonWriter& value(std::string_view text);
+
     JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+
     JsonWriter& null();
+
     /// key(name).value(v)
     template <class T>
     JsonWriter& field(std::string_view name, const T& v) {

@@ -13,13 +13,13 @@
 // months-long run-level failure simulation.
 #pragma once
 
+#include "stepsim/random.h"
+#include "stepsim/time.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string_view>
-
-#include "stepsim/random.h"
-#include "stepsim/time.h"
 
 namespace stepsim {
 
@@ -35,6 +35,7 @@ enum class Priority : std::uint8_t {
 /// Handle of a scheduled event, for cancel(). Default-constructed: refers to nothing.
 struct EventId {
     std::uint64_t value = 0;
+
     bool is_valid() const { return value != 0; }
 };
 
@@ -57,10 +58,14 @@ public:
 
     /// Schedules `fn` at absolute time `when` (>= now(), else InternalError). `tag` is an
     /// event kind or target id mixed into the fingerprint; it does not affect the order.
-    EventId schedule_at(Duration when, Callback fn, Priority priority = Priority::kDefault,
+    EventId schedule_at(Duration when,
+                        Callback fn,
+                        Priority priority = Priority::kDefault,
                         std::uint64_t tag = 0);
     /// Schedules `fn` after `delay` (>= 0) from now().
-    EventId schedule_in(Duration delay, Callback fn, Priority priority = Priority::kDefault,
+    EventId schedule_in(Duration delay,
+                        Callback fn,
+                        Priority priority = Priority::kDefault,
                         std::uint64_t tag = 0);
     /// Cancels a pending event. Returns false if it already fired or was cancelled.
     bool cancel(EventId id);
@@ -72,18 +77,22 @@ public:
     void run_until(Duration limit);
     /// Runs the next event, if any. Returns false when the queue was empty.
     bool step();
+
     /// Makes run() / run_until() return after the event being executed.
     void stop() { stop_requested_ = true; }
 
     /// Events waiting to fire (cancelled ones excluded).
     std::size_t pending() const;
+
     /// Events fired so far.
     std::uint64_t events_executed() const { return events_executed_; }
+
     /// Time of the next pending event, or Duration::max() when none.
     Duration next_event_time() const;
 
     /// The random stream of a component (see random.h).
     RandomStream& rng(std::string_view component) { return streams_.get(component); }
+
     std::uint64_t seed() const { return streams_.run_seed(); }
 
     /// Hash of the (time, priority, tag) sequence of fired events: equal runs give equal

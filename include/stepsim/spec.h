@@ -6,15 +6,15 @@
 // protobuf path before validation, e.g. "fabric[0].fat_tree.oversubscription=2".
 #pragma once
 
+#include "stepsim/scenario.h"
+#include "stepsim/topology.h"
+#include "stepsim/workload.h"
+
 #include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "stepsim/scenario.h"
-#include "stepsim/topology.h"
-#include "stepsim/workload.h"
 
 namespace stepsim {
 
@@ -33,7 +33,8 @@ SpecOverride parse_override(std::string_view text);
 Topology load_topology_file(const std::filesystem::path& path,
                             std::span<const SpecOverride> overrides = {});
 /// As load_topology_file, from text; `display_name` is used in messages.
-Topology load_topology_text(std::string_view text, std::string_view display_name,
+Topology load_topology_text(std::string_view text,
+                            std::string_view display_name,
                             std::span<const SpecOverride> overrides = {});
 
 // ---- failures specs (issue 6; workloads/failures.proto) -------------------------------------
@@ -49,10 +50,12 @@ struct FailureSpec {
 /// Loads and validates a failures spec; classes without an explicit count take theirs from
 /// `counts` (an unknown count is an error located at the class). Throws SpecError with every
 /// problem found.
-FailureSpec load_failures_file(const std::filesystem::path& path, const ComponentCounts& counts,
+FailureSpec load_failures_file(const std::filesystem::path& path,
+                               const ComponentCounts& counts,
                                std::span<const SpecOverride> overrides = {});
 /// As load_failures_file, from text; `display_name` is used in messages.
-FailureSpec load_failures_text(std::string_view text, std::string_view display_name,
+FailureSpec load_failures_text(std::string_view text,
+                               std::string_view display_name,
                                const ComponentCounts& counts,
                                std::span<const SpecOverride> overrides = {});
 
@@ -63,7 +66,8 @@ FailureSpec load_failures_text(std::string_view text, std::string_view display_n
 TrainingJob load_workload_file(const std::filesystem::path& path,
                                std::span<const SpecOverride> overrides = {});
 /// As load_workload_file, from text; `display_name` is used in messages.
-TrainingJob load_workload_text(std::string_view text, std::string_view display_name,
+TrainingJob load_workload_text(std::string_view text,
+                               std::string_view display_name,
                                std::span<const SpecOverride> overrides = {});
 
 // ---- straggler scenarios (issue 5; workloads/scenario.proto) --------------------------------

@@ -28,10 +28,14 @@ Time from_seconds(double seconds);
 RunTime run_time_from_seconds(double seconds);
 
 /// Seconds as a double (for output and for analytic comparisons only).
-constexpr double to_seconds(Time t) { return static_cast<double>(t.count()) * 1e-12; }
+constexpr double to_seconds(Time t) {
+    return static_cast<double>(t.count()) * 1e-12;
+}
 
 /// Divides (correctly rounded: 60 s prints as 60, not 60.00000000000001).
-constexpr double to_seconds(RunTime t) { return static_cast<double>(t.count()) / 1e9; }
+constexpr double to_seconds(RunTime t) {
+    return static_cast<double>(t.count()) / 1e9;
+}
 
 /// Time to push `size_bytes` through a link of `bandwidth_Bps` bytes per second, rounded
 /// once to the nearest picosecond. Throws std::invalid_argument if bandwidth is not positive.

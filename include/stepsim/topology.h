@@ -7,6 +7,9 @@
 // and caches routes. Topologies are built by the spec loader (spec.h) or by hand in tests.
 #pragma once
 
+#include "stepsim/ids.h"
+#include "stepsim/time.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,9 +19,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "stepsim/ids.h"
-#include "stepsim/time.h"
 
 namespace stepsim {
 
@@ -60,14 +60,13 @@ public:
 
     /// Adds a device. Names are unique (std::invalid_argument otherwise). GPUs get ranks in
     /// the order they are added.
-    NodeId add_node(std::string name, NodeKind kind, std::int32_t host = -1,
-                    std::int32_t tier = 0);
+    NodeId add_node(std::string name, NodeKind kind, std::int32_t host = -1, std::int32_t tier = 0);
     /// Adds one direction src -> dst. Latency >= 0 and bandwidth > 0 and finite, else
     /// std::invalid_argument.
     LinkId add_link(NodeId src, NodeId dst, LinkKind kind, Time latency, double bandwidth_Bps);
     /// Adds both directions with the same latency and bandwidth; returns (a->b, b->a).
-    std::pair<LinkId, LinkId> add_duplex_link(NodeId a, NodeId b, LinkKind kind, Time latency,
-                                              double bandwidth_Bps);
+    std::pair<LinkId, LinkId> add_duplex_link(
+        NodeId a, NodeId b, LinkKind kind, Time latency, double bandwidth_Bps);
 
     std::size_t node_count() const;
     std::size_t link_count() const;
@@ -79,7 +78,9 @@ public:
 
     /// GPUs in rank order.
     std::span<const NodeId> gpus() const;
+
     std::size_t gpu_count() const { return gpus().size(); }
+
     NodeId gpu(RankId rank) const;
     std::optional<RankId> rank_of(NodeId id) const;
     /// Number of servers (distinct `host` values among GPUs).
@@ -91,6 +92,7 @@ public:
 
     /// Opaque access for the routing code (Boost.Graph lives behind it).
     struct Impl;
+
     const Impl& impl() const { return *impl_; }
 
 private:
@@ -100,8 +102,8 @@ private:
 /// An ordered path of links from one device to another.
 struct Route {
     std::vector<LinkId> links;
-    Time latency{0};             ///< sum of the links' latencies
-    double bottleneck_Bps = 0;   ///< smallest link bandwidth on the path (+inf when empty)
+    Time latency{0};            ///< sum of the links' latencies
+    double bottleneck_Bps = 0;  ///< smallest link bandwidth on the path (+inf when empty)
 };
 
 /// Shortest paths by latency (ties broken by fewer hops), one of the equal-cost paths chosen
@@ -138,14 +140,15 @@ private:
 /// What `stepsim topology` prints.
 struct TopologySummary {
     struct LinkClass {
-        std::size_t count = 0;            ///< directed links
-        double total_bandwidth_Bps = 0;   ///< sum over directed links
+        std::size_t count = 0;           ///< directed links
+        double total_bandwidth_Bps = 0;  ///< sum over directed links
     };
+
     std::size_t gpus = 0;
-    std::size_t nodes = 0;  ///< servers
-    std::map<std::string, std::size_t> devices_by_kind;     ///< key: to_string(NodeKind)
-    std::map<std::string, LinkClass> links_by_kind;         ///< key: to_string(LinkKind)
-    std::size_t diameter_hops = 0;                          ///< max over GPU pairs
+    std::size_t nodes = 0;                               ///< servers
+    std::map<std::string, std::size_t> devices_by_kind;  ///< key: to_string(NodeKind)
+    std::map<std::string, LinkClass> links_by_kind;      ///< key: to_string(LinkKind)
+    std::size_t diameter_hops = 0;                       ///< max over GPU pairs
     /// Per-GPU injection bandwidth by tier: "scale_up" (NVLink/PCIe out of the GPU) and
     /// "scale_out" (network links out of the GPU's NICs, divided among the GPUs sharing them).
     std::map<std::string, double> injection_Bps_by_tier;

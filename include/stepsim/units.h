@@ -11,12 +11,12 @@
 // message says what was expected. The result is in SI base units (s, bytes, bytes/s, flop).
 #pragma once
 
+#include "stepsim/time.h"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include "stepsim/time.h"
 
 namespace stepsim {
 

@@ -40,8 +40,7 @@ SpecError::SpecError(SourceLocation location, std::string field_path, std::strin
           Diagnostic{std::move(location), std::move(field_path), std::move(message)}}) {}
 
 namespace detail {
-void check_failed(const char* condition, const char* file, int line,
-                  const std::string& message) {
+void check_failed(const char* condition, const char* file, int line, const std::string& message) {
     throw InternalError(std::string(file) + ":" + std::to_string(line) +
                         ": internal error: check failed: " + condition + ": " + message);
 }

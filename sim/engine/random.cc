@@ -39,7 +39,9 @@ RandomStream::RandomStream(std::uint64_t seed) {
 }
 
 namespace {
-constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+constexpr std::uint64_t rotl(std::uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 std::uint64_t RandomStream::next_u64() {
@@ -54,7 +56,9 @@ std::uint64_t RandomStream::next_u64() {
     return result;
 }
 
-double RandomStream::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double RandomStream::uniform() {
+    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 double RandomStream::uniform_open() {
     return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53;
@@ -77,7 +81,9 @@ std::uint64_t RandomStream::uniform_int(std::uint64_t n) {
     return static_cast<std::uint64_t>(m >> 64);
 }
 
-double RandomStream::exponential(double mean) { return -mean * std::log(uniform_open()); }
+double RandomStream::exponential(double mean) {
+    return -mean * std::log(uniform_open());
+}
 
 double standard_normal_quantile(double p) {
     // Acklam's rational approximation (relative error 1.15e-9), then one Halley step.

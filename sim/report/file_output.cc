@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: file_output.cc
 // Atomic file output and CSV quoting.
+#include "stepsim/report.h"
+
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
-
-#include "stepsim/report.h"
 
 namespace stepsim {
 

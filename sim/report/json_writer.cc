@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: json_writer.cc
+#include "stepsim/error.h"
+#include "stepsim/report.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-
-#include "stepsim/error.h"
-#include "stepsim/report.h"
 
 namespace stepsim {
 

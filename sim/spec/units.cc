@@ -21,30 +21,43 @@ struct UnitFactor {
 };
 
 constexpr std::array kTimeUnits = {
-    UnitFactor{"ps", 1e-12}, UnitFactor{"ns", 1e-9}, UnitFactor{"us", 1e-6},
-    UnitFactor{"µs", 1e-6},  UnitFactor{"ms", 1e-3}, UnitFactor{"s", 1.0},
+    UnitFactor{"ps", 1e-12}, UnitFactor{"ns", 1e-9},  UnitFactor{"us", 1e-6},
+    UnitFactor{"µs", 1e-6},  UnitFactor{"ms", 1e-3},  UnitFactor{"s", 1.0},
     UnitFactor{"min", 60.0}, UnitFactor{"h", 3600.0}, UnitFactor{"d", 86400.0},
 };
 
 constexpr double kKi = 1024.0;
 constexpr std::array kSizeUnits = {
-    UnitFactor{"B", 1.0},           UnitFactor{"kB", 1e3},
-    UnitFactor{"MB", 1e6},          UnitFactor{"GB", 1e9},
-    UnitFactor{"TB", 1e12},         UnitFactor{"PB", 1e15},
-    UnitFactor{"KiB", kKi},         UnitFactor{"MiB", kKi * kKi},
-    UnitFactor{"GiB", kKi * kKi * kKi}, UnitFactor{"TiB", kKi * kKi * kKi * kKi},
-    UnitFactor{"PiB", kKi * kKi * kKi * kKi * kKi},
+    UnitFactor{"B", 1.0},
+    UnitFactor{"kB", 1e3},
+    UnitFactor{"MB", 1e6},
+    UnitFactor{"GB", 1e9},
+    UnitFactor{"TB", 1e12},
+    UnitFactor{"PB", 1e15},
+    UnitFactor{"KiB", kKi},
+    UnitFactor{"MiB", kKi* kKi},
+    UnitFactor{"GiB", kKi* kKi* kKi},
+    UnitFactor{"TiB", kKi* kKi* kKi* kKi},
+    UnitFactor{"PiB", kKi* kKi* kKi* kKi* kKi},
 };
 
 constexpr std::array kBandwidthUnits = {
-    UnitFactor{"Bps", 1.0},          UnitFactor{"kBps", 1e3},
-    UnitFactor{"MBps", 1e6},         UnitFactor{"GBps", 1e9},
-    UnitFactor{"TBps", 1e12},        UnitFactor{"PBps", 1e15},
-    UnitFactor{"KiBps", kKi},        UnitFactor{"MiBps", kKi * kKi},
-    UnitFactor{"GiBps", kKi * kKi * kKi}, UnitFactor{"TiBps", kKi * kKi * kKi * kKi},
-    UnitFactor{"bps", 1.0 / 8},      UnitFactor{"kbps", 1e3 / 8},
-    UnitFactor{"Mbps", 1e6 / 8},     UnitFactor{"Gbps", 1e9 / 8},
-    UnitFactor{"Tbps", 1e12 / 8},    UnitFactor{"Pbps", 1e15 / 8},
+    UnitFactor{"Bps", 1.0},
+    UnitFactor{"kBps", 1e3},
+    UnitFactor{"MBps", 1e6},
+    UnitFactor{"GBps", 1e9},
+    UnitFactor{"TBps", 1e12},
+    UnitFactor{"PBps", 1e15},
+    UnitFactor{"KiBps", kKi},
+    UnitFactor{"MiBps", kKi* kKi},
+    UnitFactor{"GiBps", kKi* kKi* kKi},
+    UnitFactor{"TiBps", kKi* kKi* kKi* kKi},
+    UnitFactor{"bps", 1.0 / 8},
+    UnitFactor{"kbps", 1e3 / 8},
+    UnitFactor{"Mbps", 1e6 / 8},
+    UnitFactor{"Gbps", 1e9 / 8},
+    UnitFactor{"Tbps", 1e12 / 8},
+    UnitFactor{"Pbps", 1e15 / 8},
 };
 
 constexpr std::array kFlopUnits = {
@@ -54,13 +67,15 @@ constexpr std::array kFlopUnits = {
 };
 
 constexpr std::array kFlopRateUnits = {
-    UnitFactor{"FLOPS", 1.0},   UnitFactor{"kFLOPS", 1e3},  UnitFactor{"MFLOPS", 1e6},
-    UnitFactor{"GFLOPS", 1e9},  UnitFactor{"TFLOPS", 1e12}, UnitFactor{"PFLOPS", 1e15},
-    UnitFactor{"EFLOPS", 1e18}, UnitFactor{"FLOP/s", 1.0},  UnitFactor{"TFLOP/s", 1e12},
+    UnitFactor{"FLOPS", 1.0},    UnitFactor{"kFLOPS", 1e3},  UnitFactor{"MFLOPS", 1e6},
+    UnitFactor{"GFLOPS", 1e9},   UnitFactor{"TFLOPS", 1e12}, UnitFactor{"PFLOPS", 1e15},
+    UnitFactor{"EFLOPS", 1e18},  UnitFactor{"FLOP/s", 1.0},  UnitFactor{"TFLOP/s", 1e12},
     UnitFactor{"PFLOP/s", 1e15}, UnitFactor{"GFLOP/s", 1e9},
 };
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -88,7 +103,8 @@ std::pair<double, std::string_view> split_number(std::string_view text, const ch
     if (!std::isfinite(value)) {
         throw UnitError(std::string(what) + " " + quoted(text) + " is not finite");
     }
-    return {value, trim(std::string_view(end, static_cast<std::size_t>(s.data() + s.size() - end)))};
+    return {value,
+            trim(std::string_view(end, static_cast<std::size_t>(s.data() + s.size() - end)))};
 }
 
 template <std::size_t N>
@@ -123,8 +139,7 @@ std::string hint(std::string_view unit, const char* what) {
 }
 
 template <std::size_t N>
-double parse_with(std::string_view text, const std::array<UnitFactor, N>& units,
-                  const char* what) {
+double parse_with(std::string_view text, const std::array<UnitFactor, N>& units, const char* what) {
     const auto [value, unit] = split_number(text, what);
     if (unit.empty()) {
         throw UnitError(std::string("missing unit in ") + what + " " + quoted(text) +
@@ -160,7 +175,9 @@ std::string format_scaled(double value, const std::array<UnitFactor, 5>& scale) 
 
 }  // namespace
 
-double parse_duration_s(std::string_view text) { return parse_with(text, kTimeUnits, "time"); }
+double parse_duration_s(std::string_view text) {
+    return parse_with(text, kTimeUnits, "time");
+}
 
 Time parse_time(std::string_view text) {
     const double seconds = parse_duration_s(text);
@@ -187,7 +204,9 @@ double parse_bandwidth_Bps(std::string_view text) {
     return rate;
 }
 
-double parse_flops(std::string_view text) { return parse_with(text, kFlopUnits, "work"); }
+double parse_flops(std::string_view text) {
+    return parse_with(text, kFlopUnits, "work");
+}
 
 double parse_flops_per_s(std::string_view text) {
     const double rate = parse_with(text, kFlopRateUnits, "rate");

@@ -2,9 +2,9 @@
 // File: command.cc
 #include "command.h"
 
-#include <iostream>
-
 #include "stepsim/report.h"
+
+#include <iostream>
 
 namespace po = boost::program_options;
 
@@ -29,7 +29,7 @@ std::vector<SpecOverride> CommonOptions::overrides() const {
 }
 
 void add_common_options(po::options_description& description, CommonOptions& common) {
-    description.add_options()                                                         //
+    description.add_options()                                                     //
         ("json", po::bool_switch(&common.json), "print JSON instead of a table")  //
         ("output,o", po::value<std::string>(),
          "write the result to FILE (atomically) instead of stdout")  //
@@ -40,8 +40,10 @@ void add_common_options(po::options_description& description, CommonOptions& com
 
 bool parse_command_line(const std::vector<std::string>& args,
                         const po::options_description& description,
-                        const std::vector<std::string>& positional, CommonOptions& common,
-                        CommandIo& io, std::string_view usage) {
+                        const std::vector<std::string>& positional,
+                        CommonOptions& common,
+                        CommandIo& io,
+                        std::string_view usage) {
     po::positional_options_description positions;
     for (const std::string& name : positional) {
         positions.add(name.c_str(), 1);

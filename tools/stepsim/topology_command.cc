@@ -3,13 +3,14 @@
 // `stepsim topology FILE [--json] [--set FIELD=VALUE]`: load, validate and summarize a
 // cluster: devices by kind, links by kind with total bandwidth, GPUs, nodes, diameter in
 // hops, and per-GPU injection bandwidth by tier.
-#include <cstdio>
-#include <sstream>
-
-#include "command.h"
 #include "stepsim/report.h"
 #include "stepsim/topology.h"
 #include "stepsim/units.h"
+
+#include "command.h"
+
+#include <cstdio>
+#include <sstream>
 
 namespace po = boost::program_options;
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Random streams: keyed by name (adding a component does not shift another's numbers),
 // and the distributions' sample moments match their closed forms.
+#include "stepsim/random.h"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
-
-#include "stepsim/random.h"
 
 using namespace stepsim;
 
