@@ -5,6 +5,10 @@
 // 0 success, 1 internal error, 2 bad input (spec, flags, units).
 #pragma once
 
+#include "stepsim/spec.h"
+
+#include <boost/program_options.hpp>
+
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
@@ -12,10 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/program_options.hpp>
-
-#include "stepsim/spec.h"
 
 namespace stepsim::cli {
 
@@ -27,11 +27,15 @@ public:
 
 class CommandIo {
 public:
-    CommandIo(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+    CommandIo(std::ostream& out, std::ostream& err)
+        : out_(out)
+        , err_(err) {}
 
     /// Writes the command's result: to --output atomically when given, else to stdout.
     void emit(std::string_view text);
+
     std::ostream& err() { return err_; }
+
     void set_output(std::optional<std::filesystem::path> path) { output_ = std::move(path); }
 
 private:
@@ -59,8 +63,10 @@ void add_common_options(boost::program_options::options_description& description
 /// (the help text has then been written to stdout).
 bool parse_command_line(const std::vector<std::string>& args,
                         const boost::program_options::options_description& description,
-                        const std::vector<std::string>& positional, CommonOptions& common,
-                        CommandIo& io, std::string_view usage);
+                        const std::vector<std::string>& positional,
+                        CommonOptions& common,
+                        CommandIo& io,
+                        std::string_view usage);
 
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 
