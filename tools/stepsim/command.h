@@ -85,5 +85,6 @@ int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
+int validate_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -28,6 +28,8 @@ constexpr std::array kCommands = {
     Command{"search", "rank the parallel layouts of a model on a cluster", search_command},
     Command{"whatif", "stragglers, jitter, slow links: a scenario against the baseline step",
             whatif_command},
+    Command{"validate", "reproduce Megatron-LM's weak-scaling table (SC'21) on a DGX A100 cluster",
+            validate_command},
 };
 
 }  // namespace
