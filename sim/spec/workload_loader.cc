@@ -14,6 +14,8 @@
 #include "workloads/workload.pb.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,7 +89,12 @@ private:
         m.name = message_.name();
         m.layers = p.layers();
         m.hidden = p.hidden();
-        m.ffn_hidden = p.ffn_hidden() != 0 ? p.ffn_hidden() : 4 * p.hidden();
+        // The default 4h, saturated: a hidden too large for it is rejected by check_limits.
+        constexpr std::int64_t kMaxQuarter = std::numeric_limits<std::int64_t>::max() / 4;
+        m.ffn_hidden = p.ffn_hidden() != 0 ? p.ffn_hidden()
+                       : std::abs(p.hidden()) <= kMaxQuarter
+                           ? 4 * p.hidden()
+                           : std::numeric_limits<std::int64_t>::max();
         m.is_gated = p.gated();
         m.heads = p.heads();
         m.kv_heads = p.has_kv_heads() ? p.kv_heads() : p.heads();
