@@ -98,6 +98,10 @@ struct RowResult {
     double bubble_fraction = 0;
     std::int64_t microbatches = 0;
     std::int64_t memory_bytes = 0;
+    // The settings simulated (the row's assumptions, or what --set changed them to).
+    std::int64_t micro_batch = 0;
+    std::string schedule;  ///< "none" without a pipeline, else the schedule's name
+    int virtual_stages = 1;
     StepBreakdown cluster;
 };
 
@@ -184,6 +188,9 @@ RowResult run_row(const MegatronRow& row,
     result.microbatches = step.microbatches;
     result.memory_bytes = step.memory_per_gpu.total_bytes();
     result.cluster = step.cluster;
+    result.micro_batch = job.training.micro_batch;
+    result.schedule = job.layout.pp == 1 ? "none" : step.schedule;
+    result.virtual_stages = job.layout.virtual_stages;
     return result;
 }
 
@@ -213,6 +220,12 @@ std::string schedule_name(const MegatronRow& row) {
     return row.is_interleaved() ? "interleaved v=" + std::to_string(row.virtual_stages()) : "1f1b";
 }
 
+std::string schedule_name(const RowResult& r) {
+    return r.virtual_stages > 1 ? r.schedule + " v=" + std::to_string(r.virtual_stages)
+                                : r.schedule;
+}
+
+/// The row's shape and published figure; the settings (micro-batch, schedule) come after.
 void write_row_fields(JsonWriter& json, const MegatronRow& row) {
     json.field("model", row.model);
     json.field("hidden", row.hidden);
@@ -224,11 +237,16 @@ void write_row_fields(JsonWriter& json, const MegatronRow& row) {
     json.field("pp", row.pp);
     json.field("dp", row.dp);
     json.field("global_batch", row.global_batch);
-    json.field("micro_batch", row.micro_batch());
-    json.field("schedule", row.pp == 1 ? "none" : row.is_interleaved() ? "interleaved" : "1f1b");
-    json.field("virtual_stages", row.virtual_stages());
-    json.field("recompute", "full");
     json.field("published_tflops_per_gpu", row.published_tflops_per_gpu);
+}
+
+void write_settings(JsonWriter& json,
+                    std::int64_t micro_batch,
+                    const std::string& schedule,
+                    int virtual_stages) {
+    json.field("micro_batch", micro_batch);
+    json.field("schedule", schedule);
+    json.field("virtual_stages", virtual_stages);
 }
 
 std::string result_json(const std::string& topology_file,
@@ -245,12 +263,18 @@ std::string result_json(const std::string& topology_file,
         for (const MegatronRow* row : listed) {
             json.begin_object();
             write_row_fields(json, *row);
+            write_settings(json, row->micro_batch(),
+                           row->pp == 1            ? "none"
+                           : row->is_interleaved() ? "interleaved"
+                                                   : "1f1b",
+                           row->virtual_stages());
             json.end_object();
         }
     }
     for (const RowResult& r : results) {
         json.begin_object();
         write_row_fields(json, *r.row);
+        write_settings(json, r.micro_batch, r.schedule, r.virtual_stages);
         json.field("microbatches", r.microbatches);
         json.field("step_time_s", r.step_time_s);
         json.field("megatron_flops_per_iteration", r.megatron_flops);
@@ -316,7 +340,7 @@ std::string result_table(const std::string& topology_file,
                       "%-6s %5d %3d %3d %3d %6lld %5lld %-15s %10.3f %10.1f %10.0f %+7.1f%%\n",
                       std::string(row.model).c_str(), row.gpus(), row.tp, row.pp, row.dp,
                       static_cast<long long>(row.global_batch),
-                      static_cast<long long>(row.micro_batch()), schedule_name(row).c_str(),
+                      static_cast<long long>(r.micro_batch), schedule_name(r).c_str(),
                       r.step_time_s, r.predicted_tflops, row.published_tflops_per_gpu,
                       100 * r.error_fraction);
         out << line;
