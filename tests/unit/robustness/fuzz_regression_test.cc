@@ -62,7 +62,8 @@ TEST_CASE("units corpus parses or is rejected with UnitError", "[fuzz_regression
     replay("units", [](const std::string& input) { stepsim::fuzz::drive_units(input); });
 }
 
-TEST_CASE("--set corpus applies or is rejected with SpecError", "[fuzz_regression]") {
+TEST_CASE("override corpus: each --set applies or is rejected with SpecError",
+          "[fuzz_regression]") {
     replay("overrides", [](const std::string& input) {
         stepsim::fuzz::drive_overrides(input, STEPSIM_SOURCE_DIR);
     });
