@@ -17,6 +17,11 @@
 #include <string_view>
 #include <vector>
 
+namespace stepsim {
+class JsonWriter;
+struct StepBreakdown;
+}  // namespace stepsim
+
 namespace stepsim::cli {
 
 /// A bad flag or argument: printed as "stepsim <command>: error: <message>", exit status 2.
@@ -67,6 +72,10 @@ bool parse_command_line(const std::vector<std::string>& args,
                         CommonOptions& common,
                         CommandIo& io,
                         std::string_view usage);
+
+/// Writes a step breakdown as a JSON object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s,
+/// bubble_s, other_idle_s): the shape `step` and `whatif` share.
+void write_breakdown(JsonWriter& json, const StepBreakdown& breakdown);
 
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 

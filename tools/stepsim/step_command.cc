@@ -22,19 +22,6 @@ namespace stepsim::cli {
 
 namespace {
 
-void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
-    json.begin_object();
-    json.field("compute_s", b.compute_s);
-    json.field("recompute_s", b.recompute_s);
-    json.field("tp_s", b.tp_s);
-    json.field("pp_s", b.pp_s);
-    json.field("dp_s", b.dp_s);
-    json.field("zero_s", b.zero_s);
-    json.field("bubble_s", b.bubble_s);
-    json.field("other_idle_s", b.other_idle_s);
-    json.end_object();
-}
-
 void write_memory(JsonWriter& json, const MemoryBreakdown& m, std::int64_t hbm_bytes) {
     json.begin_object();
     json.field("weights_bytes", m.weights_bytes);

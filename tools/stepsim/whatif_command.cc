@@ -74,19 +74,6 @@ StragglerSweep parse_sweep(const std::string& text) {
     return sweep;
 }
 
-void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
-    json.begin_object();
-    json.field("compute_s", b.compute_s);
-    json.field("recompute_s", b.recompute_s);
-    json.field("tp_s", b.tp_s);
-    json.field("pp_s", b.pp_s);
-    json.field("dp_s", b.dp_s);
-    json.field("zero_s", b.zero_s);
-    json.field("bubble_s", b.bubble_s);
-    json.field("other_idle_s", b.other_idle_s);
-    json.end_object();
-}
-
 void write_summary(JsonWriter& json, const SampleSummary& s) {
     json.begin_object();
     json.field("count", s.count);
