@@ -16,8 +16,10 @@
 
 namespace stepsim {
 
+using network::check_transfer_size;
 using network::event_tag;
 using network::EventKind;
+using network::schedule_local_transfer;
 
 AlphaBetaNetwork::AlphaBetaNetwork(Simulator& sim, const Topology& topology, Router& router)
     : sim_(sim)
@@ -36,22 +38,10 @@ std::uint32_t AlphaBetaNetwork::allocate_slot() {
 
 TransferId AlphaBetaNetwork::start_transfer(
     NodeId src, NodeId dst, std::int64_t size_bytes, Callback on_done, std::uint64_t flow_label) {
-    if (size_bytes < 0) {
-        throw std::invalid_argument("start_transfer: size_bytes must be >= 0, got " +
-                                    std::to_string(size_bytes));
-    }
+    check_transfer_size(size_bytes);
     const TransferId id{next_transfer_id_++};
     if (src == dst) {
-        ++active_transfers_;
-        sim_.schedule_in(
-            Time{0},
-            [this, done = std::move(on_done)] {
-                --active_transfers_;
-                if (done) {
-                    done();
-                }
-            },
-            Priority::kDefault, event_tag(EventKind::kLocalDone, id));
+        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done));
         return id;
     }
     const Route& route = router_.route(src, dst, flow_label);

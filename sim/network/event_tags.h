@@ -5,8 +5,12 @@
 #pragma once
 
 #include "stepsim/ids.h"
+#include "stepsim/network.h"
+#include "stepsim/simulator.h"
 
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 namespace stepsim::network {
 
@@ -19,6 +23,32 @@ enum class EventKind : std::uint8_t {
 
 constexpr std::uint64_t event_tag(EventKind kind, TransferId id = TransferId{0}) {
     return (std::uint64_t{static_cast<std::uint8_t>(kind)} << 56) | id.value;
+}
+
+/// Shared by both models' start_transfer(): rejects a negative size.
+inline void check_transfer_size(std::int64_t size_bytes) {
+    if (size_bytes < 0) {
+        throw std::invalid_argument("start_transfer: size_bytes must be >= 0, got " +
+                                    std::to_string(size_bytes));
+    }
+}
+
+/// A transfer from a device to itself: completes after zero time, through the event queue,
+/// counted in `active_transfers` until then.
+inline void schedule_local_transfer(Simulator& sim,
+                                    std::size_t& active_transfers,
+                                    TransferId id,
+                                    NetworkModel::Callback on_done) {
+    ++active_transfers;
+    sim.schedule_in(
+        Time{0},
+        [&active_transfers, done = std::move(on_done)] {
+            --active_transfers;
+            if (done) {
+                done();
+            }
+        },
+        Priority::kDefault, event_tag(EventKind::kLocalDone, id));
 }
 
 }  // namespace stepsim::network
