@@ -109,14 +109,37 @@ void FairShareNetwork::begin_transmission(std::uint32_t slot) {
     Flow& flow = flows_[slot];
     flow.is_transmitting = true;
     flow.last_update = sim_.now();
+    bool is_alone = true;
+    double narrowest_Bps = std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < flow.links.size(); ++i) {
         const std::uint32_t link = static_cast<std::uint32_t>(flow.links[i].index());
         LinkState& state = links_[link];
         flow.positions[i] = static_cast<std::uint32_t>(state.flows.size());
         state.flows.push_back(slot);
         stats_.flow_started(flow.links[i], sim_.now());
-        mark_dirty(link);
+        is_alone = is_alone && state.flows.size() == 1;
+        narrowest_Bps = std::min(narrowest_Bps, topology_.link(flow.links[i]).bandwidth_Bps);
     }
+    if (is_alone && options_.is_incremental) {
+        // Alone on its links: its max-min rate is the narrowest bandwidth, and no other rate
+        // changes, so no re-sharing is needed. A flow joining one of these links later at
+        // this tick marks the link dirty, and that re-sharing recomputes this rate too.
+        STEPSIM_CHECK(narrowest_Bps > 0, "a link of the flow has no capacity");
+        flow.rate_Bps = narrowest_Bps;
+        schedule_completion(slot);
+        return;
+    }
+    for (const LinkId link : flow.links) {
+        mark_dirty(static_cast<std::uint32_t>(link.index()));
+    }
+}
+
+void FairShareNetwork::schedule_completion(std::uint32_t slot) {
+    Flow& flow = flows_[slot];
+    const Time finish = checked_add(sim_.now(), from_seconds(flow.remaining_bytes / flow.rate_Bps));
+    flow.completion = sim_.schedule_at(
+        finish, [this, slot] { complete(slot); }, Priority::kDefault,
+        event_tag(EventKind::kTransferDone, flow.id));
 }
 
 void FairShareNetwork::complete(std::uint32_t slot) {
@@ -143,7 +166,10 @@ void FairShareNetwork::complete(std::uint32_t slot) {
             }
         }
         stats_.flow_finished(flow.links[i], sim_.now());
-        mark_dirty(link);
+        // A link left without flows changes no rate: re-sharing it would find nothing.
+        if (!state.flows.empty()) {
+            mark_dirty(link);
+        }
     }
     Callback done = std::move(flow.on_done);
     flow.on_done = nullptr;
@@ -245,6 +271,19 @@ void FairShareNetwork::collect_everything() {
 // freeze (a frozen rate is at most the share of each link it crosses), so stale heap entries
 // are skipped by version instead of being updated in place.
 void FairShareNetwork::progressive_filling() {
+    if (component_flows_.size() == 1) {
+        // A flow alone on its links: its rate is the narrowest link's bandwidth, the value
+        // the filling below would reach (every share is bandwidth / 1).
+        Flow& flow = flows_[component_flows_.front()];
+        double rate_Bps = std::numeric_limits<double>::infinity();
+        for (const LinkId crossed : flow.links) {
+            rate_Bps = std::min(rate_Bps, topology_.link(crossed).bandwidth_Bps);
+        }
+        STEPSIM_CHECK(rate_Bps > 0, "a link of the flow has no capacity");
+        flow.frozen_mark = epoch_;
+        flow.new_rate_Bps = rate_Bps;
+        return;
+    }
     heap_.clear();
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
@@ -324,10 +363,7 @@ void FairShareNetwork::apply_rates() {
         if (flow.completion.is_valid()) {
             sim_.cancel(flow.completion);
         }
-        const Time finish = checked_add(now, from_seconds(flow.remaining_bytes / flow.rate_Bps));
-        flow.completion = sim_.schedule_at(
-            finish, [this, slot] { complete(slot); }, Priority::kDefault,
-            event_tag(EventKind::kTransferDone, flow.id));
+        schedule_completion(slot);
     }
 }
 

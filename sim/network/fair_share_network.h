@@ -5,7 +5,9 @@
 // the max-min fair rate of the flows transmitting at that moment. Rates are recomputed by
 // progressive filling when a flow starts or ends transmitting, over the connected component
 // of flows that share links (transitively) with the change only; other flows keep their rates
-// and completion events. Changes at the same tick are batched into one re-sharing event.
+// and completion events. Changes at the same tick are batched into one re-sharing event. A
+// flow that starts alone on its links takes the narrowest bandwidth at once, and a flow whose
+// end leaves its links empty changes no rate: neither needs a re-sharing.
 // See docs/models/network.md.
 #pragma once
 
@@ -102,6 +104,8 @@ private:
     void ensure_links();
     void begin_transmission(std::uint32_t slot);
     void complete(std::uint32_t slot);
+    /// Schedules the flow's completion at now + remaining_bytes / rate_Bps.
+    void schedule_completion(std::uint32_t slot);
     void mark_dirty(std::uint32_t link);
     void reshare();
     void collect_component();

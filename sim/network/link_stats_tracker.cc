@@ -11,7 +11,7 @@
 
 namespace stepsim::network {
 
-void LinkStatsTracker::require_link(LinkId id) const {
+void LinkStatsTracker::require_link_slow(LinkId id) const {
     if (!id.is_valid() || id.index() >= topology_.link_count()) {
         throw std::invalid_argument("link id " + std::to_string(id.value) +
                                     " is not a link of the topology (" +

@@ -36,7 +36,15 @@ private:
         Time busy_since{0};  ///< start of the unaccounted part of the busy period
     };
 
-    void require_link(LinkId id) const;
+    /// Sizes the tables to the topology; throws when `id` is not one of its links.
+    void require_link(LinkId id) const {
+        if (id.index() < stats_.size()) {
+            return;  // the hot path: a link already seen (valid ids only get here)
+        }
+        require_link_slow(id);
+    }
+
+    void require_link_slow(LinkId id) const;
 
     const Topology& topology_;
     // stats() folds open busy periods in; the result is the same whatever the query times.
