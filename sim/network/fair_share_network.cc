@@ -268,8 +268,11 @@ void FairShareNetwork::collect_everything() {
 // Progressive filling: all unfrozen rates rise together; the link whose fair share
 // capacity_left / unfrozen is smallest saturates first, its unfrozen flows freeze at that
 // share, and their rates are taken off every link they cross. Shares only grow as flows
-// freeze (a frozen rate is at most the share of each link it crosses), so stale heap entries
-// are skipped by version instead of being updated in place.
+// freeze (a frozen rate is at most the share of each link it crosses), so a heap entry is a
+// lower bound of its link's share: a link whose flows froze since its entry was pushed is
+// recomputed only when that stale entry reaches the top (lazy decrease-key). The links then
+// saturate in the same (share, link id) order as with exact entries, so the rates are the
+// same to the bit, at one heap push per stale pop instead of one per link touched.
 void FairShareNetwork::progressive_filling() {
     if (component_flows_.size() == 1) {
         // A flow alone on its links: its rate is the narrowest link's bandwidth, the value
@@ -300,13 +303,19 @@ void FairShareNetwork::progressive_filling() {
         const HeapEntry entry = heap_.back();
         heap_.pop_back();
         LinkState& bottleneck = links_[entry.link];
-        if (entry.version != bottleneck.version || bottleneck.unfrozen == 0) {
+        if (bottleneck.unfrozen == 0) {
+            continue;
+        }
+        if (entry.version != bottleneck.version) {
+            // Stale: some of its flows froze since. Push its current share back.
+            heap_.push_back({std::max(bottleneck.capacity_left_Bps, 0.0) / bottleneck.unfrozen,
+                             entry.link, bottleneck.version});
+            std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
             continue;
         }
         const double share_Bps = entry.share_Bps;
         STEPSIM_CHECK(share_Bps > 0,
                       "link " + std::to_string(entry.link) + " has no capacity left for its flows");
-        touched_links_.clear();
         for (const std::uint32_t slot : bottleneck.flows) {
             Flow& flow = flows_[slot];
             if (flow.frozen_mark == epoch_) {
@@ -318,21 +327,7 @@ void FairShareNetwork::progressive_filling() {
                 LinkState& state = links_[crossed.index()];
                 state.capacity_left_Bps -= share_Bps;
                 --state.unfrozen;
-                if (state.touch_mark != touch_epoch_) {
-                    state.touch_mark = touch_epoch_;
-                    touched_links_.push_back(static_cast<std::uint32_t>(crossed.index()));
-                }
-            }
-        }
-        ++touch_epoch_;
-        // One new heap entry per link whose share changed, however many flows froze on it.
-        for (const std::uint32_t link : touched_links_) {
-            LinkState& state = links_[link];
-            if (state.unfrozen > 0) {
                 ++state.version;
-                heap_.push_back(
-                    {std::max(state.capacity_left_Bps, 0.0) / state.unfrozen, link, state.version});
-                std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
             }
         }
         STEPSIM_CHECK(bottleneck.unfrozen == 0, "bottleneck link left unfrozen flows");
@@ -343,15 +338,21 @@ void FairShareNetwork::progressive_filling() {
 // completion is rescheduled. Flows are handled in transfer-id order so that completions
 // falling on the same tick fire in a canonical order.
 void FairShareNetwork::apply_rates() {
-    std::sort(component_flows_.begin(), component_flows_.end(),
+    // Only the flows whose rate changed (or that have no completion yet) are rescheduled;
+    // sorting just those keeps the canonical order at a fraction of the cost.
+    changed_flows_.clear();
+    for (const std::uint32_t slot : component_flows_) {
+        const Flow& flow = flows_[slot];
+        STEPSIM_CHECK(flow.frozen_mark == epoch_, "flow left without a rate");
+        if (flow.new_rate_Bps != flow.rate_Bps || !flow.completion.is_valid()) {
+            changed_flows_.push_back(slot);
+        }
+    }
+    std::sort(changed_flows_.begin(), changed_flows_.end(),
               [this](std::uint32_t a, std::uint32_t b) { return flows_[a].id < flows_[b].id; });
     const Time now = sim_.now();
-    for (const std::uint32_t slot : component_flows_) {
+    for (const std::uint32_t slot : changed_flows_) {
         Flow& flow = flows_[slot];
-        STEPSIM_CHECK(flow.frozen_mark == epoch_, "flow left without a rate");
-        if (flow.new_rate_Bps == flow.rate_Bps && flow.completion.is_valid()) {
-            continue;
-        }
         if (flow.rate_Bps > 0) {
             flow.remaining_bytes -= flow.rate_Bps * to_seconds(now - flow.last_update);
             // Completion times are rounded to the tick, so a flow can be up to half a tick

@@ -91,7 +91,6 @@ private:
         double capacity_left_Bps = 0;  ///< scratch of the progressive filling
         std::uint32_t unfrozen = 0;
         std::uint32_t version = 0;
-        std::uint64_t touch_mark = 0;
     };
 
     struct HeapEntry {
@@ -130,8 +129,7 @@ private:
     std::vector<std::uint32_t> component_links_;
     std::vector<std::uint32_t> component_flows_;
     std::vector<HeapEntry> heap_;
-    std::vector<std::uint32_t> touched_links_;
-    std::uint64_t touch_epoch_ = 1;
+    std::vector<std::uint32_t> changed_flows_;
 
     std::uint32_t next_transfer_id_ = 0;
     std::size_t active_transfers_ = 0;
