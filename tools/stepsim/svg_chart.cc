@@ -85,6 +85,14 @@ std::vector<double> nice_ticks(double low, double high, int count) {
     return ticks;
 }
 
+std::string tick_text(double value, double step) {
+    const int decimals =
+        step > 0 ? std::clamp(static_cast<int>(-std::floor(std::log10(step) + 1e-9)), 0, 9) : 2;
+    char text[48];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
 const char* chart_color(std::size_t i) {
     return kColors[i % (sizeof kColors / sizeof kColors[0])];
 }

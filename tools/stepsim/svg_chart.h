@@ -22,6 +22,10 @@ std::string svg_escape(const std::string& text);
 /// 1, 2, 5 × 10^k steps covering [low, high] with about `count` ticks.
 std::vector<double> nice_ticks(double low, double high, int count);
 
+/// A tick label for an axis whose ticks are `step` apart: `value` with as many decimals as
+/// `step` needs (0.5 -> "6.5", 0.02 -> "6.48", 10 -> "40").
+std::string tick_text(double value, double step);
+
 /// The i-th colour of a fixed palette (cycles).
 const char* chart_color(std::size_t i);
 

@@ -2,8 +2,8 @@
 // File: whatif_command.cc
 // `stepsim whatif --topology T --workload W [--scenario S] [--straggler SPEC]... [--seeds N]
 // [--threads N] [--sweep factor=FROM:TO:STEP | --sweep count=FROM:TO[:STEP]] [--json]
-// [--trace FILE]`: the baseline step and a straggler scenario in one invocation, with the
-// slowdown, breakdown delta, attribution, sweep curve and sensitivity ranking
+// [--trace FILE] [--plot FILE.svg]`: the baseline step and a straggler scenario in one invocation,
+// with the slowdown, breakdown delta, attribution, sweep curve and sensitivity ranking
 // (docs/models/stragglers.md).
 #include "stepsim/perturbed_step.h"
 #include "stepsim/report.h"
@@ -14,9 +14,12 @@
 #include "stepsim/workload.h"
 
 #include "command.h"
+#include "svg_chart.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -272,6 +275,109 @@ std::string trace_json(const Topology& topology, const StepResult& r) {
     return json.str() + "\n";
 }
 
+/// `--plot`: step time against the swept severity, the mean with its p50–p99 band across
+/// seeds (when there are several), one marker per sweep value and the baseline dashed.
+std::string sweep_plot_svg(const std::string& topology_file,
+                           const std::string& workload_file,
+                           const StragglerSweep& sweep,
+                           const WhatIfResult& r) {
+    double x_low = sweep.from;
+    double x_high = sweep.from;
+    double y_low = r.baseline_step_time_s;
+    double y_high = r.baseline_step_time_s;
+    bool has_band = false;
+    for (const SweepCurvePoint& p : r.sweep) {
+        x_low = std::min(x_low, p.value);
+        x_high = std::max(x_high, p.value);
+        y_low = std::min({y_low, p.step_time_s.mean, p.step_time_s.p50});
+        y_high = std::max({y_high, p.step_time_s.mean, p.step_time_s.p99});
+        has_band = has_band || p.step_time_s.count > 1;
+    }
+    if (x_high <= x_low) {
+        x_low -= 0.5;
+        x_high += 0.5;
+    }
+    const double y_pad = y_high > y_low ? 0.05 * (y_high - y_low) : 0.01 * std::abs(y_high) + 1e-9;
+    y_low -= y_pad;
+    y_high += y_pad;
+    constexpr int kXTicks = 8;
+    constexpr int kYTicks = 6;
+    const auto tick_step = [](double low, double high, int count) {
+        const std::vector<double> ticks = nice_ticks(low, high, count);
+        return ticks.size() > 1 ? ticks[1] - ticks[0] : high - low;
+    };
+    const double x_step = tick_step(x_low, x_high, kXTicks);
+    const double y_step = tick_step(y_low, y_high, kYTicks);
+    const bool is_factor = sweep.kind == SweepKind::kFactor;
+    ChartAxis x_axis{x_low,
+                     x_high,
+                     false,
+                     kXTicks,
+                     is_factor ? "slowdown factor of the selected elements"
+                               : "randomly placed stragglers (count)",
+                     [x_step](double t) {
+                         return tick_text(t, x_step);
+                     }};
+    ChartAxis y_axis{y_low, y_high, false, kYTicks, "step time (s)", [y_step](double t) {
+                         return tick_text(t, y_step);
+                     }};
+    SvgChart chart("Step time against straggler severity: " +
+                       std::filesystem::path(workload_file).stem().string() + " on " +
+                       std::filesystem::path(topology_file).stem().string(),
+                   std::move(x_axis), std::move(y_axis));
+    const std::string color = chart_color(0);
+    const std::string baseline_color = "#444";
+    const std::string dash = "6 4";
+    std::int64_t seeds = 1;
+    std::vector<ChartPoint> mean;
+    std::vector<ChartPoint> p99;
+    std::vector<ChartPoint> p50_reversed;
+    for (const SweepCurvePoint& p : r.sweep) {
+        mean.push_back({p.value, p.step_time_s.mean});
+        p99.push_back({p.value, p.step_time_s.p99});
+        seeds = std::max(seeds, p.step_time_s.count);
+    }
+    for (auto p = r.sweep.rbegin(); p != r.sweep.rend(); ++p) {
+        p50_reversed.push_back({p->value, p->step_time_s.p50});
+    }
+    if (has_band) {
+        chart.band(p99, p50_reversed, color);
+    }
+    chart.polyline({{x_low, r.baseline_step_time_s}, {x_high, r.baseline_step_time_s}},
+                   baseline_color, 1.5, dash);
+    chart.polyline(mean, color, 2);
+    std::ostringstream& svg = chart.body();
+    char title[160];
+    for (const SweepCurvePoint& p : r.sweep) {
+        if (has_band) {
+            std::snprintf(title, sizeof title,
+                          "%s %g: mean %.6f s, p50 %.6f s, p99 %.6f s, %.4fx the baseline",
+                          is_factor ? "factor" : "count", p.value, p.step_time_s.mean,
+                          p.step_time_s.p50, p.step_time_s.p99, p.slowdown);
+        } else {
+            std::snprintf(title, sizeof title, "%s %g: %.6f s, %.4fx the baseline",
+                          is_factor ? "factor" : "count", p.value, p.step_time_s.mean, p.slowdown);
+        }
+        svg << "<circle class=\"point\" cx=\"" << svg_number(chart.px(p.value)) << "\" cy=\""
+            << svg_number(chart.py(p.step_time_s.mean)) << "\" r=\"4\" fill=\"" << color
+            << "\"><title>" << svg_escape(title) << "</title></circle>\n";
+    }
+    double legend_y = SvgChart::kTop + 10;
+    chart.legend_line(legend_y, color, has_band ? "mean step time" : "step time");
+    if (has_band) {
+        legend_y += 20;
+        svg << "<rect x=\"" << svg_number(SvgChart::legend_left() + 16) << "\" y=\""
+            << svg_number(legend_y - 6) << "\" width=\"24\" height=\"12\" fill=\"" << color
+            << "\" fill-opacity=\"0.15\"/>\n<text x=\"" << svg_number(SvgChart::legend_left() + 46)
+            << "\" y=\"" << svg_number(legend_y + 4) << "\">p50 to p99, " << seeds
+            << " seeds</text>\n";
+    }
+    legend_y += 20;
+    char baseline[64];
+    std::snprintf(baseline, sizeof baseline, "baseline %.4g s", r.baseline_step_time_s);
+    chart.legend_line(legend_y, baseline_color, baseline, dash);
+    return chart.finish();
+}
 }  // namespace
 
 int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
@@ -281,6 +387,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string scenario_file;
     std::vector<std::string> stragglers;
     std::string trace_file;
+    std::string plot_file;
     std::string sweep_text;
     std::string fidelity = "fast";
     std::string network = "fair_share";
@@ -305,6 +412,8 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         "factor=FROM:TO:STEP or count=FROM:TO[:STEP]")(
         "trace", po::value<std::string>(&trace_file),
         "write the first scenario run as Chrome trace-event JSON to FILE")(
+        "plot", po::value<std::string>(&plot_file),
+        "with --sweep: write an SVG plot of step time against the swept severity to FILE")(
         "fidelity", po::value<std::string>(&fidelity), "fast (default) or full")(
         "network", po::value<std::string>(&network), "fair_share (default) or alpha_beta")(
         "no-attribution", po::bool_switch(&no_attribution), "skip the attribution runs")(
@@ -314,7 +423,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim whatif --topology FILE --workload FILE [--scenario FILE] "
                             "[--straggler SPEC]... [--seeds N] [--sweep KIND=FROM:TO:STEP] "
-                            "[--json] [--trace FILE]")) {
+                            "[--json] [--trace FILE] [--plot FILE.svg]")) {
         return 0;
     }
     StepOptions step_options;
@@ -343,6 +452,9 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     options.has_sensitivity = !no_sensitivity;
     if (!sweep_text.empty()) {
         options.sweep = parse_sweep(sweep_text);
+    }
+    if (!plot_file.empty() && !options.sweep) {
+        throw UsageError("--plot needs --sweep: it plots step time against the swept severity");
     }
     if (scenario_file.empty() && stragglers.empty() && !options.sweep) {
         throw UsageError("give --scenario FILE, --straggler SPEC or --sweep");
@@ -385,6 +497,10 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
             job, topology, traced,
             make_perturbation(scenario, job, topology, run_seed(scenario.seed, 0)));
         write_file_atomically(trace_file, trace_json(topology, run.step));
+    }
+    if (!plot_file.empty()) {
+        write_file_atomically(plot_file,
+                              sweep_plot_svg(topology_file, workload_file, *options.sweep, result));
     }
     io.emit(common.json ? result_json(topology_file, workload_file, scenario, result)
                         : result_table(topology_file, workload_file, scenario, result));
