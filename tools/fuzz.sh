@@ -3,7 +3,8 @@
 # Fuzzes one spec parser with libFuzzer for N seconds:
 #
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer flags...]
-#   TARGET: topology | workload | failures | units | overrides   (tests/fuzz/<TARGET>_fuzz.cc)
+#   TARGET: topology | workload | failures | units | overrides | scenario | sweep
+#           (tests/fuzz/<TARGET>_fuzz.cc)
 #
 # Builds the targets with clang 14 (-fsanitize=fuzzer,address,undefined) in build-fuzz/
 # (STEPSIM_FUZZ_BUILD_DIR to change it), seeds from tests/fuzz/corpus/TARGET/ (read only; new
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 [ $# -ge 2 ] || usage
@@ -24,7 +25,7 @@ target=$1
 seconds=$2
 shift 2
 case $target in
-  topology | workload | failures | units | overrides) ;;
+  topology | workload | failures | units | overrides | scenario | sweep) ;;
   *) echo "fuzz.sh: unknown target \"$target\"" >&2; usage ;;
 esac
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number" >&2; usage; }
@@ -56,6 +57,11 @@ mkdir -p "$build/fuzz-work/$target" "$build/fuzz-artifacts/$target"
   printf '%s\n' ps ns us ms s min h d B kB MB GB TB PB KiB MiB GiB TiB PiB Bps kBps MBps GBps \
     TBps PBps bps kbps Mbps Gbps Tbps Pbps FLOP TFLOP PFLOP FLOPS TFLOPS PFLOPS 'FLOP/s' \
     '{' '}' ':' '[' ']' '.' '=' '[*]' '[0]' e+308 e-324 nan inf
+  # Scenario selectors and --straggler syntax; sweep expressions and command flags.
+  printf '%s\n' '->' '<->' inter-node intra-node all 'node[0].gpu[0]' 'node[0].nic[0]' \
+    'node[0].nvswitch[0]' '0-7' compute= comm= factor= down '&&' '||' '==' '!=' '<=' '>=' \
+    '!' '%' gpus '"' --seed --seeds --steps --mtbf --intervals --straggler --set \
+    limits.max_points
 } | sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$dict"
 
 echo "fuzz.sh: fuzzing $target for ${seconds}s ($jobs job(s)); artifacts in $build/fuzz-artifacts/$target/" >&2

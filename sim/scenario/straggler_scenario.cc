@@ -132,10 +132,12 @@ std::vector<double> StragglerSweep::values() const {
     if (!(step > 0) || !std::isfinite(from) || !std::isfinite(to) || to < from) {
         throw std::invalid_argument("a sweep needs FROM <= TO and STEP > 0");
     }
-    const auto count = static_cast<std::int64_t>(std::floor((to - from) / step + 1e-9)) + 1;
-    if (count > 10000) {
+    // Compared as a double first: (TO - FROM) / STEP can exceed every int64 (or be infinite).
+    const double count_double = std::floor((to - from) / step + 1e-9) + 1;
+    if (!(count_double <= 10000)) {
         throw std::invalid_argument("a sweep of more than 10000 points");
     }
+    const auto count = static_cast<std::int64_t>(count_double);
     std::vector<double> out;
     for (std::int64_t i = 0; i < count; ++i) {
         out.push_back(from + static_cast<double>(i) * step);

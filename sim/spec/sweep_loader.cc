@@ -130,7 +130,15 @@ private:
     spec::Diagnostics& diagnostics_;
 };
 
-std::vector<std::string> axis_values(const spec::Axis& axis, SweepChecker& check) {
+std::string limit_hint(std::int64_t max_points) {
+    return " (limits.max_points = " + std::to_string(max_points) +
+           "; raise it with --set limits.max_points=N or a limits { max_points: N } block in the "
+           "spec)";
+}
+
+std::vector<std::string> axis_values(const spec::Axis& axis,
+                                     std::int64_t max_points,
+                                     SweepChecker& check) {
     const int kinds = (axis.values_size() > 0) + axis.has_range() + axis.has_log_range();
     if (kinds != 1) {
         check.error_at(axis, kinds == 0 ? "an axis needs values, a range or a log_range"
@@ -154,6 +162,11 @@ std::vector<std::string> axis_values(const spec::Axis& axis, SweepChecker& check
                         "range step must be positive, got " + format_value(r.step(), ""));
             return {};
         }
+        if (!std::isfinite(r.start()) || !std::isfinite(r.stop())) {
+            check.error(r, std::isfinite(r.start()) ? "stop" : "start",
+                        "range start and stop must be finite");
+            return {};
+        }
         if (!(r.stop() >= r.start())) {
             check.error(r, "stop",
                         "range stop (" + format_value(r.stop(), "") + ") is below its start (" +
@@ -161,11 +174,11 @@ std::vector<std::string> axis_values(const spec::Axis& axis, SweepChecker& check
             return {};
         }
         const double count = std::floor((r.stop() - r.start()) / r.step() + 1e-9) + 1;
-        if (count > static_cast<double>(kMaxSweepPoints)) {
+        // Also catches a count too large for a double's integers, and a NaN start or stop.
+        if (!(count <= static_cast<double>(max_points))) {
             check.error(r, "step",
-                        "range has " + format_value(count, "") +
-                            " values, more than the limit of " + std::to_string(kMaxSweepPoints) +
-                            " sweep points");
+                        "range has " + format_value(count, "") + " values, more than " +
+                            std::to_string(max_points) + " sweep points" + limit_hint(max_points));
             return {};
         }
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
@@ -174,15 +187,17 @@ std::vector<std::string> axis_values(const spec::Axis& axis, SweepChecker& check
         return values;
     }
     const spec::LogRange& r = axis.log_range();
-    if (!(r.start() > 0) || !(r.stop() > 0)) {
-        check.error(r, r.start() > 0 ? "stop" : "start",
-                    "log_range start and stop must be positive");
+    if (!(r.start() > 0) || !(r.stop() > 0) || !std::isfinite(r.start()) ||
+        !std::isfinite(r.stop())) {
+        check.error(r, r.start() > 0 && std::isfinite(r.start()) ? "stop" : "start",
+                    "log_range start and stop must be positive and finite");
         return {};
     }
-    if (r.points() < 2 || r.points() > kMaxSweepPoints) {
+    if (r.points() < 2 || r.points() > max_points) {
         check.error(r, "points",
-                    "log_range points must be between 2 and " + std::to_string(kMaxSweepPoints) +
-                        ", got " + std::to_string(r.points()));
+                    "log_range points must be between 2 and " + std::to_string(max_points) +
+                        ", got " + std::to_string(r.points()) +
+                        (r.points() < 2 ? std::string() : limit_hint(max_points)));
         return {};
     }
     const double ratio = std::log(r.stop() / r.start());
@@ -230,6 +245,17 @@ SweepSpec load_sweep_text(std::string_view text,
         locator.mark_overridden(*o.message, o.field, o.index);
     }
     SweepChecker check(locator, diagnostics);
+
+    std::int64_t max_points = kMaxSweepPoints;
+    if (message.limits().has_max_points()) {
+        if (message.limits().max_points() < 1) {
+            check.error(message.limits(), "max_points",
+                        "limits.max_points must be at least 1, got " +
+                            std::to_string(message.limits().max_points()));
+        } else {
+            max_points = message.limits().max_points();
+        }
+    }
 
     SweepSpec sweep;
     sweep.file = file;
@@ -304,7 +330,7 @@ SweepSpec load_sweep_text(std::string_view text,
             check.error(a, "name",
                         "axis name \"" + axis.name + "\" is used twice or reserved (give name:)");
         }
-        axis.values = axis_values(a, check);
+        axis.values = axis_values(a, max_points, check);
         axis.zip = a.zip();
         const std::size_t index = sweep.axes.size();
         if (axis.zip.empty()) {
@@ -414,20 +440,34 @@ SweepSpec load_sweep_text(std::string_view text,
         sweep.cost = expression(message, "cost", message.cost());
     }
 
-    // The point count, without overflow.
+    // The point count, without overflow; an excess is reported at the seeds or at the axis
+    // whose values take the count past the limit.
     std::int64_t count = sweep.seeds;
+    const google::protobuf::Message* over = count > max_points ? &message : nullptr;
     for (const std::vector<std::size_t>& group : sweep.groups) {
         const auto size = static_cast<std::int64_t>(sweep.axes[group.front()].values.size());
         if (size == 0) {
             count = 0;
+            over = nullptr;
             break;
         }
-        count = count > kMaxSweepPoints / size ? kMaxSweepPoints + 1 : count * size;
+        if (count > max_points / size) {
+            over = over != nullptr ? over : &message.axis(static_cast<int>(group.front()));
+            count = max_points + 1;
+        } else {
+            count *= size;
+        }
     }
-    if (count > kMaxSweepPoints) {
-        diagnostics.error(SourceLocation{file, 1, 1}, "axis",
-                          "the sweep has more than " + std::to_string(kMaxSweepPoints) +
-                              " points (the limit); split it into several sweeps");
+    if (over != nullptr) {
+        const std::string text = "the sweep has more than " + std::to_string(max_points) +
+                                 " points (the limit); raise limits.max_points with --set "
+                                 "limits.max_points=N or a limits { max_points: N } block in "
+                                 "the spec, or split it into several sweeps";
+        if (over == &message) {
+            check.error(message, "seeds", text);
+        } else {
+            check.error_at(*over, text);
+        }
     }
     sweep.point_count = count;
     diagnostics.throw_if_any();

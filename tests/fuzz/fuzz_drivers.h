@@ -8,11 +8,15 @@
 #pragma once
 
 #include "stepsim/error.h"
+#include "stepsim/perturbed_step.h"
+#include "stepsim/scenario.h"
 #include "stepsim/spec.h"
+#include "stepsim/sweep.h"
 #include "stepsim/topology.h"
 #include "stepsim/units.h"
 #include "stepsim/workload.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -23,6 +27,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stepsim::fuzz {
@@ -222,6 +227,149 @@ inline void drive_overrides(std::string_view input, const std::filesystem::path&
     } else {
         drive_failures(bases.failures, overrides);
     }
+}
+
+// ---- scenario (issue 5; workloads/scenario.proto) ------------------------------------------
+
+/// The cluster and job a scenario is resolved against: topologies/dgx-h100-16 (2 nodes x 8
+/// H100) and workloads/tiny-pp (TP2 x PP4 x DP2), loaded once.
+struct ScenarioBase {
+    Topology topology;
+    TrainingJob job;
+};
+
+inline ScenarioBase& scenario_base(const std::filesystem::path& source_dir) {
+    static ScenarioBase base{load_topology_file(source_dir / "topologies/dgx-h100-16.textproto"),
+                             load_workload_file(source_dir / "workloads/tiny-pp.textproto")};
+    return base;
+}
+
+/// What load_scenario_text promises about a loaded scenario: every rank inside the job, every
+/// link inside the cluster, factors positive and finite.
+inline void check_scenario(const Scenario& scenario, const Topology& topology, int world) {
+    const auto check_ranks = [&](const std::vector<std::int32_t>& ranks, const char* what) {
+        for (const std::int32_t r : ranks) {
+            require(r >= 0 && r < world, std::string(what) + " rank outside the job");
+        }
+    };
+    for (const Slowdown& s : scenario.slowdowns) {
+        check_ranks(s.ranks, "slowdown");
+        for (const std::uint32_t l : s.links) {
+            require(l < topology.link_count(), "slowdown link outside the cluster");
+        }
+        require(std::isfinite(s.compute_factor) && s.compute_factor > 0, "compute factor");
+        require(std::isfinite(s.link_factor) && s.link_factor > 0, "link factor");
+    }
+    if (scenario.jitter) {
+        check_ranks(scenario.jitter->ranks, "jitter");
+    }
+    if (scenario.random_stragglers) {
+        require(
+            scenario.random_stragglers->count >= 0 && scenario.random_stragglers->count <= world,
+            "random straggler count");
+    }
+    if (scenario.episodes) {
+        check_ranks(scenario.episodes->ranks, "episodes");
+        require(std::isfinite(scenario.episodes->mean_interval_s) &&
+                    scenario.episodes->mean_interval_s > 0,
+                "episode mean interval");
+    }
+}
+
+/// The links' bandwidths and states, to check that loading restored the topology.
+inline std::vector<std::pair<double, bool>> link_states(const Topology& topology) {
+    std::vector<std::pair<double, bool>> states;
+    for (std::uint32_t i = 0; i < topology.link_count(); ++i) {
+        const Link& link = topology.link(LinkId{i});
+        states.emplace_back(link.bandwidth_Bps, link.is_up);
+    }
+    return states;
+}
+
+/// load_scenario_text on the input against the bundled 16-GPU cluster and job; then what
+/// `stepsim whatif` does next short of simulating: apply and undo the link edits, and draw one
+/// run's perturbation and time a few compute tasks through its hook (every replica and stage,
+/// at the step's start and 1 s in).
+inline void drive_scenario(std::string_view text, const std::filesystem::path& source_dir) {
+    ScenarioBase& base = scenario_base(source_dir);
+    const std::vector<std::pair<double, bool>> before = link_states(base.topology);
+    Scenario scenario;
+    try {
+        scenario = load_scenario_text(text, "fuzz.textproto", base.topology, base.job);
+    } catch (const SpecError&) {
+        require(link_states(base.topology) == before, "a rejected scenario left links edited");
+        return;
+    }
+    require(link_states(base.topology) == before, "loading a scenario left links edited");
+    check_scenario(scenario, base.topology, base.job.layout.world_size());
+    {
+        LinkEdits edits(base.topology, scenario.slowdowns);
+        for (std::uint32_t i = 0; i < base.topology.link_count(); ++i) {
+            const Link& link = base.topology.link(LinkId{i});
+            require(!link.is_up || (std::isfinite(link.bandwidth_Bps) && link.bandwidth_Bps > 0),
+                    "edited link bandwidth not positive and finite");
+        }
+    }
+    require(link_states(base.topology) == before, "LinkEdits did not restore the links");
+    const StepPerturbation perturbation =
+        make_perturbation(scenario, base.job, base.topology, scenario.seed);
+    perturbation.validate(base.job.layout.dp);
+    if (!perturbation.compute_duration) {
+        return;
+    }
+    const Time duration = from_seconds(0.01);
+    for (const int replica : perturbation.replicas) {
+        for (int stage = 0; stage < base.job.layout.pp; ++stage) {
+            for (const Time start : {Time::zero(), from_seconds(1.0)}) {
+                const ComputeTaskInfo task{replica, stage, static_cast<std::uint32_t>(stage)};
+                const Time took = perturbation.compute_duration(task, start, duration);
+                require(took >= Time::zero(), "perturbed compute time negative");
+            }
+        }
+    }
+}
+
+// ---- sweep (workloads/sweep.proto) ---------------------------------------------------------
+
+/// How many points drive_sweep enumerates (variables, filters, cost, seed, command line).
+inline constexpr std::int64_t kEnumeratedSweepPoints = 8;
+
+/// load_sweep_text on the input, with relative base specs resolved against tests/sweep/ (as
+/// the bundled test sweeps are), under a point limit that keeps an execution fast; then the
+/// first few points as `stepsim sweep` enumerates them.
+inline void drive_sweep(std::string_view text, const std::filesystem::path& source_dir) {
+    const std::vector<SpecOverride> limits = {{"limits.max_points", "100000"}};
+    SweepSpec sweep;
+    try {
+        sweep = load_sweep_text(text, "fuzz.textproto", source_dir / "tests/sweep", limits);
+    } catch (const SpecError&) {
+        return;
+    }
+    require(sweep.seeds >= 1, "seeds below 1");
+    require(sweep.point_count >= 0 && sweep.point_count <= 100'000, "point count");
+    const std::int64_t points = std::min(sweep.point_count, kEnumeratedSweepPoints);
+    for (std::int64_t point = 0; point < points; ++point) {
+        const std::vector<std::size_t> indices = sweep.value_indices(point);
+        for (std::size_t i = 0; i < sweep.axes.size(); ++i) {
+            require(indices[i] < sweep.axes[i].values.size(), "value index outside its axis");
+        }
+        require(sweep.seed(point) < (std::uint64_t{1} << 53), "seed above 2^53");
+        const SweepExpression::Variables variables = sweep.variables(point);
+        // Expressions were checked for unknown names when loaded; what remains for a point is
+        // arithmetic on a string, which the runner reports per point (std::invalid_argument).
+        for (const SweepFilter& filter : sweep.skip) {
+            try {
+                filter.when.is_true(variables);
+            } catch (const std::invalid_argument&) {}
+        }
+        if (sweep.cost) {
+            try {
+                sweep.cost->evaluate(variables);
+            } catch (const std::invalid_argument&) {}
+        }
+        require(!sweep.command_args(point).empty(), "empty command line");
+    }
+    sweep.identity();
 }
 
 }  // namespace stepsim::fuzz

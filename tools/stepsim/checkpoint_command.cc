@@ -63,6 +63,8 @@ struct Options {
     std::int64_t seeds = 100;
     std::uint64_t seed = 1;
     int threads = 0;
+    std::int64_t max_seeds = 1'000'000;
+    double max_segments = 1e10;
     std::string csv;
     std::string plot;
 };
@@ -324,8 +326,12 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         ("validation-interval", po::value(&o.validation_interval), "validate every N steps")      //
         ("validation-cost", po::value(&o.validation_cost), "time of one validation")              //
         ("intervals", po::value(&o.intervals),
-         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list")  //
-        ("seeds", po::value(&o.seeds), "runs per point (default 100)")              //
+         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list")    //
+        ("seeds", po::value(&o.seeds), "runs per point (default 100)")                //
+        ("max-seeds", po::value(&o.max_seeds), "limit on --seeds (default 1000000)")  //
+        ("max-segments", po::value(&o.max_segments),
+         "limit on the compute segments simulated, seeds x steps / interval summed over the "
+         "points (default 1e10)")                                                   //
         ("seed", po::value(&o.seed), "base seed (default 1)")                       //
         ("threads", po::value(&o.threads), "worker threads (default: all cores)")   //
         ("csv", po::value(&o.csv), "write points to FILE as they finish; resumes")  //
@@ -516,6 +522,14 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (o.seeds < 1) {
         throw UsageError("--seeds must be >= 1, got " + std::to_string(o.seeds));
     }
+    if (o.max_seeds < 1 || !(o.max_segments >= 1)) {
+        throw UsageError("--max-seeds and --max-segments must be at least 1");
+    }
+    if (o.seeds > o.max_seeds) {
+        throw UsageError("--seeds " + std::to_string(o.seeds) + " is more than the limit of " +
+                         std::to_string(o.max_seeds) +
+                         " runs per point (--max-seeds; raise it with --max-seeds N)");
+    }
     spec.seeds = o.seeds;
     spec.base_seed = o.seed;
     if (o.threads < 0) {
@@ -531,6 +545,25 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     }
 
     std::vector<SweepPoint> points = sweep_points(spec);
+    // The work up front: every run of a point walks steps / interval compute segments (plus
+    // its checkpoints, failures and restarts), so a count typed with a few digits too many is
+    // refused here rather than after hours.
+    double segments = 0;
+    for (const SweepPoint& p : points) {
+        segments += static_cast<double>(spec.seeds) *
+                    std::ceil(static_cast<double>(run.steps) /
+                              static_cast<double>(std::max<std::int64_t>(1, p.interval_steps)));
+    }
+    if (segments > o.max_segments) {
+        char text[256];
+        std::snprintf(text, sizeof text,
+                      "the sweep would simulate %.3g compute segments (%lld seeds x %lld steps / "
+                      "interval, over %zu points), more than the limit of %.3g (--max-segments; "
+                      "raise it with --max-segments N)",
+                      segments, static_cast<long long>(spec.seeds),
+                      static_cast<long long>(run.steps), points.size(), o.max_segments);
+        throw UsageError(text);
+    }
     std::optional<CheckpointCsv> csv;
     std::vector<std::optional<RunSummary>> done;
     if (!o.csv.empty()) {

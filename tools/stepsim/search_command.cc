@@ -175,6 +175,8 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string restart_cost;
     std::string steps = "10000";
     std::int64_t seeds = 0;
+    std::int64_t max_seeds = 100'000;
+    std::int64_t max_steps = 1'000'000'000;
     std::vector<std::string> stragglers;
     std::string scenario;
     po::options_description description("stepsim search options");
@@ -202,6 +204,8 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("steps", po::value(&steps), "goodput: training steps per run (default 10000)")        //
         ("seeds", po::value(&seeds),
          "goodput: runs per layout (default 20); straggler: runs of a stochastic scenario")  //
+        ("max-seeds", po::value(&max_seeds), "limit on --seeds (default 100000)")            //
+        ("max-steps", po::value(&max_steps), "limit on --steps (default 1000000000)")        //
         ("straggler", po::value(&stragglers)->composing(),
          "straggler: a slowdown as for stepsim whatif, e.g. rank=0:compute=1.3 (repeatable)")  //
         ("scenario", po::value(&scenario), "straggler: a scenario spec as for stepsim whatif");
@@ -266,7 +270,20 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         if (seeds < 0) {
             throw UsageError("--seeds must be >= 1");
         }
+        if (goodput.base.steps > max_steps) {
+            throw UsageError("--steps " + steps + " is more than the limit of " +
+                             std::to_string(max_steps) +
+                             " steps per run (--max-steps; raise it with --max-steps N)");
+        }
         goodput.seeds = seeds > 0 ? seeds : 20;
+    }
+
+    // Every layout runs --seeds simulations: refuse a count typed with digits too many here,
+    // before any layout is simulated.
+    if (seeds > max_seeds) {
+        throw UsageError("--seeds " + std::to_string(seeds) + " is more than the limit of " +
+                         std::to_string(max_seeds) +
+                         " runs per layout (--max-seeds; raise it with --max-seeds N)");
     }
 
     // ---- enumerate ----

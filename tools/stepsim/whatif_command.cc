@@ -28,6 +28,13 @@ namespace stepsim::cli {
 
 namespace {
 
+/// A count that may exceed every integer type, as "%.4g" ("1e+12").
+std::string count_text(double count) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", count);
+    return text;
+}
+
 StragglerSweep parse_sweep(const std::string& text) {
     const std::size_t eq = text.find('=');
     if (eq == std::string::npos) {
@@ -392,6 +399,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string fidelity = "fast";
     std::string network = "fair_share";
     std::int64_t seeds = 1;
+    std::int64_t max_runs = 100'000;
     int threads = 2;
     std::uint64_t seed = 0;
     bool no_attribution = false;
@@ -406,6 +414,8 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         "straggler", po::value<std::vector<std::string>>(&stragglers),
         "a slowdown, e.g. rank=17:compute=1.3 (repeatable; added to --scenario)")(
         "seeds", po::value<std::int64_t>(&seeds), "runs of a stochastic scenario (default 1)")(
+        "max-runs", po::value<std::int64_t>(&max_runs),
+        "limit on the scenario step simulations, seeds x sweep points (default 100000)")(
         "seed", po::value<std::uint64_t>(&seed), "base seed (default: the scenario's, else 1)")(
         "threads", po::value<int>(&threads), "worker threads (default 2; results do not depend)")(
         "sweep", po::value<std::string>(&sweep_text),
@@ -455,6 +465,20 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     }
     if (!plot_file.empty() && !options.sweep) {
         throw UsageError("--plot needs --sweep: it plots step time against the swept severity");
+    }
+    if (max_runs < 1) {
+        throw UsageError("--max-runs must be >= 1");
+    }
+    // Each run is a whole step simulation: refuse a count typed with digits too many up front.
+    const double runs =
+        static_cast<double>(seeds) *
+        static_cast<double>(options.sweep ? std::max<std::size_t>(1, options.sweep->values().size())
+                                          : 1);
+    if (runs > static_cast<double>(max_runs)) {
+        throw UsageError("--seeds " + std::to_string(seeds) +
+                         (options.sweep ? " over the sweep's points" : std::string()) + " is " +
+                         count_text(runs) + " step simulations, more than the limit of " +
+                         std::to_string(max_runs) + " (--max-runs; raise it with --max-runs N)");
     }
     if (scenario_file.empty() && stragglers.empty() && !options.sweep) {
         throw UsageError("give --scenario FILE, --straggler SPEC or --sweep");

@@ -68,3 +68,14 @@ TEST_CASE("override corpus: each --set applies or is rejected with SpecError",
         stepsim::fuzz::drive_overrides(input, STEPSIM_SOURCE_DIR);
     });
 }
+
+TEST_CASE("scenario corpus loads or is rejected with SpecError", "[fuzz_regression]") {
+    replay("scenario", [](const std::string& input) {
+        stepsim::fuzz::drive_scenario(input, STEPSIM_SOURCE_DIR);
+    });
+}
+
+TEST_CASE("sweep corpus loads or is rejected with SpecError", "[fuzz_regression]") {
+    replay("sweep",
+           [](const std::string& input) { stepsim::fuzz::drive_sweep(input, STEPSIM_SOURCE_DIR); });
+}

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: scenario_fuzz.cc
+// libFuzzer target: drive_scenario (fuzz_drivers.h) on each input. Run with tools/fuzz.sh scenario.
+#include "fuzz_drivers.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    stepsim::fuzz::drive_scenario(std::string_view(reinterpret_cast<const char*>(data), size),
+                                  STEPSIM_SOURCE_DIR);
+    return 0;
+}
