@@ -26,6 +26,9 @@ namespace stepsim {
 
 namespace {
 
+/// The shortest mean interval between slow episodes (see load_scenario_text).
+constexpr double kMinEpisodeInterval_s = 1e-6;
+
 std::string number(double x) {
     char text[32];
     std::snprintf(text, sizeof text, "%g", x);
@@ -521,6 +524,15 @@ Scenario load_scenario_text(std::string_view text,
             }
         };
         episodes.mean_interval_s = duration("mean_interval", e.mean_interval(), true);
+        // Arrivals are drawn one by one on the picosecond clock: a mean far below the clock's
+        // resolution draws 0 ps again and again and the run never ends (a mean of 0.001ps hung
+        // whatif). Slow phases that short are per-kernel noise: jitter models them.
+        if (episodes.mean_interval_s > 0 && episodes.mean_interval_s < kMinEpisodeInterval_s) {
+            error(e, "mean_interval",
+                  "mean_interval must be at least 1us (shorter slow phases are per-kernel "
+                  "noise: use jitter), got \"" +
+                      e.mean_interval() + "\"");
+        }
         episodes.duration_s = duration("duration", e.duration(), false);
         if (std::string problem = factor_problem(e.factor()); !problem.empty()) {
             error(e, "factor", problem);

@@ -289,7 +289,7 @@ inline std::vector<std::pair<double, bool>> link_states(const Topology& topology
 /// load_scenario_text on the input against the bundled 16-GPU cluster and job; then what
 /// `stepsim whatif` does next short of simulating: apply and undo the link edits, and draw one
 /// run's perturbation and time a few compute tasks through its hook (every replica and stage,
-/// at the step's start and 1 s in).
+/// at the step's start and 10 ms in).
 inline void drive_scenario(std::string_view text, const std::filesystem::path& source_dir) {
     ScenarioBase& base = scenario_base(source_dir);
     const std::vector<std::pair<double, bool>> before = link_states(base.topology);
@@ -320,7 +320,7 @@ inline void drive_scenario(std::string_view text, const std::filesystem::path& s
     const Time duration = from_seconds(0.01);
     for (const int replica : perturbation.replicas) {
         for (int stage = 0; stage < base.job.layout.pp; ++stage) {
-            for (const Time start : {Time::zero(), from_seconds(1.0)}) {
+            for (const Time start : {Time::zero(), from_seconds(0.01)}) {
                 const ComputeTaskInfo task{replica, stage, static_cast<std::uint32_t>(stage)};
                 const Time took = perturbation.compute_duration(task, start, duration);
                 require(took >= Time::zero(), "perturbed compute time negative");
