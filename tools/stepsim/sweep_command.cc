@@ -4,17 +4,20 @@
 // sweep spec's command at every point on N threads, or across MPI ranks when launched by
 // mpirun/srun (rank 0 gathers the rows and writes them), resuming an interrupted run in DIR.
 // The files are byte-identical for every thread and rank count.
+#include "stepsim/error.h"
 #include "stepsim/report.h"
 #include "stepsim/sweep.h"
 
 #include "command.h"
 #include "sweep_runner.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #if STEPSIM_HAVE_MPI
 #include <mpi.h>
@@ -85,6 +88,19 @@ public:
         return size_;
     }
 
+    /// Waits until every rank gets here, sleeping between polls. A rank that finishes its
+    /// points early would otherwise spin inside MPI_Finalize (Open MPI busy-polls) on a core
+    /// that the ranks still working need.
+    void wait_for_all() const {
+#if STEPSIM_HAVE_MPI
+        if (is_active()) {
+            MPI_Request request = MPI_REQUEST_NULL;
+            MPI_Ibarrier(MPI_COMM_WORLD, &request);
+            wait_politely(request);
+        }
+#endif
+    }
+
     /// Rank 0's value of `value` on every rank.
     std::int64_t broadcast(std::int64_t value) const {
 #if STEPSIM_HAVE_MPI
@@ -97,30 +113,38 @@ public:
         return value;
     }
 
-    /// Sends a finished row to rank 0.
-    void send(const SweepRow& row) const {
+    /// Sends finished rows to rank 0 as one message, waiting for it to leave without
+    /// spinning (a blocking MPI_Send busy-polls until rank 0 receives).
+    void send(const std::vector<SweepRow>& rows) const {
 #if STEPSIM_HAVE_MPI
-        std::string message = std::to_string(row.point) + ' ' +
-                              std::to_string(static_cast<int>(row.status)) + ' ' +
-                              std::to_string(row.csv.size()) + ' ' + row.csv + row.json;
-        MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, 0, kRowTag,
-                 MPI_COMM_WORLD);
+        std::string message;
+        for (const SweepRow& row : rows) {
+            message += std::to_string(row.point) + ' ' +
+                       std::to_string(static_cast<int>(row.status)) + ' ' +
+                       std::to_string(row.csv.size()) + ' ' + std::to_string(row.json.size()) +
+                       '\n' + row.csv + row.json;
+        }
+        MPI_Request request = MPI_REQUEST_NULL;
+        MPI_Isend(message.data(), static_cast<int>(message.size()), MPI_BYTE, 0, kRowTag,
+                  MPI_COMM_WORLD, &request);
+        wait_politely(request);
 #else
-        (void)row;
+        (void)rows;
 #endif
     }
 
-    /// On rank 0: a row another rank sent, when one is waiting.
-    std::optional<SweepRow> try_receive() const {
+    /// On rank 0: the rows of one message another rank sent, when one is waiting (else none).
+    std::vector<SweepRow> try_receive() const {
+        std::vector<SweepRow> rows;
 #if STEPSIM_HAVE_MPI
         if (!is_active()) {
-            return std::nullopt;
+            return rows;
         }
         int waiting = 0;
         MPI_Status status;
         MPI_Iprobe(MPI_ANY_SOURCE, kRowTag, MPI_COMM_WORLD, &waiting, &status);
         if (!waiting) {
-            return std::nullopt;
+            return rows;
         }
         int bytes = 0;
         MPI_Get_count(&status, MPI_BYTE, &bytes);
@@ -128,22 +152,38 @@ public:
         MPI_Recv(message.data(), bytes, MPI_BYTE, status.MPI_SOURCE, kRowTag, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
         std::istringstream in(message);
-        SweepRow row;
-        int row_status = 0;
-        std::size_t csv_bytes = 0;
-        in >> row.point >> row_status >> csv_bytes;
-        in.get();
-        const auto at = static_cast<std::size_t>(in.tellg());
-        row.status = static_cast<RowStatus>(row_status);
-        row.csv = message.substr(at, csv_bytes);
-        row.json = message.substr(at + csv_bytes);
-        return row;
-#else
-        return std::nullopt;
+        while (in.peek() != std::char_traits<char>::eof()) {
+            SweepRow row;
+            int row_status = 0;
+            std::size_t csv_bytes = 0;
+            std::size_t json_bytes = 0;
+            in >> row.point >> row_status >> csv_bytes >> json_bytes;
+            in.get();
+            row.status = static_cast<RowStatus>(row_status);
+            row.csv.resize(csv_bytes);
+            in.read(row.csv.data(), static_cast<std::streamsize>(csv_bytes));
+            row.json.resize(json_bytes);
+            in.read(row.json.data(), static_cast<std::streamsize>(json_bytes));
+            STEPSIM_CHECK(in.good() || in.eof(), "malformed row message from another rank");
+            rows.push_back(std::move(row));
+        }
 #endif
+        return rows;
     }
 
 private:
+#if STEPSIM_HAVE_MPI
+    /// MPI_Wait without the busy-polling: test, then sleep a millisecond.
+    static void wait_politely(MPI_Request& request) {
+        int done = 0;
+        MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        while (done == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        }
+    }
+#endif
+
     static constexpr int kRowTag = 7;
     bool is_active_ = false;
     bool owns_ = false;
@@ -257,12 +297,16 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
             Progress progress(io.err(), is_terminal, quiet, spec.point_count, first);
             progress.update(first);
             while (!writer->is_done()) {
-                bool got = false;
-                while (std::optional<SweepRow> row = mpi.try_receive()) {
-                    writer->add(std::move(*row));
-                    got = true;
+                for (std::vector<SweepRow> rows = mpi.try_receive(); !rows.empty();
+                     rows = mpi.try_receive()) {
+                    for (SweepRow& row : rows) {
+                        writer->add(std::move(row));
+                    }
                 }
-                const auto wait = std::chrono::milliseconds(mpi.is_active() ? (got ? 0 : 2) : 100);
+                // Under MPI, wake every 2 ms to drain the other ranks' rows: a shorter wait
+                // would spin this thread on a core the workers need (rows are small and the
+                // writer keeps up easily).
+                const auto wait = std::chrono::milliseconds(mpi.is_active() ? 2 : 100);
                 if (std::optional<SweepRow> row = queue.pop(wait)) {
                     writer->add(std::move(*row));
                 }
@@ -270,10 +314,22 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
             }
             progress.finish();
         } else {
-            for (std::size_t sent = 0; sent < mine.size(); ++sent) {
-                std::optional<SweepRow> row;
-                while (!(row = queue.pop(std::chrono::milliseconds(100)))) {}
-                mpi.send(*row);
+            // Rows go to rank 0 in batches of up to 50 ms of work: one message each.
+            std::size_t sent = 0;
+            while (sent < mine.size()) {
+                std::vector<SweepRow> batch;
+                const auto flush_at =
+                    std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+                while (sent + batch.size() < mine.size() &&
+                       std::chrono::steady_clock::now() < flush_at) {
+                    if (std::optional<SweepRow> row = queue.pop(std::chrono::milliseconds(10))) {
+                        batch.push_back(std::move(*row));
+                    }
+                }
+                if (!batch.empty()) {
+                    mpi.send(batch);
+                    sent += batch.size();
+                }
             }
         }
     } catch (...) {
@@ -285,6 +341,7 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
     for (std::thread& t : workers) {
         t.join();
     }
+    mpi.wait_for_all();
     if (rank == 0) {
         io.emit(common.json ? summary_json(spec_file, spec, *writer, ranks, jobs)
                             : summary_table(spec_file, spec, *writer, ranks, jobs));
