@@ -110,13 +110,12 @@ double baseline_y(const std::string& svg) {
     return std::strtod(svg.c_str() + comma + 1, nullptr);
 }
 
-}  // namespace
-
-TEST_CASE("whatif --plot: one marker per factor, the first on the baseline", "[straggler][cli]") {
-    const fs::path plot = scratch("factor.svg");
-    const auto run = stepsim::cli::run_command(
-        "whatif", whatif_args({"--straggler", "rank=1:compute=1.0", "--network", "alpha_beta",
-                               "--sweep", "factor=1.0:2.0:0.25", "--plot", plot.string()}));
+/// Runs whatif with `extra` flags and --plot into scratch file `name`; returns the SVG after
+/// checking the run succeeded and the document is one balanced <svg> element.
+std::string plotted_svg(const std::string& name, std::vector<std::string> extra) {
+    const fs::path plot = scratch(name);
+    extra.insert(extra.end(), {"--plot", plot.string()});
+    const auto run = stepsim::cli::run_command("whatif", whatif_args(std::move(extra)));
     INFO(run.error);
     REQUIRE(run.status == 0);
     const std::string svg = slurp(plot);
@@ -124,6 +123,15 @@ TEST_CASE("whatif --plot: one marker per factor, the first on the baseline", "[s
     REQUIRE(svg.size() > 7);
     REQUIRE(svg.substr(svg.size() - 7) == "</svg>\n");
     REQUIRE(tags_balance(svg));
+    return svg;
+}
+
+}  // namespace
+
+TEST_CASE("whatif --plot: one marker per factor, the first on the baseline", "[straggler][cli]") {
+    const std::string svg =
+        plotted_svg("factor.svg", {"--straggler", "rank=1:compute=1.0", "--network", "alpha_beta",
+                                   "--sweep", "factor=1.0:2.0:0.25"});
     const int n = 5;  // (2.0 − 1.0) / 0.25 + 1
     REQUIRE(count_of(svg, "<circle class=\"point\"") == n);
     const std::vector<double> cx = point_attribute(svg, "cx");
@@ -143,16 +151,8 @@ TEST_CASE("whatif --plot: one marker per factor, the first on the baseline", "[s
 }
 
 TEST_CASE("whatif --plot: a count sweep over seeds draws the p50-p99 band", "[straggler][cli]") {
-    const fs::path plot = scratch("count.svg");
-    const auto run = stepsim::cli::run_command(
-        "whatif", whatif_args({"--straggler", "rank=1:compute=1.1", "--sweep", "count=0:8:2",
-                               "--seeds", "3", "--plot", plot.string()}));
-    INFO(run.error);
-    REQUIRE(run.status == 0);
-    const std::string svg = slurp(plot);
-    REQUIRE(svg.rfind("<svg ", 0) == 0);
-    REQUIRE(svg.substr(svg.size() - 7) == "</svg>\n");
-    REQUIRE(tags_balance(svg));
+    const std::string svg = plotted_svg("count.svg", {"--straggler", "rank=1:compute=1.1",
+                                                      "--sweep", "count=0:8:2", "--seeds", "3"});
     REQUIRE(count_of(svg, "<circle class=\"point\"") == 5);  // 0, 2, 4, 6, 8
     // The band: p99 left to right, then p50 right to left, 2 × 5 vertices.
     const std::size_t polygon = svg.find("<polygon points=\"");
