@@ -268,11 +268,12 @@ void FairShareNetwork::collect_everything() {
 // Progressive filling: all unfrozen rates rise together; the link whose fair share
 // capacity_left / unfrozen is smallest saturates first, its unfrozen flows freeze at that
 // share, and their rates are taken off every link they cross. Shares only grow as flows
-// freeze (a frozen rate is at most the share of each link it crosses), so a heap entry is a
-// lower bound of its link's share: a link whose flows froze since its entry was pushed is
-// recomputed only when that stale entry reaches the top (lazy decrease-key). The links then
-// saturate in the same (share, link id) order as with exact entries, so the rates are the
-// same to the bit, at one heap push per stale pop instead of one per link touched.
+// freeze (a frozen rate is at most the share of each link it crosses). The first levels are
+// found by scanning the links still filling (below); the rest with a heap whose entries are
+// lower bounds of their links' shares: a link whose flows froze since its entry was pushed
+// is recomputed only when that stale entry reaches the top (lazy decrease-key), one push per
+// stale pop instead of one per link touched. Both orders are exact in real arithmetic; in
+// floating point they can differ from an eager heap in the last bits of a rate.
 void FairShareNetwork::progressive_filling() {
     if (component_flows_.size() == 1) {
         // A flow alone on its links: its rate is the narrowest link's bandwidth, the value
@@ -287,15 +288,43 @@ void FairShareNetwork::progressive_filling() {
         flow.new_rate_Bps = rate_Bps;
         return;
     }
-    heap_.clear();
+    active_links_.clear();
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
         state.capacity_left_Bps = topology_.link(LinkId{link}).bandwidth_Bps;
         state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
         state.version = 0;
         if (state.unfrozen > 0) {
-            heap_.push_back({state.capacity_left_Bps / state.unfrozen, link, 0});
+            active_links_.push_back(link);
         }
+    }
+    // Level by level while few levels have been seen: each round finds the lowest share with
+    // one scan of the links still filling and saturates every link at that level together.
+    // Collectives on a fabric of equal links have a handful of levels, and a scan is much
+    // cheaper than a heap of all the component's links. Past kMaxLevelRounds levels the
+    // filling goes on with the heap below, which costs O(log L) per level.
+    constexpr int kMaxLevelRounds = 48;
+    for (int round = 0; round < kMaxLevelRounds && !active_links_.empty(); ++round) {
+        double level_Bps = std::numeric_limits<double>::infinity();
+        for (const std::uint32_t link : active_links_) {
+            const LinkState& state = links_[link];
+            level_Bps = std::min(level_Bps, share_of(state));
+        }
+        STEPSIM_CHECK(level_Bps > 0, "a link has no capacity left for its flows");
+        for (const std::uint32_t link : active_links_) {
+            LinkState& state = links_[link];
+            // Shares at the level saturate now; a share above it only grows as flows freeze.
+            if (state.unfrozen > 0 && share_of(state) <= level_Bps) {
+                freeze_flows_of(state, level_Bps);
+            }
+        }
+        std::erase_if(active_links_,
+                      [this](std::uint32_t link) { return links_[link].unfrozen == 0; });
+    }
+    heap_.clear();
+    for (const std::uint32_t link : active_links_) {
+        const LinkState& state = links_[link];
+        heap_.push_back({share_of(state), link, state.version});
     }
     std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
     while (!heap_.empty()) {
@@ -308,30 +337,39 @@ void FairShareNetwork::progressive_filling() {
         }
         if (entry.version != bottleneck.version) {
             // Stale: some of its flows froze since. Push its current share back.
-            heap_.push_back({std::max(bottleneck.capacity_left_Bps, 0.0) / bottleneck.unfrozen,
-                             entry.link, bottleneck.version});
+            heap_.push_back({share_of(bottleneck), entry.link, bottleneck.version});
             std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
             continue;
         }
         const double share_Bps = entry.share_Bps;
         STEPSIM_CHECK(share_Bps > 0,
                       "link " + std::to_string(entry.link) + " has no capacity left for its flows");
-        for (const std::uint32_t slot : bottleneck.flows) {
-            Flow& flow = flows_[slot];
-            if (flow.frozen_mark == epoch_) {
-                continue;
-            }
-            flow.frozen_mark = epoch_;
-            flow.new_rate_Bps = share_Bps;
-            for (const LinkId crossed : flow.links) {
-                LinkState& state = links_[crossed.index()];
-                state.capacity_left_Bps -= share_Bps;
-                --state.unfrozen;
-                ++state.version;
-            }
-        }
-        STEPSIM_CHECK(bottleneck.unfrozen == 0, "bottleneck link left unfrozen flows");
+        freeze_flows_of(bottleneck, share_Bps);
     }
+}
+
+double FairShareNetwork::share_of(const LinkState& state) {
+    return std::max(state.capacity_left_Bps, 0.0) / state.unfrozen;
+}
+
+// The link saturates at `share_Bps`: its unfrozen flows take that rate, which comes off every
+// link they cross.
+void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) {
+    for (const std::uint32_t slot : bottleneck.flows) {
+        Flow& flow = flows_[slot];
+        if (flow.frozen_mark == epoch_) {
+            continue;
+        }
+        flow.frozen_mark = epoch_;
+        flow.new_rate_Bps = share_Bps;
+        for (const LinkId crossed : flow.links) {
+            LinkState& state = links_[crossed.index()];
+            state.capacity_left_Bps -= share_Bps;
+            --state.unfrozen;
+            ++state.version;
+        }
+    }
+    STEPSIM_CHECK(bottleneck.unfrozen == 0, "bottleneck link left unfrozen flows");
 }
 
 // New rates take effect at now(): bytes sent at the old rate are subtracted and the

@@ -110,6 +110,9 @@ private:
     void collect_component();
     void collect_everything();
     void progressive_filling();
+    /// A link's fair share of what is left: capacity_left / unfrozen (unfrozen > 0).
+    static double share_of(const LinkState& state);
+    void freeze_flows_of(LinkState& bottleneck, double share_Bps);
     void apply_rates();
 
     Simulator& sim_;
@@ -129,6 +132,7 @@ private:
     std::vector<std::uint32_t> component_links_;
     std::vector<std::uint32_t> component_flows_;
     std::vector<HeapEntry> heap_;
+    std::vector<std::uint32_t> active_links_;
     std::vector<std::uint32_t> changed_flows_;
 
     std::uint32_t next_transfer_id_ = 0;
