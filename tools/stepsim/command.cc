@@ -6,6 +6,7 @@
 #include "stepsim/training_step.h"
 
 #include <iostream>
+#include <sstream>
 
 namespace po = boost::program_options;
 
@@ -39,6 +40,14 @@ void add_common_options(po::options_description& description, CommonOptions& com
         ("help,h", po::bool_switch(&common.help), "show this help");
 }
 
+namespace {
+void print_help(CommandIo& io, std::string_view usage, const po::options_description& description) {
+    std::ostringstream text;
+    text << "usage: " << usage << "\n\n" << description << '\n';
+    io.emit(text.str());
+}
+}  // namespace
+
 bool parse_command_line(const std::vector<std::string>& args,
                         const po::options_description& description,
                         const std::vector<std::string>& positional,
@@ -53,12 +62,18 @@ bool parse_command_line(const std::vector<std::string>& args,
     try {
         po::store(po::command_line_parser(args).options(description).positional(positions).run(),
                   values);
+        // --help before notify(): it must work without the command's required options.
+        if (values.count("help") != 0U && !values["help"].defaulted() &&
+            values["help"].as<bool>()) {
+            print_help(io, usage, description);
+            return false;
+        }
         po::notify(values);
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }
     if (common.help) {
-        std::cout << "usage: " << usage << "\n\n" << description << '\n';
+        print_help(io, usage, description);
         return false;
     }
     if (values.count("output")) {
