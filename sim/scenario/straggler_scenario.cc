@@ -132,6 +132,9 @@ std::vector<double> StragglerSweep::values() const {
     if (!(step > 0) || !std::isfinite(from) || !std::isfinite(to) || to < from) {
         throw std::invalid_argument("a sweep needs FROM <= TO and STEP > 0");
     }
+    if (kind == SweepKind::kFactor && to > 1e6) {
+        throw std::invalid_argument("a factor sweep must stay at most 1e6 (the scenario limit)");
+    }
     // Compared as a double first: (TO - FROM) / STEP can exceed every int64 (or be infinite).
     const double count_double = std::floor((to - from) / step + 1e-9) + 1;
     if (!(count_double <= 10000)) {

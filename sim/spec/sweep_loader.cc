@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <system_error>
 
 namespace stepsim {
 
@@ -281,9 +282,15 @@ SweepSpec load_sweep_text(std::string_view text,
         if (resolved.is_relative() && !base_dir.empty()) {
             resolved = (base_dir / resolved).lexically_normal();
         }
-        if (!std::filesystem::exists(resolved)) {
-            check.error(message, field,
-                        std::string(field) + " file \"" + resolved.string() + "\" does not exist");
+        // The error_code form: a name the file system refuses (too long, a loop of links)
+        // threw std::filesystem::filesystem_error (a fuzz find).
+        std::error_code error;
+        if (!std::filesystem::exists(resolved, error)) {
+            check.error(
+                message, field,
+                error ? std::string(field) + " file name refused by the file system (" +
+                            error.message() + "): \"" + resolved.string() + "\""
+                      : std::string(field) + " file \"" + resolved.string() + "\" does not exist");
         }
         sweep.base_args.push_back("--" + std::string(field));
         sweep.base_args.push_back(resolved.string());

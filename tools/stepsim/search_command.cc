@@ -280,6 +280,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
 
     // Every layout runs --seeds simulations: refuse a count typed with digits too many here,
     // before any layout is simulated.
+    if (max_seeds < 1 || max_steps < 1) {
+        throw UsageError("--max-seeds and --max-steps must be at least 1");
+    }
     if (seeds > max_seeds) {
         throw UsageError("--seeds " + std::to_string(seeds) + " is more than the limit of " +
                          std::to_string(max_seeds) +
