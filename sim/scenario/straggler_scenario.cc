@@ -132,8 +132,9 @@ std::vector<double> StragglerSweep::values() const {
     if (!(step > 0) || !std::isfinite(from) || !std::isfinite(to) || to < from) {
         throw std::invalid_argument("a sweep needs FROM <= TO and STEP > 0");
     }
-    if (kind == SweepKind::kFactor && to > 1e6) {
-        throw std::invalid_argument("a factor sweep must stay at most 1e6 (the scenario limit)");
+    if (kind == SweepKind::kFactor && (to > 1e6 || from < 1e-6)) {
+        throw std::invalid_argument(
+            "a factor sweep must stay between 1e-6 and 1e6 (the scenario limit)");
     }
     // Compared as a double first: (TO - FROM) / STEP can exceed every int64 (or be infinite).
     const double count_double = std::floor((to - from) / step + 1e-9) + 1;
@@ -170,15 +171,24 @@ SampleSummary summarize_samples(std::vector<double> samples) {
 
 namespace {
 
+/// Gaps and durations of slow episodes are cut to this: a gap this long means no further
+/// episode within any step, and the cut keeps arrival times inside the step clock's 106 days
+/// (a mean interval of 1e100 ms, a fuzz find, overflowed from_seconds).
+constexpr double kEpisodeHorizon_s = 30 * 86400.0;
+
+Time episode_time(double seconds) {
+    return from_seconds(std::min(seconds, kEpisodeHorizon_s));
+}
+
 /// Slow episodes of one rank, generated lazily in time order from the rank's stream.
 class EpisodeTrack {
 public:
     EpisodeTrack(std::uint64_t seed, const SlowEpisodes& spec)
         : stream_(seed)
         , mean_interval_s_(spec.mean_interval_s)
-        , duration_(from_seconds(spec.duration_s))
+        , duration_(episode_time(spec.duration_s))
         , factor_(spec.factor) {
-        next_arrival_ = from_seconds(stream_.exponential(mean_interval_s_));
+        next_arrival_ = episode_time(stream_.exponential(mean_interval_s_));
     }
 
     /// When `work` of undisturbed compute started at `start` ends: the rank progresses at
@@ -227,7 +237,7 @@ private:
             } else {
                 episodes_.emplace_back(begin, end);
             }
-            next_arrival_ = begin + from_seconds(stream_.exponential(mean_interval_s_));
+            next_arrival_ = begin + episode_time(stream_.exponential(mean_interval_s_));
         }
     }
 

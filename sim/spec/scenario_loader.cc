@@ -28,9 +28,10 @@ namespace {
 
 /// The shortest mean interval between slow episodes (see load_scenario_text).
 constexpr double kMinEpisodeInterval_s = 1e-6;
-/// The largest slowdown factor. Factors multiply compute times and divide bandwidths; 1e63 (a
-/// fuzz find) took a 10 ms kernel past the step clock's 106 days, and whatif died with
-/// std::out_of_range. A million keeps a kernel of up to 9 s inside the clock.
+/// The largest slowdown factor, and 1 / the smallest. Factors multiply compute times and divide
+/// bandwidths: 1e63 (a fuzz find) took a 10 ms kernel past the step clock's 106 days, and
+/// whatif died with std::out_of_range; 4e-324 (another) made a link's bandwidth infinite. A
+/// million keeps a kernel of up to 9 s inside the clock.
 constexpr double kMaxFactor = 1e6;
 
 std::string number(double x) {
@@ -289,9 +290,9 @@ std::string factor_problem(double factor) {
     if (!(factor > 0) || !std::isfinite(factor)) {
         return "factor must be > 0 and finite, got " + number(factor);
     }
-    if (factor > kMaxFactor) {
-        return "factor must be at most 1e6 (an element slower than that has failed: take a link "
-               "down, or model failures), got " +
+    if (factor > kMaxFactor || factor < 1 / kMaxFactor) {
+        return "factor must be between 1e-6 and 1e6 (an element slower than that has failed: "
+               "take a link down, or model failures), got " +
                number(factor);
     }
     return {};
