@@ -348,10 +348,6 @@ void FairShareNetwork::progressive_filling() {
     }
 }
 
-double FairShareNetwork::share_of(const LinkState& state) {
-    return std::max(state.capacity_left_Bps, 0.0) / state.unfrozen;
-}
-
 // The link saturates at `share_Bps`: its unfrozen flows take that rate, which comes off every
 // link they cross.
 void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) {

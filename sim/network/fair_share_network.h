@@ -15,6 +15,7 @@
 
 #include "link_stats_tracker.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -110,8 +111,12 @@ private:
     void collect_component();
     void collect_everything();
     void progressive_filling();
+
     /// A link's fair share of what is left: capacity_left / unfrozen (unfrozen > 0).
-    static double share_of(const LinkState& state);
+    static double share_of(const LinkState& state) {
+        return std::max(state.capacity_left_Bps, 0.0) / state.unfrozen;
+    }
+
     void freeze_flows_of(LinkState& bottleneck, double share_Bps);
     void apply_rates();
 
