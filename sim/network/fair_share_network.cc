@@ -55,12 +55,14 @@ std::uint32_t FairShareNetwork::allocate_slot() {
         return slot;
     }
     flows_.emplace_back();
+    flow_visit_.push_back(0);
     return static_cast<std::uint32_t>(flows_.size() - 1);
 }
 
 void FairShareNetwork::ensure_links() {
     if (links_.size() < topology_.link_count()) {
         links_.resize(topology_.link_count());
+        link_visit_.resize(topology_.link_count(), 0);
     }
 }
 
@@ -225,25 +227,26 @@ void FairShareNetwork::reshare() {
 // unaffected by the change.
 void FairShareNetwork::collect_component() {
     for (const std::uint32_t link : dirty_links_) {
-        if (links_[link].visit_mark != epoch_) {
-            links_[link].visit_mark = epoch_;
+        if (link_visit_[link] != epoch_) {
+            link_visit_[link] = epoch_;
             component_links_.push_back(link);
         }
     }
+    // The marks live in their own dense arrays: the search touches one word per flow and per
+    // link instead of a cache line of each one's state.
     for (std::size_t next = 0; next < component_links_.size(); ++next) {
         const std::uint32_t link = component_links_[next];
         for (const std::uint32_t slot : links_[link].flows) {
-            Flow& flow = flows_[slot];
-            if (flow.visit_mark == epoch_) {
+            if (flow_visit_[slot] == epoch_) {
                 continue;
             }
-            flow.visit_mark = epoch_;
+            flow_visit_[slot] = epoch_;
             component_flows_.push_back(slot);
-            for (const LinkId other : flow.links) {
-                LinkState& state = links_[other.index()];
-                if (state.visit_mark != epoch_) {
-                    state.visit_mark = epoch_;
-                    component_links_.push_back(static_cast<std::uint32_t>(other.index()));
+            for (const LinkId other : flows_[slot].links) {
+                const auto index = static_cast<std::uint32_t>(other.index());
+                if (link_visit_[index] != epoch_) {
+                    link_visit_[index] = epoch_;
+                    component_links_.push_back(index);
                 }
             }
         }
@@ -253,13 +256,13 @@ void FairShareNetwork::collect_component() {
 void FairShareNetwork::collect_everything() {
     for (std::size_t link = 0; link < links_.size(); ++link) {
         if (!links_[link].flows.empty()) {
-            links_[link].visit_mark = epoch_;
+            link_visit_[link] = epoch_;
             component_links_.push_back(static_cast<std::uint32_t>(link));
         }
     }
     for (std::size_t slot = 0; slot < flows_.size(); ++slot) {
         if (flows_[slot].is_transmitting) {
-            flows_[slot].visit_mark = epoch_;
+            flow_visit_[slot] = epoch_;
             component_flows_.push_back(static_cast<std::uint32_t>(slot));
         }
     }

@@ -81,15 +81,13 @@ private:
         Time last_update{0};
         EventId completion;
         Callback on_done;
-        std::uint64_t visit_mark = 0;
         std::uint64_t frozen_mark = 0;
         bool is_transmitting = false;
     };
 
     struct LinkState {
         std::vector<std::uint32_t> flows;  ///< slots of the flows transmitting on the link
-        std::uint64_t visit_mark = 0;
-        double capacity_left_Bps = 0;  ///< scratch of the progressive filling
+        double capacity_left_Bps = 0;      ///< scratch of the progressive filling
         std::uint32_t unfrozen = 0;
         std::uint32_t version = 0;
     };
@@ -129,6 +127,8 @@ private:
     std::vector<Flow> flows_;  ///< slots; reused through free_slots_
     std::vector<std::uint32_t> free_slots_;
     std::vector<LinkState> links_;
+    std::vector<std::uint64_t> flow_visit_;  ///< by slot: epoch of the last search that found it
+    std::vector<std::uint64_t> link_visit_;  ///< by link: the same
     std::vector<std::uint32_t> dirty_links_;
     bool is_resharing_scheduled_ = false;
 
