@@ -47,6 +47,9 @@ struct StepOptions {
     bool is_memoized_by_shape = true;
     /// Keep every task's slice in StepResult::timeline (for --trace).
     bool keeps_timeline = false;
+    /// Fast fidelity: threads that time the distinct uncontended collectives before the step
+    /// runs. The result does not depend on it.
+    int threads = 1;
 };
 
 /// Seconds per category; for one rank the entries sum to the step time.

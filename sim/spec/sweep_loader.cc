@@ -301,7 +301,7 @@ SweepSpec load_sweep_text(std::string_view text,
     base("scenario", message.scenario());
     sweep.args.assign(message.args().begin(), message.args().end());
     // Commands with their own worker threads run single-threaded: the sweep owns the threads.
-    if ((sweep.command == "checkpoint" || sweep.command == "whatif") &&
+    if ((sweep.command == "checkpoint" || sweep.command == "whatif" || sweep.command == "step") &&
         std::none_of(sweep.args.begin(), sweep.args.end(), [](const std::string& a) {
             return a == "--threads" || a.rfind("--threads=", 0) == 0;
         })) {

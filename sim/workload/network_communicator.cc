@@ -6,10 +6,17 @@
 
 #include "step_executor.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace stepsim {
 
@@ -68,14 +75,24 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
     return it->second;
 }
 
+IsolatedCollectiveTimer::Key IsolatedCollectiveTimer::key_of(const CollectiveRequest& request) {
+    return Key{request.op, request.size_bytes, request.algorithm, request.root_index,
+               group_key(request.ranks)};
+}
+
 Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
-    const Key key{request.op, request.size_bytes, request.algorithm, request.root_index,
-                  group_key(request.ranks)};
+    Key key = key_of(request);
     if (const auto it = cache_.find(key); it != cache_.end()) {
         return it->second;
     }
+    const Time done = run_isolated(request, router_);
+    cache_.emplace(std::move(key), done);
+    return done;
+}
+
+Time IsolatedCollectiveTimer::run_isolated(const CollectiveRequest& request, Router& router) const {
     Simulator sim(0);
-    std::unique_ptr<NetworkModel> network = make_network_model(network_, sim, topology_, router_);
+    std::unique_ptr<NetworkModel> network = make_network_model(network_, sim, topology_, router);
     Time done = kNever;
     const auto finished = [&] {
         done = sim.now();
@@ -91,8 +108,57 @@ Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
     }
     sim.run();
     STEPSIM_CHECK(done != kNever, "isolated collective never finished");
-    cache_.emplace(std::move(key), done);
     return done;
+}
+
+void IsolatedCollectiveTimer::precompute(const std::vector<const CollectiveRequest*>& requests,
+                                         int threads) {
+    // Keys on this thread (they use the shared router); one run per key not memoized yet.
+    std::vector<std::pair<Key, const CollectiveRequest*>> todo;
+    std::set<Key> queued;
+    for (const CollectiveRequest* request : requests) {
+        Key key = key_of(*request);
+        if (cache_.count(key) == 0 && queued.insert(key).second) {
+            todo.emplace_back(std::move(key), request);
+        }
+    }
+    const std::size_t workers =
+        std::min(todo.size(), static_cast<std::size_t>(std::max(threads, 1)));
+    if (workers <= 1) {
+        for (auto& [key, request] : todo) {
+            cache_.emplace(std::move(key), run_isolated(*request, router_));
+        }
+        return;
+    }
+    // Each worker takes the next run; results and errors land in per-run slots, so what is
+    // memoized (and which error is rethrown) does not depend on the interleaving.
+    std::vector<Time> done(todo.size(), kNever);
+    std::vector<std::exception_ptr> errors(todo.size());
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+        Router router(topology_);
+        for (std::size_t i = next++; i < todo.size(); i = next++) {
+            try {
+                done[i] = run_isolated(*todo[i].second, router);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t w = 1; w < workers; ++w) {
+        pool.emplace_back(work);
+    }
+    work();
+    for (std::thread& t : pool) {
+        t.join();
+    }
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+        if (errors[i]) {
+            std::rethrow_exception(errors[i]);
+        }
+        cache_.emplace(std::move(todo[i].first), done[i]);
+    }
 }
 
 NetworkCommunicator::NetworkCommunicator(Simulator& sim,
@@ -131,6 +197,17 @@ void NetworkCommunicator::start_one(const CollectiveRequest& request,
     } else {
         collectives_.start(request, std::move(on_done));
     }
+}
+
+void NetworkCommunicator::precompute_isolated(const TaskGraph& graph, int threads) {
+    std::vector<const CollectiveRequest*> requests;
+    for (std::size_t i = 0; i < graph.size(); ++i) {
+        const Task& task = graph.task(TaskId(static_cast<std::uint32_t>(i)));
+        if (task.kind != TaskKind::kCompute && !is_shared(task.comm)) {
+            requests.push_back(&graph.request(task.request).request);
+        }
+    }
+    isolated_.precompute(requests, threads);
 }
 
 void NetworkCommunicator::start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) {

@@ -61,12 +61,22 @@ public:
                             bool is_memoized_by_shape = false);
     Time time(const CollectiveRequest& request);
 
+    /// Runs every request of `requests` not memoized yet, `threads` at a time (each thread
+    /// with its own Router, Simulator and network model), and memoizes the results: time()
+    /// then returns exactly what it would have computed by itself, whatever `threads` is.
+    /// The first failing run's exception (in request order) is rethrown.
+    void precompute(const std::vector<const CollectiveRequest*>& requests, int threads);
+
     std::size_t distinct_runs() const { return cache_.size(); }
 
 private:
-    std::size_t group_key(const std::vector<RankId>& ranks);
-
     using Key = std::tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::size_t>;
+
+    std::size_t group_key(const std::vector<RankId>& ranks);
+    Key key_of(const CollectiveRequest& request);
+    /// The uncontended completion time of `request`, routed by `router`.
+    Time run_isolated(const CollectiveRequest& request, Router& router) const;
+
     const Topology& topology_;
     Router& router_;
     NetworkKind network_;
@@ -100,6 +110,10 @@ public:
                         IsolatedCollectiveTimer& isolated,
                         CommunicationPolicy policy);
     void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override;
+
+    /// Times every collective of `graph` that takes the isolated timer's time, on `threads`
+    /// threads, before the graph runs (the results do not depend on `threads`).
+    void precompute_isolated(const TaskGraph& graph, int threads);
 
 private:
     bool is_shared(CommKind kind) const;

@@ -310,6 +310,7 @@ StepResult simulate_step(const TrainingJob& job,
             policy = CommunicationPolicy{true, true, true, true, true};
         }
         NetworkCommunicator communicator(sim, topology, *network, collectives, isolated, policy);
+        communicator.precompute_isolated(lowered.graph, options.threads);
         timeline = execute_task_graph(sim, lowered.graph, communicator);
     }
     const StepAnalysis analysis = analyze_step(lowered, timeline);

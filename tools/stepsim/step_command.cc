@@ -12,9 +12,11 @@
 
 #include "command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace po = boost::program_options;
 
@@ -238,6 +240,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     bool allow_oom = false;
     bool free_comm = false;
     bool exact_groups = false;
+    int threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     po::options_description description("stepsim step options");
     description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
                               "cluster topology spec (.textproto)")(
@@ -253,11 +256,15 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "free-comm", po::bool_switch(&free_comm), "make every communication take zero time")(
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
-        "groups of the same shape");
+        "groups of the same shape")(
+        "threads", po::value<int>(&threads),
+        "fast fidelity: threads timing the distinct collectives (default: all cores; the "
+        "result does not depend on it)");
     add_common_options(description, common);
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
-                            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full]")) {
+                            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
+                            "[--threads N]")) {
         return 0;
     }
     StepOptions options;
@@ -279,6 +286,10 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
     options.keeps_timeline = !trace_file.empty();
+    if (threads < 1) {
+        throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
+    }
+    options.threads = threads;
 
     std::vector<SpecOverride> workload_overrides;
     std::vector<SpecOverride> topology_overrides;

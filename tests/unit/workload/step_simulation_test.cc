@@ -149,3 +149,29 @@ TEST_CASE("step results are consistent", "[workload][step]") {
     // Deterministic: the same inputs give the same trajectory.
     REQUIRE(simulate_step(job, topology, options).fingerprint == result.fingerprint);
 }
+
+TEST_CASE("the step does not depend on how many threads time its collectives", "[workload][step]") {
+    // TP2 x PP2 x DP4 on 16 GPUs: TP all-reduces, DP gradient all-reduces of several bucket
+    // sizes and the embedding/logits remainders, each a distinct isolated run. Timed up front
+    // on 1, 2 or 3 threads, the memoized times, and so every output, are the same.
+    const Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
+                                                 "topologies" / "dgx-h100-16.textproto");
+    const TrainingJob job = test::make_job(test::gpt_model(4, 2048, 16, 2048, 32000), 16, 2, 2, 4);
+    StepOptions one;
+    const StepResult reference = simulate_step(job, topology, one);
+    REQUIRE(reference.cluster.dp_s > 0);
+    REQUIRE(reference.cluster.tp_s > 0);
+    for (const int threads : {2, 3}) {
+        StepOptions options;
+        options.threads = threads;
+        const StepResult result = simulate_step(job, topology, options);
+        INFO(threads << " threads");
+        REQUIRE(result.step_time_s == reference.step_time_s);
+        REQUIRE(result.fingerprint == reference.fingerprint);
+        REQUIRE(result.events == reference.events);
+        for (std::size_t s = 0; s < result.stages.size(); ++s) {
+            REQUIRE(result.stages[s].breakdown.dp_s == reference.stages[s].breakdown.dp_s);
+            REQUIRE(result.stages[s].breakdown.tp_s == reference.stages[s].breakdown.tp_s);
+        }
+    }
+}
