@@ -28,6 +28,9 @@ namespace {
 
 /// The shortest mean interval between slow episodes (see load_scenario_text).
 constexpr double kMinEpisodeInterval_s = 1e-6;
+/// The longest episode duration, in mean intervals (see load_scenario_text): an episode ends
+/// after about e^10 = 22,000 merged arrivals at most.
+constexpr double kMaxEpisodeOverlap = 10;
 /// The largest slowdown factor, and 1 / the smallest. Factors multiply compute times and divide
 /// bandwidths: 1e63 (a fuzz find) took a 10 ms kernel past the step clock's 106 days, and
 /// whatif died with std::out_of_range; 4e-324 (another) made a link's bandwidth infinite. A
@@ -544,6 +547,16 @@ Scenario load_scenario_text(std::string_view text,
                       e.mean_interval() + "\"");
         }
         episodes.duration_s = duration("duration", e.duration(), false);
+        // Overlapping episodes merge, and one ends only at a gap longer than the duration:
+        // e^(duration / mean_interval) arrivals on average. 2s at 1ms (a fuzz find) merged
+        // forever and whatif hung; a rank slow all the time is a slowdown.
+        if (episodes.mean_interval_s >= kMinEpisodeInterval_s &&
+            episodes.duration_s > kMaxEpisodeOverlap * episodes.mean_interval_s) {
+            error(e, "duration",
+                  "duration must be at most 10 x mean_interval (longer episodes merge into one "
+                  "that never ends: use a slowdown), got \"" +
+                      e.duration() + "\" at \"" + e.mean_interval() + "\"");
+        }
         if (std::string problem = factor_problem(e.factor()); !problem.empty()) {
             error(e, "factor", problem);
         }
