@@ -105,4 +105,60 @@ struct FoldLayout {
     std::uint32_t group_of(std::uint32_t i) const { return i < r ? 2 * i + 1 : i + r; }
 };
 
+/// Builds a plan of send/receive rendezvous over a folded group (halving_doubling,
+/// recursive_doubling): a send waits for every earlier receive of both its ends.
+class RendezvousPlanner {
+public:
+    RendezvousPlanner(CommPlan& plan, const FoldLayout& fold)
+        : plan_(plan)
+        , fold_(fold)
+        , received_(fold.n) {}
+
+    /// Appends the transfer from -> to of chunks [first, first + count) after every earlier
+    /// receive of `from` and of `to`; returns its index (not yet a receive of `to`).
+    std::uint32_t send(std::uint32_t from,
+                       std::uint32_t to,
+                       std::uint32_t first,
+                       std::uint32_t count,
+                       bool is_reduce) {
+        deps_.assign(received_[from].begin(), received_[from].end());
+        deps_.insert(deps_.end(), received_[to].begin(), received_[to].end());
+        return plan_.add_transfer(from, to, first, count, is_reduce, 0, deps_);
+    }
+
+    /// Fold: the even index 2i of each of the r pairs sends chunks [0, count) to 2i+1, which
+    /// reduces them.
+    void fold_in(std::uint32_t count) {
+        for (std::uint32_t i = 0; i < fold_.r; ++i) {
+            received_[2 * i + 1].push_back(send(2 * i, 2 * i + 1, 0, count, true));
+        }
+    }
+
+    /// Unfold: 2i+1 hands chunks [0, count), the result, back to 2i.
+    void fold_out(std::uint32_t count) {
+        for (std::uint32_t i = 0; i < fold_.r; ++i) {
+            send(2 * i + 1, 2 * i, 0, count, false);
+        }
+    }
+
+    /// One round among the p new ranks: new rank i sends `send_of(i)` (a transfer index) to
+    /// new rank i ^ d; every send of the round waits only for earlier rounds.
+    template <typename SendOf>
+    void exchange(std::uint32_t d, SendOf send_of) {
+        std::vector<std::uint32_t> incoming(fold_.p);
+        for (std::uint32_t i = 0; i < fold_.p; ++i) {
+            incoming[i ^ d] = send_of(i);
+        }
+        for (std::uint32_t i = 0; i < fold_.p; ++i) {
+            received_[fold_.group_of(i)].push_back(incoming[i]);
+        }
+    }
+
+private:
+    CommPlan& plan_;
+    const FoldLayout fold_;
+    std::vector<std::vector<std::uint32_t>> received_;  // transfers into each group index
+    std::vector<std::uint32_t> deps_;
+};
+
 }  // namespace stepsim::collective

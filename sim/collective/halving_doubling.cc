@@ -56,20 +56,10 @@ public:
         if (n == 1) {
             return plan;
         }
-        std::vector<std::vector<std::uint32_t>> received(n);  // transfers into each group index
-        std::vector<std::uint32_t> deps;                      // transfers into each group index
-        const auto send = [&](std::uint32_t from, std::uint32_t to, std::uint32_t first,
-                              std::uint32_t count, bool is_reduce) {
-            // Rendezvous, as a send/receive pair: both sides have all their earlier data.
-            deps.assign(received[from].begin(), received[from].end());
-            deps.insert(deps.end(), received[to].begin(), received[to].end());
-            return plan.add_transfer(from, to, first, count, is_reduce, 0, deps);
-        };
+        RendezvousPlanner planner(plan, fold);
         // Fold: even index 2i sends everything to 2i+1.
         if (request.op == CollectiveOp::kAllReduce) {
-            for (std::uint32_t i = 0; i < fold.r; ++i) {
-                received[2 * i + 1].push_back(send(2 * i, 2 * i + 1, 0, p, true));
-            }
+            planner.fold_in(p);
         }
         // Ranges kept after each halving step, by new rank.
         std::vector<std::uint32_t> lo(p, 0);
@@ -83,18 +73,15 @@ public:
         if (request.op != CollectiveOp::kAllGather) {
             for (std::uint32_t s = 0; s < steps; ++s) {
                 const std::uint32_t d = p >> (s + 1);
-                std::vector<std::uint32_t> incoming(p);
-                for (std::uint32_t i = 0; i < p; ++i) {
+                planner.exchange(d, [&](std::uint32_t i) {
                     const std::uint32_t mid = (lo[i] + hi[i]) / 2;
                     const bool keeps_low = (i & d) == 0;
                     const std::uint32_t first = keeps_low ? mid : lo[i];
                     const std::uint32_t count = keeps_low ? hi[i] - mid : mid - lo[i];
-                    incoming[i ^ d] =
-                        send(fold.group_of(i), fold.group_of(i ^ d), first, count, true);
                     kept[i][s] = keeps_low ? std::pair{lo[i], mid} : std::pair{mid, hi[i]};
-                }
+                    return planner.send(fold.group_of(i), fold.group_of(i ^ d), first, count, true);
+                });
                 for (std::uint32_t i = 0; i < p; ++i) {
-                    received[fold.group_of(i)].push_back(incoming[i]);
                     lo[i] = kept[i][s].first;
                     hi[i] = kept[i][s].second;
                 }
@@ -121,20 +108,14 @@ public:
             // kept[i][s] final and sends it to its partner of that step.
             for (std::uint32_t s = steps; s-- > 0;) {
                 const std::uint32_t d = p >> (s + 1);
-                std::vector<std::uint32_t> incoming(p);
-                for (std::uint32_t i = 0; i < p; ++i) {
+                planner.exchange(d, [&](std::uint32_t i) {
                     const auto [first, last] = kept[i][s];
-                    incoming[i ^ d] =
-                        send(fold.group_of(i), fold.group_of(i ^ d), first, last - first, false);
-                }
-                for (std::uint32_t i = 0; i < p; ++i) {
-                    received[fold.group_of(i)].push_back(incoming[i]);
-                }
+                    return planner.send(fold.group_of(i), fold.group_of(i ^ d), first, last - first,
+                                        false);
+                });
             }
             if (request.op == CollectiveOp::kAllReduce) {
-                for (std::uint32_t i = 0; i < fold.r; ++i) {
-                    send(2 * i + 1, 2 * i, 0, p, false);
-                }
+                planner.fold_out(p);
             }
         }
         return plan;

@@ -59,39 +59,22 @@ public:
         if (n == 1) {
             return plan;
         }
-        std::vector<std::vector<std::uint32_t>> received(n);  // transfers into each group index
-        std::vector<std::uint32_t> deps;
-        const auto send = [&](std::uint32_t from, std::uint32_t to, std::uint32_t first,
-                              std::uint32_t count, bool is_reduce) {
-            // Rendezvous, as a send/receive pair: both sides have all their earlier data.
-            deps.assign(received[from].begin(), received[from].end());
-            deps.insert(deps.end(), received[to].begin(), received[to].end());
-            return plan.add_transfer(from, to, first, count, is_reduce, 0, deps);
-        };
+        RendezvousPlanner planner(plan, fold);
         if (!is_all_gather) {
-            for (std::uint32_t i = 0; i < fold.r; ++i) {
-                received[2 * i + 1].push_back(send(2 * i, 2 * i + 1, 0, 1, true));
-            }
+            planner.fold_in(1);
         }
         for (std::uint32_t d = 1; d < p; d *= 2) {
-            std::vector<std::uint32_t> incoming(p);
-            for (std::uint32_t i = 0; i < p; ++i) {
+            planner.exchange(d, [&](std::uint32_t i) {
                 if (is_all_gather) {
                     // Rank i holds the blocks of its aligned group of size d.
                     const std::uint32_t first = i & ~(d - 1);
-                    incoming[i ^ d] = send(i, i ^ d, first, d, false);
-                } else {
-                    incoming[i ^ d] = send(fold.group_of(i), fold.group_of(i ^ d), 0, 1, true);
+                    return planner.send(i, i ^ d, first, d, false);
                 }
-            }
-            for (std::uint32_t i = 0; i < p; ++i) {
-                received[fold.group_of(i)].push_back(incoming[i]);
-            }
+                return planner.send(fold.group_of(i), fold.group_of(i ^ d), 0, 1, true);
+            });
         }
         if (!is_all_gather) {
-            for (std::uint32_t i = 0; i < fold.r; ++i) {
-                send(2 * i + 1, 2 * i, 0, 1, false);
-            }
+            planner.fold_out(1);
         }
         return plan;
     }
