@@ -100,4 +100,55 @@ void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
     json.end_object();
 }
 
+StepFidelity parse_fidelity_flag(const std::string& text) {
+    if (text == "fast") {
+        return StepFidelity::kFast;
+    }
+    if (text == "full") {
+        return StepFidelity::kFull;
+    }
+    throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + text + "\"");
+}
+
+NetworkKind parse_network_flag(const std::string& text) {
+    if (text == "fair_share") {
+        return NetworkKind::kFairShare;
+    }
+    if (text == "alpha_beta") {
+        return NetworkKind::kAlphaBeta;
+    }
+    throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + text + "\"");
+}
+
+std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& overrides,
+                                                  std::string_view prefix) {
+    std::vector<SpecOverride> taken;
+    std::vector<SpecOverride> rest;
+    for (SpecOverride& o : overrides) {
+        if (o.field_path.rfind(prefix, 0) == 0) {
+            o.field_path.erase(0, prefix.size());
+            taken.push_back(std::move(o));
+        } else {
+            rest.push_back(std::move(o));
+        }
+    }
+    overrides = std::move(rest);
+    return taken;
+}
+
+void write_trace_slice(JsonWriter& json,
+                       const TimelineSlice& slice,
+                       std::int64_t pid,
+                       std::int64_t tid) {
+    json.begin_object();
+    json.field("name", slice.name);
+    json.field("cat", slice.category);
+    json.field("ph", "X");
+    json.field("pid", pid);
+    json.field("tid", tid);
+    json.field("ts", slice.start_s * 1e6);
+    json.field("dur", (slice.end_s - slice.start_s) * 1e6);
+    json.end_object();
+}
+
 }  // namespace stepsim::cli

@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
@@ -20,6 +21,9 @@
 namespace stepsim {
 class JsonWriter;
 struct StepBreakdown;
+struct TimelineSlice;
+enum class StepFidelity : std::uint8_t;
+enum class NetworkKind : std::uint8_t;
 }  // namespace stepsim
 
 namespace stepsim::cli {
@@ -76,6 +80,24 @@ bool parse_command_line(const std::vector<std::string>& args,
 /// Writes a step breakdown as a JSON object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s,
 /// bubble_s, other_idle_s): the shape `step` and `whatif` share.
 void write_breakdown(JsonWriter& json, const StepBreakdown& breakdown);
+
+/// --fidelity: "fast" or "full"; anything else raises UsageError.
+StepFidelity parse_fidelity_flag(const std::string& text);
+
+/// --network: "fair_share" or "alpha_beta"; anything else raises UsageError.
+NetworkKind parse_network_flag(const std::string& text);
+
+/// Moves the overrides whose field path starts with `prefix` (e.g. "topology.") out of
+/// `overrides` and returns them, in order, with the prefix removed; the rest stay in order.
+std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& overrides,
+                                                  std::string_view prefix);
+
+/// Writes one timeline slice as a Chrome trace-event complete ("X") event on track (pid, tid),
+/// times in microseconds.
+void write_trace_slice(JsonWriter& json,
+                       const TimelineSlice& slice,
+                       std::int64_t pid,
+                       std::int64_t tid);
 
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 

@@ -226,17 +226,8 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("--jobs must be >= 1");
     }
     StepOptions step_options;
-    if (fidelity == "full") {
-        step_options.fidelity = StepFidelity::kFull;
-    } else if (fidelity != "fast") {
-        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
-    }
-    if (network == "alpha_beta") {
-        step_options.network = NetworkKind::kAlphaBeta;
-    } else if (network != "fair_share") {
-        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
-                         "\"");
-    }
+    step_options.fidelity = parse_fidelity_flag(fidelity);
+    step_options.network = parse_network_flag(network);
 
     const Topology topology = load_topology_file(topology_file);
     const std::vector<SpecOverride> base_overrides = common.overrides();

@@ -196,15 +196,7 @@ std::string trace_json(const Topology& topology, const StepResult& r) {
         threads.emplace(std::make_pair(pid, tid), "gpu " + std::to_string(slice.rank.value) +
                                                       " (stage " + std::to_string(slice.stage) +
                                                       ") " + slice.stream);
-        json.begin_object();
-        json.field("name", slice.name);
-        json.field("cat", slice.category);
-        json.field("ph", "X");
-        json.field("pid", pid);
-        json.field("tid", tid);
-        json.field("ts", slice.start_s * 1e6);
-        json.field("dur", (slice.end_s - slice.start_s) * 1e6);
-        json.end_object();
+        write_trace_slice(json, slice, pid, tid);
     }
     for (const auto& [pid, name] : processes) {
         json.begin_object();
@@ -268,21 +260,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         return 0;
     }
     StepOptions options;
-    if (fidelity == "fast") {
-        options.fidelity = StepFidelity::kFast;
-    } else if (fidelity == "full") {
-        options.fidelity = StepFidelity::kFull;
-    } else {
-        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
-    }
-    if (network == "fair_share") {
-        options.network = NetworkKind::kFairShare;
-    } else if (network == "alpha_beta") {
-        options.network = NetworkKind::kAlphaBeta;
-    } else {
-        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
-                         "\"");
-    }
+    options.fidelity = parse_fidelity_flag(fidelity);
+    options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
     options.keeps_timeline = !trace_file.empty();
@@ -291,17 +270,9 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     }
     options.threads = threads;
 
-    std::vector<SpecOverride> workload_overrides;
-    std::vector<SpecOverride> topology_overrides;
-    constexpr std::string_view kTopologyPrefix = "topology.";
-    for (SpecOverride& o : common.overrides()) {
-        if (o.field_path.rfind(kTopologyPrefix, 0) == 0) {
-            o.field_path.erase(0, kTopologyPrefix.size());
-            topology_overrides.push_back(std::move(o));
-        } else {
-            workload_overrides.push_back(std::move(o));
-        }
-    }
+    std::vector<SpecOverride> workload_overrides = common.overrides();
+    const std::vector<SpecOverride> topology_overrides =
+        take_prefixed_overrides(workload_overrides, "topology.");
     const Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,

@@ -388,28 +388,14 @@ int validate_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("--jobs must be at least 1, got " + std::to_string(jobs));
     }
     StepOptions options;
-    if (fidelity == "fast") {
-        options.fidelity = StepFidelity::kFast;
-    } else if (fidelity == "full") {
-        options.fidelity = StepFidelity::kFull;
-    } else {
-        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
-    }
+    options.fidelity = parse_fidelity_flag(fidelity);
     const std::vector<const MegatronRow*> rows = select_rows(rows_flag);
 
     // --set: "topology."-prefixed paths edit the topology, the rest the workload (as in step);
     // they apply to every row, after the row's own settings.
-    std::vector<SpecOverride> workload_overrides;
-    std::vector<SpecOverride> topology_overrides;
-    constexpr std::string_view kTopologyPrefix = "topology.";
-    for (SpecOverride& o : common.overrides()) {
-        if (o.field_path.rfind(kTopologyPrefix, 0) == 0) {
-            o.field_path.erase(0, kTopologyPrefix.size());
-            topology_overrides.push_back(std::move(o));
-        } else {
-            workload_overrides.push_back(std::move(o));
-        }
-    }
+    std::vector<SpecOverride> workload_overrides = common.overrides();
+    const std::vector<SpecOverride> topology_overrides =
+        take_prefixed_overrides(workload_overrides, "topology.");
 
     std::vector<RowResult> results;
     if (!list_only) {

@@ -267,15 +267,7 @@ std::string trace_json(const Topology& topology, const StepResult& r) {
             static_cast<std::int64_t>(slice.rank.value) * 8 + (slice.stream == "compute" ? 0
                                                                : slice.stream == "dp"    ? 1
                                                                                          : 2);
-        json.begin_object();
-        json.field("name", slice.name);
-        json.field("cat", slice.category);
-        json.field("ph", "X");
-        json.field("pid", pid);
-        json.field("tid", tid);
-        json.field("ts", slice.start_s * 1e6);
-        json.field("dur", (slice.end_s - slice.start_s) * 1e6);
-        json.end_object();
+        write_trace_slice(json, slice, pid, tid);
     }
     json.end_array();
     json.end_object();
@@ -437,18 +429,8 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         return 0;
     }
     StepOptions step_options;
-    if (fidelity == "fast" || fidelity == "full") {
-        step_options.fidelity = fidelity == "full" ? StepFidelity::kFull : StepFidelity::kFast;
-    } else {
-        throw UsageError("--fidelity must be \"fast\" or \"full\", got \"" + fidelity + "\"");
-    }
-    if (network == "fair_share" || network == "alpha_beta") {
-        step_options.network =
-            network == "alpha_beta" ? NetworkKind::kAlphaBeta : NetworkKind::kFairShare;
-    } else {
-        throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + network +
-                         "\"");
-    }
+    step_options.fidelity = parse_fidelity_flag(fidelity);
+    step_options.network = parse_network_flag(network);
     if (seeds < 1) {
         throw UsageError("--seeds must be >= 1");
     }
@@ -484,20 +466,11 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("give --scenario FILE, --straggler SPEC or --sweep");
     }
 
-    std::vector<SpecOverride> workload_overrides;
-    std::vector<SpecOverride> topology_overrides;
-    std::vector<SpecOverride> scenario_overrides;
-    for (SpecOverride& o : common.overrides()) {
-        if (o.field_path.rfind("topology.", 0) == 0) {
-            o.field_path.erase(0, 9);
-            topology_overrides.push_back(std::move(o));
-        } else if (o.field_path.rfind("scenario.", 0) == 0) {
-            o.field_path.erase(0, 9);
-            scenario_overrides.push_back(std::move(o));
-        } else {
-            workload_overrides.push_back(std::move(o));
-        }
-    }
+    std::vector<SpecOverride> workload_overrides = common.overrides();
+    const std::vector<SpecOverride> topology_overrides =
+        take_prefixed_overrides(workload_overrides, "topology.");
+    const std::vector<SpecOverride> scenario_overrides =
+        take_prefixed_overrides(workload_overrides, "scenario.");
     Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
