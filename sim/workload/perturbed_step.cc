@@ -256,22 +256,6 @@ private:
     std::vector<std::unique_ptr<NetworkCommunicator>> communicators_;
 };
 
-StepBreakdown to_step_breakdown(const TimeBreakdown& times) {
-    const auto at = [&](TimeCategory c) {
-        return to_seconds(times[static_cast<std::size_t>(c)]);
-    };
-    StepBreakdown b;
-    b.compute_s = at(TimeCategory::kCompute);
-    b.recompute_s = at(TimeCategory::kRecompute);
-    b.tp_s = at(TimeCategory::kTp);
-    b.pp_s = at(TimeCategory::kPp);
-    b.dp_s = at(TimeCategory::kDp);
-    b.zero_s = at(TimeCategory::kZero);
-    b.bubble_s = at(TimeCategory::kBubble);
-    b.other_idle_s = at(TimeCategory::kOtherIdle);
-    return b;
-}
-
 void add_scaled(StepBreakdown& into, const StepBreakdown& b, double weight) {
     into.compute_s += weight * b.compute_s;
     into.recompute_s += weight * b.recompute_s;
@@ -281,22 +265,6 @@ void add_scaled(StepBreakdown& into, const StepBreakdown& b, double weight) {
     into.zero_s += weight * b.zero_s;
     into.bubble_s += weight * b.bubble_s;
     into.other_idle_s += weight * b.other_idle_s;
-}
-
-std::string slice_category(const Task& task) {
-    if (task.kind != TaskKind::kCompute) {
-        return std::string(to_string(task.comm));
-    }
-    switch (task.compute) {
-        case ComputeKind::kRecompute:
-            return "recompute";
-        case ComputeKind::kOptimizer:
-            return "optimizer";
-        case ComputeKind::kDataLoader:
-            return "data_loader";
-        default:
-            return "compute";
-    }
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 // from task start and end times, never from a formula.
 #pragma once
 
+#include "stepsim/training_step.h"
+
 #include "step_executor.h"
 #include "step_lowering.h"
 
@@ -67,5 +69,12 @@ struct StepAnalysis {
 };
 
 StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeline);
+
+/// The public breakdown (seconds) of a measured one.
+StepBreakdown to_step_breakdown(const TimeBreakdown& times);
+
+/// A timeline slice's category: the communication kind, or compute / recompute / optimizer /
+/// data_loader.
+std::string slice_category(const Task& task);
 
 }  // namespace stepsim

@@ -223,43 +223,11 @@ double seconds(Time t) {
     return to_seconds(t);
 }
 
-StepBreakdown to_breakdown(const TimeBreakdown& times) {
-    const auto at = [&](TimeCategory c) {
-        return seconds(times[static_cast<std::size_t>(c)]);
-    };
-    StepBreakdown b;
-    b.compute_s = at(TimeCategory::kCompute);
-    b.recompute_s = at(TimeCategory::kRecompute);
-    b.tp_s = at(TimeCategory::kTp);
-    b.pp_s = at(TimeCategory::kPp);
-    b.dp_s = at(TimeCategory::kDp);
-    b.zero_s = at(TimeCategory::kZero);
-    b.bubble_s = at(TimeCategory::kBubble);
-    b.other_idle_s = at(TimeCategory::kOtherIdle);
-    return b;
-}
-
 std::string stream_name(const Task& task, const TaskGraph& graph) {
     if (task.stream >= 0) {
         return std::string(to_string(graph.streams()[static_cast<std::size_t>(task.stream)].kind));
     }
     return task.kind == TaskKind::kSendRecv ? "pp" : "other";
-}
-
-std::string slice_category(const Task& task) {
-    if (task.kind != TaskKind::kCompute) {
-        return std::string(to_string(task.comm));
-    }
-    switch (task.compute) {
-        case ComputeKind::kRecompute:
-            return "recompute";
-        case ComputeKind::kOptimizer:
-            return "optimizer";
-        case ComputeKind::kDataLoader:
-            return "data_loader";
-        default:
-            return "compute";
-    }
 }
 
 StepEstimate make_estimate(std::string name,
@@ -338,7 +306,7 @@ StepResult simulate_step(const TrainingJob& job,
         StageResult stage_result;
         stage_result.stage = s;
         stage_result.rank = groups.stage_ranks[static_cast<std::size_t>(s)][0];
-        stage_result.breakdown = to_breakdown(stage.breakdown);
+        stage_result.breakdown = to_step_breakdown(stage.breakdown);
         stage_result.bubble_fraction = step_s > 0 ? stage_result.breakdown.bubble_s / step_s : 0;
         stage_result.peak_in_flight_chunks = stage.peak_in_flight_chunks;
         stage_result.memory = memory_per_gpu(job, s, stage.peak_in_flight_chunks);
