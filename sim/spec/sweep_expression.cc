@@ -21,6 +21,12 @@ namespace {
 using Node = SweepExpression::Node;
 using Value = SweepExpression::Value;
 
+// Parsing and evaluation recurse: a deeper expression overflowed the stack (a fuzz find, a
+// filter of 1,000 nested parentheses). Nesting counts parentheses and unary operators; the
+// length bounds a chain of binary operators, which the evaluator walks recursively too.
+constexpr int kMaxNesting = 100;
+constexpr std::size_t kMaxExpressionLength = 4096;
+
 class Parser {
 public:
     Parser(std::string_view text, std::vector<Node>& nodes)
@@ -28,6 +34,11 @@ public:
         , nodes_(nodes) {}
 
     int parse() {
+        if (text_.size() > kMaxExpressionLength) {
+            throw std::invalid_argument("the expression is " + std::to_string(text_.size()) +
+                                        " characters long, more than " +
+                                        std::to_string(kMaxExpressionLength));
+        }
         const int root = parse_or();
         skip_space();
         if (at_ < text_.size()) {
@@ -124,7 +135,27 @@ private:
         }
     }
 
+    /// Counts one level of nesting while alive.
+    class Nested {
+    public:
+        explicit Nested(Parser& parser)
+            : parser_(parser) {
+            if (++parser_.depth_ > kMaxNesting) {
+                parser_.fail("nested deeper than " + std::to_string(kMaxNesting) + " levels");
+            }
+        }
+
+        ~Nested() { --parser_.depth_; }
+
+        Nested(const Nested&) = delete;
+        Nested& operator=(const Nested&) = delete;
+
+    private:
+        Parser& parser_;
+    };
+
     int parse_unary() {
+        const Nested nested(*this);
         skip_space();
         if (text_.substr(at_, 2) != "!=" && accept("!")) {
             Node node;
@@ -198,6 +229,7 @@ private:
     std::string_view text_;
     std::vector<Node>& nodes_;
     std::size_t at_ = 0;
+    int depth_ = 0;
 };
 
 Value number_value(double x) {
