@@ -192,11 +192,22 @@ SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
 }
 
 double predicted_cost(const SweepSpec& spec, std::int64_t point) {
+    const SweepExpression::Variables variables = spec.variables(point);
+    // A point a filter skips costs nothing: it never runs the command.
+    for (const SweepFilter& filter : spec.skip) {
+        try {
+            if (filter.when.is_true(variables)) {
+                return 0.0;
+            }
+        } catch (const std::invalid_argument&) {
+            return 0.0;  // recorded as invalid without running
+        }
+    }
     if (!spec.cost) {
         return 1.0;
     }
     try {
-        const SweepExpression::Value v = spec.cost->evaluate(spec.variables(point));
+        const SweepExpression::Value v = spec.cost->evaluate(variables);
         return v.is_number && std::isfinite(v.number) && v.number >= 0 ? v.number : 1.0;
     } catch (const std::invalid_argument&) {
         return 1.0;

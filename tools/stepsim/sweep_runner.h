@@ -43,8 +43,8 @@ std::string csv_header(const SweepSpec& spec);
 /// a failing command (exit status 2: invalid, 1: failed) records its message.
 SweepRow compute_row(const SweepSpec& spec, std::int64_t point);
 
-/// The predicted cost of every point in [first, spec.point_count) (1 without a cost
-/// expression; an expression that fails to evaluate counts 1).
+/// The predicted cost of a point: 0 when a filter skips it (it never runs), else the cost
+/// expression's value (1 without one; an expression that fails to evaluate counts 1).
 double predicted_cost(const SweepSpec& spec, std::int64_t point);
 
 /// The points of [first, count) that `rank` of `ranks` runs: each point in order goes to the

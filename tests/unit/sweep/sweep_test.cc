@@ -192,6 +192,26 @@ TEST_CASE("ranks split the points deterministically, balanced by predicted cost"
     }
 }
 
+TEST_CASE("skipped points cost nothing when the ranks are balanced", "[sweep]") {
+    // 150 points, 24 not skipped (tp·pp·dp = 16), cost 1 each: the skipped ones cost 0, so
+    // each of 2 ranks runs 12 of the 24, however the skipped ones fall.
+    const SweepSpec spec = stepsim::load_sweep_file(kSource / "tests/sweep/layouts.textproto");
+    int runnable = 0;
+    for (std::int64_t p = 0; p < spec.point_count; ++p) {
+        const double cost = stepsim::cli::predicted_cost(spec, p);
+        CHECK((cost == 0.0 || cost == 1.0));
+        runnable += cost > 0 ? 1 : 0;
+    }
+    REQUIRE(runnable == 24);
+    for (int r = 0; r < 2; ++r) {
+        double load = 0;
+        for (const std::int64_t p : stepsim::cli::assign_points(spec, 0, r, 2)) {
+            load += stepsim::cli::predicted_cost(spec, p);
+        }
+        CHECK(load == 12.0);
+    }
+}
+
 TEST_CASE("sweep output is identical with 1 and 2 threads and records invalid points", "[sweep]") {
     const std::string spec = (kSource / "tests/sweep/layouts.textproto").string();
     const std::filesystem::path one = fresh_dir("jobs1");
