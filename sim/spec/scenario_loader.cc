@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,6 +37,9 @@ constexpr double kMaxEpisodeOverlap = 10;
 /// whatif died with std::out_of_range; 4e-324 (another) made a link's bandwidth infinite. A
 /// million keeps a kernel of up to 9 s inside the clock.
 constexpr double kMaxFactor = 1e6;
+/// Largest lognormal jitter CV: sigma^2 = ln(1 + cv^2) = 4.6 at cv = 10. A CV of 1e10 (sigma
+/// 6.8) drew multipliers of 1e14 and more, past the step clock.
+constexpr double kMaxJitterCv = 10;
 
 std::string number(double x) {
     char text[32];
@@ -423,6 +427,8 @@ Scenario load_scenario_text(std::string_view text,
         }
     };
 
+    std::map<std::int32_t, double> combined_compute;  // product of the factors so far, by rank
+    std::map<std::uint32_t, double> combined_link;    // and by link
     for (const spec::Slowdown& s : message.slowdown()) {
         if (!s.has_select()) {
             error(s, "select", "a slowdown needs a selector (select { rank: 17 })");
@@ -461,6 +467,29 @@ Scenario load_scenario_text(std::string_view text,
         if (!s.name().empty()) {
             slowdown.element = s.name();
         }
+        // Slowdowns of the same rank or link multiply: their product must stay within the
+        // limit one factor has (1e6 three times over took compute past the step clock).
+        std::string combined;
+        for (const std::int32_t r : slowdown.ranks) {
+            double& f = combined_compute[r];
+            f = (f == 0 ? 1.0 : f) * slowdown.compute_factor;
+            if (combined.empty() && (f > kMaxFactor || f < 1 / kMaxFactor)) {
+                combined = "the compute slowdowns of rank " + std::to_string(r) + " multiply to " +
+                           number(f) + ", beyond 1e-6..1e6";
+            }
+        }
+        for (const std::uint32_t l : slowdown.links) {
+            double& f = combined_link[l];
+            f = (f == 0 ? 1.0 : f) * slowdown.link_factor;
+            if (combined.empty() && (f > kMaxFactor || f < 1 / kMaxFactor)) {
+                combined = "the slowdowns of link " + std::to_string(l) + " multiply to " +
+                           number(f) + ", beyond 1e-6..1e6";
+            }
+        }
+        if (!combined.empty()) {
+            error(s, "factor", combined);
+            continue;
+        }
         scenario.slowdowns.push_back(std::move(slowdown));
     }
     if (message.has_jitter()) {
@@ -471,6 +500,11 @@ Scenario load_scenario_text(std::string_view text,
                 jitter.distribution = JitterDistribution::kLognormal;
                 if (!(j.cv() >= 0) || !std::isfinite(j.cv())) {
                     error(j, "cv", "cv must be >= 0 and finite, got " + number(j.cv()));
+                } else if (j.cv() > kMaxJitterCv) {
+                    error(j, "cv",
+                          "cv must be at most 10 (a kernel 5 sigma out would then run 4,600 "
+                          "times its mean; beyond, kernels leave the step clock), got " +
+                              number(j.cv()));
                 }
                 jitter.cv = j.cv();
                 break;
