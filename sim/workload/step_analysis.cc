@@ -66,22 +66,6 @@ TimeCategory task_category(const Task& task) {
     }
 }
 
-std::string path_kind(const Task& task) {
-    if (task.kind != TaskKind::kCompute) {
-        return std::string(to_string(task.comm));
-    }
-    switch (task.compute) {
-        case ComputeKind::kRecompute:
-            return "recompute";
-        case ComputeKind::kOptimizer:
-            return "optimizer";
-        case ComputeKind::kDataLoader:
-            return "data_loader";
-        default:
-            return "compute";
-    }
-}
-
 }  // namespace
 
 StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeline) {
@@ -217,7 +201,7 @@ StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeli
             const Task& task = graph.task(current);
             const auto it = stage_of_rank.find(task.rank.value);
             const int stage = it == stage_of_rank.end() ? -1 : static_cast<int>(it->second);
-            std::string kind = path_kind(task);
+            std::string kind = slice_category(task);
             const Time duration = timeline.end[current.index()] - timeline.start[current.index()];
             covered += duration;
             if (!reversed.empty() && reversed.back().stage == stage &&
