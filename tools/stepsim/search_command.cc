@@ -408,7 +408,15 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                             to_seconds(run.checkpoint.save_cost), run.failures.cluster_mtbf_s());
                         run.checkpoint.interval_steps =
                             std::max<std::int64_t>(1, std::llround(interval_s / r.step_time_s));
-                        const RunSummary s = simulate_runs(run, goodput.seed, goodput.seeds);
+                        RunSummary s;
+                        try {
+                            s = simulate_runs(run, goodput.seed, goodput.seeds);
+                        } catch (const std::invalid_argument& e) {
+                            // A run too long for the run clock: bad input, not a bug.
+                            throw UsageError("--steps " + steps + " at this layout's " +
+                                             std::to_string(r.step_time_s) +
+                                             " s step: " + e.what() + "; lower --steps");
+                        }
                         e.goodput = s.goodput.mean;
                         e.goodput_ci95 = s.goodput.ci95;
                         e.checkpoint_interval_s =
