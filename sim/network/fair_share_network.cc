@@ -61,8 +61,13 @@ std::uint32_t FairShareNetwork::allocate_slot() {
 
 void FairShareNetwork::ensure_links() {
     if (links_.size() < topology_.link_count()) {
+        const std::size_t first = links_.size();
         links_.resize(topology_.link_count());
         link_visit_.resize(topology_.link_count(), 0);
+        for (std::size_t l = first; l < links_.size(); ++l) {
+            links_[l].bandwidth_Bps =
+                topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
+        }
     }
 }
 
@@ -120,7 +125,7 @@ void FairShareNetwork::begin_transmission(std::uint32_t slot) {
         state.flows.push_back(slot);
         stats_.flow_started(flow.links[i], sim_.now());
         is_alone = is_alone && state.flows.size() == 1;
-        narrowest_Bps = std::min(narrowest_Bps, topology_.link(flow.links[i]).bandwidth_Bps);
+        narrowest_Bps = std::min(narrowest_Bps, state.bandwidth_Bps);
     }
     if (is_alone && options_.is_incremental) {
         // Alone on its links: its max-min rate is the narrowest bandwidth, and no other rate
@@ -200,6 +205,7 @@ void FairShareNetwork::refresh_link(LinkId id) {
                                     " is not a link of the topology");
     }
     ensure_links();
+    links_[id.index()].bandwidth_Bps = topology_.link(id).bandwidth_Bps;
     if (!links_[id.index()].flows.empty()) {
         mark_dirty(static_cast<std::uint32_t>(id.index()));
     }
@@ -284,7 +290,7 @@ void FairShareNetwork::progressive_filling() {
         Flow& flow = flows_[component_flows_.front()];
         double rate_Bps = std::numeric_limits<double>::infinity();
         for (const LinkId crossed : flow.links) {
-            rate_Bps = std::min(rate_Bps, topology_.link(crossed).bandwidth_Bps);
+            rate_Bps = std::min(rate_Bps, links_[crossed.index()].bandwidth_Bps);
         }
         STEPSIM_CHECK(rate_Bps > 0, "a link of the flow has no capacity");
         flow.frozen_mark = epoch_;
@@ -294,7 +300,7 @@ void FairShareNetwork::progressive_filling() {
     active_links_.clear();
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
-        state.capacity_left_Bps = topology_.link(LinkId{link}).bandwidth_Bps;
+        state.capacity_left_Bps = state.bandwidth_Bps;
         state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
         state.version = 0;
         if (state.unfrozen > 0) {

@@ -86,6 +86,8 @@ private:
     };
 
     struct LinkState {
+        /// The topology's bandwidth, read when the link is first seen and on refresh_link().
+        double bandwidth_Bps = 0;
         std::vector<std::uint32_t> flows;  ///< slots of the flows transmitting on the link
         double capacity_left_Bps = 0;      ///< scratch of the progressive filling
         std::uint32_t unfrozen = 0;
