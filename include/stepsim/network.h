@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stepsim {
@@ -39,11 +40,23 @@ public:
     /// Starts moving `size_bytes` (>= 0) from `src` to `dst` at now(); `on_done` fires when
     /// the last byte arrives. `flow_label` picks among equal-cost paths. src == dst completes
     /// after zero time (still through the event queue).
-    virtual TransferId start_transfer(NodeId src,
-                                      NodeId dst,
-                                      std::int64_t size_bytes,
-                                      Callback on_done,
-                                      std::uint64_t flow_label = 0) = 0;
+    TransferId start_transfer(NodeId src,
+                              NodeId dst,
+                              std::int64_t size_bytes,
+                              Callback on_done,
+                              std::uint64_t flow_label = 0) {
+        return start_transfer_after(Time{0}, src, dst, size_bytes, std::move(on_done), flow_label);
+    }
+
+    /// As start_transfer(), for a transfer that starts `delay` (>= 0) after now(): everything
+    /// happens as if start_transfer() were called then, without an event to wake the caller
+    /// (the collective executor knows when a reduction will be done when its data arrives).
+    virtual TransferId start_transfer_after(Time delay,
+                                            NodeId src,
+                                            NodeId dst,
+                                            std::int64_t size_bytes,
+                                            Callback on_done,
+                                            std::uint64_t flow_label = 0) = 0;
 
     virtual std::size_t active_transfers() const = 0;
     /// Statistics of one directed link, accumulated since construction (a busy period still

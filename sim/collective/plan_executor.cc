@@ -24,6 +24,8 @@ struct PlanExecutor::Impl {
         std::vector<std::uint32_t> pending;     // unfinished dependencies per transfer
         std::vector<std::uint32_t> succ_begin;  // successors, compressed rows
         std::vector<std::uint32_t> successors;
+        std::vector<Time> ready_at;  // latest completion among each transfer's dependencies
+        Time done_at{0};             // latest completion so far
         std::size_t remaining = 0;
         std::function<void()> on_done;
         std::uint64_t id = 0;
@@ -46,37 +48,51 @@ struct PlanExecutor::Impl {
         , gamma_s_per_byte(gamma)
         , reduction_free_at(t.gpu_count(), Time{0}) {}
 
+    /// Starts transfer `index` when its dependencies are all done: now, or at the end of the
+    /// last one's reduction (already known), through the network's delayed start.
     void start(Run* run, std::uint32_t index) {
         const PlanTransfer& transfer = run->plan->transfer(index);
         ++transfers_started;
-        network.start_transfer(
-            run->nodes[transfer.src], run->nodes[transfer.dst], transfer.size_bytes,
+        const Time ready = run->ready_at[index];
+        network.start_transfer_after(
+            ready > sim.now() ? ready - sim.now() : Time{0}, run->nodes[transfer.src],
+            run->nodes[transfer.dst], transfer.size_bytes,
             // Two words: fits std::function's small-object buffer (no allocation).
             [run, index] { run->owner->arrived(run, index); }, transfer.channel);
     }
 
+    /// The data of `index` arrived. A reducing transfer then waits for the receiver's
+    /// reduction engine (FIFO in arrival order), whose end is known now: the transfer counts
+    /// as completed at that time without an event of its own.
     void arrived(Run* run, std::uint32_t index) {
         const PlanTransfer& transfer = run->plan->transfer(index);
         if (!transfer.is_reduce || gamma_s_per_byte <= 0 || transfer.size_bytes == 0) {
-            completed(run, index);
+            completed(run, index, sim.now());
             return;
         }
         Time& free_at = reduction_free_at[run->ranks[transfer.dst].index()];
         const Time begin = std::max(sim.now(), free_at);
         free_at = checked_add(
             begin, from_seconds(gamma_s_per_byte * static_cast<double>(transfer.size_bytes)));
-        sim.schedule_at(free_at, [run, index] { run->owner->completed(run, index); });
+        completed(run, index, free_at);
     }
 
-    void completed(Run* run, std::uint32_t index) {
+    /// Transfer `index` is complete at `done` (>= now).
+    void completed(Run* run, std::uint32_t index, Time done) {
+        run->done_at = std::max(run->done_at, done);
         for (std::uint32_t s = run->succ_begin[index]; s < run->succ_begin[index + 1]; ++s) {
             const std::uint32_t next = run->successors[s];
+            run->ready_at[next] = std::max(run->ready_at[next], done);
             if (--run->pending[next] == 0) {
                 start(run, next);
             }
         }
         if (--run->remaining == 0) {
-            finish(run);
+            if (run->done_at > sim.now()) {
+                sim.schedule_at(run->done_at, [run] { run->owner->finish(run); });
+            } else {
+                finish(run);
+            }
         }
     }
 
@@ -121,6 +137,7 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
     const CommPlan& p = *r->plan;
     const auto count = static_cast<std::uint32_t>(p.transfer_count());
     r->pending.assign(count, 0);
+    r->ready_at.assign(count, impl_->sim.now());
     r->succ_begin.assign(std::size_t{count} + 1, 0);
     for (std::uint32_t t = 0; t < count; ++t) {
         const auto deps = p.dependencies(t);

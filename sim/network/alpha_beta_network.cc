@@ -16,6 +16,7 @@
 
 namespace stepsim {
 
+using network::check_delay;
 using network::check_transfer_size;
 using network::event_tag;
 using network::EventKind;
@@ -36,18 +37,24 @@ std::uint32_t AlphaBetaNetwork::allocate_slot() {
     return static_cast<std::uint32_t>(transfers_.size() - 1);
 }
 
-TransferId AlphaBetaNetwork::start_transfer(
-    NodeId src, NodeId dst, std::int64_t size_bytes, Callback on_done, std::uint64_t flow_label) {
+TransferId AlphaBetaNetwork::start_transfer_after(Time delay,
+                                                  NodeId src,
+                                                  NodeId dst,
+                                                  std::int64_t size_bytes,
+                                                  Callback on_done,
+                                                  std::uint64_t flow_label) {
     check_transfer_size(size_bytes);
+    check_delay(delay);
     const TransferId id{next_transfer_id_++};
     if (src == dst) {
-        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done));
+        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay);
         return id;
     }
     const Route& route = router_.route(src, dst, flow_label);
     const Time serialization =
         size_bytes == 0 ? Time{0} : serialization_time(size_bytes, route.bottleneck_Bps);
-    const Time finish = checked_add(checked_add(sim_.now(), route.latency), serialization);
+    const Time start = checked_add(delay, route.latency);
+    const Time finish = checked_add(checked_add(sim_.now(), start), serialization);
 
     const std::uint32_t slot = allocate_slot();
     Transfer& transfer = transfers_[slot];
@@ -61,7 +68,7 @@ TransferId AlphaBetaNetwork::start_transfer(
     // A transfer whose serialization rounds to zero ticks has no transmission interval.
     if (serialization > Time{0}) {
         sim_.schedule_in(
-            route.latency, [this, slot] { begin_transmission(slot); }, Priority::kLow,
+            start, [this, slot] { begin_transmission(slot); }, Priority::kLow,
             event_tag(EventKind::kTransmissionStart, id));
     }
     sim_.schedule_at(

@@ -33,15 +33,24 @@ inline void check_transfer_size(std::int64_t size_bytes) {
     }
 }
 
-/// A transfer from a device to itself: completes after zero time, through the event queue,
+/// Shared by both models' start_transfer_after(): rejects a negative delay.
+inline void check_delay(Time delay) {
+    if (delay < Time{0}) {
+        throw std::invalid_argument("start_transfer_after: delay must be >= 0, got " +
+                                    std::to_string(delay.count()) + " ps");
+    }
+}
+
+/// A transfer from a device to itself: completes after `delay`, through the event queue,
 /// counted in `active_transfers` until then.
 inline void schedule_local_transfer(Simulator& sim,
                                     std::size_t& active_transfers,
                                     TransferId id,
-                                    NetworkModel::Callback on_done) {
+                                    NetworkModel::Callback on_done,
+                                    Time delay = Time{0}) {
     ++active_transfers;
     sim.schedule_in(
-        Time{0},
+        delay,
         [&active_transfers, done = std::move(on_done)] {
             --active_transfers;
             if (done) {

@@ -22,6 +22,7 @@
 
 namespace stepsim {
 
+using network::check_delay;
 using network::check_transfer_size;
 using network::event_tag;
 using network::EventKind;
@@ -71,15 +72,21 @@ void FairShareNetwork::ensure_links() {
     }
 }
 
-TransferId FairShareNetwork::start_transfer(
-    NodeId src, NodeId dst, std::int64_t size_bytes, Callback on_done, std::uint64_t flow_label) {
+TransferId FairShareNetwork::start_transfer_after(Time delay,
+                                                  NodeId src,
+                                                  NodeId dst,
+                                                  std::int64_t size_bytes,
+                                                  Callback on_done,
+                                                  std::uint64_t flow_label) {
     check_transfer_size(size_bytes);
+    check_delay(delay);
     const TransferId id{next_transfer_id_++};
     if (src == dst) {
-        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done));
+        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay);
         return id;
     }
     const Route& route = router_.route(src, dst, flow_label);
+    const Time start = checked_add(delay, route.latency);
     STEPSIM_CHECK(!route.links.empty(), "empty route between distinct nodes");
     ensure_links();
 
@@ -100,12 +107,12 @@ TransferId FairShareNetwork::start_transfer(
     if (size_bytes == 0) {
         // Latency only: the flow never transmits and never takes a share.
         flow.completion = sim_.schedule_in(
-            route.latency, [this, slot] { complete(slot); }, Priority::kDefault,
+            start, [this, slot] { complete(slot); }, Priority::kDefault,
             event_tag(EventKind::kTransferDone, id));
     } else {
         // kLow: a flow ending at this tick (kDefault) is gone before this one starts.
         sim_.schedule_in(
-            route.latency, [this, slot] { begin_transmission(slot); }, Priority::kLow,
+            start, [this, slot] { begin_transmission(slot); }, Priority::kLow,
             event_tag(EventKind::kTransmissionStart, id));
     }
     return id;

@@ -37,11 +37,12 @@ public:
 
     std::string_view name() const override { return "fair_share"; }
 
-    TransferId start_transfer(NodeId src,
-                              NodeId dst,
-                              std::int64_t size_bytes,
-                              Callback on_done,
-                              std::uint64_t flow_label = 0) override;
+    TransferId start_transfer_after(Time delay,
+                                    NodeId src,
+                                    NodeId dst,
+                                    std::int64_t size_bytes,
+                                    Callback on_done,
+                                    std::uint64_t flow_label = 0) override;
 
     std::size_t active_transfers() const override { return active_transfers_; }
 

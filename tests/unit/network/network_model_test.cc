@@ -124,3 +124,34 @@ TEST_CASE("network: same scenario, same fingerprint", "[network][determinism]") 
         REQUIRE(first.done == second.done);
     }
 }
+
+TEST_CASE("network: a delayed start is a start at now + delay", "[network]") {
+    // h0 -> h1 through the switch: latency L = 2 x 500 ns, bottleneck B = the narrower of the
+    // two host links. Started with delay d, a transfer of S bytes ends at d + L + S/B, exactly
+    // as if start_transfer() were called at d; a local one (h0 -> h0) ends at d. A negative
+    // delay is refused.
+    const Star star(7, 1.0);
+    const std::int64_t size_bytes = 1'000'000;
+    const Time delay = 3us;
+    for (const NetworkKind kind : {NetworkKind::kAlphaBeta, NetworkKind::kFairShare}) {
+        Simulator sim(1);
+        Router router(star.topology);
+        auto network = make_network_model(kind, sim, star.topology, router);
+        const Route& route = router.route(star.hosts[0], star.hosts[1]);
+        Time done = kNever;
+        Time local_done = kNever;
+        network->start_transfer_after(delay, star.hosts[0], star.hosts[1], size_bytes,
+                                      [&] { done = sim.now(); });
+        network->start_transfer_after(delay, star.hosts[0], star.hosts[0], size_bytes,
+                                      [&] { local_done = sim.now(); });
+        REQUIRE(network->active_transfers() == 2);
+        sim.run();
+        INFO(network->name());
+        CHECK(done ==
+              delay + star.route_latency + serialization_time(size_bytes, route.bottleneck_Bps));
+        CHECK(local_done == delay);
+        CHECK_THROWS_AS(network->start_transfer_after(Time{-1}, star.hosts[0], star.hosts[1],
+                                                      size_bytes, [] {}),
+                        std::invalid_argument);
+    }
+}
