@@ -21,11 +21,18 @@ struct PlanExecutor::Impl {
         std::shared_ptr<const CommPlan> plan;
         std::vector<RankId> ranks;
         std::vector<NodeId> nodes;
-        std::vector<std::uint32_t> pending;     // unfinished dependencies per transfer
-        std::vector<std::uint32_t> succ_begin;  // successors, compressed rows
+
+        /// Per transfer, in one 16-byte record so that the completion of a transfer touches
+        /// one cache line of each successor's state, not one per field.
+        struct State {
+            Time ready_at;             ///< latest completion among its dependencies so far
+            std::uint32_t pending;     ///< unfinished dependencies
+            std::uint32_t succ_begin;  ///< its successors: successors[succ_begin, next's)
+        };
+
+        std::vector<State> state;  // one more entry than transfers: the row end
         std::vector<std::uint32_t> successors;
-        std::vector<Time> ready_at;  // latest completion among each transfer's dependencies
-        Time done_at{0};             // latest completion so far
+        Time done_at{0};  // latest completion so far
         std::size_t remaining = 0;
         std::function<void()> on_done;
         std::uint64_t id = 0;
@@ -53,7 +60,7 @@ struct PlanExecutor::Impl {
     void start(Run* run, std::uint32_t index) {
         const PlanTransfer& transfer = run->plan->transfer(index);
         ++transfers_started;
-        const Time ready = run->ready_at[index];
+        const Time ready = run->state[index].ready_at;
         network.start_transfer_after(
             ready > sim.now() ? ready - sim.now() : Time{0}, run->nodes[transfer.src],
             run->nodes[transfer.dst], transfer.size_bytes,
@@ -80,10 +87,12 @@ struct PlanExecutor::Impl {
     /// Transfer `index` is complete at `done` (>= now).
     void completed(Run* run, std::uint32_t index, Time done) {
         run->done_at = std::max(run->done_at, done);
-        for (std::uint32_t s = run->succ_begin[index]; s < run->succ_begin[index + 1]; ++s) {
+        const std::uint32_t end = run->state[index + 1].succ_begin;
+        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
             const std::uint32_t next = run->successors[s];
-            run->ready_at[next] = std::max(run->ready_at[next], done);
-            if (--run->pending[next] == 0) {
+            Run::State& successor = run->state[next];
+            successor.ready_at = std::max(successor.ready_at, done);
+            if (--successor.pending == 0) {
                 start(run, next);
             }
         }
@@ -136,21 +145,22 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
     }
     const CommPlan& p = *r->plan;
     const auto count = static_cast<std::uint32_t>(p.transfer_count());
-    r->pending.assign(count, 0);
-    r->ready_at.assign(count, impl_->sim.now());
-    r->succ_begin.assign(std::size_t{count} + 1, 0);
+    r->state.assign(std::size_t{count} + 1, Impl::Run::State{impl_->sim.now(), 0, 0});
     for (std::uint32_t t = 0; t < count; ++t) {
         const auto deps = p.dependencies(t);
-        r->pending[t] = static_cast<std::uint32_t>(deps.size());
+        r->state[t].pending = static_cast<std::uint32_t>(deps.size());
         for (const std::uint32_t d : deps) {
-            ++r->succ_begin[d + 1];
+            ++r->state[d + 1].succ_begin;
         }
     }
     for (std::uint32_t t = 0; t < count; ++t) {
-        r->succ_begin[t + 1] += r->succ_begin[t];
+        r->state[t + 1].succ_begin += r->state[t].succ_begin;
     }
     r->successors.resize(p.dependency_count());
-    std::vector<std::uint32_t> fill(r->succ_begin.begin(), r->succ_begin.end() - 1);
+    std::vector<std::uint32_t> fill(count);
+    for (std::uint32_t t = 0; t < count; ++t) {
+        fill[t] = r->state[t].succ_begin;
+    }
     for (std::uint32_t t = 0; t < count; ++t) {
         for (const std::uint32_t d : p.dependencies(t)) {
             r->successors[fill[d]++] = t;
@@ -164,7 +174,7 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
         return;
     }
     for (std::uint32_t t = 0; t < count; ++t) {
-        if (r->pending[t] == 0) {
+        if (r->state[t].pending == 0) {
             impl_->start(r, t);
         }
     }
