@@ -23,35 +23,6 @@ void LinkStatsTracker::require_link_slow(LinkId id) const {
     }
 }
 
-void LinkStatsTracker::flow_started(LinkId id, Time now) {
-    require_link(id);
-    Activity& activity = activity_[id.index()];
-    if (activity.active_flows == 0) {
-        activity.busy_since = now;
-    }
-    ++activity.active_flows;
-    LinkStats& stats = stats_[id.index()];
-    stats.peak_concurrent_flows = std::max(stats.peak_concurrent_flows, activity.active_flows);
-}
-
-void LinkStatsTracker::flow_finished(LinkId id, Time now) {
-    require_link(id);
-    Activity& activity = activity_[id.index()];
-    STEPSIM_CHECK(activity.active_flows > 0,
-                  "link " + std::to_string(id.value) + " finished a flow it never started");
-    STEPSIM_CHECK(now >= activity.busy_since, "link busy period ends before it began");
-    --activity.active_flows;
-    if (activity.active_flows == 0) {
-        stats_[id.index()].busy_time += now - activity.busy_since;
-        activity.busy_since = now;
-    }
-}
-
-void LinkStatsTracker::add_bytes(LinkId id, std::int64_t size_bytes) {
-    require_link(id);
-    stats_[id.index()].bytes_carried += size_bytes;
-}
-
 const LinkStats& LinkStatsTracker::stats(LinkId id, Time now) const {
     require_link(id);
     Activity& activity = activity_[id.index()];
