@@ -61,6 +61,14 @@ struct PlanExecutor::Impl {
         const PlanTransfer& transfer = run->plan->transfer(index);
         ++transfers_started;
         const Time ready = run->state[index].ready_at;
+        // The successors' records are read when this transfer completes, thousands of events
+        // later: ask for them now so that they wait in cache (large plans miss otherwise).
+        const std::uint32_t end = run->state[index + 1].succ_begin;
+        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
+            const std::uint32_t next = run->successors[s];
+            __builtin_prefetch(&run->state[next]);
+            __builtin_prefetch(&run->plan->transfer(next));
+        }
         network.start_transfer_after(
             ready > sim.now() ? ready - sim.now() : Time{0}, run->nodes[transfer.src],
             run->nodes[transfer.dst], transfer.size_bytes,
