@@ -97,16 +97,9 @@ FailureSpec load_failures_text(std::string_view text,
     const std::string file(display_name);
     spec::Failures message;
     google::protobuf::TextFormat::ParseInfoTree tree;
-    spec::parse_text_spec(text, file, message, tree);
-
+    const spec::SpecLocator locator =
+        spec::parse_with_overrides(text, file, message, tree, overrides);
     spec::Diagnostics diagnostics;
-    const std::vector<spec::AppliedOverride> applied =
-        spec::apply_overrides(message, overrides, diagnostics);
-    diagnostics.throw_if_any();
-    spec::SpecLocator locator(file, message, &tree);
-    for (const spec::AppliedOverride& o : applied) {
-        locator.mark_overridden(*o.message, o.field, o.index);
-    }
     FailuresChecker check(locator, diagnostics);
 
     FailureSpec result;

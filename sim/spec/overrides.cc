@@ -2,6 +2,8 @@
 // File: overrides.cc
 #include "overrides.h"
 
+#include "text_parser.h"
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -304,6 +306,26 @@ std::vector<AppliedOverride> apply_overrides(gp::Message& root,
         }
     }
     return applied;
+}
+
+SpecLocator parse_with_overrides(std::string_view text,
+                                 const std::string& file,
+                                 gp::Message& message,
+                                 gp::TextFormat::ParseInfoTree& tree,
+                                 std::span<const SpecOverride> overrides,
+                                 const std::function<void()>& prepare) {
+    parse_text_spec(text, file, message, tree);
+    Diagnostics diagnostics;
+    const std::vector<AppliedOverride> applied = apply_overrides(message, overrides, diagnostics);
+    diagnostics.throw_if_any();
+    if (prepare) {
+        prepare();
+    }
+    SpecLocator locator(file, message, &tree);
+    for (const AppliedOverride& o : applied) {
+        locator.mark_overridden(*o.message, o.field, o.index);
+    }
+    return locator;
 }
 
 }  // namespace spec

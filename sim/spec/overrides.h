@@ -9,10 +9,15 @@
 #include "stepsim/spec.h"
 
 #include "diagnostics.h"
+#include "spec_locator.h"
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
 
+#include <functional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace stepsim::spec {
@@ -29,5 +34,17 @@ struct AppliedOverride {
 std::vector<AppliedOverride> apply_overrides(google::protobuf::Message& root,
                                              std::span<const SpecOverride> overrides,
                                              Diagnostics& diagnostics);
+
+/// What every spec loader starts with: parses `text` into `message` (field locations into
+/// `tree`), applies `overrides`, throws SpecError for a syntax error or a bad override, and
+/// returns the locator of `message` with the overridden fields marked ("<command line>").
+/// `prepare`, when given, edits the message after the overrides and before the locator
+/// indexes it. `message` and `tree` must outlive the locator.
+SpecLocator parse_with_overrides(std::string_view text,
+                                 const std::string& file,
+                                 google::protobuf::Message& message,
+                                 google::protobuf::TextFormat::ParseInfoTree& tree,
+                                 std::span<const SpecOverride> overrides,
+                                 const std::function<void()>& prepare = {});
 
 }  // namespace stepsim::spec

@@ -391,15 +391,9 @@ Scenario load_scenario_text(std::string_view text,
     const std::string file(display_name);
     spec::Scenario message;
     google::protobuf::TextFormat::ParseInfoTree tree;
-    spec::parse_text_spec(text, file, message, tree);
+    const spec::SpecLocator locator =
+        spec::parse_with_overrides(text, file, message, tree, overrides);
     spec::Diagnostics diagnostics;
-    const std::vector<spec::AppliedOverride> applied =
-        spec::apply_overrides(message, overrides, diagnostics);
-    diagnostics.throw_if_any();
-    spec::SpecLocator locator(file, message, &tree);
-    for (const spec::AppliedOverride& o : applied) {
-        locator.mark_overridden(*o.message, o.field, o.index);
-    }
     const auto error = [&](const google::protobuf::Message& m, std::string_view field,
                            std::string text_) {
         diagnostics.error(locator.where(m, field), locator.path(m, field), std::move(text_));

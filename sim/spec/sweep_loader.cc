@@ -235,16 +235,9 @@ SweepSpec load_sweep_text(std::string_view text,
     const std::string file(display_name);
     spec::Sweep message;
     google::protobuf::TextFormat::ParseInfoTree tree;
-    spec::parse_text_spec(text, file, message, tree);
-
+    const spec::SpecLocator locator =
+        spec::parse_with_overrides(text, file, message, tree, overrides);
     spec::Diagnostics diagnostics;
-    const std::vector<spec::AppliedOverride> applied =
-        spec::apply_overrides(message, overrides, diagnostics);
-    diagnostics.throw_if_any();
-    spec::SpecLocator locator(file, message, &tree);
-    for (const spec::AppliedOverride& o : applied) {
-        locator.mark_overridden(*o.message, o.field, o.index);
-    }
     SweepChecker check(locator, diagnostics);
 
     std::int64_t max_points = kMaxSweepPoints;

@@ -20,17 +20,8 @@ Topology load_topology_text(std::string_view text,
     const std::string file(display_name);
     spec::Topology message;
     google::protobuf::TextFormat::ParseInfoTree tree;
-    spec::parse_text_spec(text, file, message, tree);
-
+    spec::SpecLocator locator = spec::parse_with_overrides(text, file, message, tree, overrides);
     spec::Diagnostics diagnostics;
-    const std::vector<spec::AppliedOverride> applied =
-        spec::apply_overrides(message, overrides, diagnostics);
-    diagnostics.throw_if_any();
-
-    spec::SpecLocator locator(file, message, &tree);
-    for (const spec::AppliedOverride& o : applied) {
-        locator.mark_overridden(*o.message, o.field, o.index);
-    }
     const spec::ExpandedTopology expanded = spec::expand_topology(message, locator, diagnostics);
     diagnostics.throw_if_any();
     return spec::build_topology(expanded);

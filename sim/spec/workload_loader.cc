@@ -377,22 +377,16 @@ TrainingJob load_workload_text(std::string_view text,
     const std::string file(display_name);
     spec::Workload message;
     gp::TextFormat::ParseInfoTree tree;
-    spec::parse_text_spec(text, file, message, tree);
-
+    // Every section exists before the locator indexes the message, so that each field has a
+    // message to be located in.
+    const spec::SpecLocator locator =
+        spec::parse_with_overrides(text, file, message, tree, overrides, [&message] {
+            message.mutable_model();
+            message.mutable_training();
+            message.mutable_parallelism();
+            message.mutable_hardware();
+        });
     spec::Diagnostics diagnostics;
-    const std::vector<spec::AppliedOverride> applied =
-        spec::apply_overrides(message, overrides, diagnostics);
-    diagnostics.throw_if_any();
-    // Every section exists from here on, so that each field has a message to be located in.
-    message.mutable_model();
-    message.mutable_training();
-    message.mutable_parallelism();
-    message.mutable_hardware();
-
-    spec::SpecLocator locator(file, message, &tree);
-    for (const spec::AppliedOverride& o : applied) {
-        locator.mark_overridden(*o.message, o.field, o.index);
-    }
     WorkloadConverter converter(message, locator, diagnostics);
     const TrainingJob job = converter.convert();
     diagnostics.throw_if_any();
