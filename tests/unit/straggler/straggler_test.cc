@@ -42,24 +42,8 @@ using namespace stepsim;
 
 namespace {
 
-Topology four_gpus() {
-    return load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) / "topologies" /
-                              "explicit-4gpu.textproto");
-}
-
-double alone_s(const Topology& topology,
-               CollectiveOp op,
-               std::vector<RankId> ranks,
-               std::int64_t size_bytes) {
-    Simulator sim(0);
-    Router router(topology);
-    auto network = make_network_model(NetworkKind::kFairShare, sim, topology, router);
-    CollectiveExecutor executor(sim, topology, *network);
-    Time done{0};
-    executor.start(CollectiveRequest{op, std::move(ranks), size_bytes}, [&] { done = sim.now(); });
-    sim.run();
-    return to_seconds(done);
-}
+using test::alone_s;
+using test::four_gpus;
 
 TrainingJob dp_job() {
     TrainingJob job = test::make_job(test::gpt_model(4, 1024, 16, 4096, 8192), 16, 1, 1, 4);

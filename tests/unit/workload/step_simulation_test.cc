@@ -26,25 +26,8 @@ using namespace stepsim;
 
 namespace {
 
-Topology four_gpus() {
-    return load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) / "topologies" /
-                              "explicit-4gpu.textproto");
-}
-
-/// Time of one collective alone on the topology.
-double alone_s(const Topology& topology,
-               CollectiveOp op,
-               std::vector<RankId> ranks,
-               std::int64_t size_bytes) {
-    Simulator sim(0);
-    Router router(topology);
-    auto network = make_network_model(NetworkKind::kFairShare, sim, topology, router);
-    CollectiveExecutor executor(sim, topology, *network);
-    Time done{0};
-    executor.start(CollectiveRequest{op, std::move(ranks), size_bytes}, [&] { done = sim.now(); });
-    sim.run();
-    return to_seconds(done);
-}
+using test::alone_s;
+using test::four_gpus;
 
 /// DP4, one micro-batch of 4 sequences of 4096 tokens: a layer's backward (about 1.1 ms on
 /// an H100) outlasts its gradient all-reduce over PCIe + NDR (about 0.75 ms for 25 MB), so

@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: workload_test_models.h
 // Model shapes used by the workload tests: a GPT-style layer (Megatron's formulas hold for it
-// exactly) and a Llama-style one (GQA, SwiGLU, RMSNorm, rotary, no biases, untied).
+// exactly) and a Llama-style one (GQA, SwiGLU, RMSNorm, rotary, no biases, untied); the small
+// bundled cluster and the uncontended time of one collective, shared with the straggler tests.
 #pragma once
 
+#include "stepsim/collective.h"
+#include "stepsim/network.h"
+#include "stepsim/spec.h"
 #include "stepsim/workload.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace stepsim::test {
 
@@ -77,6 +84,27 @@ inline TrainingJob make_job(
     job.layout.dp = dp;
     job.gpu = *find_gpu("H100-SXM");
     return job;
+}
+
+/// topologies/explicit-4gpu.textproto: two servers of two GPUs.
+inline Topology four_gpus() {
+    return load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) / "topologies" /
+                              "explicit-4gpu.textproto");
+}
+
+/// Time of one collective run alone on `topology` (fair-share network, chunk level).
+inline double alone_s(const Topology& topology,
+                      CollectiveOp op,
+                      std::vector<RankId> ranks,
+                      std::int64_t size_bytes) {
+    Simulator sim(0);
+    Router router(topology);
+    auto network = make_network_model(NetworkKind::kFairShare, sim, topology, router);
+    CollectiveExecutor executor(sim, topology, *network);
+    Time done{0};
+    executor.start(CollectiveRequest{op, std::move(ranks), size_bytes}, [&] { done = sim.now(); });
+    sim.run();
+    return to_seconds(done);
 }
 
 }  // namespace stepsim::test
