@@ -3,6 +3,8 @@
 // `stepsim checkpoint` end to end (the binary, via STEPSIM_CLI): determinism across runs and
 // thread counts, CSV resume after an interruption (torn last row, or a kill at a random
 // moment), and exit status 2 with a clear message on bad input.
+#include "unit/cli_process.h"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -11,35 +13,17 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-    int status = -1;
-    std::string out;  ///< stdout then stderr
-};
+using Outcome = stepsim::test::CliOutcome;
 
-Outcome run_cli_command(const std::string& command_name, const std::string& arguments) {
-    const std::string command =
-        std::string(STEPSIM_CLI) + " " + command_name + " " + arguments + " 2>&1";
-    Outcome outcome;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-        outcome.out.append(buffer, n);
-    }
-    const int raw = pclose(pipe);
-    outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return outcome;
-}
+using stepsim::test::run_cli_process;
 
 Outcome run_cli(const std::string& arguments) {
-    return run_cli_command("checkpoint", arguments);
+    return run_cli_process("checkpoint", arguments);
 }
 
 // The first number after "key": in a JSON text.
@@ -178,7 +162,7 @@ TEST_CASE("checkpoint: a workload gives the simulated step time and the model-st
     const std::string cluster = "--topology " + source + "/topologies/dgx-h100-16.textproto ";
     const std::string job = "--workload " + source + "/workloads/tiny-dp.textproto ";
     const Outcome step =
-        run_cli_command("workload", source + "/workloads/tiny-dp.textproto --json");
+        run_cli_process("workload", source + "/workloads/tiny-dp.textproto --json");
     REQUIRE(step.status == 0);
     const Outcome with_workload =
         run_cli(cluster + job +

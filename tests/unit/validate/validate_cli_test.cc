@@ -10,42 +10,27 @@
 //   error_fraction           = predicted / published − 1,
 // both recomputed here from the printed step time and the row's shape. The stated target is
 // |error_fraction| <= 0.10 per row, which the 1.7B and 3.6B rows must meet.
+#include "unit/cli_process.h"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 namespace {
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-};
+using Outcome = stepsim::test::CliOutcome;
 
 Outcome run_validate(const std::string& arguments) {
     const std::string source = STEPSIM_SOURCE_DIR;
-    const std::string command = std::string(STEPSIM_CLI) + " validate --topology " + source +
-                                "/topologies/dgx-a100-selene.textproto --workload " + source +
-                                "/workloads/megatron/gpt-weak-scaling.textproto " + arguments +
-                                " 2>&1";
-    Outcome outcome;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-        outcome.out.append(buffer, n);
-    }
-    const int raw = pclose(pipe);
-    outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return outcome;
+    return stepsim::test::run_cli_process(
+        "validate", "--topology " + source + "/topologies/dgx-a100-selene.textproto --workload " +
+                        source + "/workloads/megatron/gpt-weak-scaling.textproto " + arguments);
 }
 
 /// The JSON object of row `model` in the output ("rows" array), as text.
