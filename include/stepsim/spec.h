@@ -65,10 +65,17 @@ FailureSpec load_failures_text(std::string_view text,
 /// validate_job_against_cluster()'s (workload.h). Throws SpecError.
 TrainingJob load_workload_file(const std::filesystem::path& path,
                                std::span<const SpecOverride> overrides = {});
-/// As load_workload_file, from text; `display_name` is used in messages.
+/// As load_workload_file, from text; `display_name` is used in messages (and a
+/// hardware.kernel_profile path is relative to its folder).
 TrainingJob load_workload_text(std::string_view text,
                                std::string_view display_name,
                                std::span<const SpecOverride> overrides = {});
+
+/// Loads a measured kernel-time table (workloads/kernel_profile.proto): every row needs a
+/// time with a unit and a source; GEMM and attention rows positive m, n, k. Throws SpecError.
+KernelProfile load_kernel_profile_file(const std::filesystem::path& path);
+/// As load_kernel_profile_file, from text.
+KernelProfile load_kernel_profile_text(std::string_view text, std::string_view display_name);
 
 // ---- straggler scenarios (issue 5; workloads/scenario.proto) --------------------------------
 

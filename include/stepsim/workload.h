@@ -8,8 +8,10 @@
 #pragma once
 
 #include "stepsim/collective.h"
+#include "stepsim/kernels.h"
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,10 +23,21 @@ namespace stepsim {
 // ---------------------------------------------------------------------------------------------
 // GPUs
 
-/// Achieved fraction of peak per operation kind (docs/models/compute.md, "Efficiency model").
+/// How kernels are timed (docs/models/compute.md §2).
+enum class ComputeModel : std::uint8_t {
+    kKernel,  ///< per kernel: GEMM tiles and waves, attention curves, bytes, launch overhead
+    kScalar,  ///< one achieved fraction per kind of work, shape-blind (the first wave's model)
+};
+
+std::string_view to_string(ComputeModel model);
+
+/// Achieved fractions. With the kernel model, gemm_fraction is the sustained fraction of peak
+/// of a large, perfectly quantized GEMM (the per-GPU constant) and attention_fraction is
+/// unused (the attention curves below take its place); memory_fraction is the achieved share
+/// of HBM bandwidth in both models.
 struct GpuEfficiency {
     double gemm_fraction = 0.75;       ///< large bf16 GEMMs (QKV, projections, MLP, logits)
-    double attention_fraction = 0.55;  ///< fused attention kernels (the s² terms)
+    double attention_fraction = 0.55;  ///< fused attention kernels (scalar model only)
     double memory_fraction = 0.80;     ///< element-wise work: achieved / peak HBM bandwidth
 };
 
@@ -34,6 +47,17 @@ struct GpuSpec {
     std::int64_t hbm_bytes = 0;          ///< HBM capacity as on the datasheet (decimal GB)
     double hbm_Bps = 0.0;                ///< peak HBM bandwidth
     GpuEfficiency efficiency;
+    int sm_count = 0;                    ///< streaming multiprocessors (waves of GEMM tiles)
+    double boost_clock_hz = 0.0;         ///< the clock behind the tensor-core peak
+    double peak_fp8_flops_per_s = 0.0;   ///< dense fp8 peak; 0 when the GPU has no fp8
+    double launch_overhead_s = 2e-6;     ///< per kernel: launch and ramp (kernel model)
+    AttentionCurve flash2;               ///< FlashAttention-2 throughput (kernel model)
+    AttentionCurve flash3;               ///< FlashAttention-3 / cuDNN; all zero: not supported
+    ComputeModel compute_model = ComputeModel::kKernel;
+    std::shared_ptr<const KernelProfile> kernel_profile;  ///< measured times, may be null
+
+    /// Peak of `dtype` (fp8 falls back to bf16 on a GPU without fp8).
+    double peak_flops_per_s(Dtype dtype) const;
 };
 
 /// The bundled GPUs: "A100-80GB-SXM", "H100-SXM", "H200", "B200" (figures and citations in
@@ -43,22 +67,54 @@ std::vector<GpuSpec> gpu_library();
 /// std::nullopt when the library has no such GPU.
 std::optional<GpuSpec> find_gpu(std::string_view name);
 
-/// Work of one task split by how it is timed.
+/// Work of one task: its kernels, and the totals by how they are counted.
 struct WorkAmount {
-    double gemm_flops = 0.0;       ///< matrix multiplies with weights (timed at gemm_fraction)
-    double attention_flops = 0.0;  ///< Q·Kᵀ and softmax·V (timed at attention_fraction)
+    double gemm_flops = 0.0;       ///< matrix multiplies with weights
+    double attention_flops = 0.0;  ///< Q·Kᵀ and softmax·V
     double memory_bytes = 0.0;     ///< HBM traffic of memory-bound element-wise kernels
+    /// The kernels behind the totals. Empty for work given only as totals (tests, custom
+    /// costs): the kernel model then times the totals as one large GEMM, one attention at the
+    /// scalar fraction and one memory kernel, without launch overheads.
+    std::vector<Kernel> kernels;
 
     double flops() const { return gemm_flops + attention_flops; }
+
+    /// Appends `kernel` and adds its FLOPs or bytes (times its repeat) to the totals.
+    void add(const Kernel& kernel);
 
     WorkAmount& operator+=(const WorkAmount& other);
 };
 
 WorkAmount operator+(WorkAmount a, const WorkAmount& b);
+/// Scales the totals and every kernel's repeat count.
 WorkAmount operator*(double factor, WorkAmount work);
 
-/// Seconds one GPU needs for `work`: gemm / (peak · gemm_fraction) + attention / (peak ·
-/// attention_fraction) + bytes / (hbm_Bps · memory_fraction). Kernels run one after another.
+/// Where the time of some work went on one GPU.
+struct KernelTiming {
+    double time_s = 0.0;
+    double gemm_s = 0.0;       ///< GEMMs with weights
+    double attention_s = 0.0;  ///< attention core (fused kernel, or unfused GEMMs + softmax)
+    double memory_s = 0.0;     ///< memory-bound kernels (launch overhead excluded)
+    double launch_s = 0.0;     ///< per-kernel launch overheads
+    double kernels = 0.0;            ///< launches timed (repeat counts included)
+    double kernels_from_profile = 0.0;  ///< of which from the measured profile
+
+    KernelTiming& operator+=(const KernelTiming& other);
+};
+
+KernelTiming operator*(double factor, KernelTiming timing);
+
+/// Seconds one launch of `kernel` takes on `gpu` by the kernel model (no profile, no launch
+/// overhead): GEMMs by tiles and waves under a math/memory roofline, attention by its curve,
+/// memory kernels by bytes.
+double kernel_model_time_s(const GpuSpec& gpu, const Kernel& kernel);
+
+/// The time of `work` on `gpu`, split by kind, with the profile's times where it has them.
+KernelTiming time_work(const GpuSpec& gpu, const WorkAmount& work);
+
+/// Seconds one GPU needs for `work`: time_work(gpu, work).time_s. With the scalar model:
+/// gemm / (peak · gemm_fraction) + attention / (peak · attention_fraction) + bytes / (hbm_Bps ·
+/// memory_fraction). Kernels run one after another.
 double compute_time_s(const GpuSpec& gpu, const WorkAmount& work);
 
 // ---------------------------------------------------------------------------------------------
@@ -109,6 +165,9 @@ struct TrainingConfig {
     GradientPrecision gradient_precision = GradientPrecision::kBf16;
     /// FlashAttention-style fused attention: the s×s scores are never stored.
     bool is_flash_attention = true;
+    /// The fused kernel when is_flash_attention (FlashAttention-3 needs Hopper or later; on an
+    /// older GPU FlashAttention-2 is used).
+    AttentionKernel attention_kernel = AttentionKernel::kFlash2;
     double packing_utilization_fraction = 1.0;  ///< real tokens / allocated tokens
     double data_loader_s = 0.0;                 ///< exposed data-loading time per step
 };
@@ -128,7 +187,25 @@ struct ParallelLayout {
     int virtual_stages = 1;  ///< v model chunks per pipeline rank (interleaved schedule only)
     int zero_stage = 0;      ///< 0 none, 1 optimizer, 2 + gradients, 3 + weights (FSDP)
     std::int64_t grad_bucket_bytes = 25 * 1024 * 1024;
-    bool is_grad_reduce_overlapped = true;  ///< DP gradient reduction overlaps backward
+    /// Megatron's --overlap-grad-reduce: each gradient bucket is reduced as soon as the last
+    /// micro-batch's backward has produced it; otherwise all buckets after the backward.
+    bool is_grad_reduce_overlapped = true;
+    /// --overlap-param-gather (distributed optimizer, zero_stage 1-2): the updated parameters
+    /// are all-gathered bucket by bucket during the next step's forward, each bucket before
+    /// its first layer runs; otherwise all at once after the optimizer step.
+    bool is_param_gather_overlapped = false;
+    /// --tp-comm-overlap (needs sequence parallelism): each all-gather / reduce-scatter is
+    /// split in tp chunks pipelined with the pieces of the GEMM it feeds or consumes; the
+    /// GEMM pieces run on the SMs the communication leaves free.
+    bool is_tp_comm_overlapped = false;
+    int tp_comm_overlap_ag_sms = 1;   ///< SMs an overlapped all-gather takes (ring exchange)
+    int tp_comm_overlap_rs_sms = 16;  ///< SMs an overlapped reduce-scatter takes (pipeline)
+    /// --overlap-p2p-communication: pipeline sends run beside compute; otherwise the sender's
+    /// compute stream waits for each send (batched blocking send/recv).
+    bool is_p2p_overlapped = true;
+    /// Megatron's scatter/gather of pipeline messages without sequence parallelism: each TP
+    /// rank sends 1/tp of the activation and the receivers all-gather it over NVLink.
+    bool is_p2p_scatter_gather = true;
     /// Rank order, innermost (consecutive global ranks) first. Default: TP inside a node, then
     /// DP, then PP (Megatron-LM's default order).
     std::array<ParallelDim, 3> order = {ParallelDim::kTp, ParallelDim::kDp, ParallelDim::kPp};
@@ -149,7 +226,31 @@ int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates);
 /// Inverse of rank_of; throws std::invalid_argument for a rank outside the world.
 RankCoordinates coordinates_of(const ParallelLayout& layout, int rank);
 
+/// A named software stack: the defaults a Megatron release used (docs/models/compute.md §5).
+/// Every setting it implies can still be overridden field by field.
+enum class SoftwareStack : std::uint8_t {
+    kCustom,            ///< no preset: the spec's fields and stepsim's defaults
+    kMegatronLm2021,    ///< no overlap, unfused attention, blocking p2p, DP all-reduce after
+    kMegatronCore2024,  ///< distributed optimizer, grad/param/TP/p2p overlap, flash attention
+};
+
+std::string_view to_string(SoftwareStack stack);
+
+/// The fitted constant (docs/validation.md, "Calibration"): A100 large-GEMM fraction under
+/// Megatron-LM 2021, fitted once on SC'21 Table 1 and frozen.
+inline constexpr double kA100MegatronLm2021GemmFraction = 0.80;
+
+struct TrainingJob;
+/// Sets the stack's defaults on `job` (flash attention, ZeRO stage, overlap flags); the spec's
+/// own fields are applied after.
+void apply_stack_defaults(TrainingJob& job);
+/// FlashAttention-3 with Megatron-Core 2024 on GPUs that have it, FlashAttention-2 otherwise.
+AttentionKernel default_attention_kernel(SoftwareStack stack, const GpuSpec& gpu);
+/// The stack's fitted large-GEMM fraction for a library GPU, if one was fitted.
+std::optional<double> stack_gemm_fraction(SoftwareStack stack, std::string_view gpu_name);
+
 struct TrainingJob {
+    SoftwareStack stack = SoftwareStack::kCustom;
     ModelConfig model;
     TrainingConfig training;
     ParallelLayout layout;

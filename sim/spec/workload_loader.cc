@@ -14,6 +14,8 @@
 #include "workloads/workload.pb.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -30,17 +32,33 @@ class WorkloadConverter {
 public:
     WorkloadConverter(const spec::Workload& message,
                       const spec::SpecLocator& locator,
-                      spec::Diagnostics& diagnostics)
+                      spec::Diagnostics& diagnostics,
+                      std::string file)
         : message_(message)
         , locator_(locator)
-        , diagnostics_(diagnostics) {}
+        , diagnostics_(diagnostics)
+        , file_(std::move(file)) {}
 
     TrainingJob convert() {
         TrainingJob job;
+        switch (message_.stack()) {
+            case spec::MEGATRON_LM_2021:
+                job.stack = SoftwareStack::kMegatronLm2021;
+                break;
+            case spec::MEGATRON_CORE_2024:
+                job.stack = SoftwareStack::kMegatronCore2024;
+                break;
+            default:
+                job.stack = SoftwareStack::kCustom;
+                break;
+        }
+        // The stack's defaults first; every field the spec gives overrides them.
+        apply_stack_defaults(job);
         convert_model(job.model);
         convert_training(job.training);
         convert_layout(job.layout);
-        convert_gpu(job.gpu);
+        convert_gpu(job.gpu, job.stack);
+        convert_attention_kernel(job);
         return job;
     }
 
@@ -129,7 +147,9 @@ private:
         t.gradient_precision = p.gradient_precision() == spec::Training::FP32
                                    ? GradientPrecision::kFp32
                                    : GradientPrecision::kBf16;
-        t.is_flash_attention = p.has_flash_attention() ? p.flash_attention() : true;
+        if (p.has_flash_attention()) {
+            t.is_flash_attention = p.flash_attention();
+        }
         t.packing_utilization_fraction =
             p.has_packing_utilization() ? p.packing_utilization() : 1.0;
         if (!p.data_loader_time().empty()) {
@@ -147,14 +167,50 @@ private:
         l.dp = p.has_dp() ? p.dp() : 1;
         l.is_sequence_parallel = p.sequence_parallel();
         l.virtual_stages = p.has_virtual_stages() ? p.virtual_stages() : 1;
-        l.zero_stage = p.zero_stage();
+        if (p.has_zero_stage()) {
+            l.zero_stage = p.zero_stage();
+        }
         if (!p.grad_bucket().empty()) {
             l.grad_bucket_bytes =
                 quantity(p, "grad_bucket", p.grad_bucket(), [](const std::string& s) {
                     return parse_size_bytes(s);
                 }).value_or(l.grad_bucket_bytes);
         }
-        l.is_grad_reduce_overlapped = p.has_overlap_grad_reduce() ? p.overlap_grad_reduce() : true;
+        if (p.has_overlap_grad_reduce()) {
+            l.is_grad_reduce_overlapped = p.overlap_grad_reduce();
+        }
+        if (p.has_overlap_param_gather()) {
+            l.is_param_gather_overlapped = p.overlap_param_gather();
+        }
+        if (p.has_tp_comm_overlap()) {
+            l.is_tp_comm_overlapped = p.tp_comm_overlap();
+            if (p.tp_comm_overlap() && !p.sequence_parallel()) {
+                error(p, "tp_comm_overlap",
+                      "tp_comm_overlap needs sequence_parallel: true (Megatron overlaps the "
+                      "sequence-parallel all-gather and reduce-scatter)");
+            }
+        }
+        const auto sms = [&](bool has, std::int32_t value, const char* field, int& target) {
+            if (!has) {
+                return;
+            }
+            if (value < 0 || value > 1024) {
+                error(p, field,
+                      std::string(field) + " must be 0..1024 SMs, got " + std::to_string(value));
+                return;
+            }
+            target = value;
+        };
+        sms(p.has_tp_comm_overlap_ag_sms(), p.tp_comm_overlap_ag_sms(), "tp_comm_overlap_ag_sms",
+            l.tp_comm_overlap_ag_sms);
+        sms(p.has_tp_comm_overlap_rs_sms(), p.tp_comm_overlap_rs_sms(), "tp_comm_overlap_rs_sms",
+            l.tp_comm_overlap_rs_sms);
+        if (p.has_overlap_p2p_comm()) {
+            l.is_p2p_overlapped = p.overlap_p2p_comm();
+        }
+        if (p.has_scatter_gather_p2p()) {
+            l.is_p2p_scatter_gather = p.scatter_gather_p2p();
+        }
         if (!p.rank_order().empty()) {
             parse_rank_order(p, l);
         }
@@ -208,7 +264,27 @@ private:
         l.order = {dims[0], dims[1], dims[2]};
     }
 
-    void convert_gpu(GpuSpec& gpu) {
+    void convert_attention_kernel(TrainingJob& job) {
+        const spec::Training& p = message_.training();
+        switch (p.attention_kernel()) {
+            case spec::Training::FLASH2:
+                job.training.attention_kernel = AttentionKernel::kFlash2;
+                break;
+            case spec::Training::FLASH3:
+                job.training.attention_kernel = AttentionKernel::kFlash3;
+                if (!(job.gpu.flash3.max_fraction_d128 > 0.0)) {
+                    error(p, "attention_kernel",
+                          "FLASH3 needs a Hopper or later GPU (" + job.gpu.name +
+                              " has no FlashAttention-3)");
+                }
+                break;
+            default:
+                job.training.attention_kernel = default_attention_kernel(job.stack, job.gpu);
+                break;
+        }
+    }
+
+    void convert_gpu(GpuSpec& gpu, SoftwareStack stack) {
         const spec::Hardware& p = message_.hardware();
         if (!p.gpu().empty()) {
             const std::optional<GpuSpec> found = find_gpu(p.gpu());
@@ -249,8 +325,53 @@ private:
                               return parse_bandwidth_Bps(s);
                           }).value_or(gpu.hbm_Bps);
         }
+        if (const std::optional<double> fitted = stack_gemm_fraction(stack, gpu.name)) {
+            gpu.efficiency.gemm_fraction = *fitted;
+        }
         if (p.has_gemm_efficiency()) {
             gpu.efficiency.gemm_fraction = p.gemm_efficiency();
+        }
+        gpu.compute_model =
+            p.compute_model() == spec::Hardware::SCALAR ? ComputeModel::kScalar : ComputeModel::kKernel;
+        if (!p.launch_overhead().empty()) {
+            gpu.launch_overhead_s =
+                quantity(p, "launch_overhead", p.launch_overhead(), [](const std::string& s) {
+                    return parse_duration_s(s);
+                }).value_or(gpu.launch_overhead_s);
+            if (gpu.launch_overhead_s < 0 || gpu.launch_overhead_s > 1.0) {
+                error(p, "launch_overhead", "launch_overhead must be 0..1s");
+            }
+        }
+        if (p.has_sm_count()) {
+            if (p.sm_count() < 1 || p.sm_count() > 100000) {
+                error(p, "sm_count",
+                      "sm_count must be 1..100000, got " + std::to_string(p.sm_count()));
+            } else {
+                gpu.sm_count = p.sm_count();
+            }
+        }
+        if (!p.kernel_profile().empty()) {
+            std::filesystem::path path(p.kernel_profile());
+            if (path.is_relative()) {
+                const std::filesystem::path base = std::filesystem::path(file_).parent_path();
+                path = base / path;
+            }
+            try {
+                gpu.kernel_profile = std::make_shared<const KernelProfile>(
+                    load_kernel_profile_file(path));
+            } catch (const SpecError& e) {
+                for (const Diagnostic& d : e.diagnostics()) {
+                    diagnostics_.error(d.location, d.field_path, d.message);
+                }
+                return;
+            }
+            if (!gpu.kernel_profile->gpu.empty() &&
+                find_gpu(gpu.kernel_profile->gpu).has_value() &&
+                find_gpu(gpu.kernel_profile->gpu)->name != gpu.name) {
+                error(p, "kernel_profile",
+                      "kernel profile " + path.string() + " was measured on " +
+                          gpu.kernel_profile->gpu + ", the workload runs on " + gpu.name);
+            }
         }
         if (p.has_attention_efficiency()) {
             gpu.efficiency.attention_fraction = p.attention_efficiency();
@@ -263,6 +384,7 @@ private:
     const spec::Workload& message_;
     const spec::SpecLocator& locator_;
     spec::Diagnostics& diagnostics_;
+    std::string file_;  ///< the workload file (kernel profile paths are relative to it)
 };
 
 /// Defaults of the spec's limits block (workload.proto).
@@ -387,7 +509,7 @@ TrainingJob load_workload_text(std::string_view text,
             message.mutable_hardware();
         });
     spec::Diagnostics diagnostics;
-    WorkloadConverter converter(message, locator, diagnostics);
+    WorkloadConverter converter(message, locator, diagnostics, file);
     const TrainingJob job = converter.convert();
     diagnostics.throw_if_any();
     check_limits(message, job, locator, diagnostics);

@@ -7,7 +7,10 @@
 #include "stepsim/error.h"
 #include "stepsim/workload.h"
 
+#include <cmath>
 #include <stdexcept>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stepsim {
@@ -17,59 +20,134 @@ namespace {
 constexpr double kBf16Bytes = 2.0;
 constexpr double kFp32Bytes = 4.0;
 
-/// Forward work of one layer for `tokens` tokens (batch · seq_len), split `tp` ways, with the
-/// element-wise part replicated unless `sequence_parallel`.
-struct LayerForward {
-    WorkAmount work;
-    /// Softmax (and its dropout) HBM bytes of an unfused attention core; the part selective
-    /// recompute re-runs. Already included in work.memory_bytes.
-    double attention_core_bytes = 0.0;
+/// The kernels of one layer for `batch` sequences, split `tp` ways, with the element-wise part
+/// replicated unless `sequence_parallel`: forward, backward for inputs (B), backward for
+/// weights (W), and the attention core alone (what selective recompute re-runs).
+struct LayerKernels {
+    WorkAmount forward;
+    WorkAmount backward_input;
+    WorkAmount backward_weight;
+    WorkAmount attention_core;  ///< unfused attention's GEMMs and softmax (empty with flash)
 };
 
-LayerForward layer_forward(
-    const ModelConfig& m, double batch, double tp, bool sequence_parallel, bool flash_attention) {
+Kernel gemm(std::string_view name, double m, double n, double k) {
+    Kernel g;
+    g.kind = KernelKind::kGemm;
+    g.name = name;
+    g.m = static_cast<std::int64_t>(std::ceil(m));
+    g.n = static_cast<std::int64_t>(std::ceil(n));
+    g.k = static_cast<std::int64_t>(std::ceil(k));
+    return g;
+}
+
+Kernel memory(std::string_view name, double bytes, bool is_backward = false) {
+    Kernel kernel;
+    kernel.kind = KernelKind::kMemory;
+    kernel.name = name;
+    kernel.bytes = bytes;
+    kernel.is_backward = is_backward;
+    return kernel;
+}
+
+/// Adds the three GEMMs of a linear layer Y[T×n] = X[T×k]·W[k×n]: forward; dX = dY·Wᵀ to B;
+/// dW = Xᵀ·dY to W (each as many FLOPs as the forward).
+void add_linear(LayerKernels& out, std::string_view name, double tokens, double n, double k) {
+    out.forward.add(gemm(name, tokens, n, k));
+    out.backward_input.add(gemm(name, tokens, k, n));
+    out.backward_weight.add(gemm(name, k, n, tokens));
+}
+
+/// A memory-bound kernel forward and its backward (twice the bytes: read the saved input and
+/// the incoming gradient, write the outgoing gradient) in B.
+void add_elementwise(LayerKernels& out, std::string_view name, double bytes) {
+    out.forward.add(memory(name, bytes));
+    out.backward_input.add(memory(name, 2.0 * bytes, true));
+}
+
+LayerKernels layer_kernels(const ModelConfig& m,
+                           double batch,
+                           double tp,
+                           bool sequence_parallel,
+                           bool flash_attention,
+                           AttentionKernel attention_kernel) {
     const double s = static_cast<double>(m.seq_len);
     const double h = static_cast<double>(m.hidden);
     const double f = static_cast<double>(m.ffn_hidden);
     const double kv = static_cast<double>(m.kv_dim());
     const double a = static_cast<double>(m.heads);
+    const double d = static_cast<double>(m.head_dim());
     const double tokens = batch * s;
+    const double f_in = m.is_gated ? 2.0 * f : f;
 
-    LayerForward out;
-    // GEMMs: 2 flops per multiply-add. QKV projection h -> h + 2·kv, output projection h -> h,
-    // MLP h -> f (twice when gated) and f -> h.
-    const double qkv = 2.0 * tokens * h * (h + 2.0 * kv);
-    const double projection = 2.0 * tokens * h * h;
-    const double mlp = 2.0 * tokens * h * f * (m.is_gated ? 3.0 : 2.0);
-    out.work.gemm_flops = (qkv + projection + mlp) / tp;
-    // Attention core: Q·Kᵀ (2·b·s²·h) and softmax·V (2·b·s²·h); causal masking not exploited,
-    // as in Megatron's count.
-    out.work.attention_flops = 4.0 * batch * s * s * h / tp;
-
-    // Memory-bound element-wise kernels (HBM bytes; bf16 activations).
+    LayerKernels out;
+    // Memory-bound kernels (HBM bytes; bf16 activations), in layer order.
     const double norm_rows = sequence_parallel ? tokens / tp : tokens;
-    double bytes = 0.0;
-    bytes += 2.0 * (2.0 * h * kBf16Bytes) * norm_rows;  // two norms: read h, write h
-    bytes += 2.0 * (3.0 * h * kBf16Bytes) * norm_rows;  // two residual adds: read 2h, write h
-    if (m.has_dropout) {
-        bytes += 2.0 * h * 1.0 * norm_rows;  // two dropout masks (1 byte per element)
-    }
-    const double activation_in = m.is_gated ? 2.0 * f : f;
-    bytes += (activation_in + f) * kBf16Bytes * tokens / tp;  // GeLU / SwiGLU
+    const double norm_bytes = 2.0 * h * kBf16Bytes * norm_rows;  // read h, write h
+    // Residual add with the bias and dropout fused in: read 2h, write h, 1-byte mask.
+    const double residual_bytes =
+        (3.0 * h * kBf16Bytes + (m.has_dropout ? h : 0.0)) * norm_rows;
+    add_elementwise(out, "layernorm", norm_bytes);
+    // Column-parallel QKV projection h -> h + 2·kv (per rank 1/tp of the outputs).
+    add_linear(out, "qkv", tokens, (h + 2.0 * kv) / tp, h);
     if (m.position_embedding == PositionEmbedding::kRotary) {
-        bytes += 2.0 * (h + kv) * kBf16Bytes * tokens / tp;  // rotate Q and K in place
+        add_elementwise(out, "rotary", 2.0 * (h + kv) * kBf16Bytes * tokens / tp);
     }
-    if (!flash_attention) {
-        // Unfused softmax over b·(a/t)·s² scores: read + write, plus dropout (read, write,
-        // 1-byte mask).
-        const double scores = batch * a * s * s / tp;
-        out.attention_core_bytes = 2.0 * kBf16Bytes * scores;
-        if (m.has_dropout) {
-            out.attention_core_bytes += (2.0 * kBf16Bytes + 1.0) * scores;
+    // Attention core over the rank's a/tp heads: Q·Kᵀ and softmax·V, the causal mask not
+    // exploited in the FLOP count (Megatron's convention).
+    const double heads_batch = batch * a / tp;
+    if (flash_attention) {
+        Kernel attention;
+        attention.kind = KernelKind::kAttention;
+        attention.name = "flash_attention";
+        attention.attention = attention_kernel;
+        attention.m = m.seq_len;
+        attention.n = m.seq_len;
+        attention.k = m.head_dim();
+        attention.batch = static_cast<std::int64_t>(heads_batch);
+        out.forward.add(attention);
+        attention.is_backward = true;
+        out.backward_input.add(attention);
+    } else {
+        // Unfused: two batched GEMMs with the s×s scores in HBM, a softmax kernel between
+        // (read + write the scores, plus dropout: read, write, 1-byte mask).
+        Kernel scores = gemm("attention_scores", s, s, d);
+        Kernel context = gemm("attention_context", s, d, s);
+        for (Kernel* g : {&scores, &context}) {
+            g->batch = static_cast<std::int64_t>(heads_batch);
+            g->is_attention_core = true;
         }
-        bytes += out.attention_core_bytes;
+        const double score_elements = heads_batch * s * s;
+        double softmax_bytes = 2.0 * kBf16Bytes * score_elements;
+        if (m.has_dropout) {
+            softmax_bytes += (2.0 * kBf16Bytes + 1.0) * score_elements;
+        }
+        for (WorkAmount* w : {&out.forward, &out.attention_core}) {
+            w->add(scores);
+            w->add(memory("softmax", softmax_bytes));
+            w->add(context);
+        }
+        // Backward: dP = dO·Vᵀ (s×s), then dV = Pᵀ·dO, dQ = dS·K, dK = dSᵀ·Q (s×d each),
+        // and the softmax backward between.
+        Kernel score_grad = gemm("attention_scores", s, s, d);
+        Kernel operand_grads = gemm("attention_context", s, d, s);
+        score_grad.batch = static_cast<std::int64_t>(heads_batch);
+        score_grad.is_attention_core = true;
+        operand_grads.batch = static_cast<std::int64_t>(heads_batch);
+        operand_grads.is_attention_core = true;
+        operand_grads.repeat = 3.0;
+        out.backward_input.add(score_grad);
+        out.backward_input.add(memory("softmax", 2.0 * softmax_bytes, true));
+        out.backward_input.add(operand_grads);
     }
-    out.work.memory_bytes = bytes;
+    // Row-parallel output projection h/tp -> h.
+    add_linear(out, "proj", tokens, h, h / tp);
+    add_elementwise(out, "bias_dropout_add", residual_bytes);
+    add_elementwise(out, "layernorm", norm_bytes);
+    // MLP: h -> f (twice when gated), activation, f -> h.
+    add_linear(out, "fc1", tokens, f_in / tp, h);
+    add_elementwise(out, "activation", (f_in + f) * kBf16Bytes * tokens / tp);
+    add_linear(out, "fc2", tokens, h, f / tp);
+    add_elementwise(out, "bias_dropout_add", residual_bytes);
     return out;
 }
 
@@ -114,35 +192,31 @@ std::vector<TpCollective> backward_collectives(const TrainingJob& job) {
 
 LayerCosts layer_costs(const TrainingJob& job) {
     const double tp = job.layout.tp;
-    const LayerForward fwd =
-        layer_forward(job.model, static_cast<double>(job.training.micro_batch), tp,
-                      job.layout.is_sequence_parallel, job.training.is_flash_attention);
+    LayerKernels kernels = layer_kernels(
+        job.model, static_cast<double>(job.training.micro_batch), tp,
+        job.layout.is_sequence_parallel, job.training.is_flash_attention,
+        job.training.attention_kernel);
     LayerCosts costs;
-    costs.forward = fwd.work;
     // Backward of a GEMM Y = X·W: dX = dY·Wᵀ (B) and dW = Xᵀ·dY (W), each as many flops as
     // the forward. The attention core has no weights: its whole backward (2x forward) is B.
     // Element-wise backward reads the saved input and the incoming gradient and writes the
     // outgoing gradient: about twice the forward bytes, counted in B.
-    costs.backward_input.gemm_flops = fwd.work.gemm_flops;
-    costs.backward_input.attention_flops = 2.0 * fwd.work.attention_flops;
-    costs.backward_input.memory_bytes = 2.0 * fwd.work.memory_bytes;
-    costs.backward_weight.gemm_flops = fwd.work.gemm_flops;
     switch (job.training.recompute) {
         case Recompute::kNone:
             break;
         case Recompute::kSelective:
             // Only the attention core is recomputed. A fused (flash) kernel stores no scores
             // and already recomputes them inside its backward, so there is nothing extra.
-            if (!job.training.is_flash_attention) {
-                costs.recompute.attention_flops = fwd.work.attention_flops;
-                costs.recompute.memory_bytes = fwd.attention_core_bytes;
-            }
+            costs.recompute = kernels.attention_core;
             break;
         case Recompute::kFull:
-            costs.recompute = fwd.work;
+            costs.recompute = kernels.forward;
             costs.recompute_collectives = forward_collectives(job);
             break;
     }
+    costs.forward = std::move(kernels.forward);
+    costs.backward_input = std::move(kernels.backward_input);
+    costs.backward_weight = std::move(kernels.backward_weight);
     costs.forward_collectives = forward_collectives(job);
     costs.backward_collectives = backward_collectives(job);
     return costs;
@@ -158,19 +232,22 @@ EdgeCosts edge_costs(const TrainingJob& job) {
 
     EdgeCosts costs;
     // Embedding lookup: read a row of h per token, write it (plus positions when learned).
-    costs.embedding_forward.memory_bytes =
-        tokens * h * kBf16Bytes * (m.position_embedding == PositionEmbedding::kLearned ? 3.0 : 2.0);
+    costs.embedding_forward.add(memory(
+        "embedding", tokens * h * kBf16Bytes *
+                         (m.position_embedding == PositionEmbedding::kLearned ? 3.0 : 2.0)));
     // Backward scatters the gradient rows into the embedding gradient (read + write).
-    costs.embedding_backward.memory_bytes = 2.0 * tokens * h * kBf16Bytes;
-    // Final norm (replicated rows unless sequence parallel) and the vocabulary-parallel logits.
-    costs.logits_forward.gemm_flops = 2.0 * tokens * h * vocab / tp;
-    costs.logits_forward.memory_bytes =
-        2.0 * h * kBf16Bytes * rows +            // final norm
-        2.0 * kFp32Bytes * tokens * vocab / tp;  // fp32 softmax for the cross entropy
-    costs.logits_backward_input.gemm_flops = 2.0 * tokens * h * vocab / tp;
-    costs.logits_backward_input.memory_bytes =
-        2.0 * (2.0 * h * kBf16Bytes * rows) + 2.0 * kFp32Bytes * tokens * vocab / tp;
-    costs.logits_backward_weight.gemm_flops = 2.0 * tokens * h * vocab / tp;
+    costs.embedding_backward.add(memory("embedding", 2.0 * tokens * h * kBf16Bytes, true));
+    // Final norm (replicated rows unless sequence parallel) and the vocabulary-parallel logits
+    // with an fp32 softmax for the cross entropy.
+    const double norm_bytes = 2.0 * h * kBf16Bytes * rows;
+    const double cross_entropy_bytes = 2.0 * kFp32Bytes * tokens * vocab / tp;
+    costs.logits_forward.add(memory("layernorm", norm_bytes));
+    costs.logits_forward.add(gemm("logits", tokens, vocab / tp, h));
+    costs.logits_forward.add(memory("cross_entropy", cross_entropy_bytes));
+    costs.logits_backward_input.add(memory("cross_entropy", cross_entropy_bytes, true));
+    costs.logits_backward_input.add(gemm("logits", tokens, h, vocab / tp));
+    costs.logits_backward_input.add(memory("layernorm", 2.0 * norm_bytes, true));
+    costs.logits_backward_weight.add(gemm("logits", h, vocab / tp, tokens));
     if (job.layout.tp > 1) {
         const std::int64_t size = activation_size_bytes(job);
         if (job.layout.is_sequence_parallel) {
@@ -271,27 +348,25 @@ std::int64_t stage_gradient_bytes(const TrainingJob& job, int stage) {
 double model_flops_per_step(const TrainingJob& job) {
     const ModelConfig& m = job.model;
     // The whole global batch on one (virtual) device, no tensor parallelism.
-    const LayerForward layer =
-        layer_forward(m, static_cast<double>(job.training.global_batch), 1.0, false, true);
+    const LayerKernels layer = layer_kernels(m, static_cast<double>(job.training.global_batch), 1.0,
+                                             false, true, AttentionKernel::kFlash2);
     const double tokens = static_cast<double>(job.training.global_batch * m.seq_len);
     const double logits =
         2.0 * tokens * static_cast<double>(m.hidden) * static_cast<double>(m.vocab);
     // Forward + backward (B + W) = 3x forward for the GEMMs and the attention core alike.
-    return 3.0 * (static_cast<double>(m.layers) * layer.work.flops() + logits);
+    return 3.0 * (static_cast<double>(m.layers) * layer.forward.flops() + logits);
 }
 
 double hardware_flops_per_step(const TrainingJob& job) {
     const ModelConfig& m = job.model;
     double extra = 0.0;
-    if (job.training.recompute == Recompute::kFull) {
-        const LayerForward layer =
-            layer_forward(m, static_cast<double>(job.training.global_batch), 1.0, false, true);
-        extra = static_cast<double>(m.layers) * layer.work.flops();
-    } else if (job.training.recompute == Recompute::kSelective &&
-               !job.training.is_flash_attention) {
-        const LayerForward layer =
-            layer_forward(m, static_cast<double>(job.training.global_batch), 1.0, false, true);
-        extra = static_cast<double>(m.layers) * layer.work.attention_flops;
+    if (job.training.recompute == Recompute::kFull ||
+        (job.training.recompute == Recompute::kSelective && !job.training.is_flash_attention)) {
+        const LayerKernels layer = layer_kernels(m, static_cast<double>(job.training.global_batch),
+                                                 1.0, false, true, AttentionKernel::kFlash2);
+        extra = static_cast<double>(m.layers) * (job.training.recompute == Recompute::kFull
+                                                     ? layer.forward.flops()
+                                                     : layer.forward.attention_flops);
     }
     return model_flops_per_step(job) + extra;
 }

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stepsim {
@@ -31,28 +32,66 @@ std::string normalized(std::string_view name) {
 
 }  // namespace
 
+namespace {
+
+/// Builds a library entry; every figure is cited in docs/models/compute.md §1-2.
+GpuSpec make_gpu(std::string name,
+                 double peak_bf16,
+                 std::int64_t hbm_bytes,
+                 double hbm_Bps,
+                 double gemm_fraction,
+                 double attention_fraction,
+                 int sm_count,
+                 double boost_clock_hz,
+                 double peak_fp8,
+                 AttentionCurve flash2,
+                 AttentionCurve flash3) {
+    GpuSpec gpu;
+    gpu.name = std::move(name);
+    gpu.peak_bf16_flops_per_s = peak_bf16;
+    gpu.hbm_bytes = hbm_bytes;
+    gpu.hbm_Bps = hbm_Bps;
+    // Attention: the scalar model's fraction (FlashAttention-2 fwd+bwd, Dao 2023); memory:
+    // the achieved share of HBM bandwidth of streaming kernels (~85%, STREAM-like copies).
+    gpu.efficiency = GpuEfficiency{gemm_fraction, attention_fraction, 0.85};
+    gpu.sm_count = sm_count;
+    gpu.boost_clock_hz = boost_clock_hz;
+    gpu.peak_fp8_flops_per_s = peak_fp8;
+    gpu.flash2 = flash2;
+    gpu.flash3 = flash3;
+    return gpu;
+}
+
+}  // namespace
+
 std::vector<GpuSpec> gpu_library() {
-    // Efficiency defaults (docs/models/compute.md, "Efficiency model"): large bf16 GEMMs reach
-    // ~80% of peak on A100 and ~70-75% on H100-class parts in cuBLAS; fused attention reaches
-    // ~70% forward+backward on A100 (FlashAttention-2, Dao 2023, 225 of 312 TFLOP/s) and less
-    // of H100's larger peak without Hopper-specific kernels; STREAM-like kernels reach ~80-90%
-    // of HBM peak.
-    return {
-        // NVIDIA A100 Tensor Core GPU datasheet (2021): 312 TFLOPS bf16 dense, 80GB HBM2e,
-        // 2,039 GB/s (SXM).
-        GpuSpec{"A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, GpuEfficiency{0.80, 0.70, 0.85}},
-        // NVIDIA H100 Tensor Core GPU datasheet: 989 TFLOPS bf16 dense (1,979 with sparsity),
-        // 80GB HBM3, 3.35 TB/s (SXM5).
-        GpuSpec{"H100-SXM", 989 * kTera, 80 * kGB, 3.35e12, GpuEfficiency{0.75, 0.55, 0.85}},
-        // NVIDIA H200 datasheet: H100's compute, 141GB HBM3e at 4.8 TB/s.
-        GpuSpec{"H200", 989 * kTera, 141 * kGB, 4.8e12, GpuEfficiency{0.75, 0.55, 0.85}},
-        // NVIDIA DGX B200 / HGX B200 datasheets (per GPU, 1/8 of the 8-GPU figures):
-        // 2.25 PFLOPS bf16 dense (72 PFLOPS FP8 training with sparsity per 8 GPUs), 180GB
-        // HBM3e (1,440GB per 8 GPUs), 8 TB/s (64 TB/s per 8 GPUs). Not checked against the
-        // datasheet in this repository (docs/models/compute.md marks them U); efficiencies
-        // are H100's, as no measured figure is cited.
-        GpuSpec{"B200", 2250 * kTera, 180 * kGB, 8e12, GpuEfficiency{0.75, 0.55, 0.85}},
-    };
+    // gemm_fraction: the sustained fraction of peak of a large bf16 GEMM, from the Maximum
+    // Achievable Matmul FLOPS measurements (stas00/ml-engineering, compute/accelerator:
+    // A100 271.2 of 312, H100 794.5 of 989, "H200 is the same", B200 1745 of 2250 TFLOP/s).
+    // Attention curves: FlashAttention-2 causal fwd+bwd (Dao 2023, A100 and H100 figures) and
+    // FlashAttention-3 forward with FA2's backward at 1.6× (Shah et al. 2024), fitted to
+    // max_fraction · s / (s + half_seq) per head dimension (docs/models/compute.md §2.3).
+    const AttentionCurve a100_flash2{0.571, 0.628, 550};
+    const AttentionCurve hopper_flash2{0.295, 0.334, 515};
+    const AttentionCurve hopper_flash3{0.475, 0.566, 530};
+    std::vector<GpuSpec> library;
+    // NVIDIA A100 Tensor Core GPU datasheet (2021): 312 TFLOPS bf16 dense, 80GB HBM2e,
+    // 2,039 GB/s (SXM); 108 SMs at 1410 MHz boost; no fp8.
+    library.push_back(make_gpu("A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, 271.2 / 312, 0.70, 108,
+                               1410e6, 0.0, a100_flash2, AttentionCurve{}));
+    // NVIDIA H100 Tensor Core GPU datasheet: 989 TFLOPS bf16 dense, 1,979 fp8 dense, 80GB
+    // HBM3, 3.35 TB/s (SXM5); 132 SMs, 1830 MHz behind the tensor-core peak.
+    library.push_back(make_gpu("H100-SXM", 989 * kTera, 80 * kGB, 3.35e12, 794.5 / 989, 0.55, 132,
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
+    // NVIDIA H200 datasheet: H100's compute, 141GB HBM3e at 4.8 TB/s.
+    library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132, 1830e6,
+                               1979 * kTera, hopper_flash2, hopper_flash3));
+    // NVIDIA DGX B200 / HGX B200 datasheets (per GPU, 1/8 of the 8-GPU figures): 2.25 PFLOPS
+    // bf16 dense, 4.5 fp8 dense, 180GB HBM3e, 8 TB/s; 148 SMs at 1965 MHz. Attention curves
+    // are Hopper's (no Blackwell measurement cited: U).
+    library.push_back(make_gpu("B200", 2250 * kTera, 180 * kGB, 8e12, 1745.0 / 2250, 0.55, 148,
+                               1965e6, 4500 * kTera, hopper_flash2, hopper_flash3));
+    return library;
 }
 
 std::optional<GpuSpec> find_gpu(std::string_view name) {
@@ -63,37 +102,6 @@ std::optional<GpuSpec> find_gpu(std::string_view name) {
         }
     }
     return std::nullopt;
-}
-
-WorkAmount& WorkAmount::operator+=(const WorkAmount& other) {
-    gemm_flops += other.gemm_flops;
-    attention_flops += other.attention_flops;
-    memory_bytes += other.memory_bytes;
-    return *this;
-}
-
-WorkAmount operator+(WorkAmount a, const WorkAmount& b) {
-    a += b;
-    return a;
-}
-
-WorkAmount operator*(double factor, WorkAmount work) {
-    work.gemm_flops *= factor;
-    work.attention_flops *= factor;
-    work.memory_bytes *= factor;
-    return work;
-}
-
-double compute_time_s(const GpuSpec& gpu, const WorkAmount& work) {
-    const GpuEfficiency& e = gpu.efficiency;
-    if (!(gpu.peak_bf16_flops_per_s > 0.0) || !(gpu.hbm_Bps > 0.0) || !(e.gemm_fraction > 0.0) ||
-        !(e.attention_fraction > 0.0) || !(e.memory_fraction > 0.0)) {
-        throw std::invalid_argument("compute_time_s: GPU \"" + gpu.name +
-                                    "\" needs positive peak, bandwidth and efficiencies");
-    }
-    return work.gemm_flops / (gpu.peak_bf16_flops_per_s * e.gemm_fraction) +
-           work.attention_flops / (gpu.peak_bf16_flops_per_s * e.attention_fraction) +
-           work.memory_bytes / (gpu.hbm_Bps * e.memory_fraction);
 }
 
 }  // namespace stepsim

@@ -136,8 +136,12 @@ StepCosts build_step_costs(const TrainingJob& job) {
         const std::int64_t params = stage_parameter_count(job, s);
         const std::int64_t shard = layout.zero_stage >= 1 ? params / layout.dp : params;
         WorkAmount adam;
-        adam.memory_bytes =
+        Kernel step;
+        step.kind = KernelKind::kMemory;
+        step.name = "optimizer";
+        step.bytes =
             static_cast<double>(shard) * static_cast<double>(24 + gradient_element_bytes(job) + 2);
+        adam.add(step);
         costs.optimizer.push_back(duration_of(gpu, adam));
         costs.zero_gather_bytes.push_back(params * 2);
     }

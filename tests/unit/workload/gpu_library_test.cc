@@ -29,8 +29,17 @@ TEST_CASE("the library has the four GPUs, found by loose name", "[workload]") {
 }
 
 TEST_CASE("compute time sums each kind of work at its own efficiency", "[workload]") {
-    stepsim::GpuSpec gpu{"test", 1e15, 80'000'000'000, 2e12, {0.8, 0.5, 0.9}};
-    stepsim::WorkAmount work{4e12, 1e12, 9e9};
+    stepsim::GpuSpec gpu;
+    gpu.name = "test";
+    gpu.peak_bf16_flops_per_s = 1e15;
+    gpu.hbm_bytes = 80'000'000'000;
+    gpu.hbm_Bps = 2e12;
+    gpu.efficiency = {0.8, 0.5, 0.9};
+    // Work given as totals only (no kernels) is timed by the shape-blind formula.
+    stepsim::WorkAmount work;
+    work.gemm_flops = 4e12;
+    work.attention_flops = 1e12;
+    work.memory_bytes = 9e9;
     const double expected = 4e12 / (1e15 * 0.8) + 1e12 / (1e15 * 0.5) + 9e9 / (2e12 * 0.9);
     REQUIRE(stepsim::compute_time_s(gpu, work) == Approx(expected).epsilon(1e-15));
     // Linear in the work.
