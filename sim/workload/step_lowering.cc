@@ -70,6 +70,7 @@ public:
             compute_stream_.push_back(builder_.add_stream(rank, StreamKind::kCompute));
             dp_stream_.push_back(builder_.add_stream(rank, StreamKind::kDataParallel));
             zero_stream_.push_back(builder_.add_stream(rank, StreamKind::kZero));
+            tp_stream_.push_back(builder_.add_stream(rank, StreamKind::kTensorParallel));
         }
         lowered.compute_streams = compute_stream_;
         for (int s = 0; s < p; ++s) {
@@ -178,6 +179,32 @@ private:
         return add_compute_stream_task(task, stage, deps);
     }
 
+    /// As add_compute, waiting for the valid ones of `deps`.
+    TaskId add_compute_after(int stage,
+                             ComputeKind kind,
+                             Time duration,
+                             const Task& context,
+                             const std::vector<TaskId>& deps) {
+        Task task = context;
+        task.kind = TaskKind::kCompute;
+        task.compute = kind;
+        task.duration = duration;
+        task.rank = representative(stage);
+        task.stream = compute_stream_[static_cast<std::size_t>(stage)];
+        std::vector<TaskId> valid;
+        for (const TaskId d : deps) {
+            if (d.is_valid()) {
+                valid.push_back(d);
+            }
+        }
+        const TaskId id = builder_.add(task, valid);
+        if (!op_first_.is_valid()) {
+            op_first_ = id;
+        }
+        op_last_ = id;
+        return id;
+    }
+
     void add_tp_collectives(int stage,
                             const std::vector<TpCollective>& collectives,
                             const Task& context) {
@@ -187,6 +214,154 @@ private:
             task.comm = CommKind::kTensorParallel;
             task.request = tp_request(stage, collective);
             add_compute_stream_task(task, stage);
+        }
+    }
+
+    /// A TP collective on the stage's TP stream (tp_comm_overlap), after `deps`.
+    TaskId add_tp_stream_collective(int stage,
+                                    const TpCollective& collective,
+                                    const Task& context,
+                                    std::initializer_list<TaskId> deps) {
+        Task task = context;
+        task.kind = TaskKind::kCollective;
+        task.comm = CommKind::kTensorParallel;
+        task.rank = representative(stage);
+        task.stream = tp_stream_[static_cast<std::size_t>(stage)];
+        task.request = tp_request(stage, collective);
+        std::vector<TaskId> valid;
+        for (const TaskId d : deps) {
+            if (d.is_valid()) {
+                valid.push_back(d);
+            }
+        }
+        return builder_.add(task, valid);
+    }
+
+    /// The compute of an op with its TP collectives. Without overlap: the compute, then each
+    /// collective blocking the compute stream. With tp_comm_overlap: the compute that has no
+    /// partner first, then per collective its partner GEMM split in tp chunks, pipelined with
+    /// the collective's chunks on the TP stream (an all-gather chunk before the GEMM chunk it
+    /// feeds; a reduce-scatter chunk after the GEMM chunk it reduces; a bulk collective beside
+    /// the whole GEMM), the GEMM slowed by the SMs the communication takes.
+    /// Returns the task after which the op's compute (not its collectives) is done: the main
+    /// compute task without overlap, the last GEMM piece with it.
+    TaskId add_compute_with_tp(int stage,
+                               ComputeKind kind,
+                               Time duration,
+                               const std::vector<TpCollective>& collectives,
+                               const std::vector<TpOverlap>& overlaps,
+                               const Task& context,
+                               const std::vector<TaskId>& deps) {
+        const bool overlapped = !overlaps.empty() && overlaps.size() == collectives.size();
+        Time partners{0};
+        if (overlapped) {
+            for (const TpOverlap& o : overlaps) {
+                if (o.kind != TpOverlapKind::kNone) {
+                    partners += o.gemm;
+                }
+            }
+        }
+        const TaskId main =
+            add_compute_after(stage, kind, std::max(Time(0), duration - partners), context, deps);
+        if (!overlapped) {
+            add_tp_collectives(stage, collectives, context);
+            return main;
+        }
+        const auto chunks =
+            static_cast<int>(groups_.stage_ranks[static_cast<std::size_t>(stage)].size());
+        for (std::size_t i = 0; i < collectives.size(); ++i) {
+            const TpOverlap& o = overlaps[i];
+            const TpCollective& whole = collectives[i];
+            if (o.kind == TpOverlapKind::kNone || chunks < 2) {
+                if (o.kind != TpOverlapKind::kNone) {
+                    add_compute(stage, kind, o.gemm, context);
+                }
+                add_tp_collectives(stage, {whole}, context);
+                continue;
+            }
+            const TpCollective piece{whole.op, std::max<std::int64_t>(1, whole.size_bytes / chunks)};
+            const double slowdown = whole.op == CollectiveOp::kReduceScatter
+                                        ? costs_.tp_overlap_rs_slowdown
+                                        : costs_.tp_overlap_ag_slowdown;
+            const Time gemm_piece = from_seconds(to_seconds(o.gemm) * slowdown / chunks);
+            switch (o.kind) {
+                case TpOverlapKind::kGatherBefore: {
+                    TaskId comm = add_tp_stream_collective(stage, piece, context, {op_last_});
+                    for (int j = 0; j < chunks; ++j) {
+                        const TaskId before = op_last_;
+                        add_compute(stage, kind, gemm_piece, context, {comm});
+                        if (j + 1 < chunks) {
+                            comm = add_tp_stream_collective(stage, piece, context, {before});
+                        }
+                    }
+                    break;
+                }
+                case TpOverlapKind::kScatterAfter: {
+                    TaskId comm;
+                    for (int j = 0; j < chunks; ++j) {
+                        const TaskId gemm = add_compute(stage, kind, gemm_piece, context);
+                        comm = add_tp_stream_collective(stage, piece, context, {gemm});
+                    }
+                    add_compute(stage, kind, Time(0), context, {comm});
+                    break;
+                }
+                case TpOverlapKind::kBulk: {
+                    const TaskId comm = add_tp_stream_collective(stage, whole, context, {op_last_});
+                    add_compute(stage, kind, from_seconds(to_seconds(o.gemm) * slowdown), context);
+                    add_compute(stage, kind, Time(0), context, {comm});
+                    break;
+                }
+                case TpOverlapKind::kNone:
+                    break;
+            }
+        }
+        return op_last_;
+    }
+
+    /// overlap_param_gather: the stage's parameter all-gathers in buckets of the stage's
+    /// layers in forward order (chunk by chunk), issued at the start of the step on the ZeRO
+    /// stream; each layer's first forward waits for its bucket.
+    void add_param_gathers(int s) {
+        param_gather_of_layer_.clear();
+        const auto& gather_bytes = costs_.zero_gather_bytes;
+        if (!costs_.is_param_gather_overlapped ||
+            (costs_.zero_stage != 1 && costs_.zero_stage != 2) || dp_size(s) <= 1 ||
+            static_cast<std::size_t>(s) >= gather_bytes.size() ||
+            gather_bytes[static_cast<std::size_t>(s)] <= 0) {
+            return;
+        }
+        const int p = shape_.stages;
+        std::vector<const LayerWork*> order;
+        std::int64_t layer_bytes = 0;
+        for (int c = 0; c < shape_.chunks; ++c) {
+            for (const LayerWork& layer :
+                 costs_.virtual_stages[static_cast<std::size_t>(virtual_stage(s, c, p))]) {
+                order.push_back(&layer);
+                layer_bytes += layer.weight_bytes;
+            }
+        }
+        // What the layers do not hold (embedding, output layer, norms) goes with the first.
+        std::int64_t pending =
+            std::max<std::int64_t>(0, gather_bytes[static_cast<std::size_t>(s)] - layer_bytes);
+        std::vector<int> members;
+        Task task;
+        task.kind = TaskKind::kCollective;
+        task.comm = CommKind::kZero;
+        task.rank = representative(s);
+        task.stream = zero_stream_[static_cast<std::size_t>(s)];
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            pending += order[i]->weight_bytes;
+            members.push_back(order[i]->layer);
+            const bool is_last = i + 1 == order.size();
+            if (pending > 0 && (pending >= costs_.grad_bucket_bytes || is_last)) {
+                task.request = dp_request(s, CollectiveOp::kAllGather, pending);
+                const TaskId gather = builder_.add(task, std::vector<TaskId>{});
+                for (const int layer : members) {
+                    param_gather_of_layer_[layer] = gather;
+                }
+                members.clear();
+                pending = 0;
+            }
         }
     }
 
@@ -214,6 +389,7 @@ private:
         const int last_vs = p * shape_.chunks - 1;
         const bool split = schedule_.splits_backward();
         gather_uses_.clear();
+        chunk_forward_seen_.assign(static_cast<std::size_t>(shape_.chunks), false);
         // Per local chunk: the tasks that finish each layer's gradient in the latest B/W op of
         // that chunk, and that op's position (buckets follow the order chunks finish).
         std::vector<std::vector<std::pair<TaskId, std::int64_t>>> gradient_tasks(
@@ -224,6 +400,7 @@ private:
             Task task;
             add_compute(s, ComputeKind::kDataLoader, costs_.data_loader, task);
         }
+        add_param_gathers(s);
         for (std::size_t index = 0; index < ops.size(); ++index) {
             const PipelineOp& op = ops[index];
             const int vs = virtual_stage(s, op.chunk, p);
@@ -236,44 +413,52 @@ private:
             op_last_ = TaskId();
             std::vector<std::pair<TaskId, std::int64_t>> gradients;
 
+            // Megatron's scatter/gather: the message arrived split over the TP ranks and is
+            // all-gathered before use.
+            const bool receives = (op.kind == PipelineOpKind::kForward && vs > 0) ||
+                                  (op.kind == PipelineOpKind::kBackward && vs < last_vs);
+            if (receives && !costs_.receive_collectives.empty()) {
+                add_tp_collectives(s, costs_.receive_collectives, context);
+            }
             if (op.kind == PipelineOpKind::kForward) {
+                const bool first_forward = !chunk_forward_seen_[static_cast<std::size_t>(op.chunk)];
+                chunk_forward_seen_[static_cast<std::size_t>(op.chunk)] = true;
                 for (const LayerWork& layer : layers) {
                     context.layer = layer.layer;
                     const TaskId gather = add_zero3_gather(s, layer, context);
-                    const TaskId compute =
-                        gather.is_valid()
-                            ? add_compute(s, ComputeKind::kForward, layer.forward, context,
-                                          {gather})
-                            : add_compute(s, ComputeKind::kForward, layer.forward, context);
-                    add_tp_collectives(s, layer.forward_collectives, context);
+                    std::vector<TaskId> deps = {gather};
+                    if (first_forward) {
+                        if (const auto it = param_gather_of_layer_.find(layer.layer);
+                            it != param_gather_of_layer_.end()) {
+                            deps.push_back(it->second);
+                        }
+                    }
+                    add_compute_with_tp(s, ComputeKind::kForward, layer.forward,
+                                        layer.forward_collectives, layer.forward_overlaps, context,
+                                        deps);
                     if (gather.is_valid()) {
                         gather_uses_.push_back(op_last_);
                     }
-                    (void)compute;
                 }
             } else if (op.kind == PipelineOpKind::kBackward) {
                 for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
                     const LayerWork& layer = *it;
                     context.layer = layer.layer;
                     const TaskId gather = add_zero3_gather(s, layer, context);
-                    bool waited = !gather.is_valid();
+                    std::vector<TaskId> deps = {gather};
                     if (layer.recompute > Time(0) || !layer.recompute_collectives.empty()) {
-                        if (waited) {
-                            add_compute(s, ComputeKind::kRecompute, layer.recompute, context);
-                        } else {
-                            add_compute(s, ComputeKind::kRecompute, layer.recompute, context,
-                                        {gather});
-                            waited = true;
-                        }
-                        add_tp_collectives(s, layer.recompute_collectives, context);
+                        add_compute_with_tp(s, ComputeKind::kRecompute, layer.recompute,
+                                            layer.recompute_collectives, layer.recompute_overlaps,
+                                            context, deps);
+                        deps.clear();
                     }
                     const Time duration =
                         split ? layer.backward_input : layer.backward_input + layer.backward_weight;
-                    const TaskId backward =
-                        waited
-                            ? add_compute(s, ComputeKind::kBackward, duration, context)
-                            : add_compute(s, ComputeKind::kBackward, duration, context, {gather});
-                    add_tp_collectives(s, layer.backward_collectives, context);
+                    // A split-off W leaves no weight-gradient GEMM for the bulk overlaps.
+                    static const std::vector<TpOverlap> kNoOverlap;
+                    const TaskId backward = add_compute_with_tp(
+                        s, ComputeKind::kBackward, duration, layer.backward_collectives,
+                        split ? kNoOverlap : layer.backward_overlaps, context, deps);
                     if (gather.is_valid()) {
                         gather_uses_.push_back(op_last_);
                     }
@@ -311,6 +496,10 @@ private:
                     send.comm = CommKind::kPipeline;
                     send.rank = representative(s);
                     send.request = p2p_request(s, to_stage);
+                    if (!costs_.is_p2p_overlapped) {
+                        // Batched blocking send/recv: the compute stream waits for it.
+                        send.stream = compute_stream_[static_cast<std::size_t>(s)];
+                    }
                     producer = builder_.add(send, {op_last_});
                 }
                 producer_[message_key(sends_forward ? 0 : 1, vs, op.microbatch)] = producer;
@@ -366,6 +555,7 @@ private:
                               costs_.optimizer[static_cast<std::size_t>(s)], optimizer);
         lowered.optimizer_tasks.push_back(optimizer_task);
         if ((costs_.zero_stage == 1 || costs_.zero_stage == 2) && dp_size(s) > 1 &&
+            !costs_.is_param_gather_overlapped &&
             static_cast<std::size_t>(s) < costs_.zero_gather_bytes.size() &&
             costs_.zero_gather_bytes[static_cast<std::size_t>(s)] > 0) {
             Task gather;
@@ -387,6 +577,11 @@ private:
     std::vector<std::int32_t> compute_stream_;
     std::vector<std::int32_t> dp_stream_;
     std::vector<std::int32_t> zero_stream_;
+    std::vector<std::int32_t> tp_stream_;
+    /// overlap_param_gather: per global layer index (embedding and logits by their ids), the
+    /// all-gather its first forward waits for, for the stage being lowered.
+    std::map<int, TaskId> param_gather_of_layer_;
+    std::vector<bool> chunk_forward_seen_;
     std::vector<TaskId> producer_;                       ///< by message_key
     std::vector<std::pair<TaskId, std::size_t>> needs_;  ///< (task, message_key)
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> tp_requests_;

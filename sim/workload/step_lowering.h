@@ -19,6 +19,20 @@
 
 namespace stepsim {
 
+/// How an overlapped TP collective (tp_comm_overlap) runs beside the GEMM it is paired with.
+enum class TpOverlapKind : std::uint8_t {
+    kNone,          ///< not overlapped: the collective blocks the compute stream
+    kGatherBefore,  ///< all-gather feeding a GEMM: chunk j of the GEMM waits for chunk j
+    kScatterAfter,  ///< reduce-scatter of a GEMM's output: chunk j follows GEMM chunk j
+    kBulk,          ///< runs whole beside an independent GEMM (TE's bulk overlap)
+};
+
+/// The GEMM a TP collective is paired with and how (one per collective, same order).
+struct TpOverlap {
+    TpOverlapKind kind = TpOverlapKind::kNone;
+    Time gemm{0};  ///< the partner GEMM's time, part of the op's compute time
+};
+
 /// One layer (or the embedding / the logits) of a model chunk, for one micro-batch on one GPU.
 struct LayerWork {
     int layer = kNoLayer;  ///< global layer index, kEmbeddingLayer or kLogitsLayer
@@ -29,6 +43,10 @@ struct LayerWork {
     std::vector<TpCollective> forward_collectives;
     std::vector<TpCollective> backward_collectives;
     std::vector<TpCollective> recompute_collectives;
+    /// With tp_comm_overlap: one entry per collective above (empty: none overlapped).
+    std::vector<TpOverlap> forward_overlaps;
+    std::vector<TpOverlap> backward_overlaps;
+    std::vector<TpOverlap> recompute_overlaps;
     std::int64_t gradient_bytes = 0;  ///< this GPU's gradient of the layer's weights (DP)
     std::int64_t weight_bytes = 0;    ///< bytes a ZeRO-3 all-gather brings in before use
 };
@@ -45,6 +63,20 @@ struct StepCosts {
     std::vector<Time> optimizer;                  ///< per stage
     std::vector<std::int64_t> zero_gather_bytes;  ///< per stage, ZeRO 1-2 after the optimizer
     Time data_loader{0};                          ///< at the start of every stage
+    /// Pipeline sends run beside compute (overlap_p2p_comm); otherwise each send occupies the
+    /// sender's compute stream until it has arrived.
+    bool is_p2p_overlapped = true;
+    /// Run on the receiver's compute stream before an op that received a pipeline message
+    /// (the all-gather of Megatron's scatter/gather optimization).
+    std::vector<TpCollective> receive_collectives;
+    /// ZeRO 1-2 (distributed optimizer): the parameter all-gather runs bucket by bucket at the
+    /// start of the step, each bucket before its first layer's first forward
+    /// (overlap_param_gather), instead of after the optimizer.
+    bool is_param_gather_overlapped = false;
+    /// GEMM pieces overlapped with a TP all-gather / reduce-scatter run this much slower (the
+    /// SMs the communication takes: sm_count / (sm_count − comm SMs)).
+    double tp_overlap_ag_slowdown = 1.0;
+    double tp_overlap_rs_slowdown = 1.0;
 };
 
 /// Who talks to whom. Stage s is simulated on `stage_ranks[s][0]` (TP rank 0 of DP replica

@@ -64,6 +64,8 @@ std::string_view to_string(StreamKind kind) {
             return "dp";
         case StreamKind::kZero:
             return "zero";
+        case StreamKind::kTensorParallel:
+            return "tp";
     }
     return "?";
 }

@@ -38,7 +38,8 @@ enum class CommKind : std::uint8_t {
     kZero,            ///< ZeRO parameter all-gathers
 };
 
-enum class StreamKind : std::uint8_t { kCompute, kDataParallel, kZero };
+/// kTensorParallel carries the TP collectives that tp_comm_overlap runs beside the GEMMs.
+enum class StreamKind : std::uint8_t { kCompute, kDataParallel, kZero, kTensorParallel };
 
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(ComputeKind kind);

@@ -43,6 +43,53 @@ std::int64_t gradient_element_bytes(const TrainingJob& job) {
     return job.training.gradient_precision == GradientPrecision::kFp32 ? 4 : 2;
 }
 
+/// Time of the GEMMs called `name` in `work` (their launch overheads included).
+Time gemm_time(const GpuSpec& gpu, const WorkAmount& work, std::string_view name) {
+    WorkAmount part;
+    for (const Kernel& kernel : work.kernels) {
+        if (kernel.kind == KernelKind::kGemm && kernel.name == name) {
+            part.add(kernel);
+        }
+    }
+    return part.kernels.empty() ? Time(0) : duration_of(gpu, part);
+}
+
+struct TpOverlapPlan {
+    bool active = false;
+    std::vector<TpOverlap> forward;
+    std::vector<TpOverlap> backward;
+    std::vector<TpOverlap> recompute;
+};
+
+/// tp_comm_overlap with sequence parallelism (Transformer Engine's defaults, reference in
+/// docs/models/training-step.md): forward, the all-gathers feed QKV and fc1 (ring exchange)
+/// and the reduce-scatters follow the projection and fc2 (pipelined); backward, the
+/// all-gathers feed the fc2 and projection input-gradient GEMMs and the reduce-scatters run
+/// in bulk beside the fc1 and QKV weight-gradient GEMMs.
+TpOverlapPlan tp_overlap_plan(const TrainingJob& job, const LayerCosts& layer) {
+    TpOverlapPlan plan;
+    const ParallelLayout& l = job.layout;
+    if (!l.is_tp_comm_overlapped || !l.is_sequence_parallel || l.tp < 2 ||
+        layer.forward_collectives.size() != 4 || layer.backward_collectives.size() != 4) {
+        return plan;
+    }
+    plan.active = true;
+    const GpuSpec& gpu = job.gpu;
+    using K = TpOverlapKind;
+    plan.forward = {{K::kGatherBefore, gemm_time(gpu, layer.forward, "qkv")},
+                    {K::kScatterAfter, gemm_time(gpu, layer.forward, "proj")},
+                    {K::kGatherBefore, gemm_time(gpu, layer.forward, "fc1")},
+                    {K::kScatterAfter, gemm_time(gpu, layer.forward, "fc2")}};
+    plan.backward = {{K::kGatherBefore, gemm_time(gpu, layer.backward_input, "fc2")},
+                     {K::kBulk, gemm_time(gpu, layer.backward_weight, "fc1")},
+                     {K::kGatherBefore, gemm_time(gpu, layer.backward_input, "proj")},
+                     {K::kBulk, gemm_time(gpu, layer.backward_weight, "qkv")}};
+    if (layer.recompute_collectives.size() == 4) {
+        plan.recompute = plan.forward;
+    }
+    return plan;
+}
+
 StepCosts build_step_costs(const TrainingJob& job) {
     const ParallelLayout& layout = job.layout;
     const int p = layout.pp;
@@ -57,6 +104,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
     const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
+    const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
     const Time forward = duration_of(gpu, layer.forward);
     const Time backward_input = duration_of(gpu, layer.backward_input);
     const Time backward_weight = duration_of(gpu, layer.backward_weight);
@@ -101,6 +149,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
             work.forward_collectives = layer.forward_collectives;
             work.backward_collectives = layer.backward_collectives;
             work.recompute_collectives = layer.recompute_collectives;
+            work.forward_overlaps = overlaps.forward;
+            work.backward_overlaps = overlaps.backward;
+            work.recompute_overlaps = overlaps.recompute;
             work.gradient_bytes = stage_layer_gradient[static_cast<std::size_t>(stage)];
             work.weight_bytes = layer_params_per_gpu * 2;
             works.push_back(std::move(work));
@@ -124,6 +175,21 @@ StepCosts build_step_costs(const TrainingJob& job) {
     }
 
     costs.pipeline_message_bytes = pipeline_message_bytes(job);
+    costs.is_p2p_overlapped = layout.is_p2p_overlapped;
+    if (layout.tp > 1 && !layout.is_sequence_parallel && layout.is_p2p_scatter_gather) {
+        // Each TP rank sends 1/tp of the activation; the receivers all-gather it (NVLink).
+        costs.pipeline_message_bytes = pipeline_message_bytes(job) / layout.tp;
+        costs.receive_collectives = {{CollectiveOp::kAllGather, pipeline_message_bytes(job)}};
+    }
+    costs.is_param_gather_overlapped = layout.is_param_gather_overlapped;
+    if (overlaps.active && gpu.sm_count > 0) {
+        const auto slowdown = [&](int sms) {
+            return sms < gpu.sm_count ? static_cast<double>(gpu.sm_count) / (gpu.sm_count - sms)
+                                      : 1.0;
+        };
+        costs.tp_overlap_ag_slowdown = slowdown(layout.tp_comm_overlap_ag_sms);
+        costs.tp_overlap_rs_slowdown = slowdown(layout.tp_comm_overlap_rs_sms);
+    }
     costs.gradient_op =
         layout.zero_stage >= 2 ? CollectiveOp::kReduceScatter : CollectiveOp::kAllReduce;
     costs.zero_stage = layout.zero_stage;
