@@ -170,6 +170,9 @@ struct TrainingConfig {
     AttentionKernel attention_kernel = AttentionKernel::kFlash2;
     double packing_utilization_fraction = 1.0;  ///< real tokens / allocated tokens
     double data_loader_s = 0.0;                 ///< exposed data-loading time per step
+    /// Host work of the pipeline engine before every forward and backward op of a pipelined
+    /// job (DeepSpeed's instruction interpreter; 0 for Megatron's own schedules).
+    double pipeline_op_overhead_s = 0.0;
 };
 
 enum class ParallelDim : std::uint8_t { kTp, kDp, kPp };
@@ -232,6 +235,9 @@ enum class SoftwareStack : std::uint8_t {
     kCustom,            ///< no preset: the spec's fields and stepsim's defaults
     kMegatronLm2021,    ///< no overlap, unfused attention, blocking p2p, DP all-reduce after
     kMegatronCore2024,  ///< distributed optimizer, grad/param/TP/p2p overlap, flash attention
+    /// Megatron-DeepSpeed (2021-22): Megatron-LM 2021's kernels, DeepSpeed's pipeline engine
+    /// (its per-op host overhead is the stack's fitted constant) and ZeRO-1.
+    kMegatronDeepSpeed2022,
 };
 
 std::string_view to_string(SoftwareStack stack);
@@ -239,6 +245,9 @@ std::string_view to_string(SoftwareStack stack);
 /// The fitted constant (docs/validation.md, "Calibration"): A100 large-GEMM fraction under
 /// Megatron-LM 2021, fitted once on SC'21 Table 1 and frozen.
 inline constexpr double kA100MegatronLm2021GemmFraction = 0.68;
+/// The fitted constant of (A100, Megatron-DeepSpeed 2022): DeepSpeed's pipeline-engine host
+/// time per forward or backward op, fitted once on the MT-NLG table and frozen.
+inline constexpr double kDeepSpeedPipelineOpOverheadS = 0.019;
 
 struct TrainingJob;
 /// Sets the stack's defaults on `job` (flash attention, ZeRO stage, overlap flags); the spec's

@@ -48,6 +48,9 @@ public:
             case spec::MEGATRON_CORE_2024:
                 job.stack = SoftwareStack::kMegatronCore2024;
                 break;
+            case spec::MEGATRON_DEEPSPEED_2022:
+                job.stack = SoftwareStack::kMegatronDeepSpeed2022;
+                break;
             default:
                 job.stack = SoftwareStack::kCustom;
                 break;
@@ -149,6 +152,15 @@ private:
                                    : GradientPrecision::kBf16;
         if (p.has_flash_attention()) {
             t.is_flash_attention = p.flash_attention();
+        }
+        if (!p.pipeline_op_overhead().empty()) {
+            t.pipeline_op_overhead_s = quantity(p, "pipeline_op_overhead",
+                                                p.pipeline_op_overhead(), [](const std::string& s) {
+                                                    return parse_duration_s(s);
+                                                }).value_or(0.0);
+            if (t.pipeline_op_overhead_s < 0 || t.pipeline_op_overhead_s > 10.0) {
+                error(p, "pipeline_op_overhead", "pipeline_op_overhead must be 0..10s");
+            }
         }
         t.packing_utilization_fraction =
             p.has_packing_utilization() ? p.packing_utilization() : 1.0;

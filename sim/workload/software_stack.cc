@@ -14,6 +14,8 @@ std::string_view to_string(SoftwareStack stack) {
             return "megatron_lm_2021";
         case SoftwareStack::kMegatronCore2024:
             return "megatron_core_2024";
+        case SoftwareStack::kMegatronDeepSpeed2022:
+            return "megatron_deepspeed_2022";
     }
     return "?";
 }
@@ -30,6 +32,18 @@ void apply_stack_defaults(TrainingJob& job) {
             // pipeline messages, no distributed optimizer.
             t.is_flash_attention = false;
             l.zero_stage = 0;
+            l.is_grad_reduce_overlapped = false;
+            l.is_param_gather_overlapped = false;
+            l.is_tp_comm_overlapped = false;
+            l.is_p2p_overlapped = false;
+            l.is_p2p_scatter_gather = true;
+            break;
+        case SoftwareStack::kMegatronDeepSpeed2022:
+            // Megatron-LM's 2021 kernels and communication under DeepSpeed's pipeline engine
+            // (blocking sends, its own 1F1B interpreter) and ZeRO-1 (MT-NLG, BLOOM).
+            t.is_flash_attention = false;
+            t.pipeline_op_overhead_s = kDeepSpeedPipelineOpOverheadS;
+            l.zero_stage = 1;
             l.is_grad_reduce_overlapped = false;
             l.is_param_gather_overlapped = false;
             l.is_tp_comm_overlapped = false;
@@ -62,7 +76,10 @@ std::optional<double> stack_gemm_fraction(SoftwareStack stack, std::string_view 
     // The one fitted constant: the sustained large-GEMM fraction of A100s under Megatron-LM
     // 2021, fitted on SC'21 Table 1 (docs/validation.md, "Calibration"). No other (GPU, stack)
     // pair is fitted: they use the GPU library's measured large-GEMM fraction.
-    if (stack == SoftwareStack::kMegatronLm2021 && gpu_name == "A100-80GB-SXM") {
+    if ((stack == SoftwareStack::kMegatronLm2021 ||
+         stack == SoftwareStack::kMegatronDeepSpeed2022) &&
+        gpu_name == "A100-80GB-SXM") {
+        // Megatron-DeepSpeed runs Megatron-LM's kernels: the same GEMMs, the same constant.
         return kA100MegatronLm2021GemmFraction;
     }
     return std::nullopt;

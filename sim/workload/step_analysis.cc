@@ -60,6 +60,7 @@ TimeCategory task_category(const Task& task) {
         case ComputeKind::kRecompute:
             return TimeCategory::kRecompute;
         case ComputeKind::kDataLoader:
+        case ComputeKind::kHostOverhead:
             return TimeCategory::kOtherIdle;
         default:
             return TimeCategory::kCompute;
@@ -271,6 +272,8 @@ std::string slice_category(const Task& task) {
             return "optimizer";
         case ComputeKind::kDataLoader:
             return "data_loader";
+        case ComputeKind::kHostOverhead:
+            return "host_overhead";
         default:
             return "compute";
     }

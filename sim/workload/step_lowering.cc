@@ -413,6 +413,9 @@ private:
             op_last_ = TaskId();
             std::vector<std::pair<TaskId, std::int64_t>> gradients;
 
+            if (costs_.pipeline_op_overhead > Time(0) && op.kind != PipelineOpKind::kWeight) {
+                add_compute(s, ComputeKind::kHostOverhead, costs_.pipeline_op_overhead, context);
+            }
             // Megatron's scatter/gather: the message arrived split over the TP ranks and is
             // all-gathered before use.
             const bool receives = (op.kind == PipelineOpKind::kForward && vs > 0) ||

@@ -66,6 +66,9 @@ struct StepCosts {
     /// Pipeline sends run beside compute (overlap_p2p_comm); otherwise each send occupies the
     /// sender's compute stream until it has arrived.
     bool is_p2p_overlapped = true;
+    /// Host-side work of the framework's pipeline engine per F or B op, on the compute stream
+    /// before the op (0: none).
+    Time pipeline_op_overhead{0};
     /// Run on the receiver's compute stream before an op that received a pipeline message
     /// (the all-gather of Megatron's scatter/gather optimization).
     std::vector<TpCollective> receive_collectives;

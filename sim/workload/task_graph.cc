@@ -38,6 +38,8 @@ std::string_view to_string(ComputeKind kind) {
             return "optimizer";
         case ComputeKind::kDataLoader:
             return "data loader";
+        case ComputeKind::kHostOverhead:
+            return "host overhead";
     }
     return "?";
 }

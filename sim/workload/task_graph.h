@@ -28,6 +28,7 @@ enum class ComputeKind : std::uint8_t {
     kRecompute,   ///< forward work re-run in backward (activation recomputation)
     kOptimizer,   ///< the optimizer step
     kDataLoader,  ///< exposed data-loading time
+    kHostOverhead,  ///< the framework's per-op host work the GPU waits for (pipeline engine)
 };
 
 /// Which parallelism a communication task belongs to (the breakdown's exposed-comm kinds).

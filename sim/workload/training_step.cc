@@ -176,6 +176,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
 
     costs.pipeline_message_bytes = pipeline_message_bytes(job);
     costs.is_p2p_overlapped = layout.is_p2p_overlapped;
+    if (layout.pp > 1) {
+        costs.pipeline_op_overhead = from_seconds(job.training.pipeline_op_overhead_s);
+    }
     if (layout.tp > 1 && !layout.is_sequence_parallel && layout.is_p2p_scatter_gather) {
         // Each TP rank sends 1/tp of the activation; the receivers all-gather it (NVLink).
         costs.pipeline_message_bytes = pipeline_message_bytes(job) / layout.tp;
