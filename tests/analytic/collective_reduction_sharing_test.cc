@@ -133,6 +133,29 @@ TEST_CASE("reduction sharing: a small reduction during a large one ends after 2�
     }
 }
 
+TEST_CASE("reduction sharing: shares change at each arrival and departure",
+          "[analytic][collective]") {
+    // On gpu0: L = 8 MB arrives at a (8 µs alone); s = 1 MB at a + 2 µs; another s at a + 5 µs.
+    // [a, a+2]: L alone, 6 µs of work left. [a+2, a+4]: halves; the first s ends at a + 4,
+    // L has 5 left. [a+4, a+5]: L alone, 4 left. [a+5, a+7]: halves; the second s ends at
+    // a + 7, L has 3 left and ends alone at a + 10 = a + gamma·(L + 2s); its copy follows.
+    const std::int64_t large = 8'000'000;
+    const std::int64_t small = 1'000'000;
+    const std::int64_t copy = 1'000'000;
+    for (const NetworkKind kind : {NetworkKind::kAlphaBeta, NetworkKind::kFairShare}) {
+        Harness h(kind);
+        const Time a = arrival(large);
+        const Time* large_done = h.run_at(Time{0}, reduce_then_copy(1, 0, 3, large, copy));
+        const Time* first = h.run_at(a + 2us - arrival(small), reduce_then_copy(2, 0, 0, small, 0));
+        const Time* second =
+            h.run_at(a + 5us - arrival(small), reduce_then_copy(3, 0, 0, small, 0));
+        h.sim.run();
+        require_within(*first, a + 4us, Time{1});
+        require_within(*second, a + 7us, Time{2});
+        require_within(*large_done, a + 10us + arrival(copy), Time{3});
+    }
+}
+
 TEST_CASE("reduction sharing: a reduction arriving after another one left is alone",
           "[analytic][collective]") {
     // s = 1 MB each; the second arrives 1 µs after the first ended: both take gamma·s.
