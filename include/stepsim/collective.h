@@ -242,7 +242,9 @@ AlgorithmChoice choose_collective_algorithm(const CollectiveRequest& request,
 
 /// Times a plan on a network: each transfer becomes a network transfer between the ranks'
 /// GPUs, started when its dependencies completed; a reducing transfer completes gamma·size
-/// after it arrived. Many plans may run at once. References must outlive the executor.
+/// after it arrived when it is the GPU's only reduction, and reductions that overlap on one
+/// GPU (of any plans) share it equally (processor sharing). Many plans may run at once.
+/// References must outlive the executor.
 class PlanExecutor {
 public:
     PlanExecutor(Simulator& sim,

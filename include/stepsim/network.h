@@ -30,6 +30,20 @@ struct LinkStats {
 
 enum class NetworkKind : std::uint8_t { kAlphaBeta, kFairShare };
 
+/// Lets the caller of start_transfer_after() move a transfer's start later after handing it
+/// over (the collective executor does when a reduction the transfer waits for is slowed by
+/// one that arrives after it; docs/models/collectives.md). When the transfer would start, and
+/// only if `*revision` changed since start_transfer_after(), the model re-reads `*start_at`
+/// (an absolute time that may only have moved later) and waits until then. One `revision`
+/// word serves many transfers, so a transfer whose start did not move reads one hot word.
+/// Both must outlive the transfer. Empty (the default): the start is fixed.
+struct StartGate {
+    const std::uint64_t* revision = nullptr;
+    const Time* start_at = nullptr;
+
+    bool is_set() const { return revision != nullptr; }
+};
+
 class NetworkModel {
 public:
     using Callback = std::function<void()>;
@@ -51,12 +65,14 @@ public:
     /// As start_transfer(), for a transfer that starts `delay` (>= 0) after now(): everything
     /// happens as if start_transfer() were called then, without an event to wake the caller
     /// (the collective executor knows when a reduction will be done when its data arrives).
+    /// With a `gate`, the start may be moved later until it happens (see StartGate).
     virtual TransferId start_transfer_after(Time delay,
                                             NodeId src,
                                             NodeId dst,
                                             std::int64_t size_bytes,
                                             Callback on_done,
-                                            std::uint64_t flow_label = 0) = 0;
+                                            std::uint64_t flow_label = 0,
+                                            StartGate gate = {}) = 0;
 
     virtual std::size_t active_transfers() const = 0;
     /// Statistics of one directed link, accumulated since construction (a busy period still

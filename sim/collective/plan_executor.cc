@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: plan_executor.cc
 // PlanExecutor times a CommPlan on a NetworkModel: a transfer starts as a network transfer
-// between the two ranks' GPUs once its dependencies have completed; a reducing transfer then
-// waits for the receiving GPU's reduction engine (one reduction at a time per GPU, FIFO,
-// gamma seconds per byte) before it completes. CollectiveExecutor picks the algorithm (or
-// `auto`), plans and executes. State per running plan: a countdown of unfinished
-// dependencies per transfer and the successor lists, built once when the plan starts.
+// between the two ranks' GPUs once its dependencies have completed; a reducing transfer is
+// then reduced on the receiving GPU before it completes, gamma seconds per byte when alone.
+// Reductions that overlap on one GPU share it equally (egalitarian processor sharing, as the
+// fair-share network shares a link): n in service each progress at 1/(n·gamma) bytes per
+// second. CollectiveExecutor picks the algorithm (or `auto`), plans and executes. State per
+// running plan: a countdown of unfinished dependencies per transfer and the successor lists,
+// built once when the plan starts. docs/models/collectives.md.
 #include "stepsim/collective.h"
 #include "stepsim/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -39,11 +42,46 @@ struct PlanExecutor::Impl {
         Impl* owner = nullptr;
     };
 
+    /// A reduction in service on a GPU.
+    struct Job {
+        double tag;  ///< virtual time at which it leaves, ps (see SharedEngine)
+        Time end;    ///< its end as announced to its successors
+        Run* run;
+        std::uint32_t index;
+    };
+
+    /// One GPU's reductions while only one is in service at a time (the common case, read
+    /// and written on every reduction, so kept to one cache line): the GPU is busy until
+    /// `busy_until`; `lone` is the reduction in service, started at `lone_start`, unless
+    /// `is_shared`, when the GPU's SharedEngine holds them.
+    struct alignas(64) ReductionEngine {
+        Time busy_until{0};
+        Time lone_start{0};
+        Job lone{0, Time{0}, nullptr, 0};
+        bool is_shared = false;
+    };
+
+    /// One GPU's overlapping reductions, shared equally (egalitarian processor sharing) in
+    /// virtual time: V advances by 1/n per picosecond while n reductions are in service, and
+    /// a reduction that needs w picoseconds alone leaves when V reaches its tag (V at its
+    /// arrival + w). Each reduction's end is computed when it arrives, as if no other one
+    /// came; one arriving later only delays those in service, which the executor then
+    /// postpones (their successors' starts move later through the network's StartGate).
+    /// V restarts from 0 whenever the GPU falls idle, so it stays small.
+    struct SharedEngine {
+        std::vector<Job> jobs;  ///< in service at `last_update`, by tag (ties: arrival order)
+        double virtual_ps = 0;  ///< V at `last_update`
+        Time last_update{0};
+    };
+
     Simulator& sim;
     const Topology& topology;
     NetworkModel& network;
     double gamma_s_per_byte;
-    std::vector<Time> reduction_free_at;  // per GPU rank
+    std::vector<ReductionEngine> engines;  // per GPU rank
+    std::vector<SharedEngine> shared;      // per GPU rank
+    /// Bumped on every postponement: the StartGate revision of all the transfers started.
+    std::uint64_t postponements = 0;
     std::map<std::uint64_t, std::unique_ptr<Run>> runs;
     std::uint64_t next_run_id = 1;
     std::uint64_t transfers_started = 0;
@@ -53,10 +91,12 @@ struct PlanExecutor::Impl {
         , topology(t)
         , network(n)
         , gamma_s_per_byte(gamma)
-        , reduction_free_at(t.gpu_count(), Time{0}) {}
+        , engines(t.gpu_count())
+        , shared(t.gpu_count()) {}
 
     /// Starts transfer `index` when its dependencies are all done: now, or at the end of the
-    /// last one's reduction (already known), through the network's delayed start.
+    /// last one's reduction (already known), through the network's delayed start. Its
+    /// `ready_at` stays the gate of that start: a postponed reduction moves it later.
     void start(Run* run, std::uint32_t index) {
         const PlanTransfer& transfer = run->plan->transfer(index);
         ++transfers_started;
@@ -73,23 +113,103 @@ struct PlanExecutor::Impl {
             ready > sim.now() ? ready - sim.now() : Time{0}, run->nodes[transfer.src],
             run->nodes[transfer.dst], transfer.size_bytes,
             // Two words: fits std::function's small-object buffer (no allocation).
-            [run, index] { run->owner->arrived(run, index); }, transfer.channel);
+            [run, index] { run->owner->arrived(run, index); }, transfer.channel,
+            StartGate{&postponements, &run->state[index].ready_at});
     }
 
-    /// The data of `index` arrived. A reducing transfer then waits for the receiver's
-    /// reduction engine (FIFO in arrival order), whose end is known now: the transfer counts
-    /// as completed at that time without an event of its own.
+    /// The data of `index` arrived. A reducing transfer is then reduced on the receiver. Its
+    /// end is computed now, as if no other reduction came, and the transfer counts as
+    /// completed then without an event of its own; a later arrival on the same GPU that
+    /// delays it postpones it (postpone()).
     void arrived(Run* run, std::uint32_t index) {
         const PlanTransfer& transfer = run->plan->transfer(index);
+        const Time now = sim.now();
         if (!transfer.is_reduce || gamma_s_per_byte <= 0 || transfer.size_bytes == 0) {
-            completed(run, index, sim.now());
+            completed(run, index, now);
             return;
         }
-        Time& free_at = reduction_free_at[run->ranks[transfer.dst].index()];
-        const Time begin = std::max(sim.now(), free_at);
-        free_at = checked_add(
-            begin, from_seconds(gamma_s_per_byte * static_cast<double>(transfer.size_bytes)));
-        completed(run, index, free_at);
+        const Time work = from_seconds(gamma_s_per_byte * static_cast<double>(transfer.size_bytes));
+        if (work <= Time{0}) {
+            completed(run, index, now);
+            return;
+        }
+        const std::uint32_t gpu = run->ranks[transfer.dst].index();
+        ReductionEngine& engine = engines[gpu];
+        if (now >= engine.busy_until) {
+            // Idle GPU (the common case): alone, the reduction takes gamma·size.
+            engine.busy_until = checked_add(now, work);
+            engine.lone_start = now;
+            engine.lone = Job{static_cast<double>(work.count()), engine.busy_until, run, index};
+            engine.is_shared = false;
+            completed(run, index, engine.busy_until);
+            return;
+        }
+        completed(run, index, share(gpu, Job{0, now, run, index}, work, now));
+    }
+
+    /// Reduction `job` of `work` arrives at busy GPU `gpu` at `now`: brings V to now (the
+    /// jobs that ended before have left), adds the job, recomputes every end in tag order and
+    /// postpones the jobs whose end moved. Returns the new job's end.
+    Time share(std::uint32_t gpu, Job job, Time work, Time now) {
+        ReductionEngine& engine = engines[gpu];
+        SharedEngine& state = shared[gpu];
+        auto& jobs = state.jobs;
+        if (!engine.is_shared) {
+            // The lone reduction started at V = 0.
+            jobs.assign(1, engine.lone);
+            state.virtual_ps = 0;
+            state.last_update = engine.lone_start;
+            engine.is_shared = true;
+        }
+        std::size_t gone = 0;
+        while (gone < jobs.size() && jobs[gone].end <= now) {
+            state.virtual_ps = jobs[gone].tag;
+            state.last_update = jobs[gone].end;
+            ++gone;
+        }
+        jobs.erase(jobs.begin(), jobs.begin() + static_cast<std::ptrdiff_t>(gone));
+        STEPSIM_CHECK(!jobs.empty(), "busy reduction engine without a reduction in service");
+        state.virtual_ps += static_cast<double>((now - state.last_update).count()) /
+                            static_cast<double>(jobs.size());
+        state.last_update = now;
+        job.tag = state.virtual_ps + static_cast<double>(work.count());
+        const auto at =
+            std::upper_bound(jobs.begin(), jobs.end(), job.tag,
+                             [](double tag, const Job& other) { return tag < other.tag; });
+        const auto position = static_cast<std::size_t>(at - jobs.begin());
+        jobs.insert(at, job);
+        // Ends in tag order: between two departures the k jobs left share the GPU, so V
+        // gains (tag_i − tag_{i−1}) in k·(tag_i − tag_{i−1}) picoseconds.
+        Time t = now;
+        double v = state.virtual_ps;
+        auto left = static_cast<double>(jobs.size());
+        for (std::size_t j = 0; j < jobs.size(); ++j) {
+            Job& in_service = jobs[j];
+            t = checked_add(t, Time{std::llround((in_service.tag - v) * left)});
+            v = in_service.tag;
+            left -= 1;
+            if (j == position) {
+                in_service.end = t;
+            } else if (t > in_service.end) {
+                in_service.end = t;
+                postpone(in_service.run, in_service.index, t);
+            }
+        }
+        engine.busy_until = jobs.back().end;
+        return jobs[position].end;
+    }
+
+    /// Transfer `index`, completed at an end now known to be later, completes at `done`:
+    /// its successors' ready times move (the started ones' through their StartGate, whose
+    /// revision is bumped) and so does the run's end.
+    void postpone(Run* run, std::uint32_t index, Time done) {
+        ++postponements;
+        run->done_at = std::max(run->done_at, done);
+        const std::uint32_t end = run->state[index + 1].succ_begin;
+        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
+            Run::State& successor = run->state[run->successors[s]];
+            successor.ready_at = std::max(successor.ready_at, done);
+        }
     }
 
     /// Transfer `index` is complete at `done` (>= now).
@@ -105,11 +225,16 @@ struct PlanExecutor::Impl {
             }
         }
         if (--run->remaining == 0) {
-            if (run->done_at > sim.now()) {
-                sim.schedule_at(run->done_at, [run] { run->owner->finish(run); });
-            } else {
-                finish(run);
-            }
+            finish_when_done(run);
+        }
+    }
+
+    /// Finishes the run at its end, which a postponement may still move later.
+    void finish_when_done(Run* run) {
+        if (run->done_at > sim.now()) {
+            sim.schedule_at(run->done_at, [run] { run->owner->finish_when_done(run); });
+        } else {
+            finish(run);
         }
     }
 

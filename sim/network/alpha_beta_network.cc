@@ -20,6 +20,8 @@ using network::check_delay;
 using network::check_transfer_size;
 using network::event_tag;
 using network::EventKind;
+using network::moved_start;
+using network::revision_of;
 using network::schedule_local_transfer;
 
 AlphaBetaNetwork::AlphaBetaNetwork(Simulator& sim, const Topology& topology, Router& router)
@@ -42,12 +44,13 @@ TransferId AlphaBetaNetwork::start_transfer_after(Time delay,
                                                   NodeId dst,
                                                   std::int64_t size_bytes,
                                                   Callback on_done,
-                                                  std::uint64_t flow_label) {
+                                                  std::uint64_t flow_label,
+                                                  StartGate gate) {
     check_transfer_size(size_bytes);
     check_delay(delay);
     const TransferId id{next_transfer_id_++};
     if (src == dst) {
-        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay);
+        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay, gate);
         return id;
     }
     const Route& route = router_.route(src, dst, flow_label);
@@ -63,6 +66,10 @@ TransferId AlphaBetaNetwork::start_transfer_after(Time delay,
     transfer.size_bytes = size_bytes;
     transfer.is_transmitting = false;
     transfer.on_done = std::move(on_done);
+    transfer.gate = gate;
+    transfer.gate_revision = revision_of(gate);
+    transfer.latency = route.latency;
+    transfer.serialization = serialization;
     ++active_transfers_;
 
     // A transfer whose serialization rounds to zero ticks has no transmission interval.
@@ -79,6 +86,15 @@ TransferId AlphaBetaNetwork::start_transfer_after(Time delay,
 
 void AlphaBetaNetwork::begin_transmission(std::uint32_t slot) {
     Transfer& transfer = transfers_[slot];
+    if (const Time moved = moved_start(transfer.gate, transfer.gate_revision); moved != kNever) {
+        const Time at = checked_add(moved, transfer.latency);
+        if (at > sim_.now()) {
+            sim_.schedule_at(
+                at, [this, slot] { begin_transmission(slot); }, Priority::kLow,
+                event_tag(EventKind::kTransmissionStart, transfer.id));
+            return;
+        }
+    }
     transfer.is_transmitting = true;
     for (const LinkId link : transfer.links) {
         stats_.flow_started(link, sim_.now());
@@ -87,6 +103,16 @@ void AlphaBetaNetwork::begin_transmission(std::uint32_t slot) {
 
 void AlphaBetaNetwork::complete(std::uint32_t slot) {
     Transfer& transfer = transfers_[slot];
+    if (const Time moved = moved_start(transfer.gate, transfer.gate_revision); moved != kNever) {
+        // Moved start: no contention, so the whole transfer shifts with it.
+        const Time at = checked_add(checked_add(moved, transfer.latency), transfer.serialization);
+        if (at > sim_.now()) {
+            sim_.schedule_at(
+                at, [this, slot] { complete(slot); }, Priority::kDefault,
+                event_tag(EventKind::kTransferDone, transfer.id));
+            return;
+        }
+    }
     for (const LinkId link : transfer.links) {
         if (transfer.is_transmitting) {
             stats_.flow_finished(link, sim_.now());

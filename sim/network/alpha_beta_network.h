@@ -26,7 +26,8 @@ public:
                                     NodeId dst,
                                     std::int64_t size_bytes,
                                     Callback on_done,
-                                    std::uint64_t flow_label = 0) override;
+                                    std::uint64_t flow_label = 0,
+                                    StartGate gate = {}) override;
 
     std::size_t active_transfers() const override { return active_transfers_; }
 
@@ -39,6 +40,12 @@ private:
         std::int64_t size_bytes = 0;
         bool is_transmitting = false;
         Callback on_done;
+        /// Gated start (StartGate): the route's latency and serialization, to re-time the
+        /// transfer from a moved start.
+        StartGate gate;
+        std::uint64_t gate_revision = 0;
+        Time latency{0};
+        Time serialization{0};
     };
 
     std::uint32_t allocate_slot();

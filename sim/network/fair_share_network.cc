@@ -26,6 +26,8 @@ using network::check_delay;
 using network::check_transfer_size;
 using network::event_tag;
 using network::EventKind;
+using network::moved_start;
+using network::revision_of;
 using network::schedule_local_transfer;
 
 namespace {
@@ -77,12 +79,13 @@ TransferId FairShareNetwork::start_transfer_after(Time delay,
                                                   NodeId dst,
                                                   std::int64_t size_bytes,
                                                   Callback on_done,
-                                                  std::uint64_t flow_label) {
+                                                  std::uint64_t flow_label,
+                                                  StartGate gate) {
     check_transfer_size(size_bytes);
     check_delay(delay);
     const TransferId id{next_transfer_id_++};
     if (src == dst) {
-        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay);
+        schedule_local_transfer(sim_, active_transfers_, id, std::move(on_done), delay, gate);
         return id;
     }
     const Route& route = router_.route(src, dst, flow_label);
@@ -102,6 +105,9 @@ TransferId FairShareNetwork::start_transfer_after(Time delay,
     flow.completion = EventId{};
     flow.on_done = std::move(on_done);
     flow.is_transmitting = false;
+    flow.gate = gate;
+    flow.gate_revision = revision_of(gate);
+    flow.latency = route.latency;
     ++active_transfers_;
 
     if (size_bytes == 0) {
@@ -121,6 +127,15 @@ TransferId FairShareNetwork::start_transfer_after(Time delay,
 void FairShareNetwork::begin_transmission(std::uint32_t slot) {
     ensure_links();
     Flow& flow = flows_[slot];
+    if (const Time moved = moved_start(flow.gate, flow.gate_revision); moved != kNever) {
+        const Time at = checked_add(moved, flow.latency);
+        if (at > sim_.now()) {
+            sim_.schedule_at(
+                at, [this, slot] { begin_transmission(slot); }, Priority::kLow,
+                event_tag(EventKind::kTransmissionStart, flow.id));
+            return;
+        }
+    }
     flow.is_transmitting = true;
     flow.last_update = sim_.now();
     bool is_alone = true;
@@ -158,6 +173,18 @@ void FairShareNetwork::schedule_completion(std::uint32_t slot) {
 
 void FairShareNetwork::complete(std::uint32_t slot) {
     Flow& flow = flows_[slot];
+    if (!flow.is_transmitting) {
+        // A flow of zero bytes completes at its start, which its gate may have moved.
+        if (const Time moved = moved_start(flow.gate, flow.gate_revision); moved != kNever) {
+            const Time at = checked_add(moved, flow.latency);
+            if (at > sim_.now()) {
+                flow.completion = sim_.schedule_at(
+                    at, [this, slot] { complete(slot); }, Priority::kDefault,
+                    event_tag(EventKind::kTransferDone, flow.id));
+                return;
+            }
+        }
+    }
     for (std::size_t i = 0; i < flow.links.size(); ++i) {
         stats_.add_bytes(flow.links[i], flow.size_bytes);
         if (!flow.is_transmitting) {

@@ -42,7 +42,8 @@ public:
                                     NodeId dst,
                                     std::int64_t size_bytes,
                                     Callback on_done,
-                                    std::uint64_t flow_label = 0) override;
+                                    std::uint64_t flow_label = 0,
+                                    StartGate gate = {}) override;
 
     std::size_t active_transfers() const override { return active_transfers_; }
 
@@ -84,6 +85,10 @@ private:
         Callback on_done;
         std::uint64_t frozen_mark = 0;
         bool is_transmitting = false;
+        /// Gated start (StartGate) and the route's latency, to re-time a moved start.
+        StartGate gate;
+        std::uint64_t gate_revision = 0;
+        Time latency{0};
     };
 
     struct LinkState {

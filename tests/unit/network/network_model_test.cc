@@ -155,3 +155,55 @@ TEST_CASE("network: a delayed start is a start at now + delay", "[network]") {
                         std::invalid_argument);
     }
 }
+
+TEST_CASE("network: a gated start moved later starts then", "[network]") {
+    // Transfers started with delay d = 3 µs and a StartGate on `start_at` = d. At 1 µs the
+    // caller moves the start to 5 µs and bumps the revision: each starts at 5 µs as if
+    // started then (h0 -> h1: 5 µs + L + S/B; zero bytes: 5 µs + L; h0 -> h0: 5 µs). Ones whose
+    // `start_at` did not move (h2 -> h3, h2 -> h2) keep their times although the revision
+    // changed. No two transmissions share a link.
+    const Star star(7, 1.0);
+    const std::int64_t size_bytes = 1'000'000;
+    const Time delay = 3us;
+    const Time moved = 5us;
+    for (const NetworkKind kind : {NetworkKind::kAlphaBeta, NetworkKind::kFairShare}) {
+        Simulator sim(1);
+        Router router(star.topology);
+        auto network = make_network_model(kind, sim, star.topology, router);
+        const auto serialization = [&](std::size_t a, std::size_t b) {
+            return serialization_time(size_bytes,
+                                      router.route(star.hosts[a], star.hosts[b]).bottleneck_Bps);
+        };
+        std::uint64_t revision = 7;
+        Time start_at = delay;
+        Time kept_at = delay;
+        const StartGate gate{&revision, &start_at};
+        const StartGate kept{&revision, &kept_at};
+        std::vector<Time> done(6, kNever);
+        const auto start = [&](std::size_t i, std::size_t src, std::size_t dst, std::int64_t size,
+                               StartGate g) {
+            network->start_transfer_after(
+                delay, star.hosts[src], star.hosts[dst], size,
+                [&done, &sim, i] { done[i] = sim.now(); }, 0, g);
+        };
+        start(0, 0, 1, size_bytes, gate);
+        start(1, 0, 1, 0, gate);
+        start(2, 0, 0, size_bytes, gate);
+        start(3, 2, 3, size_bytes, kept);
+        start(4, 2, 3, 0, kept);
+        start(5, 2, 2, size_bytes, kept);
+        sim.schedule_at(1us, [&] {
+            start_at = moved;
+            ++revision;
+        });
+        sim.run();
+        INFO(network->name());
+        CHECK(done[0] == moved + star.route_latency + serialization(0, 1));
+        CHECK(done[1] == moved + star.route_latency);
+        CHECK(done[2] == moved);
+        CHECK(done[3] == delay + star.route_latency + serialization(2, 3));
+        CHECK(done[4] == delay + star.route_latency);
+        CHECK(done[5] == delay);
+        CHECK(network->active_transfers() == 0);
+    }
+}
