@@ -60,7 +60,7 @@ public:
         convert_model(job.model);
         convert_training(job.training);
         convert_layout(job.layout);
-        convert_gpu(job.gpu, job.stack);
+        convert_gpu(job.gpu);
         convert_attention_kernel(job);
         return job;
     }
@@ -296,7 +296,7 @@ private:
         }
     }
 
-    void convert_gpu(GpuSpec& gpu, SoftwareStack stack) {
+    void convert_gpu(GpuSpec& gpu) {
         const spec::Hardware& p = message_.hardware();
         if (!p.gpu().empty()) {
             const std::optional<GpuSpec> found = find_gpu(p.gpu());
@@ -336,9 +336,6 @@ private:
             gpu.hbm_Bps = quantity(p, "hbm_bandwidth", p.hbm_bandwidth(), [](const std::string& s) {
                               return parse_bandwidth_Bps(s);
                           }).value_or(gpu.hbm_Bps);
-        }
-        if (const std::optional<double> fitted = stack_gemm_fraction(stack, gpu.name)) {
-            gpu.efficiency.gemm_fraction = *fitted;
         }
         if (p.has_gemm_efficiency()) {
             gpu.efficiency.gemm_fraction = p.gemm_efficiency();

@@ -143,6 +143,11 @@ KernelTiming& KernelTiming::operator+=(const KernelTiming& other) {
     return *this;
 }
 
+KernelTiming operator+(KernelTiming a, const KernelTiming& b) {
+    a += b;
+    return a;
+}
+
 KernelTiming operator*(double factor, KernelTiming t) {
     t.time_s *= factor;
     t.gemm_s *= factor;

@@ -73,9 +73,35 @@ std::string result_json(const std::string& topology_file,
         write_breakdown(json, s.breakdown);
         json.key("memory_bytes");
         write_memory(json, s.memory, job.gpu.hbm_bytes);
+        json.key("kernels").begin_object();
+        json.field("time_s", s.kernels.time_s);
+        json.field("gemm_s", s.kernels.gemm_s);
+        json.field("attention_s", s.kernels.attention_s);
+        json.field("memory_s", s.kernels.memory_s);
+        json.field("launch_s", s.kernels.launch_s);
+        json.field("kernels", s.kernels.kernels);
+        json.field("kernels_from_profile", s.kernels.kernels_from_profile);
+        json.field("kernels_from_model", s.kernels.kernels - s.kernels.kernels_from_profile);
+        json.end_object();
         json.end_object();
     }
     json.end_array();
+    json.key("compute").begin_object();
+    json.field("model", r.compute_model);
+    json.field("stack", r.stack);
+    json.field("attention_kernel", r.attention_kernel);
+    json.field("kernel_profile", r.kernel_profile);
+    double kernels = 0;
+    double from_profile = 0;
+    for (const StageResult& s : r.stages) {
+        kernels += s.kernels.kernels;
+        from_profile += s.kernels.kernels_from_profile;
+    }
+    // Over the simulated GPUs (one per stage), per step.
+    json.field("kernels", kernels);
+    json.field("kernels_from_profile", from_profile);
+    json.field("kernels_from_model", kernels - from_profile);
+    json.end_object();
     json.key("critical_path").begin_array();
     for (const CriticalPathEntry& e : r.critical_path) {
         json.begin_object();
@@ -133,6 +159,24 @@ std::string result_table(const std::string& topology_file,
     out << line;
     std::snprintf(line, sizeof line, "model FLOPs      %.4g per step (6·N·tokens %.4g)\n",
                   r.model_flops_per_step, r.six_n_tokens_flops);
+    out << line;
+    {
+        KernelTiming total;
+        for (const StageResult& stage : r.stages) {
+            total += stage.kernels;
+        }
+        const double n = r.stages.empty() ? 1.0 : static_cast<double>(r.stages.size());
+        std::snprintf(line, sizeof line,
+                      "compute model    %s, stack %s, attention %s%s%s\n"
+                      "kernels/GPU      %.0f per step: GEMM %s, attention %s, memory-bound %s, "
+                      "launch %s (mean over stages); %.0f from the profile\n",
+                      r.compute_model.c_str(), r.stack.c_str(), r.attention_kernel.c_str(),
+                      r.kernel_profile.empty() ? "" : ", profile ", r.kernel_profile.c_str(),
+                      total.kernels / n, format_duration(total.gemm_s / n).c_str(),
+                      format_duration(total.attention_s / n).c_str(),
+                      format_duration(total.memory_s / n).c_str(),
+                      format_duration(total.launch_s / n).c_str(), total.kernels_from_profile);
+    }
     out << line;
     std::snprintf(line, sizeof line,
                   "memory per GPU   %s of %s (stage %d: weights %s, gradients %s, optimizer %s, "
