@@ -377,9 +377,12 @@ private:
                 }
                 return;
             }
+            // A profile names the GPU it was measured on; under a library GPU it must name that
+            // one (a GPU the library does not know is another GPU). A custom GPU has no
+            // library name to compare with.
+            const std::optional<GpuSpec> measured_on = find_gpu(gpu.kernel_profile->gpu);
             if (!gpu.kernel_profile->gpu.empty() &&
-                find_gpu(gpu.kernel_profile->gpu).has_value() &&
-                find_gpu(gpu.kernel_profile->gpu)->name != gpu.name) {
+                (measured_on ? measured_on->name != gpu.name : !p.gpu().empty())) {
                 error(p, "kernel_profile",
                       "kernel profile " + path.string() + " was measured on " +
                           gpu.kernel_profile->gpu + ", the workload runs on " + gpu.name);
