@@ -248,6 +248,31 @@ TEST_CASE("a workload uses its kernel profile and rejects one from another GPU",
         REQUIRE_THAT(message, Catch::Contains("runs on A100-80GB-SXM"));
     }
 
+    // A profile measured on a GPU the library does not know (here an A100-40GB) is not a
+    // profile of the workload's H100 either.
+    std::string v100 = kProfile;
+    v100.replace(v100.find("H100-SXM"), 8, "A100-40GB");
+    dir.write("a100_40.textproto", v100);
+    const std::filesystem::path unknown = dir.write(
+        "unknown.textproto", workload_with("H100-SXM", "kernel_profile: \"a100_40.textproto\""));
+    try {
+        load_workload_file(unknown);
+        FAIL("a profile measured on an A100-40GB loaded under an H100 workload");
+    } catch (const SpecError& e) {
+        const std::string message = e.diagnostics().at(0).to_string();
+        REQUIRE_THAT(message, Catch::Contains(":4:"));
+        REQUIRE_THAT(message, Catch::Contains("was measured on A100-40GB"));
+    }
+    // A custom GPU has no library name to compare with: any profile is taken at its word.
+    const std::filesystem::path custom = dir.write("custom.textproto",
+                                                   R"(
+model { layers: 4 hidden: 1024 heads: 16 seq_len: 512 vocab: 1000 }
+training { global_batch: 8 }
+hardware { peak_bf16: "500TFLOPS" hbm_capacity: "80GB" hbm_bandwidth: "2TBps"
+           kernel_profile: "a100_40.textproto" }
+)");
+    REQUIRE(load_workload_file(custom).gpu.kernel_profile->gpu == "A100-40GB");
+
     // A bad row of the profile is reported at its own file:line.
     dir.write("bad.textproto", "gpu: \"H100-SXM\"\nkernel { kind: GEMM m: 1 n: 1 k: 1 }\n");
     const std::filesystem::path uses_bad = dir.write(
