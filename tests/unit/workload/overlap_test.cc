@@ -202,6 +202,16 @@ TEST_CASE("tp_comm_overlap: the GEMM is slowed by sm / (sm - k) for k communicat
     costs = detail::step_costs_of(job);
     REQUIRE(costs.tp_overlap_ag_slowdown == 1.0);
     REQUIRE(costs.tp_overlap_rs_slowdown == 1.0);
+    // Communication that takes every SM leaves none for the GEMM: a job problem, not a GEMM
+    // that runs at full speed.
+    REQUIRE(validate_job(job).empty());
+    job.layout.tp_comm_overlap_rs_sms = 132;
+    const std::vector<JobProblem> problems = validate_job(job);
+    REQUIRE(problems.size() == 1);
+    REQUIRE(problems[0].field_path == "parallelism.tp_comm_overlap_rs_sms");
+    REQUIRE(problems[0].message ==
+            "tp_comm_overlap_rs_sms (132) leaves no SMs for the GEMM: H100-SXM has 132");
+    job.layout.tp_comm_overlap_rs_sms = 0;
     // Each of a layer's four collectives gets its partner: AG→qkv, RS←proj, AG→fc1, RS←fc2.
     const LayerWork& layer = costs.virtual_stages[0][1];  // [0] is the embedding
     REQUIRE(layer.forward_overlaps.size() == 4);
