@@ -7,6 +7,7 @@
 // Communication is timed by a toy communicator: one byte takes one nanosecond, whatever the
 // collective, so every duration below is a plain sum of compute and message sizes.
 #include "stepsim/simulator.h"
+#include "stepsim/training_step.h"
 #include "stepsim/workload.h"
 
 #include "unit/workload/workload_test_models.h"
@@ -19,6 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <vector>
 
 using namespace stepsim;
@@ -364,4 +366,48 @@ TEST_CASE("pipeline_op_overhead: (m + p - 1)·2·δ more on a uniform 1F1B pipel
     job.layout.pp = 1;
     job.layout.dp = 2;
     REQUIRE(detail::step_costs_of(job).pipeline_op_overhead == Time(0));
+}
+
+TEST_CASE("tp_comm_overlap on a DGX H100 job: concurrent TP slices, less exposed TP time",
+          "[workload][overlap]") {
+    // 8-way TP with sequence parallelism inside one server, DP 2 across the two servers.
+    const Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
+                                                 "topologies" / "dgx-h100-16.textproto");
+    TrainingJob job = test::make_job(test::gpt_model(2, 4096, 32, 2048, 51200), 4, 8, 1, 2);
+    job.layout.is_sequence_parallel = true;
+    StepOptions options;
+    options.keeps_timeline = true;
+    const StepResult plain = simulate_step(job, topology, options);
+    job.layout.is_tp_comm_overlapped = true;
+    job.layout.tp_comm_overlap_ag_sms = 0;
+    job.layout.tp_comm_overlap_rs_sms = 0;
+    const StepResult free_sms = simulate_step(job, topology, options);
+    job.layout.tp_comm_overlap_ag_sms = 1;
+    job.layout.tp_comm_overlap_rs_sms = 16;
+    const StepResult overlapped = simulate_step(job, topology, options);
+    INFO(plain.step_time_s << " " << free_sms.step_time_s << " " << overlapped.step_time_s);
+    // Hiding communication shortens the step; SMs given to it lengthen it again.
+    REQUIRE(free_sms.step_time_s < plain.step_time_s);
+    REQUIRE(free_sms.stages[0].breakdown.tp_s < plain.stages[0].breakdown.tp_s);
+    REQUIRE(overlapped.step_time_s > free_sms.step_time_s);
+    // Without overlap every TP slice is on the compute stream; with it, some run on their
+    // own stream while a compute slice of the same rank runs.
+    const auto concurrent_tp = [](const StepResult& r) {
+        int count = 0;
+        for (const TimelineSlice& tp : r.timeline) {
+            if (tp.category != "tp" || tp.stream == "compute") {
+                continue;
+            }
+            for (const TimelineSlice& c : r.timeline) {
+                if (c.rank == tp.rank && c.stream == "compute" && c.category == "compute" &&
+                    c.start_s < tp.end_s && tp.start_s < c.end_s) {
+                    ++count;
+                    break;
+                }
+            }
+        }
+        return count;
+    };
+    REQUIRE(concurrent_tp(plain) == 0);
+    REQUIRE(concurrent_tp(overlapped) > 0);
 }
