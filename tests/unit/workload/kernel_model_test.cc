@@ -413,3 +413,86 @@ TEST_CASE("time_work: a profile row replaces the model for the matching kernel o
     REQUIRE_FALSE(profile->find(fp8).has_value());
     REQUIRE_FALSE(profile->find(other_norm).has_value());
 }
+
+TEST_CASE("the GPU library's SM counts and clocks give its tensor-core peaks",
+          "[workload][kernel]") {
+    // peak = SMs · clock · dense bf16 FLOPs per SM per clock: 2048 on Ampere (A100: 108 SMs at
+    // 1410 MHz = 311.9 TFLOP/s), 4096 on Hopper (H100/H200: 132 SMs at 1830 MHz = 989.4).
+    const GpuSpec a100 = *find_gpu("A100-80GB-SXM");
+    REQUIRE(a100.sm_count == 108);
+    REQUIRE(a100.sm_count * a100.boost_clock_hz * 2048 ==
+            Approx(a100.peak_bf16_flops_per_s).epsilon(0.001));
+    for (const char* name : {"H100-SXM", "H200"}) {
+        const GpuSpec hopper = *find_gpu(name);
+        REQUIRE(hopper.sm_count == 132);
+        REQUIRE(hopper.sm_count * hopper.boost_clock_hz * 4096 ==
+                Approx(hopper.peak_bf16_flops_per_s).epsilon(0.001));
+        REQUIRE(hopper.flash3.max_fraction_d128 > hopper.flash2.max_fraction_d128);
+        REQUIRE(hopper.peak_flops_per_s(Dtype::kFp8) == Approx(2.0 * 989e12).epsilon(0.001));
+    }
+    REQUIRE(find_gpu("B200")->sm_count == 148);
+    // A100 has neither FlashAttention-3 nor fp8 (fp8 falls back to the bf16 peak).
+    REQUIRE(a100.flash3.max_fraction_d128 == 0.0);
+    REQUIRE(a100.peak_flops_per_s(Dtype::kFp8) == a100.peak_bf16_flops_per_s);
+    for (const GpuSpec& gpu : gpu_library()) {
+        REQUIRE(gpu.compute_model == ComputeModel::kKernel);
+        REQUIRE(gpu.launch_overhead_s > 0.0);
+        REQUIRE(gpu.efficiency.gemm_fraction > 0.5);
+        REQUIRE(gpu.efficiency.gemm_fraction < 1.0);
+    }
+}
+
+TEST_CASE("a layer's kernels add up to its totals and time_work times them", "[workload][kernel]") {
+    // GPT layer, TP 4 with sequence parallelism, flash and unfused attention: every
+    // WorkAmount's totals equal the sum over its kernels, and the model times them kernel by
+    // kernel (time = parts + one launch per kernel).
+    for (const bool flash : {true, false}) {
+        TrainingJob job;
+        job.model.layers = 4;
+        job.model.hidden = 4096;
+        job.model.ffn_hidden = 16384;
+        job.model.heads = 32;
+        job.model.kv_heads = 32;
+        job.model.seq_len = 2048;
+        job.model.vocab = 51200;
+        job.training.global_batch = 8;
+        job.training.micro_batch = 2;
+        job.training.is_flash_attention = flash;
+        job.layout.tp = 4;
+        job.layout.is_sequence_parallel = true;
+        job.gpu = *find_gpu("H100-SXM");
+        const LayerCosts costs = layer_costs(job);
+        for (const WorkAmount* w :
+             {&costs.forward, &costs.backward_input, &costs.backward_weight}) {
+            double gemm_flops = 0.0;
+            double attention_flops = 0.0;
+            double bytes = 0.0;
+            double launches = 0.0;
+            for (const Kernel& k : w->kernels) {
+                launches += k.repeat;
+                if (k.kind == KernelKind::kMemory) {
+                    bytes += k.bytes * k.repeat;
+                } else if (k.kind == KernelKind::kAttention || k.is_attention_core) {
+                    attention_flops += k.flops() * k.repeat;
+                } else {
+                    gemm_flops += k.flops() * k.repeat;
+                }
+            }
+            REQUIRE(w->gemm_flops == Approx(gemm_flops));
+            REQUIRE(w->attention_flops == Approx(attention_flops));
+            REQUIRE(w->memory_bytes == Approx(bytes));
+            const KernelTiming t = time_work(job.gpu, *w);
+            REQUIRE(t.kernels == Approx(launches));
+            REQUIRE(t.launch_s == Approx(launches * job.gpu.launch_overhead_s));
+            REQUIRE(t.time_s == Approx(t.gemm_s + t.attention_s + t.memory_s + t.launch_s));
+        }
+        // Megatron's per-layer forward FLOPs per rank: 24·b·s·h²/t in weight GEMMs and
+        // 4·b·s²·h/t in the attention core.
+        const double b = 2;
+        const double s = 2048;
+        const double h = 4096;
+        REQUIRE(costs.forward.gemm_flops == Approx(24.0 * b * s * h * h / 4));
+        REQUIRE(costs.forward.attention_flops == Approx(4.0 * b * s * s * h / 4));
+        REQUIRE(costs.backward_input.attention_flops == Approx(8.0 * b * s * s * h / 4));
+    }
+}

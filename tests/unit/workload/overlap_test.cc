@@ -411,3 +411,39 @@ TEST_CASE("tp_comm_overlap on a DGX H100 job: concurrent TP slices, less exposed
     REQUIRE(concurrent_tp(plain) == 0);
     REQUIRE(concurrent_tp(overlapped) > 0);
 }
+
+TEST_CASE("scatter_gather_p2p: the receiver all-gathers each message before the op using it",
+          "[workload][overlap]") {
+    // 2-stage 1F1B, F = 10 us, B = 20 us, free messages, receive all-gather R = 1 us before
+    // stage 1's forwards and stage 0's backwards. Stage 1 runs m·(R + F + B) back to back
+    // after stage 0's first F, then stage 0's last backward takes R + B:
+    // step = F + m·(R + F + B) + R + B = (m + 1)·(F + B) + (m + 1)·R.
+    const auto schedule = make_pipeline_schedule(PipelineScheduleKind::kOneFOneB);
+    const Time f = ns(10'000);
+    const Time b = ns(20'000);
+    const std::int64_t r = 1'000;
+    for (const int m : {2, 4, 8}) {
+        StepCosts costs = uniform({2, m, 1}, f, b);
+        costs.receive_collectives = {{CollectiveOp::kAllGather, r}};
+        const Time step = run(costs, RankGroups::single_pipeline(2), *schedule).step_time;
+        REQUIRE(step == Time((m + 1) * (f + b + ns(r)).count()));
+    }
+    // From a job: TP 2 without sequence parallelism sends 1/tp of the b·s·h·2 activation and
+    // all-gathers the whole; with sequence parallelism (or the flag off) neither.
+    TrainingJob job = test::make_job(test::gpt_model(4, 1024, 16, 512), 8, 2, 2, 1);
+    const std::int64_t activation = 1 * 512 * 1024 * 2;
+    StepCosts costs = detail::step_costs_of(job);
+    REQUIRE(costs.pipeline_message_bytes == activation / 2);
+    REQUIRE(costs.receive_collectives.size() == 1);
+    REQUIRE(costs.receive_collectives[0].op == CollectiveOp::kAllGather);
+    REQUIRE(costs.receive_collectives[0].size_bytes == activation);
+    job.layout.is_p2p_scatter_gather = false;
+    costs = detail::step_costs_of(job);
+    REQUIRE(costs.pipeline_message_bytes == activation);
+    REQUIRE(costs.receive_collectives.empty());
+    job.layout.is_p2p_scatter_gather = true;
+    job.layout.is_sequence_parallel = true;
+    costs = detail::step_costs_of(job);
+    REQUIRE(costs.pipeline_message_bytes == activation / 2);
+    REQUIRE(costs.receive_collectives.empty());
+}
