@@ -303,6 +303,37 @@ TEST_CASE("overlap_p2p_comm false: every send occupies the sender's compute stre
     }
 }
 
+TEST_CASE("overlap_p2p_comm on the interleaved schedule: blocking sends cost every send",
+          "[workload][overlap]") {
+    // Interleaved, p = 2, v = 2, m = 4, F = 10 us, B = 20 us. Free messages:
+    // (v·m + p − 1)·(F + B) = 9 · 30 = 270 us. Each stage sends after all but its last
+    // virtual stage's F and first virtual stage's B: 2·m·(p·v − 1)/p = 12 sends per stage, so
+    // blocking sends of S add at most 12·S per stage on top of the latency overlapped sends
+    // already expose.
+    const auto schedule = make_pipeline_schedule(PipelineScheduleKind::kInterleaved);
+    StepCosts costs = uniform({2, 4, 2}, ns(10'000), ns(20'000));
+    REQUIRE(run(costs, RankGroups::single_pipeline(2), *schedule).step_time == ns(270'000));
+    costs.pipeline_message_bytes = 1'000;
+    const Time overlapped = run(costs, RankGroups::single_pipeline(2), *schedule).step_time;
+    costs.is_p2p_overlapped = false;
+    const Run blocking = run(costs, RankGroups::single_pipeline(2), *schedule);
+    REQUIRE(overlapped > ns(270'000));
+    REQUIRE(blocking.step_time > overlapped);
+    REQUIRE(blocking.step_time <= overlapped + ns(12 * 1'000));
+    // Every send sits on its sender's compute stream.
+    int sends = 0;
+    for (std::size_t i = 0; i < blocking.lowered.graph.size(); ++i) {
+        const Task& task = blocking.lowered.graph.task(TaskId(static_cast<std::uint32_t>(i)));
+        if (task.kind == TaskKind::kSendRecv) {
+            ++sends;
+            REQUIRE(std::find(blocking.lowered.compute_streams.begin(),
+                              blocking.lowered.compute_streams.end(),
+                              task.stream) != blocking.lowered.compute_streams.end());
+        }
+    }
+    REQUIRE(sends == 2 * 12);
+}
+
 TEST_CASE("overlap_grad_reduce: buckets reduced as the backward produces them, or all after it",
           "[workload][overlap]") {
     // One stage, DP 2, two layers: F = 10 us, B = 20 us, each layer's gradient R bytes (its
