@@ -320,7 +320,8 @@ training { global_batch: 8 )" +
 
 TEST_CASE("software-stack presets set their defaults; explicit fields override them", "[spec]") {
     // MEGATRON_LM_2021: unfused attention, no distributed optimizer, DP all-reduce after the
-    // backward, blocking p2p with scatter/gather, no TP overlap; A100's fitted 0.68.
+    // backward, blocking p2p with scatter/gather, no TP overlap; A100's MAMF fraction (271.2
+    // of 312 TFLOP/s) times the fitted sustained share.
     TrainingJob job =
         load_workload_text(stack_workload("MEGATRON_LM_2021", "A100-80GB-SXM"), "w.textproto");
     REQUIRE(job.stack == SoftwareStack::kMegatronLm2021);
@@ -332,7 +333,8 @@ TEST_CASE("software-stack presets set their defaults; explicit fields override t
     REQUIRE_FALSE(job.layout.is_p2p_overlapped);
     REQUIRE(job.layout.is_p2p_scatter_gather);
     REQUIRE(job.training.pipeline_op_overhead_s == 0.0);
-    REQUIRE(job.gpu.efficiency.gemm_fraction == Approx(kA100MegatronLm2021GemmFraction));
+    REQUIRE(job.gpu.efficiency.gemm_fraction ==
+            Approx(271.2 / 312 * kSustainedFractionOfMamf));
 
     // MEGATRON_CORE_2024 on H100: flash attention (FlashAttention-3 on Hopper), distributed
     // optimizer, every overlap on.
@@ -360,7 +362,8 @@ TEST_CASE("software-stack presets set their defaults; explicit fields override t
     REQUIRE_FALSE(job.layout.is_p2p_overlapped);
     REQUIRE_FALSE(job.layout.is_grad_reduce_overlapped);
     REQUIRE(job.training.pipeline_op_overhead_s == Approx(kDeepSpeedPipelineOpOverheadS));
-    REQUIRE(job.gpu.efficiency.gemm_fraction == Approx(kA100MegatronLm2021GemmFraction));
+    REQUIRE(job.gpu.efficiency.gemm_fraction ==
+            Approx(271.2 / 312 * kSustainedFractionOfMamf));
 
     // Every field the spec gives wins over the preset.
     job = load_workload_text(
