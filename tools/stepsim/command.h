@@ -116,6 +116,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
+/// `whatif --replay TRACE ...` (replay_command.cc); whatif_command() hands over to it.
+int replay_trace_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

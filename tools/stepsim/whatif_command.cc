@@ -4,7 +4,8 @@
 // [--threads N] [--sweep factor=FROM:TO:STEP | --sweep count=FROM:TO[:STEP]] [--json]
 // [--trace FILE] [--plot FILE.svg]`: the baseline step and a straggler scenario in one invocation,
 // with the slowdown, breakdown delta, attribution, sweep curve and sensitivity ranking
-// (docs/models/stragglers.md).
+// (docs/models/stragglers.md). `whatif --replay TRACE` replays a recorded timeline instead
+// (replay_command.cc).
 #include "stepsim/perturbed_step.h"
 #include "stepsim/report.h"
 #include "stepsim/scenario.h"
@@ -380,6 +381,12 @@ std::string sweep_plot_svg(const std::string& topology_file,
 }  // namespace
 
 int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
+    // A recorded timeline instead of a simulated scenario: replay_command.cc.
+    for (const std::string& arg : args) {
+        if (arg == "--replay" || arg.rfind("--replay=", 0) == 0) {
+            return replay_trace_command(args, io);
+        }
+    }
     CommonOptions common;
     std::string topology_file;
     std::string workload_file;
