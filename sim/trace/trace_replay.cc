@@ -397,6 +397,25 @@ StepGraph Replay::build_step(std::int64_t step, const std::vector<int>& step_ops
     for (const int id : step_ops) {
         by_worker[ops_[id].worker].push_back(id);
     }
+    if (format_ == "stepsim") {
+        // stepsim writes a DP (or ZeRO) collective once, on the first replica's GPU, for all
+        // replicas of the stage: it is on every one of their streams.
+        std::map<int, std::vector<int>> stage_workers;
+        for (const auto& [worker, ids] : by_worker) {
+            stage_workers[worker_stage_[worker]].push_back(worker);
+        }
+        for (const int id : step_ops) {
+            const std::string& stream = streams_[ops_[id].stream];
+            if (!ops_[id].is_comm || (stream != "dp" && stream != "zero")) {
+                continue;
+            }
+            for (const int worker : stage_workers[worker_stage_[ops_[id].worker]]) {
+                if (worker != ops_[id].worker) {
+                    by_worker[worker].push_back(id);
+                }
+            }
+        }
+    }
     for (auto& [worker, ids] : by_worker) {
         std::sort(ids.begin(), ids.end(), [&](int a, int b) {
             return std::tie(ops_[a].start_us, ops_[a].event) <
@@ -512,33 +531,6 @@ StepGraph Replay::build_step(std::int64_t step, const std::vector<int>& step_ops
             }
         }
     } else {
-        // stepsim: DP and ZeRO collectives across the replicas of a stage, by occurrence.
-        std::map<std::tuple<int, int, std::int64_t>, std::vector<int>> collectives;
-        std::map<int, int> replicas_of_stage;
-        for (const auto& [worker, ids] : by_worker) {
-            ++replicas_of_stage[worker_stage_[worker]];
-        }
-        for (const int id : step_ops) {
-            const Op& op = ops_[id];
-            const std::string& stream = streams_[op.stream];
-            if (op.is_comm && (stream == "dp" || stream == "zero")) {
-                collectives[{op.type, worker_stage_[op.worker], op.seq}].push_back(id);
-            }
-        }
-        for (const auto& [key, ids] : collectives) {
-            const int stage = std::get<1>(key);
-            if (static_cast<int>(ids.size()) != replicas_of_stage[stage]) {
-                fail(ops_[ids[0]].event, "collective \"" + types_[std::get<0>(key)] + "\" #" +
-                                             std::to_string(std::get<2>(key)) + " has " +
-                                             std::to_string(ids.size()) + " of the " +
-                                             std::to_string(replicas_of_stage[stage]) +
-                                             " replicas of stage " + std::to_string(stage) +
-                                             ": a participant is missing");
-            }
-            for (std::size_t k = 1; k < ids.size(); ++k) {
-                sets.unite(local[ids[0]], local[ids[k]]);
-            }
-        }
         // Pipeline sends: one-sided; the receiver's first pass of that micro-batch and
         // direction starting after the send ended waits for it. The first send of a
         // (micro-batch, virtual stage) goes forward unless that is the last virtual stage.
@@ -621,6 +613,15 @@ StepGraph Replay::build_step(std::int64_t step, const std::vector<int>& step_ops
             graph.successors[u].push_back(v);
         }
     };
+    // stepsim's DP collectives stand for every replica of their stage (see above). Their
+    // cross-stream predecessors are not read off each replica's recorded order, which would
+    // make a fast replica's whole backward pass wait for them, but matched by op: the compute
+    // op that ended last before the collective started (the slowest replica's bucket-ready
+    // op), at the same position in every replica.
+    const auto is_shared = [&](const Op& op) {
+        const std::string& stream = streams_[op.stream];
+        return format_ == "stepsim" && op.is_comm && (stream == "dp" || stream == "zero");
+    };
     for (const auto& [worker, ids] : by_worker) {
         std::map<int, std::vector<int>> seen;  // stream -> ops so far, in start order
         for (const int id : ids) {
@@ -631,6 +632,9 @@ StepGraph Replay::build_step(std::int64_t step, const std::vector<int>& step_ops
                 }
                 if (stream == op.stream) {
                     add_edge(previous.back(), id);
+                    continue;
+                }
+                if (is_shared(op)) {
                     continue;
                 }
                 // The last op of that stream that ended before this one started.
@@ -649,6 +653,41 @@ StepGraph Replay::build_step(std::int64_t step, const std::vector<int>& step_ops
                 }
             }
             seen[op.stream].push_back(id);
+        }
+    }
+    if (format_ == "stepsim") {
+        const int compute = stream_index_.count("compute") ? stream_index_.at("compute") : -1;
+        for (const int id : step_ops) {
+            const Op& op = ops_[id];
+            if (!is_shared(op)) {
+                continue;
+            }
+            const int stage = worker_stage_[op.worker];
+            int anchor = -1;
+            for (const auto& [worker, ids] : by_worker) {
+                if (worker_stage_[worker] != stage) {
+                    continue;
+                }
+                for (const int candidate : ids) {
+                    const Op& c = ops_[candidate];
+                    if (c.stream == compute && c.end_us <= op.start_us + slack_us_ &&
+                        (anchor < 0 || c.end_us > ops_[anchor].end_us)) {
+                        anchor = candidate;
+                    }
+                }
+            }
+            if (anchor < 0) {
+                continue;
+            }
+            for (const auto& [worker, ids] : by_worker) {
+                if (worker_stage_[worker] != stage) {
+                    continue;
+                }
+                const auto same = by_seq.find({worker, ops_[anchor].type, ops_[anchor].seq});
+                if (same != by_seq.end()) {
+                    add_edge(same->second, id);
+                }
+            }
         }
     }
     for (const auto& [from, to] : cross_edges) {

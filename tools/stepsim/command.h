@@ -20,6 +20,7 @@
 
 namespace stepsim {
 class JsonWriter;
+class Topology;
 struct StepBreakdown;
 struct TimelineSlice;
 enum class StepFidelity : std::uint8_t;
@@ -98,6 +99,11 @@ void write_trace_slice(JsonWriter& json,
                        const TimelineSlice& slice,
                        std::int64_t pid,
                        std::int64_t tid);
+
+/// A step's timeline as Chrome trace-event JSON (Perfetto): a process per server, a track per
+/// GPU stream named "gpu R (stage S) <stream>" (the names `whatif --replay` reads back).
+std::string timeline_trace_json(const Topology& topology,
+                                const std::vector<TimelineSlice>& timeline);
 
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 

@@ -256,25 +256,6 @@ std::string result_table(const std::string& topology_file,
     return out.str();
 }
 
-/// Chrome trace-event JSON of one scenario run: a process per server, a track per GPU stream.
-std::string trace_json(const Topology& topology, const StepResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    for (const TimelineSlice& slice : r.timeline) {
-        const std::int64_t pid = topology.node(topology.gpu(slice.rank)).host;
-        const std::int64_t tid =
-            static_cast<std::int64_t>(slice.rank.value) * 8 + (slice.stream == "compute" ? 0
-                                                               : slice.stream == "dp"    ? 1
-                                                                                         : 2);
-        write_trace_slice(json, slice, pid, tid);
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
-
 /// `--plot`: step time against the swept severity, the mean with its p50–p99 band across
 /// seeds (when there are several), one marker per sweep value and the baseline dashed.
 std::string sweep_plot_svg(const std::string& topology_file,
@@ -500,7 +481,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         const PerturbedStepResult run = simulate_perturbed_step(
             job, topology, traced,
             make_perturbation(scenario, job, topology, run_seed(scenario.seed, 0)));
-        write_file_atomically(trace_file, trace_json(topology, run.step));
+        write_file_atomically(trace_file, timeline_trace_json(topology, run.step.timeline));
     }
     if (!plot_file.empty()) {
         write_file_atomically(plot_file,
