@@ -100,6 +100,18 @@ struct ReplayAttribution {
     double explained_fraction = 0;
 };
 
+/// How one compute op type varies on one stage: over all its ops (workers, micro-batches,
+/// steps), and which part of that variance lies between workers (a persistently slow worker
+/// gives a share near 1; per-micro-batch imbalance such as uneven sequence lengths, near 0).
+struct ComputeVariation {
+    std::string op_type;
+    int stage = 0;
+    std::int64_t ops = 0;
+    double mean_s = 0;
+    double cv = 0;                       ///< standard deviation / mean
+    double between_worker_fraction = 0;  ///< variance of the worker means / total variance
+};
+
 /// One recorded step.
 struct ReplayStep {
     std::int64_t step = 0;
@@ -133,6 +145,9 @@ struct ReplayResult {
     /// recorded durations on top of the stage-ideal step, adds; and that worker.
     double m_w = 0;
     std::string m_w_worker;
+
+    /// Per (compute op type, stage), in type then stage order.
+    std::vector<ComputeVariation> compute_variation;
 
     /// The ideal step's timeline (first step), for a Perfetto trace: worker names and slices.
     struct Slice {

@@ -861,6 +861,42 @@ ReplayResult Replay::run() {
         return gap_s > 1e-12 ? (time_s - result.ideal_step_time_s) / gap_s : 0.0;
     };
 
+    // Variation of each compute type per stage, and its share between workers.
+    for (const auto& [key, values] : by_type_stage) {
+        const auto& [type, stage] = key;
+        if (type_is_comm_[type] || values.size() < 2) {
+            continue;
+        }
+        ComputeVariation v;
+        v.op_type = types_[type];
+        v.stage = stage;
+        v.ops = static_cast<std::int64_t>(values.size());
+        const double mean =
+            std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+        std::map<int, std::pair<double, int>> per_worker;  // sum, count
+        double total = 0;
+        for (const Op& op : ops_) {
+            if (op.type == type && worker_stage_[op.worker] == stage) {
+                total += (op.actual_us - mean) * (op.actual_us - mean);
+                per_worker[op.worker].first += op.actual_us;
+                ++per_worker[op.worker].second;
+            }
+        }
+        double between = 0;
+        for (const auto& [worker, sum_count] : per_worker) {
+            const double worker_mean = sum_count.first / sum_count.second;
+            between += sum_count.second * (worker_mean - mean) * (worker_mean - mean);
+        }
+        v.mean_s = mean * 1e-6;
+        v.cv = mean > 0 ? std::sqrt(total / static_cast<double>(values.size())) / mean : 0;
+        v.between_worker_fraction = total > 0 ? between / total : 0;
+        result.compute_variation.push_back(v);
+    }
+    std::sort(result.compute_variation.begin(), result.compute_variation.end(),
+              [](const ComputeVariation& a, const ComputeVariation& b) {
+                  return std::tie(a.op_type, a.stage) < std::tie(b.op_type, b.stage);
+              });
+
     result.stage_ideal_step_time_s = mean_step_s(stage_ideal);
     result.m_s = explained(result.stage_ideal_step_time_s);
 

@@ -65,6 +65,18 @@ std::string result_json(const std::string& trace_file,
     json.key("by_worker");
     write_attribution(json, r.by_worker);
     json.end_object();
+    json.key("compute_variation").begin_array();
+    for (const ComputeVariation& v : r.compute_variation) {
+        json.begin_object();
+        json.field("op_type", v.op_type);
+        json.field("stage", static_cast<std::int64_t>(v.stage));
+        json.field("ops", v.ops);
+        json.field("mean_s", v.mean_s);
+        json.field("cv", v.cv);
+        json.field("between_worker_fraction", v.between_worker_fraction);
+        json.end_object();
+    }
+    json.end_array();
     json.key("per_step").begin_array();
     for (const ReplayStep& s : r.steps) {
         json.begin_object();
@@ -121,6 +133,18 @@ std::string result_table(const std::string& trace_file,
             out << "  ... " << list.size() - rows << " more (--json lists all)\n";
         }
     };
+    if (!r.compute_variation.empty()) {
+        out << "\ncompute variation (op type, stage: mean, CV, share of the variance between "
+               "workers)\n";
+        for (const ComputeVariation& v : r.compute_variation) {
+            if (v.mean_s < 1e-4 * r.ideal_step_time_s) {
+                continue;  // negligible ops (gc)
+            }
+            std::snprintf(line, sizeof line, "  %-24s stage %-3d %10.6f s  CV %.3f  between %.2f\n",
+                          v.op_type.c_str(), v.stage, v.mean_s, v.cv, v.between_worker_fraction);
+            out << line;
+        }
+    }
     section("by op type", r.by_op_type, kTableRows * 3);
     section("by stage", r.by_stage, kTableRows * 2);
     section("by worker", r.by_worker, kTableRows);

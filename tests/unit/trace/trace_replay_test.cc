@@ -91,6 +91,22 @@ TEST_CASE("trace replay: one slow worker gives S = 100/85 and tops the worker at
             CHECK(a.step_time_s == Approx(85 * kMsS));
         }
     }
+    // Stage 1's forward takes 10 ms on DP rank 0 and 20 ms on DP rank 1, every step: mean
+    // 15 ms, CV 5/15, all of the variance between the workers.
+    bool has_forward_stage_1 = false;
+    for (const stepsim::ComputeVariation& v : r.compute_variation) {
+        if (v.op_type == "forward-compute" && v.stage == 1) {
+            has_forward_stage_1 = true;
+            CHECK(v.ops == 4);
+            CHECK(v.mean_s == Approx(15 * kMsS));
+            CHECK(v.cv == Approx(1.0 / 3.0));
+            CHECK(v.between_worker_fraction == Approx(1.0));
+        }
+        if (v.op_type == "forward-compute" && v.stage == 0) {
+            CHECK(v.cv == Approx(0.0).margin(1e-12));
+        }
+    }
+    CHECK(has_forward_stage_1);
     // The idealised first step as a timeline: every op once.
     CHECK(r.ideal_timeline.size() == static_cast<std::size_t>(r.ops / 2));
 }
