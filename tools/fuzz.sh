@@ -3,7 +3,7 @@
 # Fuzzes one spec parser with libFuzzer for N seconds:
 #
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer flags...]
-#   TARGET: topology | workload | failures | units | overrides | scenario | sweep
+#   TARGET: topology | workload | failures | units | overrides | scenario | sweep | trace
 #           (tests/fuzz/<TARGET>_fuzz.cc)
 #
 # Builds the targets with clang 14 (-fsanitize=fuzzer,address,undefined) in build-fuzz/
@@ -25,7 +25,7 @@ target=$1
 seconds=$2
 shift 2
 case $target in
-  topology | workload | failures | units | overrides | scenario | sweep) ;;
+  topology | workload | failures | units | overrides | scenario | sweep | trace) ;;
   *) echo "fuzz.sh: unknown target \"$target\"" >&2; usage ;;
 esac
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number" >&2; usage; }

@@ -23,6 +23,8 @@ constexpr int kMaxDepth = 64;
 /// Recorded durations slightly below zero are clock skew between the two timestamps of an op
 /// (the SE timeline has 8, down to -75 us) and are read as 0; larger ones are errors.
 constexpr double kClockSkewUs = 1000;
+/// Timestamps and durations beyond 31 years are not a training job's (and would overflow).
+constexpr double kMaxTimeUs = 1e15;
 
 std::string read_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -550,6 +552,10 @@ private:
                 fail_event(std::string(".") + required[i],
                            std::string("missing \"") + required[i] + "\"");
             }
+        }
+        if (std::abs(*raw.ts) > kMaxTimeUs || *raw.dur > kMaxTimeUs) {
+            fail_event(std::abs(*raw.ts) > kMaxTimeUs ? ".ts" : ".dur",
+                       "time out of range: ts and dur must be at most 1e15 us (31 years)");
         }
         if (*raw.dur < -kClockSkewUs) {
             fail_event(".dur", "negative duration " + std::to_string(*raw.dur) +

@@ -30,6 +30,8 @@ constexpr double kStepsimSlackUs = 1e-3;
 /// Two comm ops of one worker and stream with the same start and duration are one batched
 /// NCCL call (Megatron's send_forward_recv_backward).
 constexpr double kFusedUs = 1e-3;
+/// The engine's clock range in microseconds, with a margin: 2^63 ps = 9.22e12 us.
+constexpr double kClockRangeUs = 9.0e12;
 
 struct Op {
     int worker = 0;
@@ -776,6 +778,24 @@ ReplayResult Replay::run() {
     }
     for (const auto& [step, ids] : steps) {
         graphs_.push_back(build_step(step, ids));
+    }
+
+    // The engine's clock spans ±2^63 ps (106 days): a step's replay lasts at most the sum of
+    // its ops' durations, and no typical duration exceeds the longest op.
+    std::size_t longest = 0;
+    std::size_t most_ops = 0;
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+        if (ops_[i].actual_us > ops_[longest].actual_us) {
+            longest = i;
+        }
+    }
+    for (const StepGraph& graph : graphs_) {
+        most_ops = std::max(most_ops, graph.ops.size());
+    }
+    if (ops_[longest].actual_us * static_cast<double>(most_ops) > kClockRangeUs) {
+        fail(ops_[longest].event,
+             "this op's duration times the ops of a step exceeds the replay clock's range "
+             "(about 106 days of picoseconds)");
     }
 
     // Typical durations: compute by the mean (or median) of its type, communication by the
