@@ -62,6 +62,12 @@ mkdir -p "$build/fuzz-work/$target" "$build/fuzz-artifacts/$target"
     'node[0].nvswitch[0]' '0-7' compute= comm= factor= down '&&' '||' '==' '!=' '<=' '>=' \
     '!' '%' gpus '"' --seed --seeds --steps --mtbf --intervals --straggler --set \
     limits.max_points
+  # Trace-event JSON (tools/fuzz.sh trace).
+  printf '%s\n' traceEvents ph pid tid ts dur args step seq_id mb_id model_chunk thread_name \
+    process_name 'PP rank 0, TP rank 0, ' 'gpu 0 (stage 0) ' compute pp-comm dp-comm pp dp \
+    forward-send forward-recv backward-send backward-recv grads-reduce-scatter \
+    params-all-gather optimizer-clip-main-grad embedding-grads-all-reduce 'pp send mb0 vs0' \
+    'F mb0 L0' 'B mb0 L0' bubble null true false
 } | sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$dict"
 
 echo "fuzz.sh: fuzzing $target for ${seconds}s ($jobs job(s)); artifacts in $build/fuzz-artifacts/$target/" >&2

@@ -413,7 +413,9 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim whatif --topology FILE --workload FILE [--scenario FILE] "
                             "[--straggler SPEC]... [--seeds N] [--sweep KIND=FROM:TO:STEP] "
-                            "[--json] [--trace FILE] [--plot FILE.svg]")) {
+                            "[--json] [--trace FILE] [--plot FILE.svg]\n"
+                            "   or: stepsim whatif --replay TRACE [--meta META.yaml] ... (a "
+                            "recorded timeline; stepsim whatif --replay X --help)")) {
         return 0;
     }
     StepOptions step_options;
