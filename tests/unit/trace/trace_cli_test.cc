@@ -24,6 +24,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -133,6 +135,34 @@ TEST_CASE("whatif --replay: malformed traces exit 2 with a message and write not
         CHECK(outcome.status == 2);
         CHECK_THAT(outcome.error, Catch::Contains("--compute-ideal must be"));
     }
+}
+
+TEST_CASE("whatif --replay: the heatmap has a cell per worker and step, the slow one red") {
+    // 2 stages x 2 DP ranks, 3 steps; dp 1 pp 1 computes at twice the others' time, so its
+    // cells are 2x the median worker of their step (the median of 4 is the upper middle, 1x):
+    // past the 1.3x of full red.
+    const fs::path trace = stepsim::test::scratch("trace_cli_test", "heatmap.json");
+    stepsim::test::write_text(trace, stepsim::test::megatron_trace(3, [](int dp, int pp) {
+                                  return dp == 1 && pp == 1 ? 2.0 : 1.0;
+                              }));
+    const fs::path plot = trace.parent_path() / "heatmap.svg";
+    const stepsim::cli::CommandOutcome outcome =
+        stepsim::cli::run_command("whatif", {"--replay", trace.string(), "--plot", plot.string()});
+    REQUIRE(outcome.status == 0);
+    std::ifstream in(plot);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t cells = 0;
+    for (std::size_t at = svg.find("<rect x="); at != std::string::npos;
+         at = svg.find("<rect x=", at + 1)) {
+        ++cells;
+    }
+    CHECK(cells == 4 * 3);
+    std::size_t red = 0;
+    for (std::size_t at = svg.find("fill=\"#ff0000\"><title>dp 1 pp 1"); at != std::string::npos;
+         at = svg.find("fill=\"#ff0000\"><title>dp 1 pp 1", at + 1)) {
+        ++red;
+    }
+    CHECK(red == 3);
 }
 
 TEST_CASE("whatif --replay: a simulated step with a slow rank round-trips") {
