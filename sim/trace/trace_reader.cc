@@ -41,6 +41,38 @@ bool is_gzip(std::string_view bytes) {
            static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+/// How many events of the trace's event array `text` (cut short) holds whole: objects that
+/// close directly inside the outermost array (a bare event array, or "traceEvents" one level
+/// down in an object).
+std::int64_t whole_events(std::string_view text) {
+    std::vector<char> stack;
+    std::int64_t events = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            stack.push_back(c);
+        } else if ((c == ']' || c == '}') && !stack.empty()) {
+            stack.pop_back();
+            const std::size_t array_depth = !stack.empty() && stack[0] == '[' ? 1 : 2;
+            if (c == '}' && stack.size() == array_depth && stack.back() == '[') {
+                ++events;
+            }
+        }
+    }
+    return events;
+}
+
 /// Inflates every gzip member of `bytes`. A stream that ends before its trailer is truncated.
 std::string gunzip(std::string_view bytes, const std::string& file, const TraceLimits& limits) {
     std::string out;
@@ -74,8 +106,9 @@ std::string gunzip(std::string_view bytes, const std::string& file, const TraceL
             inflateEnd(&stream);
             throw SpecError(SourceLocation{file, 0, 0}, "",
                             "truncated gzip stream: the data ends after " +
-                                std::to_string(out.size()) +
-                                " bytes of JSON, before the gzip trailer");
+                                std::to_string(out.size()) + " bytes of JSON, inside event " +
+                                std::to_string(whole_events(out)) +
+                                " (events before it are whole), before the gzip trailer");
         }
         if (status != Z_OK && status != Z_BUF_ERROR) {
             const std::string reason = stream.msg != nullptr ? stream.msg : "inflate failed";

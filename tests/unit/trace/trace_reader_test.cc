@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace {
@@ -88,6 +89,20 @@ TEST_CASE("trace reader: gzip and truncated gzip") {
         FAIL("a truncated gzip file was accepted");
     } catch (const SpecError& e) {
         CHECK_THAT(e.what(), Catch::Contains("truncated gzip stream"));
+        // The event it stops in: the text has "[" on line 1 and event i on line i + 2, so
+        // the cut after N bytes falls in event (newlines among the N bytes) - 1.
+        const std::string message = e.what();
+        const std::size_t bytes_at = message.find("ends after ");
+        const std::size_t event_at = message.find("inside event ");
+        REQUIRE(bytes_at != std::string::npos);
+        REQUIRE(event_at != std::string::npos);
+        const std::size_t bytes = std::stoull(message.substr(bytes_at + 11));
+        const std::int64_t event = std::stoll(message.substr(event_at + 13));
+        const auto newlines =
+            std::count(text.begin(), text.begin() + static_cast<long>(bytes), '\n');
+        CHECK(event == newlines - 1);
+        CHECK(event > 0);
+        CHECK(event < from_text.array_events);
     }
     const auto corrupt = stepsim::test::scratch("trace_reader_test", "corrupt.json.gz");
     std::string bad = packed;
