@@ -221,49 +221,6 @@ std::string result_table(const std::string& topology_file,
     return out.str();
 }
 
-/// Chrome trace-event JSON (Perfetto): a process per server, a track per GPU stream.
-std::string trace_json(const Topology& topology, const StepResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    const std::map<std::string, int> stream_index = {
-        {"compute", 0}, {"dp", 1}, {"zero", 2}, {"pp", 3}, {"other", 4}};
-    std::map<std::int64_t, std::string> processes;
-    std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads;
-    for (const TimelineSlice& slice : r.timeline) {
-        const NodeId gpu = topology.gpu(slice.rank);
-        const std::int64_t pid = topology.node(gpu).host;
-        const int stream = stream_index.count(slice.stream) ? stream_index.at(slice.stream) : 4;
-        const std::int64_t tid = static_cast<std::int64_t>(slice.rank.value) * 8 + stream;
-        processes.emplace(pid, "node " + std::to_string(pid));
-        threads.emplace(std::make_pair(pid, tid), "gpu " + std::to_string(slice.rank.value) +
-                                                      " (stage " + std::to_string(slice.stage) +
-                                                      ") " + slice.stream);
-        write_trace_slice(json, slice, pid, tid);
-    }
-    for (const auto& [pid, name] : processes) {
-        json.begin_object();
-        json.field("name", "process_name");
-        json.field("ph", "M");
-        json.field("pid", pid);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    for (const auto& [key, name] : threads) {
-        json.begin_object();
-        json.field("name", "thread_name");
-        json.field("ph", "M");
-        json.field("pid", key.first);
-        json.field("tid", key.second);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
-
 }  // namespace
 
 int step_command(const std::vector<std::string>& args, CommandIo& io) {
@@ -323,7 +280,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
                                  workload_file);
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
-        write_file_atomically(trace_file, trace_json(topology, result));
+        write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));
