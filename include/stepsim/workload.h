@@ -11,8 +11,8 @@
 #include "stepsim/kernels.h"
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,15 +47,15 @@ struct GpuSpec {
     std::int64_t hbm_bytes = 0;          ///< HBM capacity as on the datasheet (decimal GB)
     double hbm_Bps = 0.0;                ///< peak HBM bandwidth
     GpuEfficiency efficiency;
-    int sm_count = 0;                    ///< streaming multiprocessors (waves of GEMM tiles)
-    double boost_clock_hz = 0.0;         ///< the clock behind the tensor-core peak
-    double peak_fp8_flops_per_s = 0.0;   ///< dense fp8 peak; 0 when the GPU has no fp8
-    double launch_overhead_s = 2e-6;     ///< per kernel: launch and ramp (kernel model)
+    int sm_count = 0;                   ///< streaming multiprocessors (waves of GEMM tiles)
+    double boost_clock_hz = 0.0;        ///< the clock behind the tensor-core peak
+    double peak_fp8_flops_per_s = 0.0;  ///< dense fp8 peak; 0 when the GPU has no fp8
+    double launch_overhead_s = 2e-6;    ///< per kernel: launch and ramp (kernel model)
     /// Best measured large-GEMM throughput over peak (Maximum Achievable Matmul FLOPS); the
     /// library's gemm_fraction is this times kSustainedFractionOfMamf.
     double mamf_fraction = 0.0;
-    AttentionCurve flash2;               ///< FlashAttention-2 throughput (kernel model)
-    AttentionCurve flash3;               ///< FlashAttention-3 / cuDNN; all zero: not supported
+    AttentionCurve flash2;  ///< FlashAttention-2 throughput (kernel model)
+    AttentionCurve flash3;  ///< FlashAttention-3 / cuDNN; all zero: not supported
     ComputeModel compute_model = ComputeModel::kKernel;
     std::shared_ptr<const KernelProfile> kernel_profile;  ///< measured times, may be null
 
@@ -99,7 +99,7 @@ struct KernelTiming {
     double attention_s = 0.0;  ///< attention core (fused kernel, or unfused GEMMs + softmax)
     double memory_s = 0.0;     ///< memory-bound kernels (launch overhead excluded)
     double launch_s = 0.0;     ///< per-kernel launch overheads
-    double kernels = 0.0;            ///< launches timed (repeat counts included)
+    double kernels = 0.0;      ///< launches timed (repeat counts included)
     double kernels_from_profile = 0.0;  ///< of which from the measured profile
 
     KernelTiming& operator+=(const KernelTiming& other);

@@ -80,15 +80,15 @@ std::vector<GpuSpec> gpu_library() {
     std::vector<GpuSpec> library;
     // NVIDIA A100 Tensor Core GPU datasheet (2021): 312 TFLOPS bf16 dense, 80GB HBM2e,
     // 2,039 GB/s (SXM); 108 SMs at 1410 MHz boost; no fp8.
-    library.push_back(make_gpu("A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, 271.2 / 312, 0.70, 108,
-                               1410e6, 0.0, a100_flash2, AttentionCurve{}));
+    library.push_back(make_gpu("A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, 271.2 / 312, 0.70,
+                               108, 1410e6, 0.0, a100_flash2, AttentionCurve{}));
     // NVIDIA H100 Tensor Core GPU datasheet: 989 TFLOPS bf16 dense, 1,979 fp8 dense, 80GB
     // HBM3, 3.35 TB/s (SXM5); 132 SMs, 1830 MHz behind the tensor-core peak.
     library.push_back(make_gpu("H100-SXM", 989 * kTera, 80 * kGB, 3.35e12, 794.5 / 989, 0.55, 132,
                                1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
     // NVIDIA H200 datasheet: H100's compute, 141GB HBM3e at 4.8 TB/s.
-    library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132, 1830e6,
-                               1979 * kTera, hopper_flash2, hopper_flash3));
+    library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132,
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
     // NVIDIA DGX B200 / HGX B200 datasheets (per GPU, 1/8 of the 8-GPU figures): 2.25 PFLOPS
     // bf16 dense, 4.5 fp8 dense, 180GB HBM3e, 8 TB/s; 148 SMs at 1965 MHz. Attention curves
     // are Hopper's (no Blackwell measurement cited: U).

@@ -230,22 +230,21 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
-    const KernelTiming one_layer = time_work(gpu, layer.forward) +
-                                   time_work(gpu, layer.backward_input) +
-                                   time_work(gpu, layer.backward_weight) +
-                                   time_work(gpu, layer.recompute);
+    const KernelTiming one_layer =
+        time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
+        time_work(gpu, layer.backward_weight) + time_work(gpu, layer.recompute);
     std::vector<KernelTiming> stages(static_cast<std::size_t>(p));
     for (int vs = 0; vs < p * v; ++vs) {
         KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
         t += (m * layers_per_chunk[static_cast<std::size_t>(vs)]) * one_layer;
         if (vs == 0) {
-            t += m * (time_work(gpu, edge.embedding_forward) +
-                      time_work(gpu, edge.embedding_backward));
+            t += m *
+                 (time_work(gpu, edge.embedding_forward) + time_work(gpu, edge.embedding_backward));
         }
         if (vs == p * v - 1) {
-            t += m * (time_work(gpu, edge.logits_forward) +
-                      time_work(gpu, edge.logits_backward_input) +
-                      time_work(gpu, edge.logits_backward_weight));
+            t += m *
+                 (time_work(gpu, edge.logits_forward) + time_work(gpu, edge.logits_backward_input) +
+                  time_work(gpu, edge.logits_backward_weight));
         }
     }
     for (int s = 0; s < p; ++s) {

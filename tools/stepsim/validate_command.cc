@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -26,7 +27,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <cstdint>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -84,8 +84,8 @@ constexpr ValidationTable kTables[] = {
      Metric::kHardwareTflops, true, false, ""},
     {"llama3", "Llama 3 405B on 8,192 / 16,384 H100 (TFLOP/s per GPU, model FLOPs)",
      "Llama 3 Herd of Models (arXiv 2407.21783) §3.3, Table 4; compute-reference.md §5",
-     "topologies/dgx-h100-1024.textproto", "workloads/llama3-405b.textproto",
-     Metric::kModelTflops, true, false, "fabric[0].fat_tree.tiers=3"},
+     "topologies/dgx-h100-1024.textproto", "workloads/llama3-405b.textproto", Metric::kModelTflops,
+     true, false, "fabric[0].fat_tree.tiers=3"},
 };
 
 const ValidationTable& table_named(std::string_view id) {
@@ -267,16 +267,16 @@ std::vector<const ValidationRow*> select_rows(const std::string& rows_flag,
             }
         }
         if (!found) {
-            throw UsageError("--tables: unknown table \"" + name + "\" (tables and rows: " +
-                             known_names() + ")");
+            throw UsageError("--tables: unknown table \"" + name +
+                             "\" (tables and rows: " + known_names() + ")");
         }
     }
     for (const std::string& name : names(rows_flag)) {
         const auto it = std::find_if(std::begin(kRows), std::end(kRows),
                                      [&](const ValidationRow& row) { return row.model == name; });
         if (it == std::end(kRows)) {
-            throw UsageError("--rows: unknown row \"" + name + "\" (tables and rows: " +
-                             known_names() + ")");
+            throw UsageError("--rows: unknown row \"" + name +
+                             "\" (tables and rows: " + known_names() + ")");
         }
         add(*it);
     }
@@ -555,8 +555,8 @@ std::string result_table(const TableFiles& sc21_files,
             << (table.is_reported_only ? "  (reported, not held to the targets)" : "") << '\n'
             << "  source: " << table.source << '\n'
             << "  on " << (table.id == "sc21" ? sc21_files.topology : std::string(table.topology))
-            << " with "
-            << (table.id == "sc21" ? sc21_files.workload : std::string(table.workload)) << '\n';
+            << " with " << (table.id == "sc21" ? sc21_files.workload : std::string(table.workload))
+            << '\n';
         if (table.metric == Metric::kMegatronTflops) {
             out << "  TFLOP/s per GPU = F_iter / (step time x GPUs), "
                    "F_iter = 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h))\n";
@@ -697,10 +697,10 @@ int validate_command(const std::vector<std::string>& args, CommandIo& io) {
                     }
                     const std::size_t i = order[k];
                     const ValidationRow& row = *rows[i];
-                    const TableFiles files =
-                        row.table == "sc21" ? sc21
-                                            : TableFiles{std::string(row.source().topology),
-                                                         std::string(row.source().workload)};
+                    const TableFiles files = row.table == "sc21"
+                                                 ? sc21
+                                                 : TableFiles{std::string(row.source().topology),
+                                                              std::string(row.source().workload)};
                     results[i] =
                         run_row(row, files, topology_overrides, workload_overrides, options);
                 }

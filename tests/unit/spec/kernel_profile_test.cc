@@ -333,8 +333,7 @@ TEST_CASE("software-stack presets set their defaults; explicit fields override t
     REQUIRE_FALSE(job.layout.is_p2p_overlapped);
     REQUIRE(job.layout.is_p2p_scatter_gather);
     REQUIRE(job.training.pipeline_op_overhead_s == 0.0);
-    REQUIRE(job.gpu.efficiency.gemm_fraction ==
-            Approx(271.2 / 312 * kSustainedFractionOfMamf));
+    REQUIRE(job.gpu.efficiency.gemm_fraction == Approx(271.2 / 312 * kSustainedFractionOfMamf));
 
     // MEGATRON_CORE_2024 on H100: flash attention (FlashAttention-3 on Hopper), distributed
     // optimizer, every overlap on.
@@ -362,8 +361,7 @@ TEST_CASE("software-stack presets set their defaults; explicit fields override t
     REQUIRE_FALSE(job.layout.is_p2p_overlapped);
     REQUIRE_FALSE(job.layout.is_grad_reduce_overlapped);
     REQUIRE(job.training.pipeline_op_overhead_s == Approx(kDeepSpeedPipelineOpOverheadS));
-    REQUIRE(job.gpu.efficiency.gemm_fraction ==
-            Approx(271.2 / 312 * kSustainedFractionOfMamf));
+    REQUIRE(job.gpu.efficiency.gemm_fraction == Approx(271.2 / 312 * kSustainedFractionOfMamf));
 
     // Every field the spec gives wins over the preset.
     job = load_workload_text(
