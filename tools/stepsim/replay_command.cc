@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -206,15 +207,19 @@ std::string heatmap_svg(const std::string& trace_file, const ReplayResult& r) {
     const double cell_h = std::max(3.0, std::min(18.0, 900.0 / static_cast<double>(rows)));
     const double left = 110;
     const double top = 50;
-    const double width = left + cell_w * static_cast<double>(columns) + 40;
+    // Wide enough for the title (about 7 px per character at 14 px) and for the cells.
+    const std::string title =
+        "Compute time per worker and step, relative to the step's median "
+        "worker: " +
+        std::filesystem::path(trace_file).filename().string();
+    const double width = std::max(left + cell_w * static_cast<double>(columns) + 40,
+                                  20 + 7.5 * static_cast<double>(title.size()));
     const double height = top + cell_h * static_cast<double>(rows) + 60;
     std::ostringstream svg;
     svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << svg_number(width)
         << "\" height=\"" << svg_number(height) << "\" font-family=\"sans-serif\" "
         << "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        << "<text x=\"10\" y=\"20\" font-size=\"14\">"
-        << svg_escape("Compute time per worker and step, relative to the step's median worker: " +
-                      trace_file)
+        << "<text x=\"10\" y=\"20\" font-size=\"14\">" << svg_escape(title)
         << "</text>\n<text x=\"10\" y=\"38\">white = median, red = 1.3x or slower, blue = "
            "0.7x or faster</text>\n";
     for (std::size_t c = 0; c < columns; ++c) {
