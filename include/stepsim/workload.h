@@ -54,6 +54,10 @@ struct GpuSpec {
     /// Best measured large-GEMM throughput over peak (Maximum Achievable Matmul FLOPS); the
     /// library's gemm_fraction is this times kSustainedFractionOfMamf.
     double mamf_fraction = 0.0;
+    /// The same for fp8 GEMMs (0: no fp8 measurement; the bf16 fraction is used).
+    double mamf_fraction_fp8 = 0.0;
+    /// Sustained fraction of the fp8 peak of a large fp8 GEMM (kernel model); 0: gemm_fraction.
+    double fp8_gemm_fraction = 0.0;
     AttentionCurve flash2;  ///< FlashAttention-2 throughput (kernel model)
     AttentionCurve flash3;  ///< FlashAttention-3 / cuDNN; all zero: not supported
     ComputeModel compute_model = ComputeModel::kKernel;
@@ -172,6 +176,10 @@ struct TrainingConfig {
     /// The fused kernel when is_flash_attention (FlashAttention-3 needs Hopper or later; on an
     /// older GPU FlashAttention-2 is used).
     AttentionKernel attention_kernel = AttentionKernel::kFlash2;
+    /// Precision of the transformer layers' linear GEMMs (QKV, projection, MLP): FP8 runs them
+    /// on the fp8 tensor cores (Transformer Engine's delayed scaling), with a cast of each
+    /// GEMM input and an fp8 copy of the weights; the logits and attention stay bf16.
+    Dtype gemm_dtype = Dtype::kBf16;
     double packing_utilization_fraction = 1.0;  ///< real tokens / allocated tokens
     double data_loader_s = 0.0;                 ///< exposed data-loading time per step
     /// Host work of the pipeline engine before every forward and backward op of a pipelined

@@ -278,6 +278,13 @@ private:
 
     void convert_attention_kernel(TrainingJob& job) {
         const spec::Training& p = message_.training();
+        if (p.gemm_dtype() == spec::Training::FP8_GEMM) {
+            job.training.gemm_dtype = Dtype::kFp8;
+            if (!(job.gpu.peak_fp8_flops_per_s > 0.0)) {
+                error(p, "gemm_dtype",
+                      "FP8_GEMM needs a GPU with fp8 tensor cores (" + job.gpu.name + " has none)");
+            }
+        }
         switch (p.attention_kernel()) {
             case spec::Training::FLASH2:
                 job.training.attention_kernel = AttentionKernel::kFlash2;

@@ -50,11 +50,26 @@ Kernel memory(std::string_view name, double bytes, bool is_backward = false) {
 }
 
 /// Adds the three GEMMs of a linear layer Y[T×n] = X[T×k]·W[k×n]: forward; dX = dY·Wᵀ to B;
-/// dW = Xᵀ·dY to W (each as many FLOPs as the forward).
-void add_linear(LayerKernels& out, std::string_view name, double tokens, double n, double k) {
-    out.forward.add(gemm(name, tokens, n, k));
-    out.backward_input.add(gemm(name, tokens, k, n));
-    out.backward_weight.add(gemm(name, k, n, tokens));
+/// dW = Xᵀ·dY to W (each as many FLOPs as the forward). In fp8 (Transformer Engine) the input
+/// is cast to fp8 before the forward GEMM and the output gradient before the backward ones
+/// (read 2 bytes, write 1 per element).
+void add_linear(LayerKernels& out,
+                std::string_view name,
+                double tokens,
+                double n,
+                double k,
+                Dtype dtype = Dtype::kBf16) {
+    Kernel forward = gemm(name, tokens, n, k);
+    Kernel dgrad = gemm(name, tokens, k, n);
+    Kernel wgrad = gemm(name, k, n, tokens);
+    forward.dtype = dgrad.dtype = wgrad.dtype = dtype;
+    if (dtype == Dtype::kFp8) {
+        out.forward.add(memory("cast_fp8", 3.0 * tokens * k));
+        out.backward_input.add(memory("cast_fp8", 3.0 * tokens * n, true));
+    }
+    out.forward.add(forward);
+    out.backward_input.add(dgrad);
+    out.backward_weight.add(wgrad);
 }
 
 /// A memory-bound kernel forward and its backward (twice the bytes: read the saved input and
@@ -69,7 +84,8 @@ LayerKernels layer_kernels(const ModelConfig& m,
                            double tp,
                            bool sequence_parallel,
                            bool flash_attention,
-                           AttentionKernel attention_kernel) {
+                           AttentionKernel attention_kernel,
+                           Dtype gemm_dtype = Dtype::kBf16) {
     const double s = static_cast<double>(m.seq_len);
     const double h = static_cast<double>(m.hidden);
     const double f = static_cast<double>(m.ffn_hidden);
@@ -87,7 +103,7 @@ LayerKernels layer_kernels(const ModelConfig& m,
     const double residual_bytes = (3.0 * h * kBf16Bytes + (m.has_dropout ? h : 0.0)) * norm_rows;
     add_elementwise(out, "layernorm", norm_bytes);
     // Column-parallel QKV projection h -> h + 2·kv (per rank 1/tp of the outputs).
-    add_linear(out, "qkv", tokens, (h + 2.0 * kv) / tp, h);
+    add_linear(out, "qkv", tokens, (h + 2.0 * kv) / tp, h, gemm_dtype);
     if (m.position_embedding == PositionEmbedding::kRotary) {
         add_elementwise(out, "rotary", 2.0 * (h + kv) * kBf16Bytes * tokens / tp);
     }
@@ -139,13 +155,13 @@ LayerKernels layer_kernels(const ModelConfig& m,
         out.backward_input.add(operand_grads);
     }
     // Row-parallel output projection h/tp -> h.
-    add_linear(out, "proj", tokens, h, h / tp);
+    add_linear(out, "proj", tokens, h, h / tp, gemm_dtype);
     add_elementwise(out, "bias_dropout_add", residual_bytes);
     add_elementwise(out, "layernorm", norm_bytes);
     // MLP: h -> f (twice when gated), activation, f -> h.
-    add_linear(out, "fc1", tokens, f_in / tp, h);
+    add_linear(out, "fc1", tokens, f_in / tp, h, gemm_dtype);
     add_elementwise(out, "activation", (f_in + f) * kBf16Bytes * tokens / tp);
-    add_linear(out, "fc2", tokens, h, f / tp);
+    add_linear(out, "fc2", tokens, h, f / tp, gemm_dtype);
     add_elementwise(out, "bias_dropout_add", residual_bytes);
     return out;
 }
@@ -194,7 +210,7 @@ LayerCosts layer_costs(const TrainingJob& job) {
     LayerKernels kernels =
         layer_kernels(job.model, static_cast<double>(job.training.micro_batch), tp,
                       job.layout.is_sequence_parallel, job.training.is_flash_attention,
-                      job.training.attention_kernel);
+                      job.training.attention_kernel, job.training.gemm_dtype);
     LayerCosts costs;
     // Backward of a GEMM Y = X·W: dX = dY·Wᵀ (B) and dW = Xᵀ·dY (W), each as many flops as
     // the forward. The attention core has no weights: its whole backward (2x forward) is B.

@@ -45,7 +45,8 @@ GpuSpec make_gpu(std::string name,
                  double boost_clock_hz,
                  double peak_fp8,
                  AttentionCurve flash2,
-                 AttentionCurve flash3) {
+                 AttentionCurve flash3,
+                 double mamf_fraction_fp8 = 0.0) {
     GpuSpec gpu;
     gpu.name = std::move(name);
     gpu.peak_bf16_flops_per_s = peak_bf16;
@@ -54,6 +55,8 @@ GpuSpec make_gpu(std::string name,
     // Attention: the scalar model's fraction (FlashAttention-2 fwd+bwd, Dao 2023); memory:
     // the achieved share of HBM bandwidth of streaming kernels (~85%, STREAM-like copies).
     gpu.mamf_fraction = mamf_fraction;
+    gpu.mamf_fraction_fp8 = mamf_fraction_fp8;
+    gpu.fp8_gemm_fraction = mamf_fraction_fp8 * kSustainedFractionOfMamf;
     gpu.efficiency =
         GpuEfficiency{mamf_fraction * kSustainedFractionOfMamf, attention_fraction, 0.85};
     gpu.sm_count = sm_count;
@@ -70,7 +73,8 @@ std::vector<GpuSpec> gpu_library() {
     // mamf_fraction: the best large bf16 GEMM throughput over peak, from the Maximum
     // Achievable Matmul FLOPS measurements (stas00/ml-engineering, compute/accelerator:
     // A100 271.2 of 312, H100 794.5 of 989, "H200 is the same", B200 1745 of 2250 TFLOP/s);
-    // gemm_fraction is that times the sustained share fitted on SC'21 (workload.h).
+    // gemm_fraction is that times the sustained share fitted on SC'21 (workload.h). fp8 MAMF:
+    // H100 1402.6 of 1979, H200 1453.4, B200 3432.5 of 4500 TFLOP/s (same source).
     // Attention curves: FlashAttention-2 causal fwd+bwd (Dao 2023, A100 and H100 figures) and
     // FlashAttention-3 forward with FA2's backward at 1.6× (Shah et al. 2024), fitted to
     // max_fraction · s / (s + half_seq) per head dimension (docs/models/compute.md §2.3).
@@ -85,15 +89,15 @@ std::vector<GpuSpec> gpu_library() {
     // NVIDIA H100 Tensor Core GPU datasheet: 989 TFLOPS bf16 dense, 1,979 fp8 dense, 80GB
     // HBM3, 3.35 TB/s (SXM5); 132 SMs, 1830 MHz behind the tensor-core peak.
     library.push_back(make_gpu("H100-SXM", 989 * kTera, 80 * kGB, 3.35e12, 794.5 / 989, 0.55, 132,
-                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3, 1402.6 / 1979));
     // NVIDIA H200 datasheet: H100's compute, 141GB HBM3e at 4.8 TB/s.
     library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132,
-                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3, 1453.4 / 1979));
     // NVIDIA DGX B200 / HGX B200 datasheets (per GPU, 1/8 of the 8-GPU figures): 2.25 PFLOPS
     // bf16 dense, 4.5 fp8 dense, 180GB HBM3e, 8 TB/s; 148 SMs at 1965 MHz. Attention curves
     // are Hopper's (no Blackwell measurement cited: U).
     library.push_back(make_gpu("B200", 2250 * kTera, 180 * kGB, 8e12, 1745.0 / 2250, 0.55, 148,
-                               1965e6, 4500 * kTera, hopper_flash2, hopper_flash3));
+                               1965e6, 4500 * kTera, hopper_flash2, hopper_flash3, 3432.5 / 4500));
     return library;
 }
 

@@ -218,7 +218,10 @@ double gemm_time_s(const GpuSpec& gpu, const Kernel& g) {
         batch * (element * (static_cast<double>(g.m) * static_cast<double>(g.k) +
                             static_cast<double>(g.k) * static_cast<double>(g.n)) +
                  2.0 * static_cast<double>(g.m) * static_cast<double>(g.n));
-    const double peak = gpu.peak_flops_per_s(g.dtype) * gpu.efficiency.gemm_fraction;
+    const double fraction = g.dtype == Dtype::kFp8 && gpu.fp8_gemm_fraction > 0.0
+                                ? gpu.fp8_gemm_fraction
+                                : gpu.efficiency.gemm_fraction;
+    const double peak = gpu.peak_flops_per_s(g.dtype) * fraction;
     if (gpu.sm_count <= 0) {
         // A custom GPU without an SM count: no quantization, only the roofline.
         return std::max(g.flops() / peak, io_bytes / memory_Bps);

@@ -100,7 +100,10 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
         job.training.gradient_precision == GradientPrecision::kFp32 ? 4 : 2;
 
     MemoryBreakdown memory;
-    const std::int64_t weights = params * kWeightBytesPerParam;
+    // fp8 GEMMs keep an fp8 copy of the weights beside the bf16 ones (1 byte per parameter;
+    // Transformer Engine's cached fp8 weights).
+    const std::int64_t weights =
+        params * (kWeightBytesPerParam + (job.training.gemm_dtype == Dtype::kFp8 ? 1 : 0));
     const std::int64_t gradients = params * grad_bytes_per_param;
     const std::int64_t optimizer = params * kOptimizerBytesPerParam;
     memory.weights_bytes = zero >= 3 ? ceil_div(weights, dp) : weights;
