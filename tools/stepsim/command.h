@@ -117,5 +117,6 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);
+int replay_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -4,6 +4,7 @@
 // [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]`:
 // simulate one training step and report where its time goes. --set applies to the workload;
 // a path starting with "topology." applies (without the prefix) to the topology.
+#include "stepsim/chakra.h"
 #include "stepsim/report.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
@@ -227,6 +228,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string topology_file;
     std::string workload_file;
     std::string trace_file;
+    std::string chakra_prefix;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     bool allow_oom = false;
@@ -249,6 +251,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
         "groups of the same shape")(
+        "chakra-out", po::value<std::string>(&chakra_prefix),
+        "write the step's per-GPU graphs as Chakra traces PREFIX.<npu>.et (docs/chakra.md)")(
         "threads", po::value<int>(&threads),
         "fast fidelity: threads timing the distinct collectives (default: all cores; the "
         "result does not depend on it)");
@@ -256,7 +260,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
                             "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
-                            "[--threads N]")) {
+                            "[--threads N] [--chakra-out PREFIX]")) {
         return 0;
     }
     StepOptions options;
@@ -264,7 +268,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
-    options.keeps_timeline = !trace_file.empty();
+    options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty();
     if (threads < 1) {
         throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
     }
@@ -280,6 +284,15 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
         write_file_atomically(trace_file, trace_json(topology, result));
+    }
+    if (!chakra_prefix.empty()) {
+        chakra::TraceSet traces;
+        try {
+            traces = chakra::chakra_traces_from_step(result, job.layout);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string("--chakra-out: ") + e.what());
+        }
+        chakra::write_chakra_traces(chakra_prefix, traces);
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));
