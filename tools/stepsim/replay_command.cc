@@ -69,9 +69,9 @@ std::string replay_table(const std::string& topology_file,
     std::snprintf(line, sizeof line, "total time       %s (slowest NPU)\n\n",
                   format_duration(r.total_s).c_str());
     out << line;
-    out << "   npu    nodes   total_time_s    compute_s  exposed_comm_s\n";
+    out << "   npu    nodes    total_time_s       compute_s  exposed_comm_s\n";
     for (const chakra::RankReplay& rank : r.ranks) {
-        std::snprintf(line, sizeof line, "%6d %8zu %14.6f %12.6f %15.6f\n", rank.npu, rank.nodes,
+        std::snprintf(line, sizeof line, "%6d %8zu %15.9f %15.9f %15.9f\n", rank.npu, rank.nodes,
                       rank.total_s, rank.compute_s, rank.exposed_communication_s);
         out << line;
     }
@@ -96,12 +96,17 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string topology_file;
     std::string prefix;
     std::string network = "fair_share";
+    chakra::Limits limits;
     po::options_description description("stepsim replay options");
     description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
                               "cluster topology spec (.textproto); NPU i runs on GPU i")(
         "chakra", po::value<std::string>(&prefix)->required(),
         "trace prefix: reads PREFIX.0.et, PREFIX.1.et, ... and PREFIX.comm_groups.json")(
-        "network", po::value<std::string>(&network), "fair_share (default) or alpha_beta");
+        "network", po::value<std::string>(&network), "fair_share (default) or alpha_beta")(
+        "max-nodes-per-file", po::value<std::size_t>(&limits.max_nodes_per_file),
+        "refuse a file with more nodes (default 4194304)")(
+        "max-total-nodes", po::value<std::size_t>(&limits.max_total_nodes),
+        "refuse traces with more nodes in all (default 33554432)");
     add_common_options(description, common);
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim replay --topology FILE --chakra PREFIX [--json] "
@@ -111,7 +116,7 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
     chakra::ReplayOptions options;
     options.network = parse_network_flag(network);
     const Topology topology = load_topology_file(topology_file, common.overrides());
-    const chakra::TraceSet set = chakra::read_chakra_traces(prefix);
+    const chakra::TraceSet set = chakra::read_chakra_traces(prefix, limits);
     chakra::ReplayResult result;
     try {
         result = chakra::replay_chakra(set, topology, options);
