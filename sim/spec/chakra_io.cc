@@ -446,6 +446,10 @@ TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits) {
 std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
                                                        const TraceSet& set) {
     std::vector<std::filesystem::path> written;
+    const std::filesystem::path folder = std::filesystem::path(prefix).parent_path();
+    if (!folder.empty()) {
+        std::filesystem::create_directories(folder);  // as --out of a sweep does
+    }
     for (const Trace& trace : set.traces) {
         const std::filesystem::path path = prefix + "." + std::to_string(trace.npu) + ".et";
         write_file_atomically(path, encode_trace(trace));

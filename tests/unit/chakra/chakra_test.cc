@@ -183,7 +183,7 @@ TEST_CASE("chakra: step -> .et -> replay gives the same step time", "[chakra]") 
 
 TEST_CASE("chakra: exported attributes are the ones ASTRA-sim requires", "[chakra]") {
     const fs::path dir = scratch("attributes");
-    const std::string prefix = (dir / "tiny").string();
+    const std::string prefix = (dir / "new_folder" / "tiny").string();  // created
     const auto step = test::run_cli_process(
         "step", "--topology " + kTopology16 + " --workload " + kTinyPp + " --chakra-out " + prefix);
     REQUIRE(step.status == 0);
