@@ -84,7 +84,8 @@ void write_breakdown(JsonWriter& json, const StepBreakdown& breakdown);
 /// --fidelity: "fast" or "full"; anything else raises UsageError.
 StepFidelity parse_fidelity_flag(const std::string& text);
 
-/// --network: "fair_share" or "alpha_beta"; anything else raises UsageError.
+/// --network: "fair_share" or "alpha_beta" (also "fairshare", "alphabeta"); anything else
+/// raises UsageError.
 NetworkKind parse_network_flag(const std::string& text);
 
 /// Moves the overrides whose field path starts with `prefix` (e.g. "topology.") out of

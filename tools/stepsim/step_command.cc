@@ -260,7 +260,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
                             "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
-                            "[--threads N] [--chakra-out PREFIX]")) {
+                            "[--network fair_share|alpha_beta] [--free-comm] [--exact-groups] "
+                            "[--threads N] [--chakra-out PREFIX] [-o FILE]")) {
         return 0;
     }
     StepOptions options;

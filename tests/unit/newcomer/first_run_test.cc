@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rough edges of a first run (issue 17 §4): each flag works the way the README and the
+// other commands suggest.
+#include "unit/cli_process.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+namespace {
+
+using stepsim::test::run_cli_process;
+
+const std::string kSource = STEPSIM_SOURCE_DIR;
+const std::string kTopology16 = kSource + "/topologies/dgx-h100-16.textproto";
+const std::string kTopology1024 = kSource + "/topologies/dgx-h100-1024.textproto";
+const std::string kTinyPp = kSource + "/workloads/tiny-pp.textproto";
+
+}  // namespace
+
+TEST_CASE("first run: search --by straggler runs with --straggler", "[newcomer]") {
+    const auto outcome =
+        run_cli_process("search", "--topology " + kTopology16 + " --workload " + kTinyPp +
+                                      " --by straggler --straggler rank=0:compute=1.5 --top 2");
+    INFO(outcome.out);
+    CHECK(outcome.status == 0);
+    CHECK(outcome.out.find("ranked by straggler") != std::string::npos);
+    CHECK(outcome.out.find("with straggler") != std::string::npos);
+    const auto missing = run_cli_process(
+        "search", "--topology " + kTopology16 + " --workload " + kTinyPp + " --by straggler");
+    CHECK(missing.status == 2);
+    CHECK(missing.out.find("--by straggler needs --straggler SPEC or --scenario FILE") !=
+          std::string::npos);
+}
+
+TEST_CASE("first run: --network has one spelling everywhere, the old one still works",
+          "[newcomer]") {
+    const std::string collective =
+        "--topology " + kTopology16 + " --op allreduce --bytes 1MiB --ranks 0-7 --network ";
+    const auto new_spelling = run_cli_process("collective", collective + "alpha_beta");
+    const auto old_spelling = run_cli_process("collective", collective + "alphabeta");
+    INFO(new_spelling.out);
+    REQUIRE(new_spelling.status == 0);
+    REQUIRE(old_spelling.status == 0);
+    CHECK(new_spelling.out == old_spelling.out);
+    CHECK(new_spelling.out.find("network alpha_beta") != std::string::npos);
+    const auto fair = run_cli_process("collective", collective + "fair_share");
+    CHECK(fair.status == 0);
+    const auto step = run_cli_process("step", "--topology " + kTopology16 + " --workload " +
+                                                  kTinyPp + " --network alphabeta --json");
+    CHECK(step.status == 0);
+    const auto bad = run_cli_process("collective", collective + "ideal");
+    CHECK(bad.status == 2);
+    CHECK(bad.out.find("--network must be \"fair_share\" or \"alpha_beta\"") != std::string::npos);
+}
+
+TEST_CASE("first run: topology --set takes the topology. prefix as step does", "[newcomer]") {
+    const auto plain = run_cli_process(
+        "topology", kTopology1024 + " --set 'fabric[0].fat_tree.oversubscription=2' --json");
+    const auto prefixed = run_cli_process(
+        "topology",
+        kTopology1024 + " --set 'topology.fabric[0].fat_tree.oversubscription=2' --json");
+    const auto base = run_cli_process("topology", kTopology1024 + " --json");
+    INFO(prefixed.out);
+    REQUIRE(plain.status == 0);
+    REQUIRE(prefixed.status == 0);
+    CHECK(plain.out == prefixed.out);
+    CHECK(plain.out != base.out);
+}
+
+TEST_CASE("first run: step --help's usage line names every option", "[newcomer]") {
+    const auto outcome = run_cli_process("step", "--help");
+    REQUIRE(outcome.status == 0);
+    const std::string usage = outcome.out.substr(0, outcome.out.find('\n'));
+    for (const char* flag : {"--network", "--free-comm", "--exact-groups", "-o FILE",
+                             "--chakra-out", "--trace", "--threads", "--fidelity"}) {
+        INFO(flag);
+        CHECK(usage.find(flag) != std::string::npos);
+    }
+}
