@@ -142,6 +142,8 @@ struct ReplayOptions {
     /// Compute nodes without a duration: time = max(num_ops / peak, tensor_size / bandwidth).
     double peak_flops_per_s = 989e12;       ///< H100 SXM dense BF16
     double memory_bandwidth_Bps = 3.35e12;  ///< H100 SXM HBM3
+    /// Keep every node's interval in ReplayResult::timeline (for --trace).
+    bool keeps_timeline = false;
 };
 
 struct RankReplay {
@@ -168,6 +170,8 @@ struct ReplayResult {
     /// collective member, or the sender) that finished last; in time order.
     std::vector<CriticalPathStep> critical_path;
     std::uint64_t events = 0;
+    /// Every node, NPU by NPU in file order (with ReplayOptions::keeps_timeline).
+    std::vector<CriticalPathStep> timeline;
 };
 
 /// Runs every NPU's graph on `topology` (GPU i = NPU i): a node starts when all its

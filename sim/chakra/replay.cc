@@ -360,6 +360,11 @@ ReplayResult Replayer::run() {
             if (trace.nodes[i].type == NodeType::kCompute) {
                 compute.emplace_back(state.begin[i], state.end[i]);
             }
+            if (options_.keeps_timeline) {
+                const Node& node = trace.nodes[i];
+                result.timeline.push_back({static_cast<int>(r), node.id, node.name, node.type,
+                                           to_seconds(state.begin[i]), to_seconds(state.end[i])});
+            }
         }
         std::sort(compute.begin(), compute.end());
         Time busy{0};

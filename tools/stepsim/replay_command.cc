@@ -8,6 +8,7 @@
 #include "stepsim/error.h"
 #include "stepsim/report.h"
 #include "stepsim/topology.h"
+#include "stepsim/training_step.h"
 #include "stepsim/units.h"
 
 #include "command.h"
@@ -89,6 +90,50 @@ std::string replay_table(const std::string& topology_file,
     return out.str();
 }
 
+/// Chrome trace-event JSON (Perfetto): a process per NPU, a track for compute and one for
+/// communication.
+std::string trace_json(const chakra::ReplayResult& r) {
+    JsonWriter json(0);
+    json.begin_object();
+    json.field("displayTimeUnit", "ns");
+    json.key("traceEvents").begin_array();
+    std::map<std::int64_t, bool> npus;
+    for (const chakra::CriticalPathStep& node : r.timeline) {
+        TimelineSlice slice;
+        slice.rank = RankId(static_cast<std::uint32_t>(node.npu));
+        slice.category = std::string(chakra::to_string(node.type));
+        slice.name = node.name.empty() ? "node " + std::to_string(node.id) : node.name;
+        slice.start_s = node.start_s;
+        slice.end_s = node.end_s;
+        const bool is_compute = node.type == chakra::NodeType::kCompute;
+        write_trace_slice(json, slice, node.npu, is_compute ? 0 : 1);
+        npus.emplace(node.npu, true);
+    }
+    for (const auto& [npu, unused] : npus) {
+        json.begin_object();
+        json.field("name", "process_name");
+        json.field("ph", "M");
+        json.field("pid", npu);
+        json.key("args").begin_object().field("name", "npu " + std::to_string(npu)).end_object();
+        json.end_object();
+        for (const std::int64_t tid : {0, 1}) {
+            json.begin_object();
+            json.field("name", "thread_name");
+            json.field("ph", "M");
+            json.field("pid", npu);
+            json.field("tid", tid);
+            json.key("args")
+                .begin_object()
+                .field("name", tid == 0 ? "compute" : "communication")
+                .end_object();
+            json.end_object();
+        }
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
 }  // namespace
 
 int replay_command(const std::vector<std::string>& args, CommandIo& io) {
@@ -96,6 +141,7 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string topology_file;
     std::string prefix;
     std::string network = "fair_share";
+    std::string trace_file;
     chakra::Limits limits;
     po::options_description description("stepsim replay options");
     description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
@@ -103,18 +149,22 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
         "chakra", po::value<std::string>(&prefix)->required(),
         "trace prefix: reads PREFIX.0.et, PREFIX.1.et, ... and PREFIX.comm_groups.json")(
         "network", po::value<std::string>(&network), "fair_share (default) or alpha_beta")(
+        "trace", po::value<std::string>(&trace_file),
+        "write a Chrome trace-event JSON (Perfetto) of every node to FILE")(
         "max-nodes-per-file", po::value<std::size_t>(&limits.max_nodes_per_file),
         "refuse a file with more nodes (default 4194304)")(
         "max-total-nodes", po::value<std::size_t>(&limits.max_total_nodes),
         "refuse traces with more nodes in all (default 33554432)");
     add_common_options(description, common);
-    if (!parse_command_line(args, description, {}, common, io,
-                            "stepsim replay --topology FILE --chakra PREFIX [--json] "
-                            "[--network fair_share|alpha_beta] [--set FIELD=VALUE]... [-o FILE]")) {
+    if (!parse_command_line(
+            args, description, {}, common, io,
+            "stepsim replay --topology FILE --chakra PREFIX [--json] "
+            "[--network fair_share|alpha_beta] [--trace FILE] [--set FIELD=VALUE]... [-o FILE]")) {
         return 0;
     }
     chakra::ReplayOptions options;
     options.network = parse_network_flag(network);
+    options.keeps_timeline = !trace_file.empty();
     const Topology topology = load_topology_file(topology_file, common.overrides());
     const chakra::TraceSet set = chakra::read_chakra_traces(prefix, limits);
     chakra::ReplayResult result;
@@ -122,6 +172,9 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
         result = chakra::replay_chakra(set, topology, options);
     } catch (const std::invalid_argument& e) {
         throw SpecError(SourceLocation{prefix, 0, 0}, "", e.what());
+    }
+    if (!trace_file.empty()) {
+        write_file_atomically(trace_file, trace_json(result));
     }
     io.emit(common.json ? replay_json(topology_file, prefix, result)
                         : replay_table(topology_file, prefix, result));

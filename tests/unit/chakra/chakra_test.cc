@@ -137,6 +137,14 @@ TEST_CASE("chakra: 8 NPUs x 1 MiB all-reduce, written and replayed", "[chakra]")
     const double replay_s = json_number(outcome.out, "total_time_s");
     const double collective_s = json_number(collective.out, "time_s");
     CHECK(replay_s == Approx(collective_s).epsilon(1e-6));  // 5.899 us
+    // --trace: one Perfetto slice per node.
+    const std::string trace = (dir / "replay_trace.json").string();
+    const auto traced = test::run_cli_process(
+        "replay", "--topology " + kTopology16 + " --chakra " + prefix + " --trace " + trace);
+    REQUIRE(traced.status == 0);
+    const std::string events = read_bytes(trace);
+    CHECK(events.find("\"traceEvents\"") != std::string::npos);
+    CHECK(events.find("\"cat\":\"COMM_COLL_NODE\"") != std::string::npos);
     for (int npu = 0; npu < 8; ++npu) {
         CHECK(outcome.out.find("\"npu\": " + std::to_string(npu)) != std::string::npos);
     }
