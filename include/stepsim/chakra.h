@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -100,7 +101,9 @@ struct Limits {
     std::size_t max_files = 65536;             ///< NPUs per prefix
     std::size_t max_nodes_per_file = 1 << 22;  ///< 4,194,304
     std::size_t max_record_bytes = 1 << 24;    ///< 16 MiB per serialized record
-    std::size_t max_total_nodes = 1 << 25;     ///< over all files of an export or import
+    /// Over all files read: the replay keeps about 0.5 KB per node (8,388,608 → ~4 GB).
+    std::size_t max_total_nodes = 1 << 23;
+    std::size_t max_export_nodes = 1 << 26;  ///< over all files written by an export
 };
 
 // ---- file I/O (sim/spec/chakra_io.cc; the only code that links protobuf) -----------------
@@ -123,6 +126,13 @@ TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits = {}
 std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
                                                        const TraceSet& set);
 
+/// Writes PREFIX.<trace.npu>.et atomically (creating PREFIX's folder); returns the path.
+std::filesystem::path write_chakra_trace(const std::string& prefix, const Trace& trace);
+
+/// Writes PREFIX.comm_groups.json atomically; returns the path.
+std::filesystem::path write_chakra_groups(const std::string& prefix,
+                                          const std::map<std::int64_t, std::vector<int>>& groups);
+
 // ---- conversion and replay (sim/chakra) ---------------------------------------------------
 
 /// The per-NPU graphs of a simulated step (`result` from simulate_step with keeps_timeline),
@@ -130,8 +140,17 @@ std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix
 /// other TP ranks and DP replicas of a stage) gets its stage's graph with every peer rank
 /// shifted by its own TP and DP offset. Compute tasks become COMP nodes with their duration,
 /// TP/DP/ZeRO collectives COMM_COLL nodes on a communicator group, pipeline messages a SEND on
-/// the sender and a RECV on the receiver. Throws std::invalid_argument if the result has no
-/// timeline or the export exceeds `limits.max_total_nodes`.
+/// the sender and a RECV on the receiver. Each trace goes to `sink` as soon as it is built
+/// (NPU 0 first), so that only one is in memory; returns the communicator groups. Throws
+/// std::invalid_argument if the result has no timeline or the export exceeds
+/// `limits.max_export_nodes`.
+std::map<std::int64_t, std::vector<int>> export_step_traces(
+    const StepResult& result,
+    const ParallelLayout& layout,
+    const std::function<void(Trace&&)>& sink,
+    const Limits& limits = {});
+
+/// export_step_traces() into one TraceSet.
 TraceSet chakra_traces_from_step(const StepResult& result,
                                  const ParallelLayout& layout,
                                  const Limits& limits = {});

@@ -52,9 +52,11 @@ struct TemplateNode {
 
 }  // namespace
 
-TraceSet chakra_traces_from_step(const StepResult& result,
-                                 const ParallelLayout& layout,
-                                 const Limits& limits) {
+std::map<std::int64_t, std::vector<int>> export_step_traces(
+    const StepResult& result,
+    const ParallelLayout& layout,
+    const std::function<void(Trace&&)>& sink,
+    const Limits& limits) {
     std::vector<const TimelineSlice*> tasks;
     for (const TimelineSlice& slice : result.timeline) {
         if (slice.task >= 0) {
@@ -115,14 +117,14 @@ TraceSet chakra_traces_from_step(const StepResult& result,
         }
         total += graphs[it->second].size();
     }
-    if (total > limits.max_total_nodes) {
+    if (total > limits.max_export_nodes) {
         throw std::invalid_argument(
             "Chakra export: " + std::to_string(total) + " nodes over " + std::to_string(world) +
-            " files exceeds the limit max_total_nodes = " + std::to_string(limits.max_total_nodes) +
-            " (export a smaller layout)");
+            " files exceeds the limit max_export_nodes = " +
+            std::to_string(limits.max_export_nodes) + " (export a smaller layout)");
     }
 
-    TraceSet set;
+    std::map<std::int64_t, std::vector<int>> groups;
     std::map<std::vector<int>, std::int64_t> group_ids;  // sorted members -> id
     for (int g = 0; g < world; ++g) {
         const RankCoordinates c = coordinates_of(layout, g);
@@ -163,7 +165,7 @@ TraceSet chakra_traces_from_step(const StepResult& result,
                 auto [it, is_new] =
                     group_ids.emplace(key, static_cast<std::int64_t>(group_ids.size() + 1));
                 if (is_new) {
-                    set.groups.emplace(it->second, members);
+                    groups.emplace(it->second, members);
                 }
                 node.pg_name = std::to_string(it->second);
             } else {
@@ -175,8 +177,17 @@ TraceSet chakra_traces_from_step(const StepResult& result,
             }
             trace.nodes.push_back(std::move(node));
         }
-        set.traces.push_back(std::move(trace));
+        sink(std::move(trace));
     }
+    return groups;
+}
+
+TraceSet chakra_traces_from_step(const StepResult& result,
+                                 const ParallelLayout& layout,
+                                 const Limits& limits) {
+    TraceSet set;
+    set.groups = export_step_traces(
+        result, layout, [&](Trace&& trace) { set.traces.push_back(std::move(trace)); }, limits);
     return set;
 }
 

@@ -443,34 +443,43 @@ TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits) {
     return set;
 }
 
-std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
-                                                       const TraceSet& set) {
-    std::vector<std::filesystem::path> written;
+std::filesystem::path write_chakra_trace(const std::string& prefix, const Trace& trace) {
     const std::filesystem::path folder = std::filesystem::path(prefix).parent_path();
     if (!folder.empty()) {
         std::filesystem::create_directories(folder);  // as --out of a sweep does
     }
+    const std::filesystem::path path = prefix + "." + std::to_string(trace.npu) + ".et";
+    write_file_atomically(path, encode_trace(trace));
+    return path;
+}
+
+std::filesystem::path write_chakra_groups(const std::string& prefix,
+                                          const std::map<std::int64_t, std::vector<int>>& groups) {
+    std::ostringstream json;
+    json << '{';
+    bool first = true;
+    for (const auto& [id, ranks] : groups) {
+        json << (first ? "" : ",") << "\n  \"" << id << "\": [";
+        for (std::size_t i = 0; i < ranks.size(); ++i) {
+            json << (i ? "," : "") << ranks[i];
+        }
+        json << ']';
+        first = false;
+    }
+    json << "\n}\n";
+    const std::filesystem::path path = prefix + ".comm_groups.json";
+    write_file_atomically(path, json.str());
+    return path;
+}
+
+std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
+                                                       const TraceSet& set) {
+    std::vector<std::filesystem::path> written;
     for (const Trace& trace : set.traces) {
-        const std::filesystem::path path = prefix + "." + std::to_string(trace.npu) + ".et";
-        write_file_atomically(path, encode_trace(trace));
-        written.push_back(path);
+        written.push_back(write_chakra_trace(prefix, trace));
     }
     if (!set.groups.empty()) {
-        std::ostringstream json;
-        json << '{';
-        bool first = true;
-        for (const auto& [id, ranks] : set.groups) {
-            json << (first ? "" : ",") << "\n  \"" << id << "\": [";
-            for (std::size_t i = 0; i < ranks.size(); ++i) {
-                json << (i ? "," : "") << ranks[i];
-            }
-            json << ']';
-            first = false;
-        }
-        json << "\n}\n";
-        const std::filesystem::path path = prefix + ".comm_groups.json";
-        write_file_atomically(path, json.str());
-        written.push_back(path);
+        written.push_back(write_chakra_groups(prefix, set.groups));
     }
     return written;
 }

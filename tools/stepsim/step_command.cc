@@ -287,13 +287,18 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         write_file_atomically(trace_file, trace_json(topology, result));
     }
     if (!chakra_prefix.empty()) {
-        chakra::TraceSet traces;
+        // One file at a time: only one GPU's graph is in memory.
+        std::map<std::int64_t, std::vector<int>> groups;
         try {
-            traces = chakra::chakra_traces_from_step(result, job.layout);
+            groups = chakra::export_step_traces(result, job.layout, [&](chakra::Trace&& trace) {
+                chakra::write_chakra_trace(chakra_prefix, trace);
+            });
         } catch (const std::invalid_argument& e) {
             throw UsageError(std::string("--chakra-out: ") + e.what());
         }
-        chakra::write_chakra_traces(chakra_prefix, traces);
+        if (!groups.empty()) {
+            chakra::write_chakra_groups(chakra_prefix, groups);
+        }
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));
