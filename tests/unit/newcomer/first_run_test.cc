@@ -78,3 +78,15 @@ TEST_CASE("first run: step --help's usage line names every option", "[newcomer]"
         CHECK(usage.find(flag) != std::string::npos);
     }
 }
+
+TEST_CASE("first run: whatif labels its replicas and sensitivity columns", "[newcomer]") {
+    const auto outcome = run_cli_process("whatif", "--topology " + kTopology16 + " --workload " +
+                                                       kTinyPp + " --straggler rank=0:compute=1.2");
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    CHECK(outcome.out.find("DP replicas simulated: 0 1  (simulated on their own") !=
+          std::string::npos);
+    CHECK(
+        outcome.out.find("element                      critical path   simulated (stages only)") !=
+        std::string::npos);
+}
