@@ -120,15 +120,17 @@ std::string result_table(const std::string& topology_file,
     std::ostringstream out;
     char line[256];
     out << "step: " << workload_file << " on " << topology_file << '\n';
-    std::snprintf(line, sizeof line,
-                  "schedule %s, %d stages x %d micro-batches x %d chunks, %d GPUs (%d simulated, "
-                  "fidelity %s)\n\n",
-                  r.schedule.c_str(), r.stages_count, r.microbatches, r.chunks, r.gpus,
-                  r.simulated_gpus, std::string(to_string(r.fidelity)).c_str());
+    std::snprintf(
+        line, sizeof line,
+        "schedule %s, %d stages x %d micro-batches x %d chunks, %d GPUs (%d simulated: one "
+        "per stage, the others by symmetry; fidelity %s)\n\n",
+        r.schedule.c_str(), r.stages_count, r.microbatches, r.chunks, r.gpus, r.simulated_gpus,
+        std::string(to_string(r.fidelity)).c_str());
     out << line;
     std::snprintf(line, sizeof line,
                   "step time        %s\nMFU / HFU        %.1f%% / %.1f%%\ntokens/s         "
-                  "%.4g (useful %.4g)\nbubble           %.2f%% of the step (ratio %.4f)\n",
+                  "%.4g (useful %.4g)\nbubble           %.2f%% of the step (mean over GPUs); "
+                  "schedule's closed-form ratio %.4f (bubble over ideal time, (p-1)/m for 1F1B)\n",
                   format_duration(r.step_time_s).c_str(), 100 * r.mfu, 100 * r.hfu, r.tokens_per_s,
                   r.useful_tokens_per_s, 100 * r.bubble_fraction, r.bubble_ratio);
     out << line;
@@ -154,11 +156,12 @@ std::string result_table(const std::string& topology_file,
                       b.bubble_s, b.other_idle_s);
         out << line;
     };
-    row("cluster", r.cluster);
+    row("cluster mean", r.cluster);
     for (const StageResult& s : r.stages) {
         row("stage " + std::to_string(s.stage), s.breakdown);
     }
-    out << "\nsimulated vs closed form (s)\n";
+    out << "\nsimulated vs closed form (s; the slowest stage's figures, not the cluster mean)\n"
+           "  name        simulated   estimate difference  closed form of the estimate\n";
     for (const StepEstimate& e : r.estimates) {
         std::snprintf(line, sizeof line, "  %-10s %10.6f %10.6f %+10.6f  %s\n", e.name.c_str(),
                       e.simulated_s, e.closed_form_s, e.difference_s, e.closed_form.c_str());

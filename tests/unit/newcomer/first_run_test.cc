@@ -90,3 +90,18 @@ TEST_CASE("first run: whatif labels its replicas and sensitivity columns", "[new
         outcome.out.find("element                      critical path   simulated (stages only)") !=
         std::string::npos);
 }
+
+TEST_CASE("first run: step says what \"simulated\", the bubble ratio and the rows mean",
+          "[newcomer]") {
+    const auto outcome =
+        run_cli_process("step", "--topology " + kTopology16 + " --workload " + kTinyPp);
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    CHECK(outcome.out.find("(4 simulated: one per stage, the others by symmetry;") !=
+          std::string::npos);
+    CHECK(outcome.out.find("of the step (mean over GPUs); schedule's closed-form ratio") !=
+          std::string::npos);
+    CHECK(outcome.out.find("\ncluster mean ") != std::string::npos);
+    CHECK(outcome.out.find("the slowest stage's figures, not the cluster mean") !=
+          std::string::npos);
+}
