@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 namespace {
@@ -104,4 +105,23 @@ TEST_CASE("first run: step says what \"simulated\", the bubble ratio and the row
     CHECK(outcome.out.find("\ncluster mean ") != std::string::npos);
     CHECK(outcome.out.find("the slowest stage's figures, not the cluster mean") !=
           std::string::npos);
+}
+
+TEST_CASE("first run: sweep progress into a file is a line per 10%, not per point", "[newcomer]") {
+    const std::filesystem::path out =
+        std::filesystem::temp_directory_path() / "stepsim_newcomer_sweep_progress";
+    std::filesystem::remove_all(out);
+    const auto outcome =
+        run_cli_process("sweep", kSource + "/tools/examples/sweeps/straggler.textproto --out " +
+                                     out.string() + " --jobs 2");
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    std::size_t lines = 0;
+    for (std::size_t at = outcome.out.find("points/s"); at != std::string::npos;
+         at = outcome.out.find("points/s", at + 1)) {
+        ++lines;
+    }
+    CHECK(lines >= 2);   // the start and the end at least
+    CHECK(lines <= 12);  // 33 points: not one line each
+    std::filesystem::remove_all(out);
 }
