@@ -4,6 +4,7 @@
 // the run-level simulation, report the best interval with its confidence band beside Young's
 // and Daly's intervals (simulated with the same seeds), and optionally write a resumable CSV
 // and an SVG plot. Model: docs/models/failures-checkpoints.md.
+#include "stepsim/analytic.h"
 #include "stepsim/report.h"
 #include "stepsim/scenario.h"
 #include "stepsim/spec.h"
@@ -32,7 +33,7 @@ constexpr const char* kUsage =
     "stepsim checkpoint [--topology T] (--step-time X | --workload W) (--steps N | --work T | "
     "--tokens N --tokens-per-step N) (--failures F | --mtbf M | --mtbf-sweep LIST) "
     "(--checkpoint-cost C | --checkpoint-size B --write-bandwidth-per-node BW "
-    "[--write-bandwidth-total BW]) --restart-cost R --intervals START:STOP:STEP|LIST "
+    "[--write-bandwidth-total BW]) --restart-cost R [--intervals START:STOP:STEP|LIST] "
     "[--seeds N] [--threads N] [--json] [--csv FILE] [--plot FILE.svg]";
 
 struct Options {
@@ -260,11 +261,14 @@ std::string table_report(const CheckpointSweepSpec& spec, const std::vector<Rate
             row(study.grid[i], i == study.best ? "*" : " ");
         }
         const SweepPoint& best = study.grid[study.best];
-        std::snprintf(
-            line, sizeof line, "  best: %s, goodput %.4f ± %.4f; indistinguishable from %s to %s\n",
-            format_duration(static_cast<double>(best.interval_steps) * step_s).c_str(),
-            best.summary.goodput.mean, best.summary.goodput.ci95,
-            format_duration(study.band_low_s).c_str(), format_duration(study.band_high_s).c_str());
+        const std::string band =
+            study.band_low_s == study.band_high_s
+                ? std::string("no other interval of the grid is indistinguishable")
+                : "indistinguishable from " + format_duration(study.band_low_s) + " to " +
+                      format_duration(study.band_high_s);
+        std::snprintf(line, sizeof line, "  best: %s, goodput %.4f ± %.4f; %s\n",
+                      format_duration(static_cast<double>(best.interval_steps) * step_s).c_str(),
+                      best.summary.goodput.mean, best.summary.goodput.ci95, band.c_str());
         out << line;
         auto formula = [&](const char* name, double interval_s, const SweepPoint& p,
                            bool disagrees) {
@@ -326,7 +330,8 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         ("validation-interval", po::value(&o.validation_interval), "validate every N steps")      //
         ("validation-cost", po::value(&o.validation_cost), "time of one validation")              //
         ("intervals", po::value(&o.intervals),
-         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list")    //
+         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list (default: 17 "
+         "on a log grid from Young's interval / 4 to x 4)")                           //
         ("seeds", po::value(&o.seeds), "runs per point (default 100)")                //
         ("max-seeds", po::value(&o.max_seeds), "limit on --seeds (default 1000000)")  //
         ("max-segments", po::value(&o.max_segments),
@@ -515,7 +520,30 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
 
     // ---- the sweep ----
     if (o.intervals.empty()) {
-        throw UsageError("give --intervals, e.g. 5min:4h:5min");
+        // No grid given: 17 log-spaced intervals from a quarter of the shortest Young/Daly
+        // interval to four times the longest (over the failure rates), at least one step.
+        const double delta_s = to_seconds(run.checkpoint.save_cost);
+        double low = 0;
+        double high = 0;
+        for (const FailureModel& rate : spec.failure_rates) {
+            const double young = analytic::young_interval_s(delta_s, rate.cluster_mtbf_s());
+            low = low > 0 ? std::min(low, young) : young;
+            high = std::max(high, young);
+        }
+        low = std::max(low / 4, to_seconds(run.step_time));
+        high = std::max(high * 4, low);
+        std::string grid;
+        constexpr int kPoints = 17;
+        for (int i = 0; i < kPoints; ++i) {
+            const double s = low * std::pow(high / low, static_cast<double>(i) / (kPoints - 1));
+            char item[40];
+            std::snprintf(item, sizeof item, "%s%.9gs", i ? "," : "", s);
+            grid += item;
+        }
+        o.intervals = grid;
+        io.err() << "stepsim checkpoint: no --intervals: " << kPoints << " intervals from "
+                 << format_duration(low) << " to " << format_duration(high)
+                 << " (log grid around Young's interval)\n";
     }
     spec.interval_steps = parse_intervals(o.intervals, run.step_time);
     run.checkpoint.interval_steps = spec.interval_steps.front();

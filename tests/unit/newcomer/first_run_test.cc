@@ -125,3 +125,16 @@ TEST_CASE("first run: sweep progress into a file is a line per 10%, not per poin
     CHECK(lines <= 12);  // 33 points: not one line each
     std::filesystem::remove_all(out);
 }
+
+TEST_CASE("first run: checkpoint without --intervals sweeps a log grid around Young's interval",
+          "[newcomer]") {
+    const auto outcome =
+        run_cli_process("checkpoint",
+                        "--mtbf 7.5h --step-time 31.5s --steps 20000 --checkpoint-cost 12.5s "
+                        "--restart-cost 30min --seeds 20 --json");
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    CHECK(outcome.out.find("no --intervals: 17 intervals from") != std::string::npos);
+    // Young: sqrt(2 x 12.5 s x 27000 s) = 821.6 s; the grid spans 205 s .. 3286 s.
+    CHECK(outcome.out.find("\"young_interval_s\": 821.5") != std::string::npos);
+}
