@@ -158,6 +158,28 @@ std::vector<std::int64_t> parse_intervals(const std::string& text, RunTime step_
     return steps;
 }
 
+struct ColumnUnit {
+    const char* name;
+    double seconds;
+};
+
+/// h from 2 h, min from 2 min, else s.
+ColumnUnit column_unit(double max_s) {
+    if (max_s >= 7200) {
+        return {"h", 3600};
+    }
+    if (max_s >= 120) {
+        return {"min", 60};
+    }
+    return {"s", 1};
+}
+
+std::string in_unit(double seconds, const ColumnUnit& unit) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", seconds / unit.seconds);
+    return text;
+}
+
 std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
     const double step_s = to_seconds(spec.base.step_time);
     JsonWriter json;
@@ -242,19 +264,38 @@ std::string table_report(const CheckpointSweepSpec& spec, const std::vector<Rate
     out << line;
     for (const RateStudy& study : studies) {
         out << "\ncluster MTBF " << format_duration(study.mtbf_s) << '\n';
-        std::snprintf(line, sizeof line, "  %12s %8s %18s %12s %10s %10s %10s %9s\n", "interval",
-                      "steps", "goodput (95% CI)", "wall time", "checkpoint", "rework", "restart",
+        // One unit per column, picked from the column's largest value.
+        double max_interval_s = 0;
+        double max_wall_s = 0;
+        double max_lost_s = 0;
+        for (const SweepPoint& p : study.grid) {
+            max_interval_s =
+                std::max(max_interval_s, static_cast<double>(p.interval_steps) * step_s);
+            max_wall_s = std::max(max_wall_s, p.summary.wall_time_s.mean);
+            max_lost_s = std::max(
+                {max_lost_s, p.summary.checkpoint_s, p.summary.rework_s, p.summary.restart_s});
+        }
+        const ColumnUnit interval_unit = column_unit(max_interval_s);
+        const ColumnUnit wall_unit = column_unit(max_wall_s);
+        const ColumnUnit lost_unit = column_unit(max_lost_s);
+        const auto head = [](const char* name, const ColumnUnit& unit) {
+            return std::string(name) + " (" + unit.name + ")";
+        };
+        std::snprintf(line, sizeof line, "  %14s %8s %18s %15s %16s %12s %13s %9s\n",
+                      head("interval", interval_unit).c_str(), "steps", "goodput (95% CI)",
+                      head("wall time", wall_unit).c_str(), head("checkpoint", lost_unit).c_str(),
+                      head("rework", lost_unit).c_str(), head("restart", lost_unit).c_str(),
                       "failures");
         out << line;
         auto row = [&](const SweepPoint& p, const char* mark) {
             const RunSummary& s = p.summary;
             std::snprintf(
-                line, sizeof line, "%s %12s %8lld %9.4f ± %6.4f %12s %10s %10s %10s %9.1f\n", mark,
-                format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                line, sizeof line, "%s %14s %8lld %9.4f ± %6.4f %15s %16s %12s %13s %9.1f\n", mark,
+                in_unit(static_cast<double>(p.interval_steps) * step_s, interval_unit).c_str(),
                 static_cast<long long>(p.interval_steps), s.goodput.mean, s.goodput.ci95,
-                format_duration(s.wall_time_s.mean).c_str(),
-                format_duration(s.checkpoint_s).c_str(), format_duration(s.rework_s).c_str(),
-                format_duration(s.restart_s).c_str(), s.failures);
+                in_unit(s.wall_time_s.mean, wall_unit).c_str(),
+                in_unit(s.checkpoint_s, lost_unit).c_str(), in_unit(s.rework_s, lost_unit).c_str(),
+                in_unit(s.restart_s, lost_unit).c_str(), s.failures);
             out << line;
         };
         for (std::size_t i = 0; i < study.grid.size(); ++i) {
@@ -264,17 +305,20 @@ std::string table_report(const CheckpointSweepSpec& spec, const std::vector<Rate
         const std::string band =
             study.band_low_s == study.band_high_s
                 ? std::string("no other interval of the grid is indistinguishable")
-                : "indistinguishable from " + format_duration(study.band_low_s) + " to " +
-                      format_duration(study.band_high_s);
+                : "indistinguishable from " + in_unit(study.band_low_s, interval_unit) + " to " +
+                      in_unit(study.band_high_s, interval_unit) + " " + interval_unit.name;
+        const auto interval_text = [&](double seconds) {
+            return in_unit(seconds, interval_unit) + " " + interval_unit.name;
+        };
         std::snprintf(line, sizeof line, "  best: %s, goodput %.4f ± %.4f; %s\n",
-                      format_duration(static_cast<double>(best.interval_steps) * step_s).c_str(),
+                      interval_text(static_cast<double>(best.interval_steps) * step_s).c_str(),
                       best.summary.goodput.mean, best.summary.goodput.ci95, band.c_str());
         out << line;
         auto formula = [&](const char* name, double interval_s, const SweepPoint& p,
                            bool disagrees) {
             std::snprintf(line, sizeof line, "  %-6s %s (simulated at %s): goodput %.4f ± %.4f%s\n",
-                          name, format_duration(interval_s).c_str(),
-                          format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                          name, interval_text(interval_s).c_str(),
+                          interval_text(static_cast<double>(p.interval_steps) * step_s).c_str(),
                           p.summary.goodput.mean, p.summary.goodput.ci95,
                           disagrees ? "  DISAGREES with the simulation" : "");
             out << line;

@@ -138,3 +138,18 @@ TEST_CASE("first run: checkpoint without --intervals sweeps a log grid around Yo
     // Young: sqrt(2 x 12.5 s x 27000 s) = 821.6 s; the grid spans 205 s .. 3286 s.
     CHECK(outcome.out.find("\"young_interval_s\": 821.5") != std::string::npos);
 }
+
+TEST_CASE("first run: checkpoint's table has one unit per column", "[newcomer]") {
+    const auto outcome =
+        run_cli_process("checkpoint",
+                        "--mtbf 7.5h --step-time 31.5s --steps 95368 --checkpoint-cost 12.5s "
+                        "--restart-cost 30min --seeds 20 --intervals 5min,15min,1h");
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    CHECK(outcome.out.find("interval (min)") != std::string::npos);
+    CHECK(outcome.out.find("wall time (h)") != std::string::npos);
+    CHECK(outcome.out.find("best: 15.22 min,") != std::string::npos);  // whole steps
+    CHECK(outcome.out.find("no other interval of the grid is indistinguishable") !=
+          std::string::npos);
+    CHECK(outcome.out.find(" s (simulated at") == std::string::npos);
+}
