@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -180,7 +181,90 @@ std::string in_unit(double seconds, const ColumnUnit& unit) {
     return text;
 }
 
-std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+/// The optimum between the grid points around the best one: golden-section search over whole
+/// steps on the common-random-number curve (every interval runs the same seeds), so that an
+/// optimum between grid points (Young's interval sometimes beats the grid's best) is found.
+struct RefinedOptimum {
+    bool is_refined = false;  ///< false: the grid's neighbours are adjacent steps (or none)
+    SweepPoint point;
+    double bracket_low_s = 0;
+    double bracket_high_s = 0;
+    int evaluations = 0;
+    double band_low_s = 0;  ///< intervals whose 95% interval reaches the optimum's lower bound
+    double band_high_s = 0;
+};
+
+RefinedOptimum refine_optimum(const CheckpointSweepSpec& spec, const RateStudy& study) {
+    RefinedOptimum r;
+    r.point = study.grid[study.best];
+    const double step_s = to_seconds(spec.base.step_time);
+    const std::size_t b = study.best;
+    std::int64_t lo = study.grid[b > 0 ? b - 1 : b].interval_steps;
+    std::int64_t hi = study.grid[b + 1 < study.grid.size() ? b + 1 : b].interval_steps;
+    r.bracket_low_s = static_cast<double>(lo) * step_s;
+    r.bracket_high_s = static_cast<double>(hi) * step_s;
+    std::map<std::int64_t, SweepPoint> cache;
+    for (const SweepPoint& p : study.grid) {
+        cache.emplace(p.interval_steps, p);
+    }
+    cache.emplace(study.young.interval_steps, study.young);
+    cache.emplace(study.daly.interval_steps, study.daly);
+    const auto goodput = [&](std::int64_t steps) {
+        auto it = cache.find(steps);
+        if (it == cache.end()) {
+            RunSpec run = spec.base;
+            run.failures = spec.failure_rates[static_cast<std::size_t>(r.point.rate_index)];
+            run.checkpoint.interval_steps = steps;
+            SweepPoint p;
+            p.rate_index = r.point.rate_index;
+            p.interval_steps = steps;
+            p.summary = simulate_runs(run, spec.base_seed, spec.seeds);
+            ++r.evaluations;
+            it = cache.emplace(steps, p).first;
+        }
+        return it->second.summary.goodput.mean;
+    };
+    if (hi - lo > 2) {
+        r.is_refined = true;
+        const double inverse_phi = (std::sqrt(5.0) - 1) / 2;
+        while (hi - lo > 3) {
+            const auto span = static_cast<double>(hi - lo);
+            std::int64_t c = hi - static_cast<std::int64_t>(std::llround(span * inverse_phi));
+            std::int64_t d = lo + static_cast<std::int64_t>(std::llround(span * inverse_phi));
+            if (c >= d) {
+                d = c + 1;
+            }
+            if (goodput(c) < goodput(d)) {
+                lo = c;
+            } else {
+                hi = d;
+            }
+        }
+        for (std::int64_t x = lo; x <= hi; ++x) {
+            goodput(x);
+        }
+    }
+    // The best of everything simulated for this rate (grid, formulas, search).
+    for (const auto& [steps, p] : cache) {
+        if (p.summary.goodput.mean > r.point.summary.goodput.mean) {
+            r.point = p;
+        }
+    }
+    const double floor = r.point.summary.goodput.mean - r.point.summary.goodput.ci95;
+    r.band_low_s = r.band_high_s = static_cast<double>(r.point.interval_steps) * step_s;
+    for (const auto& [steps, p] : cache) {
+        if (p.summary.goodput.mean + p.summary.goodput.ci95 >= floor) {
+            const double interval_s = static_cast<double>(steps) * step_s;
+            r.band_low_s = std::min(r.band_low_s, interval_s);
+            r.band_high_s = std::max(r.band_high_s, interval_s);
+        }
+    }
+    return r;
+}
+
+std::string json_report(const CheckpointSweepSpec& spec,
+                        const std::vector<RateStudy>& studies,
+                        const std::vector<RefinedOptimum>& refined) {
     const double step_s = to_seconds(spec.base.step_time);
     JsonWriter json;
     json.begin_object();
@@ -232,6 +316,13 @@ std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateS
         json.field("daly_goodput", study.daly.summary.goodput.mean);
         json.field("daly_goodput_ci95", study.daly.summary.goodput.ci95);
         json.field("daly_disagrees", study.daly_disagrees);
+        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
+        json.field("refined_interval_s", static_cast<double>(ref.point.interval_steps) * step_s);
+        json.field("refined_goodput", ref.point.summary.goodput.mean);
+        json.field("refined_goodput_ci95", ref.point.summary.goodput.ci95);
+        json.field("refined_band_low_s", ref.band_low_s);
+        json.field("refined_band_high_s", ref.band_high_s);
+        json.field("refined_evaluations", ref.evaluations);
         json.key("caveats").begin_array();
         for (const std::string& caveat : study.caveats) {
             json.value(caveat);
@@ -249,10 +340,12 @@ std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateS
     return json.str() + "\n";
 }
 
-std::string table_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+std::string table_report(const CheckpointSweepSpec& spec,
+                         const std::vector<RateStudy>& studies,
+                         const std::vector<RefinedOptimum>& refined) {
     const double step_s = to_seconds(spec.base.step_time);
     std::ostringstream out;
-    char line[256];
+    char line[512];
     std::snprintf(line, sizeof line,
                   "run: %lld steps of %s (%s useful), checkpoint %s%s, restart %s, %lld seeds\n",
                   static_cast<long long>(spec.base.steps), format_duration(step_s).c_str(),
@@ -325,6 +418,19 @@ std::string table_report(const CheckpointSweepSpec& spec, const std::vector<Rate
         };
         formula("young:", study.young_interval_s, study.young, study.young_disagrees);
         formula("daly:", study.daly_interval_s, study.daly, study.daly_disagrees);
+        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
+        if (ref.is_refined) {
+            std::snprintf(
+                line, sizeof line,
+                "  refined: %s, goodput %.4f ± %.4f (golden-section search between %s "
+                "and %s, same seeds, %d more points); indistinguishable from %s to %s\n",
+                interval_text(static_cast<double>(ref.point.interval_steps) * step_s).c_str(),
+                ref.point.summary.goodput.mean, ref.point.summary.goodput.ci95,
+                interval_text(ref.bracket_low_s).c_str(), interval_text(ref.bracket_high_s).c_str(),
+                ref.evaluations, interval_text(ref.band_low_s).c_str(),
+                interval_text(ref.band_high_s).c_str());
+            out << line;
+        }
         if (!study.caveats.empty()) {
             out << "  formula assumptions violated:";
             for (std::size_t i = 0; i < study.caveats.size(); ++i) {
@@ -655,7 +761,12 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!o.plot.empty()) {
         write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time));
     }
-    io.emit(common.json ? json_report(spec, studies) : table_report(spec, studies));
+    std::vector<RefinedOptimum> refined;
+    for (const RateStudy& study : studies) {
+        refined.push_back(refine_optimum(spec, study));
+    }
+    io.emit(common.json ? json_report(spec, studies, refined)
+                        : table_report(spec, studies, refined));
     return 0;
 }
 

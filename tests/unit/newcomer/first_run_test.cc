@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <regex>
 #include <string>
 
 namespace {
@@ -152,4 +153,26 @@ TEST_CASE("first run: checkpoint's table has one unit per column", "[newcomer]")
     CHECK(outcome.out.find("no other interval of the grid is indistinguishable") !=
           std::string::npos);
     CHECK(outcome.out.find(" s (simulated at") == std::string::npos);
+}
+
+TEST_CASE("first run: checkpoint refines the optimum between grid points", "[newcomer]") {
+    const auto outcome =
+        run_cli_process("checkpoint",
+                        "--mtbf 49.49h --step-time 31.5s --steps 95368 --checkpoint-cost 12.5s "
+                        "--restart-cost 30min --seeds 100 --intervals 10min,30min,1h --json");
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    const auto number = [&](const std::string& key) {
+        const std::regex pattern("\"" + key + "\": ([-0-9.e+]+)");
+        std::smatch match;
+        REQUIRE(std::regex_search(outcome.out, match, pattern));
+        return std::stod(match[1]);
+    };
+    // Never worse than the grid's best (same seeds), inside the grid's neighbours.
+    CHECK(number("refined_goodput") >= number("best_goodput"));
+    CHECK(number("refined_interval_s") >= 600);
+    CHECK(number("refined_interval_s") <= 3600);
+    CHECK(number("refined_evaluations") > 0);
+    CHECK(number("refined_band_low_s") <= number("refined_interval_s"));
+    CHECK(number("refined_band_high_s") >= number("refined_interval_s"));
 }
