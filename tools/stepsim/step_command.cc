@@ -12,6 +12,7 @@
 #include "stepsim/workload.h"
 
 #include "command.h"
+#include "step_plot.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -232,6 +233,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string workload_file;
     std::string trace_file;
     std::string chakra_prefix;
+    std::string plot_file;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     bool allow_oom = false;
@@ -254,6 +256,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
         "groups of the same shape")(
+        "plot", po::value<std::string>(&plot_file),
+        "write the pipeline picture (one row per stage, time left to right) as SVG to FILE")(
         "chakra-out", po::value<std::string>(&chakra_prefix),
         "write the step's per-GPU graphs as Chakra traces PREFIX.<npu>.et (docs/chakra.md)")(
         "threads", po::value<int>(&threads),
@@ -264,7 +268,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
                             "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
                             "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
                             "[--network fair_share|alpha_beta] [--free-comm] [--exact-groups] "
-                            "[--threads N] [--chakra-out PREFIX] [-o FILE]")) {
+                            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
         return 0;
     }
     StepOptions options;
@@ -272,7 +276,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
-    options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty();
+    options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty() || !plot_file.empty();
     if (threads < 1) {
         throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
     }
@@ -288,6 +292,12 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
         write_file_atomically(trace_file, trace_json(topology, result));
+    }
+    if (!plot_file.empty()) {
+        write_file_atomically(
+            plot_file, step_timeline_svg(result, "one step: " + workload_file + " on " +
+                                                     topology_file + " (" + result.schedule + ", " +
+                                                     std::to_string(result.gpus) + " GPUs)"));
     }
     if (!chakra_prefix.empty()) {
         // One file at a time: only one GPU's graph is in memory.

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 
@@ -175,4 +177,29 @@ TEST_CASE("first run: checkpoint refines the optimum between grid points", "[new
     CHECK(number("refined_evaluations") > 0);
     CHECK(number("refined_band_low_s") <= number("refined_interval_s"));
     CHECK(number("refined_band_high_s") >= number("refined_interval_s"));
+}
+
+TEST_CASE("first run: step --plot draws one row per stage, the blocks and the step time",
+          "[newcomer]") {
+    const std::filesystem::path svg =
+        std::filesystem::temp_directory_path() / "stepsim_newcomer_timeline.svg";
+    std::filesystem::remove(svg);
+    const auto outcome = run_cli_process(
+        "step", "--topology " + kTopology16 + " --workload " + kTinyPp + " --plot " + svg.string());
+    INFO(outcome.out);
+    REQUIRE(outcome.status == 0);
+    std::ifstream in(svg);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.rfind("<svg", 0) == 0);
+    CHECK(text.find("</svg>") != std::string::npos);
+    for (const char* expected :
+         {"stage 0 (GPU 0)", "stage 3 (GPU 12)", "step time 123.84 ms", "time in the step (ms)",
+          "forward", "backward (inputs, or full)", "pipeline bubble",
+          "exposed communication (TP, ZeRO, PP, DP)", "#4e79a7", "#f28e2b", "#d9d9d9"}) {
+        INFO(expected);
+        CHECK(text.find(expected) != std::string::npos);
+    }
+    // Micro-batch numbers on the wide blocks (the last stage's backward passes).
+    CHECK(text.find("fill=\"white\">7</text>") != std::string::npos);
+    std::filesystem::remove(svg);
 }
