@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// File: replay_command.cc
+// File: chakra_replay_command.cc
 // `stepsim replay --topology T --chakra PREFIX [--json] [--network fair_share|alpha_beta]`:
 // runs Chakra execution traces (PREFIX.<npu>.et, one per NPU) on stepsim's engine and
 // reports each NPU's total time, its exposed communication and the critical path
