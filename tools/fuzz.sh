@@ -3,7 +3,7 @@
 # Fuzzes one spec parser with libFuzzer for N seconds:
 #
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer flags...]
-#   TARGET: topology | workload | failures | units | overrides | scenario | sweep
+#   TARGET: topology | workload | failures | units | overrides | scenario | sweep | trace
 #           (tests/fuzz/<TARGET>_fuzz.cc)
 #
 # Builds the targets with clang 14 (-fsanitize=fuzzer,address,undefined) in build-fuzz/
@@ -25,7 +25,7 @@ target=$1
 seconds=$2
 shift 2
 case $target in
-  topology | workload | failures | units | overrides | scenario | sweep) ;;
+  topology | workload | failures | units | overrides | scenario | sweep | trace) ;;
   *) echo "fuzz.sh: unknown target \"$target\"" >&2; usage ;;
 esac
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number" >&2; usage; }
@@ -62,6 +62,12 @@ mkdir -p "$build/fuzz-work/$target" "$build/fuzz-artifacts/$target"
     'node[0].nvswitch[0]' '0-7' compute= comm= factor= down '&&' '||' '==' '!=' '<=' '>=' \
     '!' '%' gpus '"' --seed --seeds --steps --mtbf --intervals --straggler --set \
     limits.max_points
+  # Trace-event JSON (tools/fuzz.sh trace).
+  printf '%s\n' traceEvents ph pid tid ts dur args step seq_id mb_id model_chunk thread_name \
+    process_name 'PP rank 0, TP rank 0, ' 'gpu 0 (stage 0) ' compute pp-comm dp-comm pp dp \
+    forward-send forward-recv backward-send backward-recv grads-reduce-scatter \
+    params-all-gather optimizer-clip-main-grad embedding-grads-all-reduce 'pp send mb0 vs0' \
+    'F mb0 L0' 'B mb0 L0' bubble null true false
 } | sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$dict"
 
 echo "fuzz.sh: fuzzing $target for ${seconds}s ($jobs job(s)); artifacts in $build/fuzz-artifacts/$target/" >&2

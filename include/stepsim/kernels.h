@@ -50,13 +50,13 @@ struct Kernel {
     std::int64_t m = 0;
     std::int64_t n = 0;
     std::int64_t k = 0;
-    std::int64_t batch = 1;       ///< independent products (batched GEMM; attention b·heads)
-    bool is_backward = false;     ///< attention: the backward kernel (2.5× the forward FLOPs)
-    bool is_causal = true;        ///< attention: causal mask (half the score tiles skipped)
+    std::int64_t batch = 1;    ///< independent products (batched GEMM; attention b·heads)
+    bool is_backward = false;  ///< attention: the backward kernel (2.5× the forward FLOPs)
+    bool is_causal = true;     ///< attention: causal mask (half the score tiles skipped)
     AttentionKernel attention = AttentionKernel::kFlash2;  ///< attention: the kernel family
     bool is_attention_core = false;  ///< counted as attention FLOPs (Q·Kᵀ, softmax·V), not GEMM
-    double bytes = 0.0;           ///< memory kernels: HBM bytes read + written
-    double repeat = 1.0;          ///< identical launches (scaled work)
+    double bytes = 0.0;              ///< memory kernels: HBM bytes read + written
+    double repeat = 1.0;             ///< identical launches (scaled work)
 
     /// FLOPs one launch does, counted as Megatron counts them: 2·m·n·k·batch for a GEMM; for
     /// attention 4·batch·m·n·k forward (Q·Kᵀ and P·V, the causal mask not exploited) and twice

@@ -76,6 +76,9 @@ struct StageResult {
     /// Most micro-batches (counted in model chunks) holding activations at once, measured.
     int peak_in_flight_chunks = 0;
     MemoryBreakdown memory;  ///< with the measured in-flight count
+    /// The stage's kernels over the step on one of its GPUs (every micro-batch's F, B, W and
+    /// recompute, plus the optimizer), by kind, and how many came from the kernel profile.
+    KernelTiming kernels;
 };
 
 /// A simulated figure beside its closed-form estimate.
@@ -133,6 +136,12 @@ struct StepResult {
     MemoryBreakdown memory_per_gpu;  ///< the most loaded stage
     int memory_stage = 0;
     std::vector<CriticalPathEntry> critical_path;
+    /// How kernels were timed: "kernel" or "scalar", the software stack, the attention kernel
+    /// ("flash2", "flash3" or "unfused") and the kernel profile's file ("" for none).
+    std::string compute_model;
+    std::string stack;
+    std::string attention_kernel;
+    std::string kernel_profile;
     std::vector<StepEstimate> estimates;
 
     // What was simulated.

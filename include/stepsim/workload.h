@@ -11,8 +11,8 @@
 #include "stepsim/kernels.h"
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,12 +47,15 @@ struct GpuSpec {
     std::int64_t hbm_bytes = 0;          ///< HBM capacity as on the datasheet (decimal GB)
     double hbm_Bps = 0.0;                ///< peak HBM bandwidth
     GpuEfficiency efficiency;
-    int sm_count = 0;                    ///< streaming multiprocessors (waves of GEMM tiles)
-    double boost_clock_hz = 0.0;         ///< the clock behind the tensor-core peak
-    double peak_fp8_flops_per_s = 0.0;   ///< dense fp8 peak; 0 when the GPU has no fp8
-    double launch_overhead_s = 2e-6;     ///< per kernel: launch and ramp (kernel model)
-    AttentionCurve flash2;               ///< FlashAttention-2 throughput (kernel model)
-    AttentionCurve flash3;               ///< FlashAttention-3 / cuDNN; all zero: not supported
+    int sm_count = 0;                   ///< streaming multiprocessors (waves of GEMM tiles)
+    double boost_clock_hz = 0.0;        ///< the clock behind the tensor-core peak
+    double peak_fp8_flops_per_s = 0.0;  ///< dense fp8 peak; 0 when the GPU has no fp8
+    double launch_overhead_s = 2e-6;    ///< per kernel: launch and ramp (kernel model)
+    /// Best measured large-GEMM throughput over peak (Maximum Achievable Matmul FLOPS); the
+    /// library's gemm_fraction is this times kSustainedFractionOfMamf.
+    double mamf_fraction = 0.0;
+    AttentionCurve flash2;  ///< FlashAttention-2 throughput (kernel model)
+    AttentionCurve flash3;  ///< FlashAttention-3 / cuDNN; all zero: not supported
     ComputeModel compute_model = ComputeModel::kKernel;
     std::shared_ptr<const KernelProfile> kernel_profile;  ///< measured times, may be null
 
@@ -96,13 +99,14 @@ struct KernelTiming {
     double attention_s = 0.0;  ///< attention core (fused kernel, or unfused GEMMs + softmax)
     double memory_s = 0.0;     ///< memory-bound kernels (launch overhead excluded)
     double launch_s = 0.0;     ///< per-kernel launch overheads
-    double kernels = 0.0;            ///< launches timed (repeat counts included)
+    double kernels = 0.0;      ///< launches timed (repeat counts included)
     double kernels_from_profile = 0.0;  ///< of which from the measured profile
 
     KernelTiming& operator+=(const KernelTiming& other);
 };
 
 KernelTiming operator*(double factor, KernelTiming timing);
+KernelTiming operator+(KernelTiming a, const KernelTiming& b);
 
 /// Seconds one launch of `kernel` takes on `gpu` by the kernel model (no profile, no launch
 /// overhead): GEMMs by tiles and waves under a math/memory roofline, attention by its curve,
@@ -242,9 +246,11 @@ enum class SoftwareStack : std::uint8_t {
 
 std::string_view to_string(SoftwareStack stack);
 
-/// The fitted constant (docs/validation.md, "Calibration"): A100 large-GEMM fraction under
-/// Megatron-LM 2021, fitted once on SC'21 Table 1 and frozen.
-inline constexpr double kA100MegatronLm2021GemmFraction = 0.68;
+/// The fitted constant (docs/validation.md, "Calibration"): the share of its best measured
+/// matmul throughput (MAMF) a GPU sustains in end-to-end training, fitted once on SC'21 Table 1
+/// (A100, Megatron-LM 2021) and frozen. Every library GPU's gemm_fraction is its MAMF fraction
+/// times this.
+inline constexpr double kSustainedFractionOfMamf = 0.78;
 /// The fitted constant of (A100, Megatron-DeepSpeed 2022): DeepSpeed's pipeline-engine host
 /// time per forward or backward op, fitted once on the MT-NLG table and frozen.
 inline constexpr double kDeepSpeedPipelineOpOverheadS = 0.019;
@@ -255,8 +261,6 @@ struct TrainingJob;
 void apply_stack_defaults(TrainingJob& job);
 /// FlashAttention-3 with Megatron-Core 2024 on GPUs that have it, FlashAttention-2 otherwise.
 AttentionKernel default_attention_kernel(SoftwareStack stack, const GpuSpec& gpu);
-/// The stack's fitted large-GEMM fraction for a library GPU, if one was fitted.
-std::optional<double> stack_gemm_fraction(SoftwareStack stack, std::string_view gpu_name);
 
 struct TrainingJob {
     SoftwareStack stack = SoftwareStack::kCustom;

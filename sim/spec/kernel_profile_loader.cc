@@ -66,12 +66,11 @@ KernelProfile load_kernel_profile_text(std::string_view text, std::string_view d
                 bad("bytes", "bytes \"" + row.bytes() + "\": " + err.what());
             }
         } else {
-            for (const auto& [field, value] :
-                 {std::pair{"m", e.m}, std::pair{"n", e.n}, std::pair{"k", e.k},
-                  std::pair{"batch", e.batch}}) {
+            for (const auto& [field, value] : {std::pair{"m", e.m}, std::pair{"n", e.n},
+                                               std::pair{"k", e.k}, std::pair{"batch", e.batch}}) {
                 if (value < 1) {
-                    bad(field, std::string(field) + " must be at least 1, got " +
-                                   std::to_string(value));
+                    bad(field,
+                        std::string(field) + " must be at least 1, got " + std::to_string(value));
                 }
             }
         }

@@ -14,10 +14,10 @@
 #include "workloads/workload.pb.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <memory>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,7 +60,7 @@ public:
         convert_model(job.model);
         convert_training(job.training);
         convert_layout(job.layout);
-        convert_gpu(job.gpu, job.stack);
+        convert_gpu(job.gpu);
         convert_attention_kernel(job);
         return job;
     }
@@ -154,10 +154,10 @@ private:
             t.is_flash_attention = p.flash_attention();
         }
         if (!p.pipeline_op_overhead().empty()) {
-            t.pipeline_op_overhead_s = quantity(p, "pipeline_op_overhead",
-                                                p.pipeline_op_overhead(), [](const std::string& s) {
-                                                    return parse_duration_s(s);
-                                                }).value_or(0.0);
+            t.pipeline_op_overhead_s =
+                quantity(p, "pipeline_op_overhead", p.pipeline_op_overhead(),
+                         [](const std::string& s) { return parse_duration_s(s); })
+                    .value_or(0.0);
             if (t.pipeline_op_overhead_s < 0 || t.pipeline_op_overhead_s > 10.0) {
                 error(p, "pipeline_op_overhead", "pipeline_op_overhead must be 0..10s");
             }
@@ -296,7 +296,7 @@ private:
         }
     }
 
-    void convert_gpu(GpuSpec& gpu, SoftwareStack stack) {
+    void convert_gpu(GpuSpec& gpu) {
         const spec::Hardware& p = message_.hardware();
         if (!p.gpu().empty()) {
             const std::optional<GpuSpec> found = find_gpu(p.gpu());
@@ -337,14 +337,11 @@ private:
                               return parse_bandwidth_Bps(s);
                           }).value_or(gpu.hbm_Bps);
         }
-        if (const std::optional<double> fitted = stack_gemm_fraction(stack, gpu.name)) {
-            gpu.efficiency.gemm_fraction = *fitted;
-        }
         if (p.has_gemm_efficiency()) {
             gpu.efficiency.gemm_fraction = p.gemm_efficiency();
         }
-        gpu.compute_model =
-            p.compute_model() == spec::Hardware::SCALAR ? ComputeModel::kScalar : ComputeModel::kKernel;
+        gpu.compute_model = p.compute_model() == spec::Hardware::SCALAR ? ComputeModel::kScalar
+                                                                        : ComputeModel::kKernel;
         if (!p.launch_overhead().empty()) {
             gpu.launch_overhead_s =
                 quantity(p, "launch_overhead", p.launch_overhead(), [](const std::string& s) {
@@ -369,17 +366,20 @@ private:
                 path = base / path;
             }
             try {
-                gpu.kernel_profile = std::make_shared<const KernelProfile>(
-                    load_kernel_profile_file(path));
+                gpu.kernel_profile =
+                    std::make_shared<const KernelProfile>(load_kernel_profile_file(path));
             } catch (const SpecError& e) {
                 for (const Diagnostic& d : e.diagnostics()) {
                     diagnostics_.error(d.location, d.field_path, d.message);
                 }
                 return;
             }
+            // A profile names the GPU it was measured on; under a library GPU it must name that
+            // one (a GPU the library does not know is another GPU). A custom GPU has no
+            // library name to compare with.
+            const std::optional<GpuSpec> measured_on = find_gpu(gpu.kernel_profile->gpu);
             if (!gpu.kernel_profile->gpu.empty() &&
-                find_gpu(gpu.kernel_profile->gpu).has_value() &&
-                find_gpu(gpu.kernel_profile->gpu)->name != gpu.name) {
+                (measured_on ? measured_on->name != gpu.name : !p.gpu().empty())) {
                 error(p, "kernel_profile",
                       "kernel profile " + path.string() + " was measured on " +
                           gpu.kernel_profile->gpu + ", the workload runs on " + gpu.name);

@@ -84,8 +84,7 @@ LayerKernels layer_kernels(const ModelConfig& m,
     const double norm_rows = sequence_parallel ? tokens / tp : tokens;
     const double norm_bytes = 2.0 * h * kBf16Bytes * norm_rows;  // read h, write h
     // Residual add with the bias and dropout fused in: read 2h, write h, 1-byte mask.
-    const double residual_bytes =
-        (3.0 * h * kBf16Bytes + (m.has_dropout ? h : 0.0)) * norm_rows;
+    const double residual_bytes = (3.0 * h * kBf16Bytes + (m.has_dropout ? h : 0.0)) * norm_rows;
     add_elementwise(out, "layernorm", norm_bytes);
     // Column-parallel QKV projection h -> h + 2·kv (per rank 1/tp of the outputs).
     add_linear(out, "qkv", tokens, (h + 2.0 * kv) / tp, h);
@@ -192,10 +191,10 @@ std::vector<TpCollective> backward_collectives(const TrainingJob& job) {
 
 LayerCosts layer_costs(const TrainingJob& job) {
     const double tp = job.layout.tp;
-    LayerKernels kernels = layer_kernels(
-        job.model, static_cast<double>(job.training.micro_batch), tp,
-        job.layout.is_sequence_parallel, job.training.is_flash_attention,
-        job.training.attention_kernel);
+    LayerKernels kernels =
+        layer_kernels(job.model, static_cast<double>(job.training.micro_batch), tp,
+                      job.layout.is_sequence_parallel, job.training.is_flash_attention,
+                      job.training.attention_kernel);
     LayerCosts costs;
     // Backward of a GEMM Y = X·W: dX = dY·Wᵀ (B) and dW = Xᵀ·dY (W), each as many flops as
     // the forward. The attention core has no weights: its whole backward (2x forward) is B.
@@ -232,9 +231,9 @@ EdgeCosts edge_costs(const TrainingJob& job) {
 
     EdgeCosts costs;
     // Embedding lookup: read a row of h per token, write it (plus positions when learned).
-    costs.embedding_forward.add(memory(
-        "embedding", tokens * h * kBf16Bytes *
-                         (m.position_embedding == PositionEmbedding::kLearned ? 3.0 : 2.0)));
+    costs.embedding_forward.add(
+        memory("embedding", tokens * h * kBf16Bytes *
+                                (m.position_embedding == PositionEmbedding::kLearned ? 3.0 : 2.0)));
     // Backward scatters the gradient rows into the embedding gradient (read + write).
     costs.embedding_backward.add(memory("embedding", 2.0 * tokens * h * kBf16Bytes, true));
     // Final norm (replicated rows unless sequence parallel) and the vocabulary-parallel logits

@@ -39,7 +39,7 @@ GpuSpec make_gpu(std::string name,
                  double peak_bf16,
                  std::int64_t hbm_bytes,
                  double hbm_Bps,
-                 double gemm_fraction,
+                 double mamf_fraction,
                  double attention_fraction,
                  int sm_count,
                  double boost_clock_hz,
@@ -53,7 +53,9 @@ GpuSpec make_gpu(std::string name,
     gpu.hbm_Bps = hbm_Bps;
     // Attention: the scalar model's fraction (FlashAttention-2 fwd+bwd, Dao 2023); memory:
     // the achieved share of HBM bandwidth of streaming kernels (~85%, STREAM-like copies).
-    gpu.efficiency = GpuEfficiency{gemm_fraction, attention_fraction, 0.85};
+    gpu.mamf_fraction = mamf_fraction;
+    gpu.efficiency =
+        GpuEfficiency{mamf_fraction * kSustainedFractionOfMamf, attention_fraction, 0.85};
     gpu.sm_count = sm_count;
     gpu.boost_clock_hz = boost_clock_hz;
     gpu.peak_fp8_flops_per_s = peak_fp8;
@@ -65,9 +67,10 @@ GpuSpec make_gpu(std::string name,
 }  // namespace
 
 std::vector<GpuSpec> gpu_library() {
-    // gemm_fraction: the sustained fraction of peak of a large bf16 GEMM, from the Maximum
+    // mamf_fraction: the best large bf16 GEMM throughput over peak, from the Maximum
     // Achievable Matmul FLOPS measurements (stas00/ml-engineering, compute/accelerator:
-    // A100 271.2 of 312, H100 794.5 of 989, "H200 is the same", B200 1745 of 2250 TFLOP/s).
+    // A100 271.2 of 312, H100 794.5 of 989, "H200 is the same", B200 1745 of 2250 TFLOP/s);
+    // gemm_fraction is that times the sustained share fitted on SC'21 (workload.h).
     // Attention curves: FlashAttention-2 causal fwd+bwd (Dao 2023, A100 and H100 figures) and
     // FlashAttention-3 forward with FA2's backward at 1.6× (Shah et al. 2024), fitted to
     // max_fraction · s / (s + half_seq) per head dimension (docs/models/compute.md §2.3).
@@ -77,15 +80,15 @@ std::vector<GpuSpec> gpu_library() {
     std::vector<GpuSpec> library;
     // NVIDIA A100 Tensor Core GPU datasheet (2021): 312 TFLOPS bf16 dense, 80GB HBM2e,
     // 2,039 GB/s (SXM); 108 SMs at 1410 MHz boost; no fp8.
-    library.push_back(make_gpu("A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, 271.2 / 312, 0.70, 108,
-                               1410e6, 0.0, a100_flash2, AttentionCurve{}));
+    library.push_back(make_gpu("A100-80GB-SXM", 312 * kTera, 80 * kGB, 2039e9, 271.2 / 312, 0.70,
+                               108, 1410e6, 0.0, a100_flash2, AttentionCurve{}));
     // NVIDIA H100 Tensor Core GPU datasheet: 989 TFLOPS bf16 dense, 1,979 fp8 dense, 80GB
     // HBM3, 3.35 TB/s (SXM5); 132 SMs, 1830 MHz behind the tensor-core peak.
     library.push_back(make_gpu("H100-SXM", 989 * kTera, 80 * kGB, 3.35e12, 794.5 / 989, 0.55, 132,
                                1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
     // NVIDIA H200 datasheet: H100's compute, 141GB HBM3e at 4.8 TB/s.
-    library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132, 1830e6,
-                               1979 * kTera, hopper_flash2, hopper_flash3));
+    library.push_back(make_gpu("H200", 989 * kTera, 141 * kGB, 4.8e12, 794.5 / 989, 0.55, 132,
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3));
     // NVIDIA DGX B200 / HGX B200 datasheets (per GPU, 1/8 of the 8-GPU figures): 2.25 PFLOPS
     // bf16 dense, 4.5 fp8 dense, 180GB HBM3e, 8 TB/s; 148 SMs at 1965 MHz. Attention curves
     // are Hopper's (no Blackwell measurement cited: U).

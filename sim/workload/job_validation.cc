@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace stepsim {
@@ -117,6 +118,18 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
     }
     if (p.zero_stage < 0 || p.zero_stage > 3) {
         add("parallelism.zero_stage", "zero_stage must be 0, 1, 2 or 3, got " + str(p.zero_stage));
+    }
+    // The GEMM pieces of an overlapped TP collective run on the SMs the communication leaves.
+    if (p.is_tp_comm_overlapped && p.is_sequence_parallel && job.gpu.sm_count > 0) {
+        for (const auto& [field, sms] :
+             {std::pair{"tp_comm_overlap_ag_sms", p.tp_comm_overlap_ag_sms},
+              std::pair{"tp_comm_overlap_rs_sms", p.tp_comm_overlap_rs_sms}}) {
+            if (sms >= job.gpu.sm_count) {
+                add(std::string("parallelism.") + field,
+                    std::string(field) + " (" + str(sms) + ") leaves no SMs for the GEMM: " +
+                        job.gpu.name + " has " + str(job.gpu.sm_count));
+            }
+        }
     }
     if (p.grad_bucket_bytes <= 0) {
         add("parallelism.grad_bucket",

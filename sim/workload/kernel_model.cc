@@ -143,6 +143,11 @@ KernelTiming& KernelTiming::operator+=(const KernelTiming& other) {
     return *this;
 }
 
+KernelTiming operator+(KernelTiming a, const KernelTiming& b) {
+    a += b;
+    return a;
+}
+
 KernelTiming operator*(double factor, KernelTiming t) {
     t.time_s *= factor;
     t.gemm_s *= factor;
@@ -227,19 +232,18 @@ double gemm_time_s(const GpuSpec& gpu, const Kernel& g) {
         // and the reduction reads an fp32 partial of the output.
         std::int64_t max_split = 1;
         if (tiles < slots) {
-            max_split = std::max<std::int64_t>(
-                1, std::min(slots / tiles, g.k / kMinSplitK));
+            max_split = std::max<std::int64_t>(1, std::min(slots / tiles, g.k / kMinSplitK));
         }
         for (std::int64_t split = 1; split <= max_split; ++split) {
             const std::int64_t k_part = ceil_div(ceil_div(g.k, split), kKStep) * kKStep;
             const std::int64_t waves = ceil_div(tiles * split, slots);
             const double tile_flops = 2.0 * static_cast<double>(tile.m * tile.n * k_part);
-            const double math_s = static_cast<double>(waves) * tile_flops * tile.per_sm /
-                                  (sm_rate * tile.efficiency);
-            const double partial_bytes =
-                split > 1 ? 2.0 * 4.0 * batch * static_cast<double>(g.m) *
-                                static_cast<double>(g.n) * static_cast<double>(split)
-                          : 0.0;
+            const double math_s =
+                static_cast<double>(waves) * tile_flops * tile.per_sm / (sm_rate * tile.efficiency);
+            const double partial_bytes = split > 1 ? 2.0 * 4.0 * batch * static_cast<double>(g.m) *
+                                                         static_cast<double>(g.n) *
+                                                         static_cast<double>(split)
+                                                   : 0.0;
             const double memory_s = (io_bytes + partial_bytes) / memory_Bps;
             best = std::min(best, std::max(math_s, memory_s));
         }

@@ -72,17 +72,4 @@ AttentionKernel default_attention_kernel(SoftwareStack stack, const GpuSpec& gpu
                                                                    : AttentionKernel::kFlash2;
 }
 
-std::optional<double> stack_gemm_fraction(SoftwareStack stack, std::string_view gpu_name) {
-    // The one fitted constant: the sustained large-GEMM fraction of A100s under Megatron-LM
-    // 2021, fitted on SC'21 Table 1 (docs/validation.md, "Calibration"). No other (GPU, stack)
-    // pair is fitted: they use the GPU library's measured large-GEMM fraction.
-    if ((stack == SoftwareStack::kMegatronLm2021 ||
-         stack == SoftwareStack::kMegatronDeepSpeed2022) &&
-        gpu_name == "A100-80GB-SXM") {
-        // Megatron-DeepSpeed runs Megatron-LM's kernels: the same GEMMs, the same constant.
-        return kA100MegatronLm2021GemmFraction;
-    }
-    return std::nullopt;
-}
-
 }  // namespace stepsim

@@ -279,7 +279,8 @@ private:
                 add_tp_collectives(stage, {whole}, context);
                 continue;
             }
-            const TpCollective piece{whole.op, std::max<std::int64_t>(1, whole.size_bytes / chunks)};
+            const TpCollective piece{whole.op,
+                                     std::max<std::int64_t>(1, whole.size_bytes / chunks)};
             const double slowdown = whole.op == CollectiveOp::kReduceScatter
                                         ? costs_.tp_overlap_rs_slowdown
                                         : costs_.tp_overlap_ag_slowdown;

@@ -23,11 +23,11 @@ enum class TaskKind : std::uint8_t { kCompute, kCollective, kSendRecv };
 
 enum class ComputeKind : std::uint8_t {
     kForward,
-    kBackward,    ///< full backward, or backward-for-inputs (B) when W is split off
-    kWeight,      ///< backward-for-weights (W) of a split backward
-    kRecompute,   ///< forward work re-run in backward (activation recomputation)
-    kOptimizer,   ///< the optimizer step
-    kDataLoader,  ///< exposed data-loading time
+    kBackward,      ///< full backward, or backward-for-inputs (B) when W is split off
+    kWeight,        ///< backward-for-weights (W) of a split backward
+    kRecompute,     ///< forward work re-run in backward (activation recomputation)
+    kOptimizer,     ///< the optimizer step
+    kDataLoader,    ///< exposed data-loading time
     kHostOverhead,  ///< the framework's per-op host work the GPU waits for (pipeline engine)
 };
 

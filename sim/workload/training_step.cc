@@ -217,6 +217,51 @@ StepCosts build_step_costs(const TrainingJob& job) {
     return costs;
 }
 
+/// Per stage, the kernels one of its GPUs runs in a step: every micro-batch's forward,
+/// backward (B and W) and recompute of its chunks' layers, the embedding and the logits where
+/// they are, and the optimizer step.
+std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const StepCosts& costs) {
+    const int p = job.layout.pp;
+    const int v = costs.shape.chunks;
+    const auto m = static_cast<double>(costs.shape.microbatches);
+    ParallelLayout chunk_layout = job.layout;
+    chunk_layout.virtual_stages = v;
+    const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
+    const LayerCosts layer = layer_costs(job);
+    const EdgeCosts edge = edge_costs(job);
+    const GpuSpec& gpu = job.gpu;
+    const KernelTiming one_layer =
+        time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
+        time_work(gpu, layer.backward_weight) + time_work(gpu, layer.recompute);
+    std::vector<KernelTiming> stages(static_cast<std::size_t>(p));
+    for (int vs = 0; vs < p * v; ++vs) {
+        KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
+        t += (m * layers_per_chunk[static_cast<std::size_t>(vs)]) * one_layer;
+        if (vs == 0) {
+            t += m *
+                 (time_work(gpu, edge.embedding_forward) + time_work(gpu, edge.embedding_backward));
+        }
+        if (vs == p * v - 1) {
+            t += m *
+                 (time_work(gpu, edge.logits_forward) + time_work(gpu, edge.logits_backward_input) +
+                  time_work(gpu, edge.logits_backward_weight));
+        }
+    }
+    for (int s = 0; s < p; ++s) {
+        const std::int64_t params = stage_parameter_count(job, s);
+        const std::int64_t shard = job.layout.zero_stage >= 1 ? params / job.layout.dp : params;
+        WorkAmount adam;
+        Kernel step;
+        step.kind = KernelKind::kMemory;
+        step.name = "optimizer";
+        step.bytes =
+            static_cast<double>(shard) * static_cast<double>(24 + gradient_element_bytes(job) + 2);
+        adam.add(step);
+        stages[static_cast<std::size_t>(s)] += time_work(gpu, adam);
+    }
+    return stages;
+}
+
 RankGroups build_rank_groups(const ParallelLayout& layout) {
     RankGroups groups;
     for (int s = 0; s < layout.pp; ++s) {
@@ -373,6 +418,13 @@ StepResult simulate_step(const TrainingJob& job,
     result.events = sim.events_executed();
     result.fingerprint = sim.fingerprint();
 
+    const std::vector<KernelTiming> kernels = stage_kernel_timings(job, costs);
+    result.compute_model = std::string(to_string(job.gpu.compute_model));
+    result.stack = std::string(to_string(job.stack));
+    result.attention_kernel = job.training.is_flash_attention
+                                  ? std::string(to_string(job.training.attention_kernel))
+                                  : "unfused";
+    result.kernel_profile = job.gpu.kernel_profile ? job.gpu.kernel_profile->file : "";
     std::int64_t best_memory = -1;
     for (int s = 0; s < p; ++s) {
         const StageAnalysis& stage = analysis.stages[static_cast<std::size_t>(s)];
@@ -383,6 +435,7 @@ StepResult simulate_step(const TrainingJob& job,
         stage_result.bubble_fraction = step_s > 0 ? stage_result.breakdown.bubble_s / step_s : 0;
         stage_result.peak_in_flight_chunks = stage.peak_in_flight_chunks;
         stage_result.memory = memory_per_gpu(job, s, stage.peak_in_flight_chunks);
+        stage_result.kernels = kernels[static_cast<std::size_t>(s)];
         if (stage_result.memory.total_bytes() > best_memory) {
             best_memory = stage_result.memory.total_bytes();
             result.memory_per_gpu = stage_result.memory;

@@ -13,6 +13,7 @@
 #include "stepsim/spec.h"
 #include "stepsim/sweep.h"
 #include "stepsim/topology.h"
+#include "stepsim/trace.h"
 #include "stepsim/units.h"
 #include "stepsim/workload.h"
 
@@ -177,6 +178,29 @@ struct OverrideBases {
     std::vector<std::string> workloads;
     std::string failures;
 };
+
+/// Trace-event JSON: read (small limits), and when it reads, replayed with every
+/// attribution. Bad input ends in SpecError; every reported time is finite and non-negative.
+inline void drive_trace(std::string_view text) {
+    TraceLimits limits;
+    limits.max_events = 20'000;
+    limits.max_json_bytes = 1 << 20;
+    try {
+        const Trace trace = parse_trace_json(text, "fuzz.json", limits);
+        if (trace.events.size() > 2'000) {
+            return;  // keep an execution fast
+        }
+        const ReplayResult r = replay_trace(trace, nullptr);
+        require(std::isfinite(r.slowdown) && r.slowdown >= 0, "replay slowdown");
+        require_finite_nonnegative(r.replayed_step_time_s, "replayed_step_time_s");
+        require_finite_nonnegative(r.ideal_step_time_s, "ideal_step_time_s");
+        require_finite_nonnegative(r.recorded_step_time_s, "recorded_step_time_s");
+        for (const ReplayAttribution& a : r.by_worker) {
+            require_finite_nonnegative(a.step_time_s, "attribution step_time_s");
+        }
+        require(std::isfinite(r.m_s) && std::isfinite(r.m_w), "M_S and M_W finite");
+    } catch (const SpecError&) {}
+}
 
 inline std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

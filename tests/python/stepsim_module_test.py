@@ -63,6 +63,22 @@ class ModuleMatchesCli(unittest.TestCase):
             stepsim.step(topology=TOPOLOGY, workload=WORKLOAD, fidelity="slow")
         self.assertEqual(str(caught.exception), run.stderr.rstrip("\n"))
 
+    def test_whatif_replay_same_numbers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "step.json")
+            run = cli("step", "--topology", TOPOLOGY, "--workload", WORKLOAD, "--trace", trace)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            run = cli("whatif", "--replay", trace, "--json")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            result = stepsim.whatif(replay=trace)
+            self.assertEqual(result, json.loads(run.stdout))
+            self.assertEqual(result["format"], "stepsim")
+            missing = os.path.join(tmp, "missing.json")
+            run = cli("whatif", "--replay", missing)
+            with self.assertRaises(stepsim.SpecError) as caught:
+                stepsim.whatif(replay=missing)
+            self.assertEqual(str(caught.exception), run.stderr.rstrip("\n"))
+
     def test_load_text_and_file(self):
         with open(WORKLOAD) as f:
             text = f.read()

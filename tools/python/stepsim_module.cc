@@ -183,7 +183,7 @@ PYBIND11_MODULE(stepsim, m) {
     m.def("run", &run_json, py::arg("command"), py::arg("args"),
           "Runs `stepsim COMMAND ARGS... --json` in-process and returns the parsed JSON.");
     for (const char* name :
-         {"step", "collective", "checkpoint", "workload", "topology", "search"}) {
+         {"step", "collective", "checkpoint", "workload", "topology", "search", "whatif"}) {
         const std::string command = name;
         m.def(
             name,

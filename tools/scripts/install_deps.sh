@@ -13,6 +13,7 @@ packages=(
   catch2 libbenchmark-dev
   pybind11-dev python3-dev
   openmpi-bin libopenmpi-dev
+  zlib1g-dev
 )
 for group in "$@"; do
   case $group in

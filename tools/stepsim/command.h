@@ -20,6 +20,7 @@
 
 namespace stepsim {
 class JsonWriter;
+class Topology;
 struct StepBreakdown;
 struct TimelineSlice;
 enum class StepFidelity : std::uint8_t;
@@ -100,6 +101,11 @@ void write_trace_slice(JsonWriter& json,
                        std::int64_t pid,
                        std::int64_t tid);
 
+/// A step's timeline as Chrome trace-event JSON (Perfetto): a process per server, a track per
+/// GPU stream named "gpu R (stage S) <stream>" (the names `whatif --replay` reads back).
+std::string timeline_trace_json(const Topology& topology,
+                                const std::vector<TimelineSlice>& timeline);
+
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 
 struct Command {
@@ -117,6 +123,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
+/// `whatif --replay TRACE ...` (replay_command.cc); whatif_command() hands over to it.
+int replay_trace_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);
 int replay_command(const std::vector<std::string>& args, CommandIo& io);
 

@@ -75,9 +75,35 @@ std::string result_json(const std::string& topology_file,
         write_breakdown(json, s.breakdown);
         json.key("memory_bytes");
         write_memory(json, s.memory, job.gpu.hbm_bytes);
+        json.key("kernels").begin_object();
+        json.field("time_s", s.kernels.time_s);
+        json.field("gemm_s", s.kernels.gemm_s);
+        json.field("attention_s", s.kernels.attention_s);
+        json.field("memory_s", s.kernels.memory_s);
+        json.field("launch_s", s.kernels.launch_s);
+        json.field("kernels", s.kernels.kernels);
+        json.field("kernels_from_profile", s.kernels.kernels_from_profile);
+        json.field("kernels_from_model", s.kernels.kernels - s.kernels.kernels_from_profile);
+        json.end_object();
         json.end_object();
     }
     json.end_array();
+    json.key("compute").begin_object();
+    json.field("model", r.compute_model);
+    json.field("stack", r.stack);
+    json.field("attention_kernel", r.attention_kernel);
+    json.field("kernel_profile", r.kernel_profile);
+    double kernels = 0;
+    double from_profile = 0;
+    for (const StageResult& s : r.stages) {
+        kernels += s.kernels.kernels;
+        from_profile += s.kernels.kernels_from_profile;
+    }
+    // Over the simulated GPUs (one per stage), per step.
+    json.field("kernels", kernels);
+    json.field("kernels_from_profile", from_profile);
+    json.field("kernels_from_model", kernels - from_profile);
+    json.end_object();
     json.key("critical_path").begin_array();
     for (const CriticalPathEntry& e : r.critical_path) {
         json.begin_object();
@@ -138,6 +164,24 @@ std::string result_table(const std::string& topology_file,
     std::snprintf(line, sizeof line, "model FLOPs      %.4g per step (6·N·tokens %.4g)\n",
                   r.model_flops_per_step, r.six_n_tokens_flops);
     out << line;
+    {
+        KernelTiming total;
+        for (const StageResult& stage : r.stages) {
+            total += stage.kernels;
+        }
+        const double n = r.stages.empty() ? 1.0 : static_cast<double>(r.stages.size());
+        std::snprintf(line, sizeof line,
+                      "compute model    %s, stack %s, attention %s%s%s\n"
+                      "kernels/GPU      %.0f per step: GEMM %s, attention %s, memory-bound %s, "
+                      "launch %s (mean over stages); %.0f from the profile\n",
+                      r.compute_model.c_str(), r.stack.c_str(), r.attention_kernel.c_str(),
+                      r.kernel_profile.empty() ? "" : ", profile ", r.kernel_profile.c_str(),
+                      total.kernels / n, format_duration(total.gemm_s / n).c_str(),
+                      format_duration(total.attention_s / n).c_str(),
+                      format_duration(total.memory_s / n).c_str(),
+                      format_duration(total.launch_s / n).c_str(), total.kernels_from_profile);
+    }
+    out << line;
     std::snprintf(line, sizeof line,
                   "memory per GPU   %s of %s (stage %d: weights %s, gradients %s, optimizer %s, "
                   "activations %s, transient %s)\n\n",
@@ -180,49 +224,6 @@ std::string result_table(const std::string& topology_file,
     }
     out << '\n';
     return out.str();
-}
-
-/// Chrome trace-event JSON (Perfetto): a process per server, a track per GPU stream.
-std::string trace_json(const Topology& topology, const StepResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    const std::map<std::string, int> stream_index = {
-        {"compute", 0}, {"dp", 1}, {"zero", 2}, {"pp", 3}, {"other", 4}};
-    std::map<std::int64_t, std::string> processes;
-    std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads;
-    for (const TimelineSlice& slice : r.timeline) {
-        const NodeId gpu = topology.gpu(slice.rank);
-        const std::int64_t pid = topology.node(gpu).host;
-        const int stream = stream_index.count(slice.stream) ? stream_index.at(slice.stream) : 4;
-        const std::int64_t tid = static_cast<std::int64_t>(slice.rank.value) * 8 + stream;
-        processes.emplace(pid, "node " + std::to_string(pid));
-        threads.emplace(std::make_pair(pid, tid), "gpu " + std::to_string(slice.rank.value) +
-                                                      " (stage " + std::to_string(slice.stage) +
-                                                      ") " + slice.stream);
-        write_trace_slice(json, slice, pid, tid);
-    }
-    for (const auto& [pid, name] : processes) {
-        json.begin_object();
-        json.field("name", "process_name");
-        json.field("ph", "M");
-        json.field("pid", pid);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    for (const auto& [key, name] : threads) {
-        json.begin_object();
-        json.field("name", "thread_name");
-        json.field("ph", "M");
-        json.field("pid", key.first);
-        json.field("tid", key.second);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
 }
 
 }  // namespace
@@ -291,7 +292,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
                                  workload_file);
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
-        write_file_atomically(trace_file, trace_json(topology, result));
+        write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
     }
     if (!plot_file.empty()) {
         write_file_atomically(

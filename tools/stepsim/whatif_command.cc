@@ -4,7 +4,8 @@
 // [--threads N] [--sweep factor=FROM:TO:STEP | --sweep count=FROM:TO[:STEP]] [--json]
 // [--trace FILE] [--plot FILE.svg]`: the baseline step and a straggler scenario in one invocation,
 // with the slowdown, breakdown delta, attribution, sweep curve and sensitivity ranking
-// (docs/models/stragglers.md).
+// (docs/models/stragglers.md). `whatif --replay TRACE` replays a recorded timeline instead
+// (replay_command.cc).
 #include "stepsim/perturbed_step.h"
 #include "stepsim/report.h"
 #include "stepsim/scenario.h"
@@ -257,25 +258,6 @@ std::string result_table(const std::string& topology_file,
     return out.str();
 }
 
-/// Chrome trace-event JSON of one scenario run: a process per server, a track per GPU stream.
-std::string trace_json(const Topology& topology, const StepResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    for (const TimelineSlice& slice : r.timeline) {
-        const std::int64_t pid = topology.node(topology.gpu(slice.rank)).host;
-        const std::int64_t tid =
-            static_cast<std::int64_t>(slice.rank.value) * 8 + (slice.stream == "compute" ? 0
-                                                               : slice.stream == "dp"    ? 1
-                                                                                         : 2);
-        write_trace_slice(json, slice, pid, tid);
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
-
 /// `--plot`: step time against the swept severity, the mean with its p50–p99 band across
 /// seeds (when there are several), one marker per sweep value and the baseline dashed.
 std::string sweep_plot_svg(const std::string& topology_file,
@@ -382,6 +364,12 @@ std::string sweep_plot_svg(const std::string& topology_file,
 }  // namespace
 
 int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
+    // A recorded timeline instead of a simulated scenario: replay_command.cc.
+    for (const std::string& arg : args) {
+        if (arg == "--replay" || arg.rfind("--replay=", 0) == 0) {
+            return replay_trace_command(args, io);
+        }
+    }
     CommonOptions common;
     std::string topology_file;
     std::string workload_file;
@@ -427,7 +415,9 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim whatif --topology FILE --workload FILE [--scenario FILE] "
                             "[--straggler SPEC]... [--seeds N] [--sweep KIND=FROM:TO:STEP] "
-                            "[--json] [--trace FILE] [--plot FILE.svg]")) {
+                            "[--json] [--trace FILE] [--plot FILE.svg]\n"
+                            "   or: stepsim whatif --replay TRACE [--meta META.yaml] ... (a "
+                            "recorded timeline; stepsim whatif --replay X --help)")) {
         return 0;
     }
     StepOptions step_options;
@@ -495,7 +485,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         const PerturbedStepResult run = simulate_perturbed_step(
             job, topology, traced,
             make_perturbation(scenario, job, topology, run_seed(scenario.seed, 0)));
-        write_file_atomically(trace_file, trace_json(topology, run.step));
+        write_file_atomically(trace_file, timeline_trace_json(topology, run.step.timeline));
     }
     if (!plot_file.empty()) {
         write_file_atomically(plot_file,

@@ -79,3 +79,7 @@ TEST_CASE("sweep corpus loads or is rejected with SpecError", "[fuzz_regression]
     replay("sweep",
            [](const std::string& input) { stepsim::fuzz::drive_sweep(input, STEPSIM_SOURCE_DIR); });
 }
+
+TEST_CASE("trace corpus reads and replays or is rejected with SpecError", "[fuzz_regression]") {
+    replay("trace", [](const std::string& input) { stepsim::fuzz::drive_trace(input); });
+}

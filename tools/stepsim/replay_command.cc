@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: replay_command.cc
+// `stepsim whatif --replay TRACE [--meta META.yaml] [--json] [--plot heatmap.svg]
+// [--trace ideal.json] [--compute-ideal mean|median] [--no-attribution] [--max-events N]`:
+// the straggler what-if of a recorded timeline (docs/models/stragglers.md, "Trace replay").
+#include "stepsim/report.h"
+#include "stepsim/trace.h"
+
+#include "command.h"
+#include "svg_chart.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace stepsim::cli {
+
+namespace {
+
+constexpr std::size_t kTableRows = 5;
+
+void write_attribution(JsonWriter& json, const std::vector<ReplayAttribution>& list) {
+    json.begin_array();
+    for (const ReplayAttribution& a : list) {
+        json.begin_object();
+        json.field("group", a.group);
+        json.field("step_time_s", a.step_time_s);
+        json.field("slowdown", a.slowdown);
+        json.field("explained_fraction", a.explained_fraction);
+        json.end_object();
+    }
+    json.end_array();
+}
+
+std::string result_json(const std::string& trace_file,
+                        const ReplayResult& r,
+                        std::int64_t clamped_durations) {
+    JsonWriter json;
+    json.begin_object();
+    json.field("trace", trace_file);
+    json.field("format", r.format);
+    json.field("workers", static_cast<std::int64_t>(r.workers));
+    json.field("stages", static_cast<std::int64_t>(r.stages));
+    json.field("ops", r.ops);
+    json.field("steps", static_cast<std::int64_t>(r.steps.size()));
+    json.field("slowdown", r.slowdown);
+    json.field("recorded_step_time_s", r.recorded_step_time_s);
+    json.field("replayed_step_time_s", r.replayed_step_time_s);
+    json.field("ideal_step_time_s", r.ideal_step_time_s);
+    json.field("replay_error", r.replay_error);
+    json.field("max_replay_error", r.max_replay_error);
+    json.field("stage_ideal_step_time_s", r.stage_ideal_step_time_s);
+    json.field("m_s", r.m_s);
+    json.field("m_w", r.m_w);
+    json.field("m_w_worker", r.m_w_worker);
+    json.field("clamped_durations", clamped_durations);
+    json.key("attribution").begin_object();
+    json.key("by_op_type");
+    write_attribution(json, r.by_op_type);
+    json.key("by_stage");
+    write_attribution(json, r.by_stage);
+    json.key("by_worker");
+    write_attribution(json, r.by_worker);
+    json.end_object();
+    json.key("compute_variation").begin_array();
+    for (const ComputeVariation& v : r.compute_variation) {
+        json.begin_object();
+        json.field("op_type", v.op_type);
+        json.field("stage", static_cast<std::int64_t>(v.stage));
+        json.field("ops", v.ops);
+        json.field("mean_s", v.mean_s);
+        json.field("cv", v.cv);
+        json.field("between_worker_fraction", v.between_worker_fraction);
+        json.end_object();
+    }
+    json.end_array();
+    json.key("per_step").begin_array();
+    for (const ReplayStep& s : r.steps) {
+        json.begin_object();
+        json.field("step", s.step);
+        json.field("recorded_step_time_s", s.recorded_step_time_s);
+        json.field("replayed_step_time_s", s.replayed_step_time_s);
+        json.field("ideal_step_time_s", s.ideal_step_time_s);
+        json.field("replay_error", s.replay_error);
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+std::string result_table(const std::string& trace_file,
+                         const ReplayResult& r,
+                         std::int64_t clamped_durations) {
+    std::ostringstream out;
+    char line[1024];
+    out << "whatif --replay: " << trace_file << " (" << r.format << " timeline, " << r.workers
+        << " workers, " << r.stages << " stages, " << r.steps.size() << " steps, " << r.ops
+        << " ops)\n";
+    std::snprintf(line, sizeof line,
+                  "recorded step     %.6f s (mean)\n"
+                  "replayed step     %.6f s   replay error mean %.2f%%, max %.2f%% per step\n"
+                  "ideal step        %.6f s\n"
+                  "slowdown S        %.4fx\n"
+                  "M_S               %.3f   (stage-partition imbalance: share of the slowdown "
+                  "left with compute idealised per stage, %.6f s)\n"
+                  "M_W               %.3f   (%s: share one worker adds on top of the "
+                  "stage-ideal step)\n",
+                  r.recorded_step_time_s, r.replayed_step_time_s, 100 * r.replay_error,
+                  100 * r.max_replay_error, r.ideal_step_time_s, r.slowdown, r.m_s,
+                  r.stage_ideal_step_time_s, r.m_w, r.m_w_worker.c_str());
+    out << line;
+    if (clamped_durations > 0) {
+        out << "note: " << clamped_durations
+            << " recorded durations were slightly negative (clock skew) and read as 0\n";
+    }
+    const auto section = [&](const char* title, const std::vector<ReplayAttribution>& list,
+                             std::size_t rows) {
+        if (list.empty()) {
+            return;
+        }
+        out << '\n' << title << " (kept at recorded durations, the rest ideal)\n";
+        for (std::size_t i = 0; i < std::min(rows, list.size()); ++i) {
+            const ReplayAttribution& a = list[i];
+            std::snprintf(line, sizeof line, "  %-30s %10.6f s  %.4fx  explains %5.1f%%\n",
+                          a.group.c_str(), a.step_time_s, a.slowdown, 100 * a.explained_fraction);
+            out << line;
+        }
+        if (list.size() > rows) {
+            out << "  ... " << list.size() - rows << " more (--json lists all)\n";
+        }
+    };
+    if (!r.compute_variation.empty()) {
+        out << "\ncompute variation (op type, stage: mean, CV, share of the variance between "
+               "workers)\n";
+        for (const ComputeVariation& v : r.compute_variation) {
+            if (v.mean_s < 1e-4 * r.ideal_step_time_s) {
+                continue;  // negligible ops (gc)
+            }
+            std::snprintf(line, sizeof line, "  %-24s stage %-3d %10.6f s  CV %.3f  between %.2f\n",
+                          v.op_type.c_str(), v.stage, v.mean_s, v.cv, v.between_worker_fraction);
+            out << line;
+        }
+    }
+    section("by op type", r.by_op_type, kTableRows * 3);
+    section("by stage", r.by_stage, kTableRows * 2);
+    section("by worker", r.by_worker, kTableRows);
+    return out.str();
+}
+
+/// The idealised first step as Chrome trace-event JSON: a process per worker, a track per
+/// stream.
+std::string ideal_trace_json(const ReplayResult& r) {
+    JsonWriter json(0);
+    json.begin_object();
+    json.field("displayTimeUnit", "ns");
+    json.key("traceEvents").begin_array();
+    std::map<std::pair<int, int>, bool> tracks;
+    for (const ReplayResult::Slice& s : r.ideal_timeline) {
+        json.begin_object();
+        json.field("name", s.name);
+        json.field("cat", s.name);
+        json.field("ph", "X");
+        json.field("pid", static_cast<std::int64_t>(s.worker));
+        json.field("tid", static_cast<std::int64_t>(s.stream));
+        json.field("ts", s.start_s * 1e6);
+        json.field("dur", (s.end_s - s.start_s) * 1e6);
+        json.end_object();
+        tracks[{s.worker, s.stream}] = true;
+    }
+    for (std::size_t w = 0; w < r.worker_names.size(); ++w) {
+        json.begin_object();
+        json.field("name", "process_name");
+        json.field("ph", "M");
+        json.field("pid", static_cast<std::int64_t>(w));
+        json.key("args").begin_object().field("name", r.worker_names[w]).end_object();
+        json.end_object();
+    }
+    for (const auto& [track, is_used] : tracks) {
+        json.begin_object();
+        json.field("name", "thread_name");
+        json.field("ph", "M");
+        json.field("pid", static_cast<std::int64_t>(track.first));
+        json.field("tid", static_cast<std::int64_t>(track.second));
+        json.key("args")
+            .begin_object()
+            .field("name", r.stream_names[static_cast<std::size_t>(track.second)])
+            .end_object();
+        json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    return json.str() + "\n";
+}
+
+/// Per-worker heatmap: a row per worker, a column per step, each cell the worker's compute
+/// time in the step relative to the median over workers of that step (white 1.0, red ≥ 1.3,
+/// blue ≤ 0.7).
+std::string heatmap_svg(const std::string& trace_file, const ReplayResult& r) {
+    const std::size_t rows = r.worker_compute_s.size();
+    const std::size_t columns = r.steps.size();
+    const double cell_w = std::max(4.0, std::min(24.0, 720.0 / static_cast<double>(columns)));
+    const double cell_h = std::max(3.0, std::min(18.0, 900.0 / static_cast<double>(rows)));
+    const double left = 110;
+    const double top = 50;
+    // Wide enough for the title (about 7 px per character at 14 px) and for the cells.
+    const std::string title =
+        "Compute time per worker and step, relative to the step's median "
+        "worker: " +
+        std::filesystem::path(trace_file).filename().string();
+    const double width = std::max(left + cell_w * static_cast<double>(columns) + 40,
+                                  20 + 7.5 * static_cast<double>(title.size()));
+    const double height = top + cell_h * static_cast<double>(rows) + 60;
+    std::ostringstream svg;
+    svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << svg_number(width)
+        << "\" height=\"" << svg_number(height) << "\" font-family=\"sans-serif\" "
+        << "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        << "<text x=\"10\" y=\"20\" font-size=\"14\">" << svg_escape(title)
+        << "</text>\n<text x=\"10\" y=\"38\">white = median, red = 1.3x or slower, blue = "
+           "0.7x or faster</text>\n";
+    for (std::size_t c = 0; c < columns; ++c) {
+        std::vector<double> column;
+        for (std::size_t w = 0; w < rows; ++w) {
+            column.push_back(r.worker_compute_s[w][c]);
+        }
+        std::nth_element(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(rows / 2),
+                         column.end());
+        const double median = column[rows / 2];
+        for (std::size_t w = 0; w < rows; ++w) {
+            const double ratio = median > 0 ? r.worker_compute_s[w][c] / median : 1.0;
+            const double t = std::clamp((ratio - 1.0) / 0.3, -1.0, 1.0);
+            const int fade = static_cast<int>(std::lround(255 * (1 - std::abs(t))));
+            char color[16];
+            std::snprintf(color, sizeof color, "#%02x%02x%02x", t > 0 ? 255 : fade, fade,
+                          t < 0 ? 255 : fade);
+            char title[160];
+            std::snprintf(title, sizeof title, "%s, step %lld: %.6f s compute, %.3fx the median",
+                          r.worker_names[w].c_str(), static_cast<long long>(r.steps[c].step),
+                          r.worker_compute_s[w][c], ratio);
+            svg << "<rect x=\"" << svg_number(left + cell_w * static_cast<double>(c)) << "\" y=\""
+                << svg_number(top + cell_h * static_cast<double>(w)) << "\" width=\""
+                << svg_number(cell_w) << "\" height=\"" << svg_number(cell_h) << "\" fill=\""
+                << color << "\"><title>" << svg_escape(title) << "</title></rect>\n";
+        }
+    }
+    const std::size_t label_every =
+        std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(11.0 / cell_h)));
+    for (std::size_t w = 0; w < rows; w += label_every) {
+        svg << "<text x=\"" << svg_number(left - 4) << "\" y=\""
+            << svg_number(top + cell_h * (static_cast<double>(w) + 0.8))
+            << "\" text-anchor=\"end\">" << svg_escape(r.worker_names[w]) << "</text>\n";
+    }
+    svg << "<text x=\"" << svg_number(left) << "\" y=\""
+        << svg_number(top + cell_h * static_cast<double>(rows) + 20)
+        << "\">recorded steps, in order (" << columns << ")</text>\n</svg>\n";
+    return svg.str();
+}
+
+}  // namespace
+
+int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
+    CommonOptions common;
+    std::string trace_file;
+    std::string meta_file;
+    std::string plot_file;
+    std::string ideal_trace_file;
+    std::string compute_ideal = "mean";
+    std::int64_t max_events = TraceLimits{}.max_events;
+    bool no_attribution = false;
+    po::options_description description("stepsim whatif --replay options");
+    description.add_options()("replay", po::value<std::string>(&trace_file)->required(),
+                              "recorded timeline: Chrome trace-event JSON, plain or gzip")(
+        "meta", po::value<std::string>(&meta_file),
+        "the job's meta YAML (dp_size, pp_size, tp_size)")(
+        "plot", po::value<std::string>(&plot_file),
+        "write a per-worker compute-time heatmap (SVG) to FILE")(
+        "trace", po::value<std::string>(&ideal_trace_file),
+        "write the idealised first step as a Chrome trace-event JSON to FILE")(
+        "compute-ideal", po::value<std::string>(&compute_ideal),
+        "mean (default, as Lin et al.) or median of each compute op type")(
+        "no-attribution", po::bool_switch(&no_attribution), "skip the attribution runs")(
+        "max-events", po::value<std::int64_t>(&max_events),
+        "refuse traces with more events (default 50000000)");
+    add_common_options(description, common);
+    if (!parse_command_line(args, description, {}, common, io,
+                            "stepsim whatif --replay TRACE [--meta META.yaml] [--json] "
+                            "[--plot heatmap.svg] [--trace ideal.json] "
+                            "[--compute-ideal mean|median]")) {
+        return 0;
+    }
+    if (!common.set.empty()) {
+        throw UsageError("--set does not apply to --replay");
+    }
+    if (max_events < 1) {
+        throw UsageError("--max-events must be >= 1");
+    }
+    ReplayOptions options;
+    if (compute_ideal == "mean") {
+        options.compute_ideal = ComputeIdeal::kMean;
+    } else if (compute_ideal == "median") {
+        options.compute_ideal = ComputeIdeal::kMedian;
+    } else {
+        throw UsageError("--compute-ideal must be \"mean\" or \"median\", got \"" + compute_ideal +
+                         "\"");
+    }
+    options.has_attribution = !no_attribution;
+    TraceLimits limits;
+    limits.max_events = max_events;
+    std::optional<TraceMeta> meta;
+    if (!meta_file.empty()) {
+        meta = load_trace_meta(meta_file);
+    }
+    const Trace trace = load_trace_file(trace_file, limits);
+    const ReplayResult result = replay_trace(trace, meta ? &*meta : nullptr, options);
+    if (!plot_file.empty()) {
+        write_file_atomically(plot_file, heatmap_svg(trace_file, result));
+    }
+    if (!ideal_trace_file.empty()) {
+        write_file_atomically(ideal_trace_file, ideal_trace_json(result));
+    }
+    io.emit(common.json ? result_json(trace_file, result, trace.clamped_durations)
+                        : result_table(trace_file, result, trace.clamped_durations));
+    return 0;
+}
+
+}  // namespace stepsim::cli
