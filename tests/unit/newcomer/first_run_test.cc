@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -184,17 +185,21 @@ TEST_CASE("first run: step --plot draws one row per stage, the blocks and the st
     const std::filesystem::path svg =
         std::filesystem::temp_directory_path() / "stepsim_newcomer_timeline.svg";
     std::filesystem::remove(svg);
-    const auto outcome = run_cli_process(
-        "step", "--topology " + kTopology16 + " --workload " + kTinyPp + " --plot " + svg.string());
+    const auto outcome = run_cli_process("step", "--topology " + kTopology16 + " --workload " +
+                                                     kTinyPp + " --json --plot " + svg.string());
     INFO(outcome.out);
     REQUIRE(outcome.status == 0);
+    std::smatch match;
+    REQUIRE(std::regex_search(outcome.out, match, std::regex("\"step_time_s\": ([0-9.e+-]+)")));
+    char step_label[64];
+    std::snprintf(step_label, sizeof step_label, "step time %.2f ms", std::stod(match[1]) * 1e3);
     std::ifstream in(svg);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK(text.rfind("<svg", 0) == 0);
     CHECK(text.find("</svg>") != std::string::npos);
     for (const char* expected :
-         {"stage 0 (GPU 0)", "stage 3 (GPU 12)", "step time 123.84 ms", "time in the step (ms)",
-          "forward", "backward (inputs, or full)", "pipeline bubble",
+         {"stage 0 (GPU 0)", "stage 3 (GPU 12)", static_cast<const char*>(step_label),
+          "time in the step (ms)", "forward", "backward (inputs, or full)", "pipeline bubble",
           "exposed communication (TP, ZeRO, PP, DP)", "#4e79a7", "#f28e2b", "#d9d9d9"}) {
         INFO(expected);
         CHECK(text.find(expected) != std::string::npos);
