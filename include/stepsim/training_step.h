@@ -107,6 +107,13 @@ struct TimelineSlice {
     std::string name;      ///< "F mb3 L17", "tp allreduce mb3 L17", ...
     double start_s = 0;
     double end_s = 0;
+    // The task behind the slice (for Chakra export); task is -1 for idle gaps.
+    std::int64_t task = -1;
+    std::vector<std::uint32_t> dependencies;  ///< task indices it waited for
+    std::string op;  ///< "compute", or the communication's op ("allreduce", "sendrecv", ...)
+    std::int64_t size_bytes = 0;   ///< communication: CollectiveRequest::size_bytes
+    std::vector<RankId> group;     ///< communication: ranks in ring order; sendrecv {src, dst}
+    std::int64_t duration_ps = 0;  ///< compute: the modelled duration
 };
 
 struct StepResult {

@@ -597,6 +597,20 @@ StepResult simulate_step(const TrainingJob& job,
                 task_name(task, task.request >= 0 ? &graph.request(task.request) : nullptr);
             slice.start_s = seconds(timeline.start[i]);
             slice.end_s = seconds(timeline.end[i]);
+            slice.task = static_cast<std::int64_t>(i);
+            for (const TaskId dependency :
+                 graph.dependencies(TaskId(static_cast<std::uint32_t>(i)))) {
+                slice.dependencies.push_back(dependency.value);
+            }
+            if (task.kind == TaskKind::kCompute) {
+                slice.op = "compute";
+                slice.duration_ps = task.duration.count();
+            } else {
+                const CollectiveRequest& request = graph.request(task.request).request;
+                slice.op = std::string(to_string(request.op));
+                slice.size_bytes = request.size_bytes;
+                slice.group = request.ranks;
+            }
             result.timeline.push_back(std::move(slice));
         }
         for (int s = 0; s < p; ++s) {

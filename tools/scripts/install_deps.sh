@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages stepsim builds with, when any is missing. Idempotent: does
 # nothing (no network) when everything is already there. Needs root or sudo for apt-get.
-# Optional groups: --fuzz adds clang 14 and its libFuzzer/sanitizer runtimes (tools/fuzz.sh).
+# Optional groups: --fuzz adds clang 14 and its libFuzzer/sanitizer runtimes (tools/fuzz.sh);
+# --plots adds matplotlib for the plotting examples (tools/examples/*.py).
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,8 @@ packages=(
 for group in "$@"; do
   case $group in
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-    *) echo "install_deps.sh: unknown option $group (optional groups: --fuzz)" >&2; exit 2 ;;
+    --plots) packages+=(python3-matplotlib) ;;
+    *) echo "install_deps.sh: unknown option $group (optional groups: --fuzz, --plots)" >&2; exit 2 ;;
   esac
 done
 

@@ -4,6 +4,7 @@
 // the run-level simulation, report the best interval with its confidence band beside Young's
 // and Daly's intervals (simulated with the same seeds), and optionally write a resumable CSV
 // and an SVG plot. Model: docs/models/failures-checkpoints.md.
+#include "stepsim/analytic.h"
 #include "stepsim/report.h"
 #include "stepsim/scenario.h"
 #include "stepsim/spec.h"
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -32,7 +34,7 @@ constexpr const char* kUsage =
     "stepsim checkpoint [--topology T] (--step-time X | --workload W) (--steps N | --work T | "
     "--tokens N --tokens-per-step N) (--failures F | --mtbf M | --mtbf-sweep LIST) "
     "(--checkpoint-cost C | --checkpoint-size B --write-bandwidth-per-node BW "
-    "[--write-bandwidth-total BW]) --restart-cost R --intervals START:STOP:STEP|LIST "
+    "[--write-bandwidth-total BW]) --restart-cost R [--intervals START:STOP:STEP|LIST] "
     "[--seeds N] [--threads N] [--json] [--csv FILE] [--plot FILE.svg]";
 
 struct Options {
@@ -157,7 +159,112 @@ std::vector<std::int64_t> parse_intervals(const std::string& text, RunTime step_
     return steps;
 }
 
-std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+struct ColumnUnit {
+    const char* name;
+    double seconds;
+};
+
+/// h from 2 h, min from 2 min, else s.
+ColumnUnit column_unit(double max_s) {
+    if (max_s >= 7200) {
+        return {"h", 3600};
+    }
+    if (max_s >= 120) {
+        return {"min", 60};
+    }
+    return {"s", 1};
+}
+
+std::string in_unit(double seconds, const ColumnUnit& unit) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", seconds / unit.seconds);
+    return text;
+}
+
+/// The optimum between the grid points around the best one: golden-section search over whole
+/// steps on the common-random-number curve (every interval runs the same seeds), so that an
+/// optimum between grid points (Young's interval sometimes beats the grid's best) is found.
+struct RefinedOptimum {
+    bool is_refined = false;  ///< false: the grid's neighbours are adjacent steps (or none)
+    SweepPoint point;
+    double bracket_low_s = 0;
+    double bracket_high_s = 0;
+    int evaluations = 0;
+    double band_low_s = 0;  ///< intervals whose 95% interval reaches the optimum's lower bound
+    double band_high_s = 0;
+};
+
+RefinedOptimum refine_optimum(const CheckpointSweepSpec& spec, const RateStudy& study) {
+    RefinedOptimum r;
+    r.point = study.grid[study.best];
+    const double step_s = to_seconds(spec.base.step_time);
+    const std::size_t b = study.best;
+    std::int64_t lo = study.grid[b > 0 ? b - 1 : b].interval_steps;
+    std::int64_t hi = study.grid[b + 1 < study.grid.size() ? b + 1 : b].interval_steps;
+    r.bracket_low_s = static_cast<double>(lo) * step_s;
+    r.bracket_high_s = static_cast<double>(hi) * step_s;
+    std::map<std::int64_t, SweepPoint> cache;
+    for (const SweepPoint& p : study.grid) {
+        cache.emplace(p.interval_steps, p);
+    }
+    cache.emplace(study.young.interval_steps, study.young);
+    cache.emplace(study.daly.interval_steps, study.daly);
+    const auto goodput = [&](std::int64_t steps) {
+        auto it = cache.find(steps);
+        if (it == cache.end()) {
+            RunSpec run = spec.base;
+            run.failures = spec.failure_rates[static_cast<std::size_t>(r.point.rate_index)];
+            run.checkpoint.interval_steps = steps;
+            SweepPoint p;
+            p.rate_index = r.point.rate_index;
+            p.interval_steps = steps;
+            p.summary = simulate_runs(run, spec.base_seed, spec.seeds);
+            ++r.evaluations;
+            it = cache.emplace(steps, p).first;
+        }
+        return it->second.summary.goodput.mean;
+    };
+    if (hi - lo > 2) {
+        r.is_refined = true;
+        const double inverse_phi = (std::sqrt(5.0) - 1) / 2;
+        while (hi - lo > 3) {
+            const auto span = static_cast<double>(hi - lo);
+            std::int64_t c = hi - static_cast<std::int64_t>(std::llround(span * inverse_phi));
+            std::int64_t d = lo + static_cast<std::int64_t>(std::llround(span * inverse_phi));
+            if (c >= d) {
+                d = c + 1;
+            }
+            if (goodput(c) < goodput(d)) {
+                lo = c;
+            } else {
+                hi = d;
+            }
+        }
+        for (std::int64_t x = lo; x <= hi; ++x) {
+            goodput(x);
+        }
+    }
+    // The best of everything simulated for this rate (grid, formulas, search).
+    for (const auto& [steps, p] : cache) {
+        if (p.summary.goodput.mean > r.point.summary.goodput.mean) {
+            r.point = p;
+        }
+    }
+    const double floor = r.point.summary.goodput.mean - r.point.summary.goodput.ci95;
+    r.band_low_s = r.band_high_s = static_cast<double>(r.point.interval_steps) * step_s;
+    for (const auto& [steps, p] : cache) {
+        if (p.summary.goodput.mean + p.summary.goodput.ci95 >= floor) {
+            const double interval_s = static_cast<double>(steps) * step_s;
+            r.band_low_s = std::min(r.band_low_s, interval_s);
+            r.band_high_s = std::max(r.band_high_s, interval_s);
+        }
+    }
+    return r;
+}
+
+std::string json_report(const CheckpointSweepSpec& spec,
+                        const std::vector<RateStudy>& studies,
+                        const std::vector<RefinedOptimum>& refined) {
     const double step_s = to_seconds(spec.base.step_time);
     JsonWriter json;
     json.begin_object();
@@ -209,6 +316,13 @@ std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateS
         json.field("daly_goodput", study.daly.summary.goodput.mean);
         json.field("daly_goodput_ci95", study.daly.summary.goodput.ci95);
         json.field("daly_disagrees", study.daly_disagrees);
+        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
+        json.field("refined_interval_s", static_cast<double>(ref.point.interval_steps) * step_s);
+        json.field("refined_goodput", ref.point.summary.goodput.mean);
+        json.field("refined_goodput_ci95", ref.point.summary.goodput.ci95);
+        json.field("refined_band_low_s", ref.band_low_s);
+        json.field("refined_band_high_s", ref.band_high_s);
+        json.field("refined_evaluations", ref.evaluations);
         json.key("caveats").begin_array();
         for (const std::string& caveat : study.caveats) {
             json.value(caveat);
@@ -226,10 +340,12 @@ std::string json_report(const CheckpointSweepSpec& spec, const std::vector<RateS
     return json.str() + "\n";
 }
 
-std::string table_report(const CheckpointSweepSpec& spec, const std::vector<RateStudy>& studies) {
+std::string table_report(const CheckpointSweepSpec& spec,
+                         const std::vector<RateStudy>& studies,
+                         const std::vector<RefinedOptimum>& refined) {
     const double step_s = to_seconds(spec.base.step_time);
     std::ostringstream out;
-    char line[256];
+    char line[512];
     std::snprintf(line, sizeof line,
                   "run: %lld steps of %s (%s useful), checkpoint %s%s, restart %s, %lld seeds\n",
                   static_cast<long long>(spec.base.steps), format_duration(step_s).c_str(),
@@ -241,42 +357,80 @@ std::string table_report(const CheckpointSweepSpec& spec, const std::vector<Rate
     out << line;
     for (const RateStudy& study : studies) {
         out << "\ncluster MTBF " << format_duration(study.mtbf_s) << '\n';
-        std::snprintf(line, sizeof line, "  %12s %8s %18s %12s %10s %10s %10s %9s\n", "interval",
-                      "steps", "goodput (95% CI)", "wall time", "checkpoint", "rework", "restart",
+        // One unit per column, picked from the column's largest value.
+        double max_interval_s = 0;
+        double max_wall_s = 0;
+        double max_lost_s = 0;
+        for (const SweepPoint& p : study.grid) {
+            max_interval_s =
+                std::max(max_interval_s, static_cast<double>(p.interval_steps) * step_s);
+            max_wall_s = std::max(max_wall_s, p.summary.wall_time_s.mean);
+            max_lost_s = std::max(
+                {max_lost_s, p.summary.checkpoint_s, p.summary.rework_s, p.summary.restart_s});
+        }
+        const ColumnUnit interval_unit = column_unit(max_interval_s);
+        const ColumnUnit wall_unit = column_unit(max_wall_s);
+        const ColumnUnit lost_unit = column_unit(max_lost_s);
+        const auto head = [](const char* name, const ColumnUnit& unit) {
+            return std::string(name) + " (" + unit.name + ")";
+        };
+        std::snprintf(line, sizeof line, "  %14s %8s %18s %15s %16s %12s %13s %9s\n",
+                      head("interval", interval_unit).c_str(), "steps", "goodput (95% CI)",
+                      head("wall time", wall_unit).c_str(), head("checkpoint", lost_unit).c_str(),
+                      head("rework", lost_unit).c_str(), head("restart", lost_unit).c_str(),
                       "failures");
         out << line;
         auto row = [&](const SweepPoint& p, const char* mark) {
             const RunSummary& s = p.summary;
             std::snprintf(
-                line, sizeof line, "%s %12s %8lld %9.4f ± %6.4f %12s %10s %10s %10s %9.1f\n", mark,
-                format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                line, sizeof line, "%s %14s %8lld %9.4f ± %6.4f %15s %16s %12s %13s %9.1f\n", mark,
+                in_unit(static_cast<double>(p.interval_steps) * step_s, interval_unit).c_str(),
                 static_cast<long long>(p.interval_steps), s.goodput.mean, s.goodput.ci95,
-                format_duration(s.wall_time_s.mean).c_str(),
-                format_duration(s.checkpoint_s).c_str(), format_duration(s.rework_s).c_str(),
-                format_duration(s.restart_s).c_str(), s.failures);
+                in_unit(s.wall_time_s.mean, wall_unit).c_str(),
+                in_unit(s.checkpoint_s, lost_unit).c_str(), in_unit(s.rework_s, lost_unit).c_str(),
+                in_unit(s.restart_s, lost_unit).c_str(), s.failures);
             out << line;
         };
         for (std::size_t i = 0; i < study.grid.size(); ++i) {
             row(study.grid[i], i == study.best ? "*" : " ");
         }
         const SweepPoint& best = study.grid[study.best];
-        std::snprintf(
-            line, sizeof line, "  best: %s, goodput %.4f ± %.4f; indistinguishable from %s to %s\n",
-            format_duration(static_cast<double>(best.interval_steps) * step_s).c_str(),
-            best.summary.goodput.mean, best.summary.goodput.ci95,
-            format_duration(study.band_low_s).c_str(), format_duration(study.band_high_s).c_str());
+        const std::string band =
+            study.band_low_s == study.band_high_s
+                ? std::string("no other interval of the grid is indistinguishable")
+                : "indistinguishable from " + in_unit(study.band_low_s, interval_unit) + " to " +
+                      in_unit(study.band_high_s, interval_unit) + " " + interval_unit.name;
+        const auto interval_text = [&](double seconds) {
+            return in_unit(seconds, interval_unit) + " " + interval_unit.name;
+        };
+        std::snprintf(line, sizeof line, "  best: %s, goodput %.4f ± %.4f; %s\n",
+                      interval_text(static_cast<double>(best.interval_steps) * step_s).c_str(),
+                      best.summary.goodput.mean, best.summary.goodput.ci95, band.c_str());
         out << line;
         auto formula = [&](const char* name, double interval_s, const SweepPoint& p,
                            bool disagrees) {
             std::snprintf(line, sizeof line, "  %-6s %s (simulated at %s): goodput %.4f ± %.4f%s\n",
-                          name, format_duration(interval_s).c_str(),
-                          format_duration(static_cast<double>(p.interval_steps) * step_s).c_str(),
+                          name, interval_text(interval_s).c_str(),
+                          interval_text(static_cast<double>(p.interval_steps) * step_s).c_str(),
                           p.summary.goodput.mean, p.summary.goodput.ci95,
                           disagrees ? "  DISAGREES with the simulation" : "");
             out << line;
         };
         formula("young:", study.young_interval_s, study.young, study.young_disagrees);
         formula("daly:", study.daly_interval_s, study.daly, study.daly_disagrees);
+        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
+        if (ref.is_refined) {
+            std::snprintf(
+                line, sizeof line,
+                "  refined: %s, goodput %.4f ± %.4f (golden-section search between %s "
+                "and %s, same seeds, %d more points); indistinguishable from %s to %s\n",
+                interval_text(static_cast<double>(ref.point.interval_steps) * step_s).c_str(),
+                ref.point.summary.goodput.mean, ref.point.summary.goodput.ci95,
+                interval_text(ref.bracket_low_s).c_str(), interval_text(ref.bracket_high_s).c_str(),
+                ref.evaluations, interval_text(ref.band_low_s).c_str(),
+                interval_text(ref.band_high_s).c_str());
+            out << line;
+        }
         if (!study.caveats.empty()) {
             out << "  formula assumptions violated:";
             for (std::size_t i = 0; i < study.caveats.size(); ++i) {
@@ -326,7 +480,8 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         ("validation-interval", po::value(&o.validation_interval), "validate every N steps")      //
         ("validation-cost", po::value(&o.validation_cost), "time of one validation")              //
         ("intervals", po::value(&o.intervals),
-         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list")    //
+         "checkpoint intervals (useful compute): START:STOP:STEP or a comma list (default: 17 "
+         "on a log grid from Young's interval / 4 to x 4)")                           //
         ("seeds", po::value(&o.seeds), "runs per point (default 100)")                //
         ("max-seeds", po::value(&o.max_seeds), "limit on --seeds (default 1000000)")  //
         ("max-segments", po::value(&o.max_segments),
@@ -515,7 +670,30 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
 
     // ---- the sweep ----
     if (o.intervals.empty()) {
-        throw UsageError("give --intervals, e.g. 5min:4h:5min");
+        // No grid given: 17 log-spaced intervals from a quarter of the shortest Young/Daly
+        // interval to four times the longest (over the failure rates), at least one step.
+        const double delta_s = to_seconds(run.checkpoint.save_cost);
+        double low = 0;
+        double high = 0;
+        for (const FailureModel& rate : spec.failure_rates) {
+            const double young = analytic::young_interval_s(delta_s, rate.cluster_mtbf_s());
+            low = low > 0 ? std::min(low, young) : young;
+            high = std::max(high, young);
+        }
+        low = std::max(low / 4, to_seconds(run.step_time));
+        high = std::max(high * 4, low);
+        std::string grid;
+        constexpr int kPoints = 17;
+        for (int i = 0; i < kPoints; ++i) {
+            const double s = low * std::pow(high / low, static_cast<double>(i) / (kPoints - 1));
+            char item[40];
+            std::snprintf(item, sizeof item, "%s%.9gs", i ? "," : "", s);
+            grid += item;
+        }
+        o.intervals = grid;
+        io.err() << "stepsim checkpoint: no --intervals: " << kPoints << " intervals from "
+                 << format_duration(low) << " to " << format_duration(high)
+                 << " (log grid around Young's interval)\n";
     }
     spec.interval_steps = parse_intervals(o.intervals, run.step_time);
     run.checkpoint.interval_steps = spec.interval_steps.front();
@@ -583,7 +761,12 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!o.plot.empty()) {
         write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time));
     }
-    io.emit(common.json ? json_report(spec, studies) : table_report(spec, studies));
+    std::vector<RefinedOptimum> refined;
+    for (const RateStudy& study : studies) {
+        refined.push_back(refine_optimum(spec, study));
+    }
+    io.emit(common.json ? json_report(spec, studies, refined)
+                        : table_report(spec, studies, refined));
     return 0;
 }
 

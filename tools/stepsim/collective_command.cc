@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::string_view kUsage =
     "stepsim collective --topology FILE [--op allreduce] [--algo auto] [--bytes 1GiB | "
-    "--sweep-bytes 8B:8GiB] [--ranks all | 0-63 | 0,8,16] [--network fairshare|alphabeta] "
+    "--sweep-bytes 8B:8GiB] [--ranks all | 0-63 | 0,8,16] [--network fair_share|alpha_beta] "
     "[--chunk 512KiB] [--channels N] [--root I] [--gamma-s-per-byte G] [--json] [--set ...] "
     "[--output FILE]";
 
@@ -105,7 +105,7 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string bytes_text = "1GiB";
     std::string sweep_text;
     std::string ranks_text = "all";
-    std::string network_name = "fairshare";
+    std::string network_name = "fair_share";
     std::string chunk_text;
     int channels = 1;
     std::size_t root = 0;
@@ -120,7 +120,8 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
         "bytes", po::value<std::string>(&bytes_text), "buffer size per rank (default 1GiB)")(
         "sweep-bytes", po::value<std::string>(&sweep_text), "FROM:TO, sizes a factor 2 apart")(
         "ranks", po::value<std::string>(&ranks_text), "all (default), A-B, or A,B,C")(
-        "network", po::value<std::string>(&network_name), "fairshare (default) or alphabeta")(
+        "network", po::value<std::string>(&network_name),
+        "fair_share (default) or alpha_beta (fairshare, alphabeta also accepted)")(
         "chunk", po::value<std::string>(&chunk_text),
         "pipelining chunk size (default per algorithm)")("channels", po::value<int>(&channels),
                                                          "parallel rings / tree pairs (default 1)")(
@@ -141,13 +142,9 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
                          "\" (expected allreduce, reducescatter, allgather, broadcast, reduce, "
                          "alltoall or sendrecv)");
     }
-    NetworkKind network_kind = NetworkKind::kFairShare;
-    if (network_name == "alphabeta") {
-        network_kind = NetworkKind::kAlphaBeta;
-    } else if (network_name != "fairshare") {
-        throw UsageError("unknown --network \"" + network_name +
-                         "\" (expected fairshare or alphabeta)");
-    }
+    // One spelling everywhere (fair_share, alpha_beta); the old fairshare/alphabeta still work.
+    const NetworkKind network_kind = parse_network_flag(network_name);
+    network_name = network_kind == NetworkKind::kAlphaBeta ? "alpha_beta" : "fair_share";
     if (channels < 1) {
         throw UsageError("--channels must be >= 1, got " + std::to_string(channels));
     }

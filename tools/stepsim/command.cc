@@ -113,10 +113,11 @@ StepFidelity parse_fidelity_flag(const std::string& text) {
 }
 
 NetworkKind parse_network_flag(const std::string& text) {
-    if (text == "fair_share") {
+    // "fairshare" and "alphabeta" are the spellings `collective` used to take.
+    if (text == "fair_share" || text == "fairshare") {
         return NetworkKind::kFairShare;
     }
-    if (text == "alpha_beta") {
+    if (text == "alpha_beta" || text == "alphabeta") {
         return NetworkKind::kAlphaBeta;
     }
     throw UsageError("--network must be \"fair_share\" or \"alpha_beta\", got \"" + text + "\"");

@@ -85,7 +85,8 @@ void write_breakdown(JsonWriter& json, const StepBreakdown& breakdown);
 /// --fidelity: "fast" or "full"; anything else raises UsageError.
 StepFidelity parse_fidelity_flag(const std::string& text);
 
-/// --network: "fair_share" or "alpha_beta"; anything else raises UsageError.
+/// --network: "fair_share" or "alpha_beta" (also "fairshare", "alphabeta"); anything else
+/// raises UsageError.
 NetworkKind parse_network_flag(const std::string& text);
 
 /// Moves the overrides whose field path starts with `prefix` (e.g. "topology.") out of
@@ -125,5 +126,6 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io);
 /// `whatif --replay TRACE ...` (replay_command.cc); whatif_command() hands over to it.
 int replay_trace_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);
+int replay_command(const std::vector<std::string>& args, CommandIo& io);
 
 }  // namespace stepsim::cli

@@ -30,6 +30,8 @@ constexpr std::array kCommands = {
             whatif_command},
     Command{"validate", "reproduce Megatron-LM's weak-scaling table (SC'21) on a DGX A100 cluster",
             validate_command},
+    Command{"replay", "run Chakra execution traces (PREFIX.<npu>.et) on a topology",
+            replay_command},
 };
 
 }  // namespace

@@ -216,7 +216,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     if (by == "straggler" && stragglers.empty() && scenario.empty()) {
         throw UsageError("--by straggler needs --straggler SPEC or --scenario FILE");
     }
-    if (by != "step_time" && by != "goodput") {
+    if (by != "step_time" && by != "goodput" && by != "straggler") {
         throw UsageError("--by must be step_time, goodput or straggler, got \"" + by + "\"");
     }
     if (top < 0) {

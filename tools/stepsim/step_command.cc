@@ -4,6 +4,7 @@
 // [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]`:
 // simulate one training step and report where its time goes. --set applies to the workload;
 // a path starting with "topology." applies (without the prefix) to the topology.
+#include "stepsim/chakra.h"
 #include "stepsim/report.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
@@ -11,6 +12,7 @@
 #include "stepsim/workload.h"
 
 #include "command.h"
+#include "step_plot.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -145,15 +147,17 @@ std::string result_table(const std::string& topology_file,
     std::ostringstream out;
     char line[256];
     out << "step: " << workload_file << " on " << topology_file << '\n';
-    std::snprintf(line, sizeof line,
-                  "schedule %s, %d stages x %d micro-batches x %d chunks, %d GPUs (%d simulated, "
-                  "fidelity %s)\n\n",
-                  r.schedule.c_str(), r.stages_count, r.microbatches, r.chunks, r.gpus,
-                  r.simulated_gpus, std::string(to_string(r.fidelity)).c_str());
+    std::snprintf(
+        line, sizeof line,
+        "schedule %s, %d stages x %d micro-batches x %d chunks, %d GPUs (%d simulated: one "
+        "per stage, the others by symmetry; fidelity %s)\n\n",
+        r.schedule.c_str(), r.stages_count, r.microbatches, r.chunks, r.gpus, r.simulated_gpus,
+        std::string(to_string(r.fidelity)).c_str());
     out << line;
     std::snprintf(line, sizeof line,
                   "step time        %s\nMFU / HFU        %.1f%% / %.1f%%\ntokens/s         "
-                  "%.4g (useful %.4g)\nbubble           %.2f%% of the step (ratio %.4f)\n",
+                  "%.4g (useful %.4g)\nbubble           %.2f%% of the step (mean over GPUs); "
+                  "schedule's closed-form ratio %.4f (bubble over ideal time, (p-1)/m for 1F1B)\n",
                   format_duration(r.step_time_s).c_str(), 100 * r.mfu, 100 * r.hfu, r.tokens_per_s,
                   r.useful_tokens_per_s, 100 * r.bubble_fraction, r.bubble_ratio);
     out << line;
@@ -197,11 +201,12 @@ std::string result_table(const std::string& topology_file,
                       b.bubble_s, b.other_idle_s);
         out << line;
     };
-    row("cluster", r.cluster);
+    row("cluster mean", r.cluster);
     for (const StageResult& s : r.stages) {
         row("stage " + std::to_string(s.stage), s.breakdown);
     }
-    out << "\nsimulated vs closed form (s)\n";
+    out << "\nsimulated vs closed form (s; the slowest stage's figures, not the cluster mean)\n"
+           "  name        simulated   estimate difference  closed form of the estimate\n";
     for (const StepEstimate& e : r.estimates) {
         std::snprintf(line, sizeof line, "  %-10s %10.6f %10.6f %+10.6f  %s\n", e.name.c_str(),
                       e.simulated_s, e.closed_form_s, e.difference_s, e.closed_form.c_str());
@@ -228,6 +233,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string topology_file;
     std::string workload_file;
     std::string trace_file;
+    std::string chakra_prefix;
+    std::string plot_file;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     bool allow_oom = false;
@@ -250,6 +257,10 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
         "groups of the same shape")(
+        "plot", po::value<std::string>(&plot_file),
+        "write the pipeline picture (one row per stage, time left to right) as SVG to FILE")(
+        "chakra-out", po::value<std::string>(&chakra_prefix),
+        "write the step's per-GPU graphs as Chakra traces PREFIX.<npu>.et (docs/chakra.md)")(
         "threads", po::value<int>(&threads),
         "fast fidelity: threads timing the distinct collectives (default: all cores; the "
         "result does not depend on it)");
@@ -257,7 +268,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
                             "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
-                            "[--threads N]")) {
+                            "[--network fair_share|alpha_beta] [--free-comm] [--exact-groups] "
+                            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
         return 0;
     }
     StepOptions options;
@@ -265,7 +277,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
-    options.keeps_timeline = !trace_file.empty();
+    options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty() || !plot_file.empty();
     if (threads < 1) {
         throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
     }
@@ -281,6 +293,26 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
         write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
+    }
+    if (!plot_file.empty()) {
+        write_file_atomically(
+            plot_file, step_timeline_svg(result, "one step: " + workload_file + " on " +
+                                                     topology_file + " (" + result.schedule + ", " +
+                                                     std::to_string(result.gpus) + " GPUs)"));
+    }
+    if (!chakra_prefix.empty()) {
+        // One file at a time: only one GPU's graph is in memory.
+        std::map<std::int64_t, std::vector<int>> groups;
+        try {
+            groups = chakra::export_step_traces(result, job.layout, [&](chakra::Trace&& trace) {
+                chakra::write_chakra_trace(chakra_prefix, trace);
+            });
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string("--chakra-out: ") + e.what());
+        }
+        if (!groups.empty()) {
+            chakra::write_chakra_groups(chakra_prefix, groups);
+        }
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));

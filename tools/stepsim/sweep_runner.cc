@@ -302,9 +302,11 @@ void Progress::update(std::int64_t done) {
         }
         return;
     }
-    const std::int64_t percent = done * 100 / total_;
-    if (percent != last_percent_) {
-        last_percent_ = percent;
+    // Not a terminal (a log file, CI): a line per 10% or per 5 s, whichever comes first.
+    const std::int64_t decile = done * 10 / total_;
+    if (decile != last_percent_ || now - last_draw_ >= std::chrono::seconds(5)) {
+        last_percent_ = decile;
+        last_draw_ = now;
         draw(done, false);
     }
 }

@@ -90,7 +90,7 @@ private:
     bool is_quiet_;
     std::int64_t total_;
     std::int64_t start_done_;
-    std::int64_t last_percent_ = -1;
+    std::int64_t last_percent_ = -1;  ///< the last tenth drawn (not a terminal)
     std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point last_draw_;
 };

@@ -85,7 +85,13 @@ int topology_command(const std::vector<std::string>& args, CommandIo& io) {
                             "stepsim topology FILE [--json] [--set FIELD=VALUE]...")) {
         return 0;
     }
-    const auto overrides = common.overrides();
+    // "topology.fabric[0]..." as under `step` works too: the prefix is dropped.
+    std::vector<SpecOverride> overrides = common.overrides();
+    for (SpecOverride& o : overrides) {
+        if (o.field_path.starts_with("topology.")) {
+            o.field_path.erase(0, std::string_view("topology.").size());
+        }
+    }
     const Topology topology = load_topology_file(file, overrides);
     Router router(topology);
     const TopologySummary summary = summarize(topology, router);

@@ -208,10 +208,11 @@ std::string result_table(const std::string& topology_file,
                       ? "  (faster than the baseline: a scheduling anomaly of shared bandwidth)"
                       : "");
     out << line;
-    out << "simulated replicas:";
+    out << "DP replicas simulated:";
     for (const int d : r.simulated_replicas) {
         out << ' ' << d;
     }
+    out << "  (simulated on their own; every other replica folds into one of them)";
     out << "\n\nbreakdown (s, mean over GPUs)  compute recompute     tp     pp     dp   zero  "
            "bubble  other  waiting\n";
     const auto row = [&](const char* name, const StepBreakdown& b, double waiting) {
@@ -241,7 +242,8 @@ std::string result_table(const std::string& topology_file,
         }
     }
     if (!r.sensitivity.empty()) {
-        out << "\nsensitivity: step growth per 1% slowdown (critical path; simulated)\n";
+        out << "\nsensitivity: step growth per 1% slowdown of each element\n"
+               "  element                      critical path   simulated (stages only)\n";
         for (const SensitivityEntry& s : r.sensitivity) {
             if (std::isfinite(s.simulated_s_per_percent)) {
                 std::snprintf(line, sizeof line, "  %-28s %10.6f s   %10.6f s\n", s.element.c_str(),
