@@ -64,3 +64,56 @@ TEST_CASE("the step's kernels by kind add up, and profile rows are counted", "[w
     // Compute in the breakdown is the kernels' time (no recompute, no other compute).
     CHECK(a.stages[0].breakdown.compute_s == Approx(a.stages[0].kernels.time_s).epsilon(1e-6));
 }
+
+TEST_CASE("fp8 GEMMs: the fp8 peak at the fp8 MAMF share, casts, an fp8 weight copy",
+          "[workload][kernel]") {
+    const std::string base =
+        "model { layers: 4 hidden: 8192 heads: 64 seq_len: 4096 vocab: 32000 }\n"
+        "training { global_batch: 8 micro_batch: 1 %s }\n"
+        "parallelism { tp: 8 pp: 1 dp: 1 sequence_parallel: true }\n"
+        "hardware { gpu: \"%s\" }\n";
+    const auto workload = [&](const std::string& dtype, const std::string& gpu) {
+        std::string text = base;
+        text.replace(text.find("%s"), 2, dtype);
+        text.replace(text.find("%s"), 2, gpu);
+        return text;
+    };
+    const TrainingJob bf16 = load_workload_text(workload("", "H100-SXM"), "w.textproto");
+    const TrainingJob fp8 =
+        load_workload_text(workload("gemm_dtype: FP8_GEMM", "H100-SXM"), "w.textproto");
+    REQUIRE(fp8.training.gemm_dtype == Dtype::kFp8);
+    // H100: fp8 MAMF 1402.6 of 1979, bf16 794.5 of 989 TFLOP/s; the same sustained share.
+    REQUIRE(fp8.gpu.fp8_gemm_fraction ==
+            Approx(1402.6 / 1979 * kSustainedFractionOfMamf).epsilon(1e-12));
+    const LayerCosts a = layer_costs(bf16);
+    const LayerCosts b = layer_costs(fp8);
+    // Same FLOPs; the fc1 GEMM (4096 x 4096 x 8192 per rank) runs at the fp8 rate: large
+    // and well quantized, it is math-bound in both, so the ratio is the rates' ratio within
+    // the quantization difference of their tiles.
+    REQUIRE(b.forward.gemm_flops == Approx(a.forward.gemm_flops));
+    const auto fc1 = [](const GpuSpec& gpu, const WorkAmount& w) {
+        for (const Kernel& k : w.kernels) {
+            if (k.kind == KernelKind::kGemm && k.name == "fc1") {
+                return kernel_model_time_s(gpu, k);
+            }
+        }
+        FAIL("no fc1 kernel");
+        return 0.0;
+    };
+    const double rate_ratio = (1979 * 1402.6 / 1979) / (989 * 794.5 / 989);
+    REQUIRE(fc1(bf16.gpu, a.forward) / fc1(fp8.gpu, b.forward) == Approx(rate_ratio).epsilon(0.02));
+    // Each of the four linear layers casts its input forward and its output gradient backward.
+    int casts = 0;
+    for (const Kernel& k : b.forward.kernels) {
+        casts += k.name == "cast_fp8" ? 1 : 0;
+    }
+    REQUIRE(casts == 4);
+    REQUIRE(b.forward.memory_bytes > a.forward.memory_bytes);
+    // One more byte per parameter for the fp8 weight copy.
+    const std::int64_t params = stage_parameter_count(bf16, 0);
+    REQUIRE(memory_per_gpu(fp8, 0).weights_bytes - memory_per_gpu(bf16, 0).weights_bytes == params);
+    // A100 has no fp8 tensor cores: a located spec error.
+    REQUIRE_THROWS_WITH(
+        load_workload_text(workload("gemm_dtype: FP8_GEMM", "A100-80GB-SXM"), "w.textproto"),
+        Catch::Contains("w.textproto:2") && Catch::Contains("fp8 tensor cores"));
+}
