@@ -113,12 +113,24 @@ struct Route {
 /// other than its source and destination (a GPU does not forward traffic; relaying through a
 /// peer GPU, as NCCL's PXN does, is a collective's choice of transfers, not a route).
 /// `topology` must outlive the router. Not thread-safe (it fills caches on the fly).
+/// Both caches are bounded (RouterLimits), so routing memory does not grow with GPU²: a route
+/// or a distance table that was evicted is simply computed again, identically.
 class Router {
 public:
+    /// Cache bounds. When the route cache holds max_routes routes it is emptied before the
+    /// next insertion; distance tables (12 bytes per device each) are dropped oldest first so
+    /// that they stay within max_table_bytes (at least one table is always kept).
+    struct Limits {
+        std::size_t max_routes = std::size_t{1} << 18;
+        std::size_t max_table_bytes = std::size_t{256} << 20;
+    };
+
     explicit Router(const Topology& topology);
+    Router(const Topology& topology, Limits limits);
     ~Router();
 
-    /// The route; cached, the reference stays valid until invalidate(). Throws
+    /// The route; cached, the reference stays valid until the next call to route() or
+    /// invalidate() (a later insertion may evict it). Throws
     /// std::runtime_error when dst cannot be reached from src. src == dst gives an empty route.
     /// Throws InternalError if the topology was edited since the last invalidate() while
     /// routes or distances were cached.
@@ -131,6 +143,9 @@ public:
     Time latency(NodeId src, NodeId dst);
     /// Drops cached routes (after link changes in the topology).
     void invalidate();
+    /// Routes and distance tables cached now (for tests of the bounds).
+    std::size_t cached_routes() const;
+    std::size_t cached_tables() const;
 
 private:
     struct Impl;
@@ -152,16 +167,34 @@ struct TopologySummary {
     /// Per-GPU injection bandwidth by tier: "scale_up" (NVLink/PCIe out of the GPU) and
     /// "scale_out" (network links out of the GPU's NICs, divided among the GPUs sharing them).
     std::map<std::string, double> injection_Bps_by_tier;
+    /// Route classes of GPUs the diameter was computed from (one Dijkstra each); not printed.
+    std::size_t route_classes = 0;
 };
 
 /// Counts devices and links by kind (every link, up or down), GPUs and servers. The diameter
 /// is the largest Router::hop_count() over ordered GPU pairs, i.e. the hops of the
-/// latency-shortest routes the simulation uses (one Dijkstra per GPU). Injection bandwidth
+/// latency-shortest routes the simulation uses, computed with one Dijkstra per route class of
+/// destination GPUs (detail::gpu_route_classes()) rather than one per GPU. Injection bandwidth
 /// counts links that are up and reports, per tier, the minimum over GPUs (the GPU that limits
 /// a collective): "scale_up" sums the NVLink/PCIe links from the GPU to anything but a NIC;
 /// "scale_out" sums, over the NICs the GPU links to directly, each NIC's InfiniBand/Ethernet
 /// out-bandwidth divided by the number of GPUs linked to that NIC. A tier whose minimum is 0
 /// is left out. Throws std::runtime_error (from the Router) when some GPU cannot reach another.
 TopologySummary summarize(const Topology& topology, Router& router);
+
+namespace detail {
+
+/// Colour refinement (1-dimensional Weisfeiler-Leman) of the devices: start from (kind, tier),
+/// then repeatedly split devices whose multisets of (link kind, latency, bandwidth, up,
+/// neighbour colour) over their out-links or in-links differ, until no colour splits. Devices
+/// that an automorphism of the labelled graph maps onto each other always share a colour, so
+/// servers built from one template at the same fabric position do. The result is indexed by
+/// NodeId; colours are numbered in order of first appearance.
+std::vector<std::uint32_t> route_colors(const Topology& topology);
+
+/// One GPU per route colour among GPUs (the lowest rank of each), in rank order.
+std::vector<NodeId> gpu_route_classes(const Topology& topology);
+
+}  // namespace detail
 
 }  // namespace stepsim

@@ -3,7 +3,8 @@
 // The Router's cache of routes keyed by (src, dst, flow_label): an open-addressing table
 // (linear probing, power-of-two size, at most half full) of indices into a deque of routes,
 // so that a lookup touches one or two cache lines and references to routes stay valid as the
-// cache grows. It is only looked up, never iterated, so its layout cannot reach any output.
+// cache grows. It is only looked up, never iterated, so its layout cannot reach any output. The
+// Router bounds it (Router::Limits::max_routes) by clearing it when full.
 #pragma once
 
 #include "stepsim/topology.h"

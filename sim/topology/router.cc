@@ -16,7 +16,9 @@
 #include <boost/graph/filtered_graph.hpp>
 #include <boost/property_map/function_property_map.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -98,11 +100,14 @@ struct DestinationTable {
 
 struct Router::Impl {
     const Topology& topology;
+    Limits limits;
     /// The topology version the cached state was built for.
     std::uint64_t version = 0;
     /// tables[dst], built on first use.
     std::vector<std::unique_ptr<DestinationTable>> tables;
     std::size_t table_count = 0;
+    /// Destinations whose tables are held, oldest first (the eviction order).
+    std::deque<std::uint32_t> table_order;
     detail::RouteCache routes;
     /// hops[hop_begin[node] .. hop_begin[node + 1]) are the node's out-links in order.
     std::vector<std::uint32_t> hop_begin;
@@ -112,13 +117,15 @@ struct Router::Impl {
     std::vector<Distance> scratch;
     std::vector<std::uint32_t> candidates;
 
-    explicit Impl(const Topology& t)
+    Impl(const Topology& t, Limits l)
         : topology(t)
+        , limits(l)
         , version(t.impl().version) {}
 
     void clear() {
         tables.clear();
         table_count = 0;
+        table_order.clear();
         routes.clear();
         hop_begin.clear();
         hops.clear();
@@ -194,6 +201,16 @@ const DestinationTable& Router::Impl::table(NodeId dst) {
                                                     .distance_combine(DistanceCombine{})
                                                     .distance_inf(kUnreachable)
                                                     .distance_zero(Distance{0, 0}));
+    // Keep the tables within their byte budget: drop the oldest ones (never the one being
+    // built, which a caller is about to read).
+    const std::size_t table_bytes =
+        std::max<std::size_t>(1, t.nodes.size() * (sizeof(std::int64_t) + sizeof(std::int32_t)));
+    const std::size_t max_tables = std::max<std::size_t>(1, limits.max_table_bytes / table_bytes);
+    while (table_count >= max_tables && !table_order.empty()) {
+        tables[table_order.front()].reset();
+        table_order.pop_front();
+        --table_count;
+    }
     auto built = std::make_unique<DestinationTable>();
     built->latency_ps.resize(scratch.size());
     built->hops.resize(scratch.size());
@@ -203,6 +220,7 @@ const DestinationTable& Router::Impl::table(NodeId dst) {
     }
     slot = std::move(built);
     ++table_count;
+    table_order.push_back(dst.value);
     return *slot;
 }
 
@@ -265,7 +283,10 @@ Route Router::Impl::build_route(NodeId src,
 }
 
 Router::Router(const Topology& topology)
-    : impl_(std::make_unique<Impl>(topology)) {}
+    : Router(topology, Limits{}) {}
+
+Router::Router(const Topology& topology, Limits limits)
+    : impl_(std::make_unique<Impl>(topology, limits)) {}
 
 Router::~Router() = default;
 
@@ -274,6 +295,9 @@ const Route& Router::route(NodeId src, NodeId dst, std::uint64_t flow_label) {
     const detail::RouteCache::Key key{src.value, dst.value, flow_label};
     if (Route* cached = impl_->routes.find(key)) {
         return *cached;
+    }
+    if (impl_->routes.size() >= std::max<std::size_t>(1, impl_->limits.max_routes)) {
+        impl_->routes.clear();  // a flush: cheap, and routes do not depend on the cache
     }
     if (src == dst) {
         impl_->topology.impl().node_at(src);
@@ -314,6 +338,14 @@ Time Router::latency(NodeId src, NodeId dst) {
 void Router::invalidate() {
     impl_->clear();
     impl_->version = impl_->topology.impl().version;
+}
+
+std::size_t Router::cached_routes() const {
+    return impl_->routes.size();
+}
+
+std::size_t Router::cached_tables() const {
+    return impl_->table_count;
 }
 
 }  // namespace stepsim

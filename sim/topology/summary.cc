@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: summary.cc
 // `summarize()`: the counts, diameter and per-GPU injection bandwidth that `stepsim topology`
-// prints. The diameter comes from the Router's per-destination distance tables (one Dijkstra
-// per GPU), so it is the hop count of the routes the simulation uses, not a plain BFS.
+// prints. The diameter comes from the Router's per-destination distance tables, so it is the
+// hop count of the routes the simulation uses, not a plain BFS; but only one table is built per
+// route class of GPUs (see gpu_route_classes()), not one per GPU, so the summary costs
+// O(classes * (devices + links)) instead of O(GPUs * (devices + links)) time and memory.
 #include "stepsim/topology.h"
 
+#include "topology_impl.h"
+
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <tuple>
 #include <vector>
 
 namespace stepsim {
@@ -32,6 +39,85 @@ double minimum(const std::vector<double>& per_gpu) {
 
 }  // namespace
 
+namespace detail {
+
+std::vector<std::uint32_t> route_colors(const Topology& topology) {
+    const Topology::Impl& t = topology.impl();
+    const std::size_t n = t.nodes.size();
+    // Link labels: everything a route's choice or cost can depend on.
+    std::map<std::tuple<int, std::int64_t, std::uint64_t, bool>, std::uint32_t> label_ids;
+    std::vector<std::uint32_t> label(t.links.size());
+    for (std::size_t i = 0; i < t.links.size(); ++i) {
+        const Link& link = t.links[i];
+        const auto key =
+            std::make_tuple(static_cast<int>(link.kind), link.latency.count(),
+                            std::bit_cast<std::uint64_t>(link.bandwidth_Bps), link.is_up);
+        label[i] =
+            label_ids.emplace(key, static_cast<std::uint32_t>(label_ids.size())).first->second;
+    }
+    std::vector<std::vector<LinkId>> in_links(n);
+    for (const Link& link : t.links) {
+        in_links[link.dst.index()].push_back(link.id);
+    }
+    // Initial colors: device kind and switch tier (never the name or the server index).
+    std::vector<std::uint32_t> color(n);
+    {
+        std::map<std::pair<int, std::int32_t>, std::uint32_t> ids;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto key = std::make_pair(static_cast<int>(t.nodes[i].kind), t.nodes[i].tier);
+            color[i] = ids.emplace(key, static_cast<std::uint32_t>(ids.size())).first->second;
+        }
+    }
+    std::size_t color_count = 0;
+    for (const std::uint32_t c : color) {
+        color_count = std::max<std::size_t>(color_count, c + 1);
+    }
+    // Refinement rounds until the number of colors stops growing. New ids are assigned in
+    // order of first appearance by node id, so the result is deterministic.
+    std::vector<std::uint64_t> signature;
+    std::vector<std::uint64_t> neighbours;
+    for (;;) {
+        std::map<std::vector<std::uint64_t>, std::uint32_t> ids;
+        std::vector<std::uint32_t> next(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            signature.assign(1, color[i]);
+            for (const bool outgoing : {true, false}) {
+                neighbours.clear();
+                for (const LinkId id : outgoing ? t.out_links[i] : in_links[i]) {
+                    const Link& link = t.links[id.index()];
+                    const NodeId other = outgoing ? link.dst : link.src;
+                    neighbours.push_back((std::uint64_t{label[id.index()]} << 32) |
+                                         color[other.index()]);
+                }
+                std::sort(neighbours.begin(), neighbours.end());
+                signature.push_back(neighbours.size());
+                signature.insert(signature.end(), neighbours.begin(), neighbours.end());
+            }
+            next[i] = ids.emplace(signature, static_cast<std::uint32_t>(ids.size())).first->second;
+        }
+        color.swap(next);
+        if (ids.size() == color_count) {
+            return color;
+        }
+        color_count = ids.size();
+    }
+}
+
+std::vector<NodeId> gpu_route_classes(const Topology& topology) {
+    const std::vector<std::uint32_t> color = route_colors(topology);
+    std::vector<NodeId> representatives;
+    std::vector<bool> seen(topology.node_count(), false);
+    for (const NodeId gpu : topology.gpus()) {
+        if (!seen[color[gpu.index()]]) {
+            seen[color[gpu.index()]] = true;
+            representatives.push_back(gpu);
+        }
+    }
+    return representatives;
+}
+
+}  // namespace detail
+
 TopologySummary summarize(const Topology& topology, Router& router) {
     TopologySummary summary;
     summary.gpus = topology.gpu_count();
@@ -47,9 +133,13 @@ TopologySummary summarize(const Topology& topology, Router& router) {
         link_class.total_bandwidth_Bps += link.bandwidth_Bps;
     }
 
-    // Diameter: one distance table per destination GPU, read for every source GPU.
+    // Diameter: one distance table per route class of destination GPUs, read for every source
+    // GPU. GPUs of one class look the same from every GPU of the cluster up to relabelling, so
+    // the farthest source is as far from each of them as from the representative.
     const auto gpus = topology.gpus();
-    for (const NodeId dst : gpus) {
+    const std::vector<NodeId> representatives = detail::gpu_route_classes(topology);
+    summary.route_classes = representatives.size();
+    for (const NodeId dst : representatives) {
         for (const NodeId src : gpus) {
             summary.diameter_hops = std::max(summary.diameter_hops, router.hop_count(src, dst));
         }
