@@ -460,7 +460,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
 
     std::vector<SpecOverride> workload_overrides = common.overrides();
     const std::vector<SpecOverride> topology_overrides =
-        take_prefixed_overrides(workload_overrides, "topology.");
+        take_topology_overrides(workload_overrides);
     const std::vector<SpecOverride> scenario_overrides =
         take_prefixed_overrides(workload_overrides, "scenario.");
     Topology topology = load_topology_file(topology_file, topology_overrides);
