@@ -298,12 +298,12 @@ std::string sweep_plot_svg(const std::string& topology_file,
                      kXTicks,
                      is_factor ? "slowdown factor of the selected elements"
                                : "randomly placed stragglers (count)",
-                     [x_step](double t) {
-                         return tick_text(t, x_step);
-                     }};
-    ChartAxis y_axis{y_low, y_high, false, kYTicks, "step time (s)", [y_step](double t) {
-                         return tick_text(t, y_step);
-                     }};
+                     [x_step](double t) { return tick_text(t, x_step); },
+                     {}};
+    ChartAxis y_axis{y_low,   y_high,          false,
+                     kYTicks, "step time (s)", [y_step](double t) {
+                         return tick_text(t, y_step); },
+                     {}};
     SvgChart chart("Step time against straggler severity: " +
                        std::filesystem::path(workload_file).stem().string() + " on " +
                        std::filesystem::path(topology_file).stem().string(),
