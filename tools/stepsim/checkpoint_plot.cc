@@ -44,6 +44,17 @@ std::string goodput_plot_svg(const std::vector<RateStudy>& studies,
         y_high = y_low + 0.01;
     }
     const bool is_log = x_high / x_low > 10;
+    // Widen the axis to a human tick just outside it (a 2 min to 59.85 min grid gets an axis
+    // from 2 to 60 min), by at most 10% on a log axis, 5% of the span on a linear one.
+    const double pad = is_log ? 0 : 0.05 * (x_high - x_low);
+    const DurationTicks wide = duration_ticks(is_log ? x_low / 1.1 : x_low - pad,
+                                              is_log ? x_high * 1.1 : x_high + pad, is_log, 8);
+    if (!wide.values_s.empty() && wide.values_s.front() < x_low && wide.values_s.front() > 0) {
+        x_low = wide.values_s.front();
+    }
+    if (!wide.values_s.empty() && wide.values_s.back() > x_high) {
+        x_high = wide.values_s.back();
+    }
     const DurationTicks ticks = duration_ticks(x_low, x_high, is_log, 8);
     ChartAxis x_axis;
     x_axis.low = x_low;
