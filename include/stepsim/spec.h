@@ -28,6 +28,14 @@ struct SpecOverride {
 /// Parses "FIELD=VALUE"; throws SpecError (location "<command line>") when malformed.
 SpecOverride parse_override(std::string_view text);
 
+/// Whether `field_path` (as in SpecOverride, without a prefix) names a field of a workload spec
+/// (workloads/workload.proto) or of a topology spec (topologies/topology.proto): every name
+/// exists in its message, [i] exactly after repeated fields, and the last one is a scalar. Index
+/// ranges are not checked (they depend on the file). `--set` uses these to send an unprefixed
+/// topology path to the topology.
+bool is_workload_field_path(std::string_view field_path);
+bool is_topology_field_path(std::string_view field_path);
+
 /// Loads, expands (compact form: templates, instances, fabric builders) and validates a
 /// topology spec. Throws SpecError with every problem found.
 Topology load_topology_file(const std::filesystem::path& path,

@@ -3,6 +3,8 @@
 #include "overrides.h"
 
 #include "text_parser.h"
+#include "topologies/topology.pb.h"
+#include "workloads/workload.pb.h"
 
 #include <cctype>
 #include <charconv>
@@ -287,6 +289,43 @@ SpecOverride parse_override(std::string_view text) {
                             "field, e.g. \"instance[0].count\")");
     }
     return result;
+}
+
+namespace {
+
+// Whether `path` resolves, by names and repeatedness alone, to a scalar field of `descriptor`.
+bool is_field_path_of(const gp::Descriptor* descriptor, std::string_view path) {
+    const auto segments = split_path(path);
+    if (!segments || segments->empty()) {
+        return false;
+    }
+    for (std::size_t s = 0; s < segments->size(); ++s) {
+        const PathSegment& segment = (*segments)[s];
+        const gp::FieldDescriptor* field = descriptor->FindFieldByName(segment.name);
+        if (field == nullptr || field->is_map() ||
+            field->is_repeated() != segment.index.has_value()) {
+            return false;
+        }
+        const bool is_message = field->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE;
+        if (s + 1 == segments->size()) {
+            return !is_message;
+        }
+        if (!is_message) {
+            return false;
+        }
+        descriptor = field->message_type();
+    }
+    return false;
+}
+
+}  // namespace
+
+bool is_workload_field_path(std::string_view field_path) {
+    return is_field_path_of(spec::Workload::descriptor(), field_path);
+}
+
+bool is_topology_field_path(std::string_view field_path) {
+    return is_field_path_of(spec::Topology::descriptor(), field_path);
 }
 
 namespace spec {

@@ -758,12 +758,14 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         }
     });
     const std::vector<RateStudy> studies = study_rates(spec, points);
-    if (!o.plot.empty()) {
-        write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time));
-    }
     std::vector<RefinedOptimum> refined;
+    std::vector<SweepPoint> optima;
     for (const RateStudy& study : studies) {
         refined.push_back(refine_optimum(spec, study));
+        optima.push_back(refined.back().point);
+    }
+    if (!o.plot.empty()) {
+        write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time, optima));
     }
     io.emit(common.json ? json_report(spec, studies, refined)
                         : table_report(spec, studies, refined));

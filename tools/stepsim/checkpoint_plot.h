@@ -11,7 +11,10 @@
 
 namespace stepsim::cli {
 
-/// A self-contained SVG document (no scripts, no external fonts).
-std::string goodput_plot_svg(const std::vector<RateStudy>& studies, RunTime step_time);
+/// A self-contained SVG document (no scripts, no external fonts). `optima[i]`, when given, is
+/// study i's optimum to mark (the refined one); else the grid's best is marked.
+std::string goodput_plot_svg(const std::vector<RateStudy>& studies,
+                             RunTime step_time,
+                             const std::vector<SweepPoint>& optima = {});
 
 }  // namespace stepsim::cli

@@ -139,6 +139,20 @@ std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& ove
     return taken;
 }
 
+std::vector<SpecOverride> take_topology_overrides(std::vector<SpecOverride>& overrides) {
+    std::vector<SpecOverride> taken = take_prefixed_overrides(overrides, "topology.");
+    std::vector<SpecOverride> rest;
+    for (SpecOverride& o : overrides) {
+        if (!is_workload_field_path(o.field_path) && is_topology_field_path(o.field_path)) {
+            taken.push_back(std::move(o));
+        } else {
+            rest.push_back(std::move(o));
+        }
+    }
+    overrides = std::move(rest);
+    return taken;
+}
+
 void write_trace_slice(JsonWriter& json,
                        const TimelineSlice& slice,
                        std::int64_t pid,

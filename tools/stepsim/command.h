@@ -94,6 +94,12 @@ NetworkKind parse_network_flag(const std::string& text);
 std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& overrides,
                                                   std::string_view prefix);
 
+/// Moves the overrides meant for the topology out of `overrides` (the rest are the
+/// workload's): those prefixed "topology." (prefix removed), and those whose path is not a
+/// workload field but is a topology field ("instance[0].count"). A path that is both, or
+/// neither, stays with the workload (whose loader reports an unknown one).
+std::vector<SpecOverride> take_topology_overrides(std::vector<SpecOverride>& overrides);
+
 /// Writes one timeline slice as a Chrome trace-event complete ("X") event on track (pid, tid),
 /// times in microseconds.
 void write_trace_slice(JsonWriter& json,

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 namespace po = boost::program_options;
 
@@ -198,30 +199,37 @@ std::string ideal_trace_json(const ReplayResult& r) {
 }
 
 /// Per-worker heatmap: a row per worker, a column per step, each cell the worker's compute
-/// time in the step relative to the median over workers of that step (white 1.0, red ≥ 1.3,
-/// blue ≤ 0.7).
+/// time in the step relative to the median over workers of that step (white 1.0, red >= 1.3,
+/// blue <= 0.7), with labelled axes and the colour scale as a gradient bar with its values.
 std::string heatmap_svg(const std::string& trace_file, const ReplayResult& r) {
     const std::size_t rows = r.worker_compute_s.size();
     const std::size_t columns = r.steps.size();
     const double cell_w = std::max(4.0, std::min(24.0, 720.0 / static_cast<double>(columns)));
     const double cell_h = std::max(3.0, std::min(18.0, 900.0 / static_cast<double>(rows)));
-    const double left = 110;
-    const double top = 50;
+    const double left = 130;
+    const double top = 64;
+    const double grid_w = cell_w * static_cast<double>(columns);
+    const double grid_h = cell_h * static_cast<double>(rows);
+    // The colour scale: a vertical bar right of the cells, its values to its right.
+    const double bar_x = left + grid_w + 36;
+    const double bar_w = 14;
+    const double bar_h = std::max(140.0, std::min(grid_h, 260.0));
+    const double bar_y = top + 14;
     // Wide enough for the title (about 7 px per character at 14 px) and for the cells.
     const std::string title =
         "Compute time per worker and step, relative to the step's median "
         "worker: " +
         std::filesystem::path(trace_file).filename().string();
-    const double width = std::max(left + cell_w * static_cast<double>(columns) + 40,
-                                  20 + 7.5 * static_cast<double>(title.size()));
-    const double height = top + cell_h * static_cast<double>(rows) + 60;
+    const double width =
+        std::max(bar_x + bar_w + 150, 20 + 7.5 * static_cast<double>(title.size()));
+    const double height = top + std::max(grid_h, bar_h + 14) + 52;
     std::ostringstream svg;
     svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << svg_number(width)
         << "\" height=\"" << svg_number(height) << "\" font-family=\"sans-serif\" "
         << "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         << "<text x=\"10\" y=\"20\" font-size=\"14\">" << svg_escape(title)
-        << "</text>\n<text x=\"10\" y=\"38\">white = median, red = 1.3x or slower, blue = "
-           "0.7x or faster</text>\n";
+        << "</text>\n<text x=\"10\" y=\"38\">each cell: the worker's compute time in the step "
+           "/ the median worker's compute time in that step</text>\n";
     for (std::size_t c = 0; c < columns; ++c) {
         std::vector<double> column;
         for (std::size_t w = 0; w < rows; ++w) {
@@ -247,6 +255,10 @@ std::string heatmap_svg(const std::string& trace_file, const ReplayResult& r) {
                 << color << "\"><title>" << svg_escape(title) << "</title></rect>\n";
         }
     }
+    svg << "<rect class=\"frame\" x=\"" << svg_number(left) << "\" y=\"" << svg_number(top)
+        << "\" width=\"" << svg_number(grid_w) << "\" height=\"" << svg_number(grid_h)
+        << "\" fill=\"none\" stroke=\"#888\"/>\n";
+    // The y axis: worker names (every few rows when the rows are thin) and its title.
     const std::size_t label_every =
         std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(11.0 / cell_h)));
     for (std::size_t w = 0; w < rows; w += label_every) {
@@ -254,9 +266,59 @@ std::string heatmap_svg(const std::string& trace_file, const ReplayResult& r) {
             << svg_number(top + cell_h * (static_cast<double>(w) + 0.8))
             << "\" text-anchor=\"end\">" << svg_escape(r.worker_names[w]) << "</text>\n";
     }
-    svg << "<text x=\"" << svg_number(left) << "\" y=\""
-        << svg_number(top + cell_h * static_cast<double>(rows) + 20)
-        << "\">recorded steps, in order (" << columns << ")</text>\n</svg>\n";
+    svg << "<text transform=\"translate(16," << svg_number(top + grid_h / 2)
+        << ") rotate(-90)\" text-anchor=\"middle\">worker</text>\n";
+    // The x axis: the recorded step numbers, far enough apart for the longest (about 6.5 px
+    // per digit at 11 px), and its title.
+    std::size_t digits = 1;
+    for (const ReplayStep& step : r.steps) {
+        digits = std::max(digits, std::to_string(step.step).size());
+    }
+    const double label_gap = 6.5 * static_cast<double>(digits) + 8;
+    std::size_t step_every = 1;
+    for (const std::size_t k : {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}) {
+        step_every = k;
+        if (cell_w * static_cast<double>(k) >= label_gap) {
+            break;
+        }
+    }
+    const double axis_y = top + grid_h;
+    for (std::size_t c = 0; c < columns; c += step_every) {
+        const double x = left + cell_w * (static_cast<double>(c) + 0.5);
+        svg << "<line x1=\"" << svg_number(x) << "\" y1=\"" << svg_number(axis_y) << "\" x2=\""
+            << svg_number(x) << "\" y2=\"" << svg_number(axis_y + 4) << "\" stroke=\"#888\"/>"
+            << "<text class=\"step-tick\" x=\"" << svg_number(x) << "\" y=\""
+            << svg_number(axis_y + 16) << "\" text-anchor=\"middle\">" << r.steps[c].step
+            << "</text>\n";
+    }
+    svg << "<text x=\"" << svg_number(left + grid_w / 2) << "\" y=\"" << svg_number(axis_y + 36)
+        << "\" text-anchor=\"middle\">recorded step number (" << columns
+        << " steps in the trace, in order)</text>\n";
+    // The colour scale: blue (0.7x or faster) through white (the median) to red (1.3x or
+    // slower), linear in between as the cells are.
+    svg << "<defs><linearGradient id=\"ratio-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
+        << "<stop offset=\"0\" stop-color=\"#0000ff\"/><stop offset=\"0.5\" "
+           "stop-color=\"#ffffff\"/><stop offset=\"1\" stop-color=\"#ff0000\"/>"
+           "</linearGradient></defs>\n"
+        << "<text x=\"" << svg_number(bar_x - 6) << "\" y=\"" << svg_number(top + 2)
+        << "\">compute time / median</text>\n"
+        << "<rect class=\"scale\" x=\"" << svg_number(bar_x) << "\" y=\"" << svg_number(bar_y)
+        << "\" width=\"" << svg_number(bar_w) << "\" height=\"" << svg_number(bar_h)
+        << "\" fill=\"url(#ratio-scale)\" stroke=\"#888\"/>\n";
+    const std::pair<double, const char*> scale_ticks[] = {{1.3, "1.3x or slower"},
+                                                          {1.15, "1.15x"},
+                                                          {1.0, "1x (the median)"},
+                                                          {0.85, "0.85x"},
+                                                          {0.7, "0.7x or faster"}};
+    for (const auto& [ratio, label] : scale_ticks) {
+        const double y = bar_y + bar_h * (1.3 - ratio) / 0.6;
+        svg << "<line x1=\"" << svg_number(bar_x + bar_w) << "\" y1=\"" << svg_number(y)
+            << "\" x2=\"" << svg_number(bar_x + bar_w + 4) << "\" y2=\"" << svg_number(y)
+            << "\" stroke=\"#444\"/><text class=\"scale-tick\" x=\""
+            << svg_number(bar_x + bar_w + 7) << "\" y=\"" << svg_number(y + 4) << "\">" << label
+            << "</text>\n";
+    }
+    svg << "</svg>\n";
     return svg.str();
 }
 

@@ -229,8 +229,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     step_options.fidelity = parse_fidelity_flag(fidelity);
     step_options.network = parse_network_flag(network);
 
-    const Topology topology = load_topology_file(topology_file);
-    const std::vector<SpecOverride> base_overrides = common.overrides();
+    std::vector<SpecOverride> base_overrides = common.overrides();
+    const std::vector<SpecOverride> topology_overrides = take_topology_overrides(base_overrides);
+    const Topology topology = load_topology_file(topology_file, topology_overrides);
     // The workload must load as given (its own layout may be anything valid or not for this
     // cluster): errors in it are the user's, reported before any layout is tried.
     const TrainingJob base_job = load_workload_file(workload_file, base_overrides);
@@ -357,6 +358,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                             "--fidelity", fidelity,      "--network",        network,
                             "--threads",  "1",           "--no-attribution", "--no-sensitivity",
                             "--json"};
+                        for (const SpecOverride& o : topology_overrides) {
+                            whatif.push_back("--set");
+                            whatif.push_back("topology." + o.field_path + "=" + o.value);
+                        }
                         for (const SpecOverride& o : overrides) {
                             whatif.push_back("--set");
                             whatif.push_back(o.field_path + "=" + o.value);

@@ -3,7 +3,8 @@
 // `stepsim step --topology T --workload W [--json] [--trace FILE] [--set FIELD=VALUE]...
 // [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]`:
 // simulate one training step and report where its time goes. --set applies to the workload;
-// a path starting with "topology." applies (without the prefix) to the topology.
+// a path starting with "topology." applies (without the prefix) to the topology, and so does a
+// path that is a topology field but not a workload field ("instance[0].count").
 #include "stepsim/chakra.h"
 #include "stepsim/report.h"
 #include "stepsim/topology.h"
@@ -285,7 +286,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
 
     std::vector<SpecOverride> workload_overrides = common.overrides();
     const std::vector<SpecOverride> topology_overrides =
-        take_prefixed_overrides(workload_overrides, "topology.");
+        take_topology_overrides(workload_overrides);
     const Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,

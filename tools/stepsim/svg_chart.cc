@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <utility>
 
 namespace stepsim::cli {
 
@@ -16,6 +18,9 @@ constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                    "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
 
 std::vector<double> axis_ticks(const ChartAxis& axis) {
+    if (!axis.ticks.empty()) {
+        return axis.ticks;
+    }
     if (!axis.is_log) {
         return nice_ticks(axis.low, axis.high, axis.tick_count);
     }
@@ -91,6 +96,91 @@ std::string tick_text(double value, double step) {
     char text[48];
     std::snprintf(text, sizeof text, "%.*f", decimals, value);
     return text;
+}
+
+namespace {
+
+constexpr double kMinute = 60;
+constexpr double kHour = 3600;
+constexpr double kDay = 86400;
+
+// The durations a person writes, ascending; a linear axis steps by one of them.
+constexpr double kHumanDurations[] = {
+    1,        2,           5,           10,           15,           30,
+    kMinute,  2 * kMinute, 5 * kMinute, 10 * kMinute, 15 * kMinute, 30 * kMinute,
+    kHour,    2 * kHour,   4 * kHour,   6 * kHour,    12 * kHour,   kDay,
+    2 * kDay, 7 * kDay,    14 * kDay,   30 * kDay};
+
+bool is_multiple(double value, double unit) {
+    const double q = value / unit;
+    return std::fabs(q - std::round(q)) < 1e-9 * std::max(1.0, q);
+}
+
+}  // namespace
+
+std::string DurationTicks::label(double value_s) const {
+    char text[48];
+    const double v = value_s / unit_s;
+    if (std::fabs(v - std::round(v)) < 1e-9 * std::max(1.0, std::fabs(v))) {
+        std::snprintf(text, sizeof text, "%.0f %s", v, unit.c_str());
+    } else {
+        std::snprintf(text, sizeof text, "%g %s", v, unit.c_str());
+    }
+    return text;
+}
+
+DurationTicks duration_ticks(double low_s, double high_s, bool is_log, int max_count) {
+    max_count = std::max(max_count, 2);
+    const double slack = 1e-9 * std::max(std::fabs(high_s), 1.0);
+    DurationTicks result;
+    if (is_log) {
+        std::vector<double> inside;
+        for (const double d : kHumanDurations) {
+            if (d >= low_s - slack && d <= high_s + slack) {
+                inside.push_back(d);
+            }
+        }
+        // Thin out: keep a tick only when it is at least `ratio` times the last one kept.
+        for (const double ratio : {1.0, 1.9, 2.9, 3.9, 5.9, 9.9, 23.9, 59.9, 1e300}) {
+            result.values_s.clear();
+            for (const double d : inside) {
+                if (result.values_s.empty() || d >= result.values_s.back() * ratio) {
+                    result.values_s.push_back(d);
+                }
+            }
+            if (static_cast<int>(result.values_s.size()) <= max_count) {
+                break;
+            }
+        }
+    }
+    if (result.values_s.size() < 2) {
+        // A linear axis (or a log axis too narrow for two human values): multiples of the
+        // smallest human step that gives at most max_count ticks.
+        double step = kHumanDurations[std::size(kHumanDurations) - 1];
+        for (const double d : kHumanDurations) {
+            if ((high_s - low_s) / d <= max_count - 1) {
+                step = d;
+                break;
+            }
+        }
+        result.values_s.clear();
+        for (double t = std::ceil((low_s - slack) / step) * step; t <= high_s + slack; t += step) {
+            if (t > 0 || !is_log) {
+                result.values_s.push_back(t);
+            }
+        }
+    }
+    for (const auto& [name, unit] :
+         {std::pair<const char*, double>{"d", kDay}, {"h", kHour}, {"min", kMinute}, {"s", 1.0}}) {
+        const bool divides = std::all_of(result.values_s.begin(), result.values_s.end(),
+                                         [unit](double t) { return is_multiple(t, unit); });
+        if (divides || unit == 1.0) {
+            result.unit = name;
+            result.unit_s = unit;
+            break;
+        }
+    }
+    return result;
 }
 
 const char* chart_color(std::size_t i) {

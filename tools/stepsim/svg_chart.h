@@ -26,6 +26,21 @@ std::vector<double> nice_ticks(double low, double high, int count);
 /// `step` needs (0.5 -> "6.5", 0.02 -> "6.48", 10 -> "40").
 std::string tick_text(double value, double step);
 
+/// Ticks for an axis of durations (seconds) that a person would write: every value from the
+/// set 1, 2, 5, 10, 15, 30 s; 1, 2, 5, 10, 15, 30 min; 1, 2, 4, 6, 12 h; 1, 2, 7, 14, 30 d
+/// (multiples of one such step on a linear axis), never "1.389 h", and one unit for all the
+/// labels: the largest of s, min, h, d that divides every tick.
+struct DurationTicks {
+    std::vector<double> values_s;
+    std::string unit = "s";  ///< "s", "min", "h" or "d"
+    double unit_s = 1;       ///< seconds per unit
+    /// `value_s` in the unit, with the unit: "15 min", "240 min".
+    std::string label(double value_s) const;
+};
+
+/// At most `max_count` (>= 2) ticks within [low_s, high_s], as many as fit.
+DurationTicks duration_ticks(double low_s, double high_s, bool is_log, int max_count);
+
 /// The i-th colour of a fixed palette (cycles).
 const char* chart_color(std::size_t i);
 
@@ -36,6 +51,7 @@ struct ChartAxis {
     int tick_count = 6;   ///< about this many ticks on a linear axis
     std::string label;
     std::function<std::string(double)> tick_label = svg_number;
+    std::vector<double> ticks;  ///< when not empty, the ticks (else computed from the range)
 };
 
 /// A point in data coordinates.

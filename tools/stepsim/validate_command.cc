@@ -683,11 +683,12 @@ int validate_command(const std::vector<std::string>& args, CommandIo& io) {
     const std::vector<const ValidationRow*> rows =
         select_rows(rows_flag, tables_flag, include_slow || !rows_flag.empty());
 
-    // --set: "topology."-prefixed paths edit the topology, the rest the workload (as in step);
-    // they apply to every row, after the row's own settings.
+    // --set: topology paths ("topology."-prefixed, or topology-only fields) edit the topology,
+    // the rest the workload (as in step); they apply to every row, after the row's own
+    // settings.
     std::vector<SpecOverride> workload_overrides = common.overrides();
     const std::vector<SpecOverride> topology_overrides =
-        take_prefixed_overrides(workload_overrides, "topology.");
+        take_topology_overrides(workload_overrides);
 
     std::vector<RowResult> results;
     if (!list_only) {

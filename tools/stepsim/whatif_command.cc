@@ -285,25 +285,41 @@ std::string sweep_plot_svg(const std::string& topology_file,
     y_high += y_pad;
     constexpr int kXTicks = 8;
     constexpr int kYTicks = 6;
+    // One unit on the step-time axis: milliseconds below 1 s, else seconds.
+    const bool is_ms = y_high < 1;
+    const double y_unit = is_ms ? 1e-3 : 1;
+    const std::string y_unit_name = is_ms ? "ms" : "s";
     const auto tick_step = [](double low, double high, int count) {
         const std::vector<double> ticks = nice_ticks(low, high, count);
         return ticks.size() > 1 ? ticks[1] - ticks[0] : high - low;
     };
     const double x_step = tick_step(x_low, x_high, kXTicks);
-    const double y_step = tick_step(y_low, y_high, kYTicks);
     const bool is_factor = sweep.kind == SweepKind::kFactor;
-    ChartAxis x_axis{x_low,
-                     x_high,
-                     false,
-                     kXTicks,
-                     is_factor ? "slowdown factor of the selected elements"
-                               : "randomly placed stragglers (count)",
-                     [x_step](double t) {
-                         return tick_text(t, x_step);
-                     }};
-    ChartAxis y_axis{y_low, y_high, false, kYTicks, "step time (s)", [y_step](double t) {
-                         return tick_text(t, y_step);
-                     }};
+    ChartAxis x_axis;
+    x_axis.low = x_low;
+    x_axis.high = x_high;
+    x_axis.tick_count = kXTicks;
+    x_axis.label = is_factor
+                       ? "slowdown factor of the selected elements (x their normal time; 1 = none)"
+                       : "stragglers placed at random (count of slow GPUs)";
+    x_axis.tick_label = [x_step](double t) {
+        return tick_text(t, x_step);
+    };
+    // The y axis in the display unit: ticks at nice values of it.
+    const std::vector<double> y_ticks_unit = nice_ticks(y_low / y_unit, y_high / y_unit, kYTicks);
+    const double y_step =
+        y_ticks_unit.size() > 1 ? y_ticks_unit[1] - y_ticks_unit[0] : (y_high - y_low) / y_unit;
+    ChartAxis y_axis;
+    y_axis.low = y_low;
+    y_axis.high = y_high;
+    y_axis.tick_count = kYTicks;
+    y_axis.label = "step time (" + y_unit_name + ")";
+    for (const double t : y_ticks_unit) {
+        y_axis.ticks.push_back(t * y_unit);
+    }
+    y_axis.tick_label = [y_step, y_unit](double t) {
+        return tick_text(t / y_unit, y_step);
+    };
     SvgChart chart("Step time against straggler severity: " +
                        std::filesystem::path(workload_file).stem().string() + " on " +
                        std::filesystem::path(topology_file).stem().string(),
@@ -345,20 +361,36 @@ std::string sweep_plot_svg(const std::string& topology_file,
             << svg_number(chart.py(p.step_time_s.mean)) << "\" r=\"4\" fill=\"" << color
             << "\"><title>" << svg_escape(title) << "</title></circle>\n";
     }
+    // The legend: every mark on the chart, with what it is.
+    const double text_x = SvgChart::legend_left() + 46;
+    const auto note = [&](double y, const std::string& text) {
+        svg << "<text class=\"legend-note\" x=\"" << svg_number(text_x) << "\" y=\""
+            << svg_number(y) << "\" font-size=\"11\" fill=\"#555\">" << svg_escape(text)
+            << "</text>\n";
+    };
     double legend_y = SvgChart::kTop + 10;
     chart.legend_line(legend_y, color, has_band ? "mean step time" : "step time");
+    svg << "<circle cx=\"" << svg_number(SvgChart::legend_left() + 28) << "\" cy=\""
+        << svg_number(legend_y) << "\" r=\"4\" fill=\"" << color << "\"/>\n";
+    note(legend_y + 16, has_band ? "dot: a sweep value, mean" : "dot: a sweep value");
     if (has_band) {
-        legend_y += 20;
+        note(legend_y + 30, "over " + std::to_string(seeds) + " seeds");
+        legend_y += 52;
         svg << "<rect x=\"" << svg_number(SvgChart::legend_left() + 16) << "\" y=\""
             << svg_number(legend_y - 6) << "\" width=\"24\" height=\"12\" fill=\"" << color
-            << "\" fill-opacity=\"0.15\"/>\n<text x=\"" << svg_number(SvgChart::legend_left() + 46)
-            << "\" y=\"" << svg_number(legend_y + 4) << "\">p50 to p99, " << seeds
-            << " seeds</text>\n";
+            << "\" fill-opacity=\"0.15\"/>\n<text x=\"" << svg_number(text_x) << "\" y=\""
+            << svg_number(legend_y + 4) << "\">p50 to p99 band</text>\n";
+        note(legend_y + 20, "median to 99th percentile");
+        note(legend_y + 34, "of the " + std::to_string(seeds) + " seeds");
+        legend_y += 56;
+    } else {
+        legend_y += 38;
     }
-    legend_y += 20;
+    chart.legend_line(legend_y, baseline_color, "baseline", dash);
     char baseline[64];
-    std::snprintf(baseline, sizeof baseline, "baseline %.4g s", r.baseline_step_time_s);
-    chart.legend_line(legend_y, baseline_color, baseline, dash);
+    std::snprintf(baseline, sizeof baseline, "no straggler: %.4g %s",
+                  r.baseline_step_time_s / y_unit, y_unit_name.c_str());
+    note(legend_y + 16, baseline);
     return chart.finish();
 }
 }  // namespace
@@ -460,7 +492,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
 
     std::vector<SpecOverride> workload_overrides = common.overrides();
     const std::vector<SpecOverride> topology_overrides =
-        take_prefixed_overrides(workload_overrides, "topology.");
+        take_topology_overrides(workload_overrides);
     const std::vector<SpecOverride> scenario_overrides =
         take_prefixed_overrides(workload_overrides, "scenario.");
     Topology topology = load_topology_file(topology_file, topology_overrides);

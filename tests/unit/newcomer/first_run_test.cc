@@ -208,3 +208,30 @@ TEST_CASE("first run: step --plot draws one row per stage, the blocks and the st
     CHECK(text.find("fill=\"white\">7</text>") != std::string::npos);
     std::filesystem::remove(svg);
 }
+
+TEST_CASE("first run: step --set takes a topology field without the topology. prefix",
+          "[newcomer]") {
+    const std::string base = "--topology " + kTopology16 + " --workload " + kTinyPp + " --json";
+    const auto plain = run_cli_process("step", base + " --set 'instance[0].count=2'");
+    const auto prefixed = run_cli_process("step", base + " --set 'topology.instance[0].count=2'");
+    INFO(plain.out);
+    REQUIRE(plain.status == 0);
+    REQUIRE(prefixed.status == 0);
+    CHECK(plain.out == prefixed.out);
+    // A workload field still goes to the workload, next to an unprefixed topology one.
+    const auto both = run_cli_process(
+        "step", base + " --set 'instance[0].count=2' --set 'training.global_batch=64'");
+    INFO(both.out);
+    CHECK(both.status == 0);
+    // Unknown in both specs: today's workload error.
+    const auto unknown = run_cli_process("step", base + " --set 'no_such_field=1'");
+    CHECK(unknown.status == 2);
+    CHECK(unknown.out.find("unknown field \"no_such_field\" in Workload") != std::string::npos);
+    // whatif splits them the same way.
+    const auto whatif =
+        run_cli_process("whatif", "--topology " + kTopology16 + " --workload " + kTinyPp +
+                                      " --straggler rank=0:compute=1.2 --no-sensitivity --json"
+                                      " --set 'instance[0].count=2'");
+    INFO(whatif.out);
+    CHECK(whatif.status == 0);
+}

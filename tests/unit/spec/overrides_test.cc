@@ -144,3 +144,20 @@ TEST_CASE("overrides reshape a loaded topology", "[spec][overrides]") {
     }
     CHECK(ethernet_links == 2 * (16 + 8 * 2));  // NIC-leaf cables + leaf-spine cables (u = 2)
 }
+
+TEST_CASE("field paths are told apart by the spec they name", "[spec][overrides]") {
+    CHECK(is_topology_field_path("instance[0].count"));
+    CHECK(is_topology_field_path("fabric[0].fat_tree.tiers"));
+    CHECK_FALSE(is_workload_field_path("instance[0].count"));
+    CHECK(is_workload_field_path("training.global_batch"));
+    CHECK(is_workload_field_path("parallelism.tp"));
+    CHECK_FALSE(is_topology_field_path("training.global_batch"));
+    // [i] exactly after repeated fields, a scalar at the end, well-formed.
+    CHECK_FALSE(is_topology_field_path("instance.count"));
+    CHECK_FALSE(is_topology_field_path("instance[0]"));
+    CHECK_FALSE(is_topology_field_path("instance[0].count[1]"));
+    CHECK_FALSE(is_topology_field_path("instance[x].count"));
+    CHECK_FALSE(is_topology_field_path(""));
+    CHECK_FALSE(is_workload_field_path("no_such_field"));
+    CHECK_FALSE(is_topology_field_path("no_such_field"));
+}

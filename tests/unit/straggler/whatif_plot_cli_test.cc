@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -159,8 +160,43 @@ TEST_CASE("whatif --plot: a count sweep over seeds draws the p50-p99 band", "[st
     REQUIRE(polygon != std::string::npos);
     const std::size_t end = svg.find('"', polygon + 17);
     CHECK(count_of(svg.substr(polygon, end - polygon), ",") == 10);
-    CHECK(svg.find("p50 to p99, 3 seeds") != std::string::npos);
-    CHECK(svg.find("randomly placed stragglers (count)") != std::string::npos);
+    CHECK(svg.find("p50 to p99 band") != std::string::npos);
+    CHECK(svg.find("of the 3 seeds") != std::string::npos);
+    CHECK(svg.find("stragglers placed at random (count of slow GPUs)") != std::string::npos);
+}
+
+TEST_CASE("whatif --plot: axes with units, a legend entry for every mark", "[straggler][cli]") {
+    const std::string svg = plotted_svg("legend.svg", {"--straggler", "rank=1:compute=1.1",
+                                                       "--sweep", "count=0:8:4", "--seeds", "3"});
+    // A sub-second step: the y axis in ms, its ticks whole or decimal ms (no "0.145").
+    CHECK(svg.find(">step time (ms)<") != std::string::npos);
+    const std::regex y_tick("<text x=\"74.00\" y=\"[0-9.]+\" text-anchor=\"end\">([^<]*)<");
+    int y_ticks = 0;
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), y_tick);
+         it != std::sregex_iterator(); ++it) {
+        const double value = std::stod((*it)[1]);
+        CHECK(value > 100);  // tiny-pp's step is about 143 ms
+        CHECK(value < 300);
+        ++y_ticks;
+    }
+    CHECK(y_ticks >= 3);
+    CHECK(svg.find("(count of slow GPUs)") != std::string::npos);
+    // The legend: the mean line with its dots, the band, the baseline and its value.
+    for (const char* entry :
+         {">mean step time<", ">dot: a sweep value, mean<", ">over 3 seeds<", ">p50 to p99 band<",
+          ">median to 99th percentile<", ">baseline<", ">no straggler: 14"}) {
+        INFO(entry);
+        CHECK(svg.find(entry) != std::string::npos);
+    }
+    // A factor sweep names its unit: x the normal time.
+    const std::string factor =
+        plotted_svg("legend-factor.svg",
+                    {"--straggler", "rank=1:compute=1.0", "--sweep", "factor=1.0:1.5:0.25"});
+    CHECK(factor.find("slowdown factor of the selected elements (x their normal time; 1 = none)") !=
+          std::string::npos);
+    CHECK(factor.find(">step time<") != std::string::npos);
+    CHECK(factor.find(">dot: a sweep value<") != std::string::npos);
+    CHECK(factor.find(">baseline<") != std::string::npos);
 }
 
 TEST_CASE("whatif --plot: a failing run or a missing --sweep writes no file", "[straggler][cli]") {

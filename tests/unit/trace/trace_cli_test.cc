@@ -242,3 +242,36 @@ TEST_CASE("whatif --replay: the shipped timelines, end to end") {
     CHECK(text_at(ar_run.output, "m_w_worker") == "dp 0 pp 0");
     CHECK(number_at(ar_run.output, "m_w") > 0.5);
 }
+
+TEST_CASE("whatif --replay: the heatmap labels its axes and shows its colour scale") {
+    const fs::path trace = stepsim::test::scratch("trace_cli_test", "heatmap_scale.json");
+    stepsim::test::write_text(trace, stepsim::test::megatron_trace(3, [](int dp, int pp) {
+                                  return dp == 1 && pp == 1 ? 2.0 : 1.0;
+                              }));
+    const fs::path plot = trace.parent_path() / "heatmap_scale.svg";
+    const stepsim::cli::CommandOutcome outcome =
+        stepsim::cli::run_command("whatif", {"--replay", trace.string(), "--plot", plot.string()});
+    REQUIRE(outcome.status == 0);
+    std::ifstream in(plot);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The axes: workers by name, recorded steps by number, each with a title.
+    CHECK(svg.find(">worker</text>") != std::string::npos);
+    CHECK(svg.find(">recorded step number (3 steps in the trace, in order)</text>") !=
+          std::string::npos);
+    CHECK(svg.find(">dp 1 pp 1</text>") != std::string::npos);
+    std::size_t step_ticks = 0;
+    for (std::size_t at = svg.find("class=\"step-tick\""); at != std::string::npos;
+         at = svg.find("class=\"step-tick\"", at + 1)) {
+        ++step_ticks;
+    }
+    CHECK(step_ticks == 3);
+    // The colour scale: a blue-white-red gradient bar with its five values.
+    CHECK(svg.find("<linearGradient id=\"ratio-scale\"") != std::string::npos);
+    CHECK(svg.find("fill=\"url(#ratio-scale)\"") != std::string::npos);
+    for (const char* value :
+         {">1.3x or slower<", ">1.15x<", ">1x (the median)<", ">0.85x<", ">0.7x or faster<"}) {
+        INFO(value);
+        CHECK(svg.find(value) != std::string::npos);
+    }
+    CHECK(svg.find(">compute time / median<") != std::string::npos);
+}
