@@ -451,8 +451,11 @@ private:
         return read_number(field);
     }
 
-    void read_args(RawEvent& raw) {
-        expect('{', ".args");
+    /// Reads a JSON object, calling on_member(key, field) with the position at each member's
+    /// value; on_member must consume the value. `where` names the object in messages.
+    template <typename OnMember>
+    void read_object(const std::string& where, OnMember on_member) {
+        expect('{', where);
         skip_space();
         if (peek() == '}') {
             ++pos_;
@@ -460,11 +463,23 @@ private:
         }
         for (;;) {
             skip_space();
-            const std::string key = read_string(".args");
+            const std::string key = read_string(where);
             skip_space();
-            expect(':', ".args");
+            expect(':', where);
             skip_space();
-            const std::string field = ".args." + key;
+            on_member(key, where + "." + key);
+            skip_space();
+            if (peek() == ',') {
+                ++pos_;
+                continue;
+            }
+            expect('}', where);
+            return;
+        }
+    }
+
+    void read_args(RawEvent& raw) {
+        read_object(".args", [&](const std::string& key, const std::string& field) {
             if (key == "step") {
                 raw.step = read_optional_number(field);
             } else if (key == "mb_id") {
@@ -478,30 +493,11 @@ private:
             } else {
                 skip_value(field, 2);
             }
-            skip_space();
-            if (peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            expect('}', ".args");
-            return;
-        }
+        });
     }
 
     void read_event(RawEvent& raw) {
-        expect('{', "");
-        skip_space();
-        if (peek() == '}') {
-            ++pos_;
-            return;
-        }
-        for (;;) {
-            skip_space();
-            const std::string key = read_string("");
-            skip_space();
-            expect(':', "");
-            skip_space();
-            const std::string field = "." + key;
+        read_object("", [&](const std::string& key, const std::string& field) {
             if (key == "name") {
                 raw.name = read_string(field);
             } else if (key == "cat") {
@@ -521,14 +517,7 @@ private:
             } else {
                 skip_value(field, 1);
             }
-            skip_space();
-            if (peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            expect('}', "");
-            return;
-        }
+        });
     }
 
     std::int64_t integer(const std::optional<double>& value, const std::string& field) {

@@ -27,6 +27,7 @@ void apply_stack_defaults(TrainingJob& job) {
         case SoftwareStack::kCustom:
             break;
         case SoftwareStack::kMegatronLm2021:
+        case SoftwareStack::kMegatronDeepSpeed2022:
             // Megatron-LM as of SC'21 (and until mid-2023): scale-mask-softmax attention, the
             // DDP all-reduce after the backward, batched blocking p2p, scatter/gather of
             // pipeline messages, no distributed optimizer.
@@ -37,18 +38,12 @@ void apply_stack_defaults(TrainingJob& job) {
             l.is_tp_comm_overlapped = false;
             l.is_p2p_overlapped = false;
             l.is_p2p_scatter_gather = true;
-            break;
-        case SoftwareStack::kMegatronDeepSpeed2022:
-            // Megatron-LM's 2021 kernels and communication under DeepSpeed's pipeline engine
-            // (blocking sends, its own 1F1B interpreter) and ZeRO-1 (MT-NLG, BLOOM).
-            t.is_flash_attention = false;
-            t.pipeline_op_overhead_s = kDeepSpeedPipelineOpOverheadS;
-            l.zero_stage = 1;
-            l.is_grad_reduce_overlapped = false;
-            l.is_param_gather_overlapped = false;
-            l.is_tp_comm_overlapped = false;
-            l.is_p2p_overlapped = false;
-            l.is_p2p_scatter_gather = true;
+            if (job.stack == SoftwareStack::kMegatronDeepSpeed2022) {
+                // The same kernels and communication under DeepSpeed's pipeline engine (its
+                // own 1F1B interpreter) and ZeRO-1 (MT-NLG, BLOOM).
+                t.pipeline_op_overhead_s = kDeepSpeedPipelineOpOverheadS;
+                l.zero_stage = 1;
+            }
             break;
         case SoftwareStack::kMegatronCore2024:
             // Megatron-Core with Transformer Engine as NVIDIA's 2024 recipes run it: flash /

@@ -337,29 +337,19 @@ RowResult run_row(const ValidationRow& row,
         static_cast<double>(job.model.vocab), job.training.recompute == Recompute::kFull);
     result.hardware_flops = step.hardware_flops_per_step;
     result.model_flops = step.model_flops_per_step;
-    const double per_gpu_s = step.step_time_s * step.gpus * 1e12;
-    switch (row.source().metric) {
-        case Metric::kMegatronTflops:
-            result.predicted_tflops = result.megatron_flops / per_gpu_s;
-            result.predicted = result.predicted_tflops;
-            result.error_fraction = result.predicted / row.published - 1.0;
-            break;
-        case Metric::kModelTflops:
-            result.predicted_tflops = result.model_flops / per_gpu_s;
-            result.predicted = result.predicted_tflops;
-            result.error_fraction = result.predicted / row.published - 1.0;
-            break;
-        case Metric::kHardwareTflops:
-            result.predicted_tflops = result.hardware_flops / per_gpu_s;
-            result.predicted = result.predicted_tflops;
-            result.error_fraction = result.predicted / row.published - 1.0;
-            break;
-        case Metric::kStepTime:
-            result.predicted_tflops = result.hardware_flops / per_gpu_s;
-            result.predicted = step.step_time_s;
-            // Signed as the throughput tables: + means the prediction is too fast.
-            result.error_fraction = row.published / result.predicted - 1.0;
-            break;
+    // The table's FLOP convention (step-time tables report the hardware FLOP rate).
+    const Metric metric = row.source().metric;
+    const double flops = metric == Metric::kMegatronTflops ? result.megatron_flops
+                         : metric == Metric::kModelTflops  ? result.model_flops
+                                                           : result.hardware_flops;
+    result.predicted_tflops = flops / (step.step_time_s * step.gpus * 1e12);
+    if (metric == Metric::kStepTime) {
+        result.predicted = step.step_time_s;
+        // Signed as the throughput tables: + means the prediction is too fast.
+        result.error_fraction = row.published / result.predicted - 1.0;
+    } else {
+        result.predicted = result.predicted_tflops;
+        result.error_fraction = result.predicted / row.published - 1.0;
     }
     result.bubble_fraction = step.bubble_fraction;
     result.microbatches = step.microbatches;
@@ -491,16 +481,8 @@ std::string result_json(const TableFiles& sc21_files,
         json.field("error_fraction", r.error_fraction);
         json.field("bubble_fraction", r.bubble_fraction);
         json.field("memory_per_gpu_bytes", r.memory_bytes);
-        json.key("cluster_breakdown").begin_object();
-        json.field("compute_s", r.cluster.compute_s);
-        json.field("recompute_s", r.cluster.recompute_s);
-        json.field("tp_s", r.cluster.tp_s);
-        json.field("pp_s", r.cluster.pp_s);
-        json.field("dp_s", r.cluster.dp_s);
-        json.field("zero_s", r.cluster.zero_s);
-        json.field("bubble_s", r.cluster.bubble_s);
-        json.field("other_idle_s", r.cluster.other_idle_s);
-        json.end_object();
+        json.key("cluster_breakdown");
+        write_breakdown(json, r.cluster);
         json.end_object();
     }
     json.end_array();
