@@ -24,6 +24,10 @@ std::uint64_t splitmix64(std::uint64_t x);
 /// The seed of component `name` within a run seeded with `run_seed`.
 std::uint64_t stream_seed(std::uint64_t run_seed, std::string_view name);
 
+/// The seed of run k (0-based) of a study seeded with `base_seed` (failure runs, what-if
+/// samples): stream_seed(base_seed, "run/<k>").
+std::uint64_t run_seed(std::uint64_t base_seed, std::int64_t run_index);
+
 /// A xoshiro256** generator with the distributions the models need.
 class RandomStream {
 public:

@@ -6,7 +6,8 @@
 // protobuf path before validation, e.g. "fabric[0].fat_tree.oversubscription=2".
 #pragma once
 
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/topology.h"
 #include "stepsim/workload.h"
 

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace stepsim {
 
@@ -28,6 +29,10 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 std::uint64_t stream_seed(std::uint64_t run_seed, std::string_view name) {
     return splitmix64(run_seed ^ fnv1a64(name));
+}
+
+std::uint64_t run_seed(std::uint64_t base_seed, std::int64_t run_index) {
+    return stream_seed(base_seed, "run/" + std::to_string(run_index));
 }
 
 RandomStream::RandomStream(std::uint64_t seed) {

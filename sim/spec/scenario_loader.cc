@@ -5,8 +5,9 @@
 // cluster and the job (unknown ranks, nodes, devices or links, bad factors and distributions
 // are located at file:line:col, all at once), and check that links taken down leave the job's
 // GPUs connected. parse_straggler_flag reads `--straggler rank=17:compute=1.3`.
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 #include "stepsim/spec.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/units.h"
 
 #include "diagnostics.h"

@@ -8,9 +8,10 @@
 #pragma once
 
 #include "stepsim/error.h"
+#include "stepsim/failures.h"
 #include "stepsim/perturbed_step.h"
-#include "stepsim/scenario.h"
 #include "stepsim/spec.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/sweep.h"
 #include "stepsim/topology.h"
 #include "stepsim/trace.h"

@@ -4,7 +4,7 @@
 // rates × 200 seeds of a 30-day run at a 10 s step, in <= 10 s wall on 2 cores. Also the cost
 // of one run, for scaling estimates.
 //   build-*/tools/checkpoint_bench --benchmark_filter=Sweep
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <benchmark/benchmark.h>
 

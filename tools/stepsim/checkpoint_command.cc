@@ -5,8 +5,8 @@
 // and Daly's intervals (simulated with the same seeds), and optionally write a resumable CSV
 // and an SVG plot. Model: docs/models/failures-checkpoints.md.
 #include "stepsim/analytic.h"
+#include "stepsim/failures.h"
 #include "stepsim/report.h"
-#include "stepsim/scenario.h"
 #include "stepsim/spec.h"
 #include "stepsim/training_step.h"
 #include "stepsim/units.h"

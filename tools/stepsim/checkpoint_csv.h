@@ -7,7 +7,7 @@
 // final file is byte-identical to an uninterrupted run.
 #pragma once
 
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <cstdint>
 #include <filesystem>

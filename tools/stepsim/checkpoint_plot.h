@@ -4,7 +4,7 @@
 // failure rate (with its 95% band), the best interval and Young's and Daly's marked.
 #pragma once
 
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <string>
 #include <vector>

@@ -8,7 +8,7 @@
 // (replay_command.cc).
 #include "stepsim/perturbed_step.h"
 #include "stepsim/report.h"
-#include "stepsim/scenario.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
 #include "stepsim/units.h"

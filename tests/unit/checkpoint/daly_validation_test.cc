@@ -21,7 +21,7 @@
 // skew. Common random numbers (seed k has the same failure times at every τ) make the
 // curve smooth enough that 5% is far outside the fit's noise.
 #include "stepsim/analytic.h"
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <catch2/catch.hpp>
 

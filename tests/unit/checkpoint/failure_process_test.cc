@@ -9,10 +9,10 @@
 // - The first failure of n fresh Weibull(k, λ) components is their minimum, which is
 //   Weibull(k, λ·n^{−1/k}), of mean λ·n^{−1/k}·Γ(1 + 1/k) and standard deviation
 //   λ·n^{−1/k}·√(Γ(1 + 2/k) − Γ(1 + 1/k)²). Tolerances: 4 standard errors.
-#include "scenario/failure_process.h"
+#include "failures/failure_process.h"
 
+#include "stepsim/failures.h"
 #include "stepsim/random.h"
-#include "stepsim/scenario.h"
 
 #include <catch2/catch.hpp>
 

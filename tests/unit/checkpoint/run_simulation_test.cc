@@ -9,7 +9,7 @@
 //   goodput = N·t_step / W.
 // With failures, every run keeps W = compute + checkpoint + validation + restart and
 // compute = useful + rework (checked inside the simulation on every run, and here).
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <catch2/catch.hpp>
 

@@ -24,8 +24,8 @@
 #include "stepsim/network.h"
 #include "stepsim/perturbed_step.h"
 #include "stepsim/random.h"
-#include "stepsim/scenario.h"
 #include "stepsim/spec.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/training_step.h"
 
 #include "unit/workload/workload_test_models.h"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: run_statistics.cc
 // Means with 95% confidence intervals over seeds (Student t), and run summaries.
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <cmath>
 #include <stdexcept>

@@ -8,7 +8,7 @@
 // Model: docs/models/stragglers.md.
 #include "stepsim/error.h"
 #include "stepsim/random.h"
-#include "stepsim/scenario.h"
+#include "stepsim/stragglers.h"
 #include "stepsim/topology.h"
 
 #include <algorithm>

@@ -15,7 +15,7 @@
 #include "stepsim/spec.h"
 #include "stepsim/training_step.h"
 
-#include "workload_test_models.h"
+#include "unit/workload/workload_test_models.h"
 
 #include <catch2/catch.hpp>
 

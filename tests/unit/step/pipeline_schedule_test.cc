@@ -9,13 +9,13 @@
 // a third of 1F1B's (p-1)·3T. The bubble below is measured from the simulated timeline (idle
 // time on each stage's compute stream), never computed from these formulas; all durations are
 // integer picoseconds and communication is free, so the equalities are exact.
-#include "workload/pipeline_schedule.h"
+#include "step/pipeline_schedule.h"
 
 #include "stepsim/simulator.h"
 
-#include "workload/step_analysis.h"
-#include "workload/step_executor.h"
-#include "workload/step_lowering.h"
+#include "step/step_analysis.h"
+#include "step/step_executor.h"
+#include "step/step_lowering.h"
 
 #include <catch2/catch.hpp>
 

@@ -8,8 +8,8 @@
 // cost is per failure, not per component, even for 100,000 GPUs.
 #pragma once
 
+#include "stepsim/failures.h"
 #include "stepsim/random.h"
-#include "stepsim/scenario.h"
 #include "stepsim/time.h"
 
 #include <cstddef>

@@ -10,12 +10,12 @@
 #include "stepsim/training_step.h"
 #include "stepsim/workload.h"
 
+#include "step/pipeline_schedule.h"
+#include "step/step_analysis.h"
+#include "step/step_executor.h"
+#include "step/step_inputs.h"
+#include "step/step_lowering.h"
 #include "unit/workload/workload_test_models.h"
-#include "workload/pipeline_schedule.h"
-#include "workload/step_analysis.h"
-#include "workload/step_executor.h"
-#include "workload/step_inputs.h"
-#include "workload/step_lowering.h"
 
 #include <catch2/catch.hpp>
 

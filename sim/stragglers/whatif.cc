@@ -7,7 +7,8 @@
 // kept by index, so they do not depend on the thread count.
 #include "stepsim/error.h"
 #include "stepsim/perturbed_step.h"
-#include "stepsim/scenario.h"
+#include "stepsim/random.h"
+#include "stepsim/stragglers.h"
 
 #include <algorithm>
 #include <atomic>

@@ -7,7 +7,8 @@
 // FailureProcess, cut whatever is running, lose every step since the last durable checkpoint,
 // and start a restart. Every nanosecond of wall time lands in exactly one bucket.
 #include "stepsim/error.h"
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
+#include "stepsim/random.h"
 #include "stepsim/simulator.h"
 
 #include "failure_process.h"
@@ -359,10 +360,6 @@ RunResult simulate_run(const RunSpec& spec, std::uint64_t seed) {
     spec.validate();
     RunSimulation simulation(spec, seed);
     return simulation.run();
-}
-
-std::uint64_t run_seed(std::uint64_t base_seed, std::int64_t run_index) {
-    return stream_seed(base_seed, "run/" + std::to_string(run_index));
 }
 
 RunSummary simulate_runs(const RunSpec& spec, std::uint64_t base_seed, std::int64_t runs) {

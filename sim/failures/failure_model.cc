@@ -3,7 +3,7 @@
 // Failure classes and models: mean times to failure, the cluster's mean time between
 // interruptions (the superposition of renewal processes has rate Σ count/MTTF in the long
 // run), time scaling, validation, and component counts from a topology.
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 #include "stepsim/topology.h"
 
 #include <cmath>

@@ -2,7 +2,7 @@
 // File: checkpoint_policy.cc
 // Checkpoint write time from bytes and bandwidths, the lump restart policy, run-spec
 // validation, and intervals in whole steps.
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <algorithm>
 #include <cmath>

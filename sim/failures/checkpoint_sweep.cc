@@ -6,7 +6,7 @@
 // the best interval, the band the simulation cannot tell from it, and Young's and Daly's
 // intervals with their simulated goodput.
 #include "stepsim/analytic.h"
-#include "stepsim/scenario.h"
+#include "stepsim/failures.h"
 
 #include <algorithm>
 #include <atomic>
