@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: error.h
-// The project's error types. Bad input (specs, flags) raises `SpecError`, which carries a
-// source location and a field path; the CLI prints it and exits with status 2. Broken
-// invariants raise `InternalError` through STEPSIM_CHECK, which stays on in release builds.
+// The project's error types, in two families that the CLI maps to exit statuses:
+//   UserError (exit 2): bad input. SpecError (located: file:line:col, field path, message;
+//     every problem of a file at once), JobClusterMismatch (a job that does not fit its
+//     cluster, located at the workload fields involved), ResourceLimitError (a request past a
+//     stated limit), and unlocated bad values (command-line flags, API arguments that came
+//     from input; UnitError in units.h, the CLI's UsageError).
+//   InternalError (exit 1): a bug, an invariant that input cannot break did break; raised by
+//     STEPSIM_CHECK, which stays on in release builds.
+// Library code throws nothing else on purpose (no bare std::invalid_argument).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stepsim {
@@ -34,9 +43,16 @@ struct Diagnostic {
     std::string to_string() const;
 };
 
-/// Bad input. Holds every problem found in a file, not just the first; what() joins them,
-/// one per line.
-class SpecError : public std::runtime_error {
+/// Bad input of any kind; what() says what was expected against what was found (lower-case,
+/// no final period). The CLI prints it and exits with status 2.
+class UserError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Bad input in a file. Holds every problem found in a file, not just the first; what() joins
+/// them, one per line ("file:line:col: error: message").
+class SpecError : public UserError {
 public:
     explicit SpecError(std::vector<Diagnostic> diagnostics);
     SpecError(SourceLocation location, std::string field_path, std::string message);
@@ -45,6 +61,31 @@ public:
 
 private:
     std::vector<Diagnostic> diagnostics_;
+};
+
+/// A job that does not fit its cluster (tp·pp·dp against the GPU count, memory against the
+/// GPU's HBM): located at the workload fields involved, the message naming the topology.
+class JobClusterMismatch : public SpecError {
+public:
+    using SpecError::SpecError;
+};
+
+/// A request past a stated limit (a run too long for the run clock, more devices or links
+/// than ids can number, more sweep points than allowed); the message names the limit.
+class ResourceLimitError : public UserError {
+public:
+    using UserError::UserError;
+};
+
+/// Where the fields of a loaded spec were written ("parallelism.tp" -> file:line:col), kept
+/// with the object built from it so that checks made after loading (against a cluster) can
+/// point at the text. Empty for objects built in code.
+struct SpecSource {
+    std::string file;
+    std::map<std::string, SourceLocation, std::less<>> fields;
+
+    /// The field's location when recorded, else the file alone (no line).
+    SourceLocation locate(std::string_view field_path) const;
 };
 
 /// A bug: an invariant that input cannot break did break. The CLI exits with status 1.

@@ -11,6 +11,7 @@
 // message says what was expected. The result is in SI base units (s, bytes, bytes/s, flop).
 #pragma once
 
+#include "stepsim/error.h"
 #include "stepsim/time.h"
 
 #include <cstdint>
@@ -22,9 +23,9 @@ namespace stepsim {
 
 /// A quantity string that does not parse; what() is a lower-case message such as
 /// `unknown unit "GB" in "450GB" (did you mean "GBps" or "Gbps"?)`.
-class UnitError : public std::invalid_argument {
+class UnitError : public UserError {
 public:
-    using std::invalid_argument::invalid_argument;
+    using UserError::UserError;
 };
 
 /// Seconds; rejects negative values.

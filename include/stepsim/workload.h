@@ -8,6 +8,7 @@
 #pragma once
 
 #include "stepsim/collective.h"
+#include "stepsim/error.h"
 #include "stepsim/kernels.h"
 
 #include <array>
@@ -238,7 +239,7 @@ struct RankCoordinates {
 
 /// Global rank (0 .. world_size-1) of `coordinates` under `layout.order`.
 int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates);
-/// Inverse of rank_of; throws std::invalid_argument for a rank outside the world.
+/// Inverse of rank_of; throws InternalError for a rank outside the world.
 RankCoordinates coordinates_of(const ParallelLayout& layout, int rank);
 
 /// A named software stack: the defaults a Megatron release used (docs/models/compute.md §5).
@@ -276,6 +277,9 @@ struct TrainingJob {
     TrainingConfig training;
     ParallelLayout layout;
     GpuSpec gpu;
+    /// Where the spec's fields were written (the workload loader fills it), so that the
+    /// cluster checks point at "parallelism.tp" and friends; empty for jobs built in code.
+    SpecSource source;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -428,11 +432,14 @@ struct JobProblem {
 std::vector<JobProblem> validate_job(const TrainingJob& job);
 
 /// Checks against a cluster: tp·pp·dp == gpu_count, and memory of the most loaded stage fits
-/// the GPU's HBM unless `allow_oom` (the message carries the breakdown). Throws SpecError
-/// (location: the workload file when `workload_file` is given) on failure.
+/// the GPU's HBM unless `allow_oom` (the message carries the breakdown). Throws
+/// JobClusterMismatch located at the workload fields involved (`job.source`: parallelism.tp
+/// for the GPU count, the parallelism block for memory; the file alone, `workload_file` when
+/// the job has no source) and naming `topology_file` when given.
 void validate_job_against_cluster(const TrainingJob& job,
                                   int gpu_count,
                                   bool allow_oom,
-                                  const std::string& workload_file = {});
+                                  const std::string& workload_file = {},
+                                  const std::string& topology_file = {});
 
 }  // namespace stepsim

@@ -32,12 +32,17 @@ std::string join(const std::vector<Diagnostic>& diagnostics) {
 }  // namespace
 
 SpecError::SpecError(std::vector<Diagnostic> diagnostics)
-    : std::runtime_error(join(diagnostics))
+    : UserError(join(diagnostics))
     , diagnostics_(std::move(diagnostics)) {}
 
 SpecError::SpecError(SourceLocation location, std::string field_path, std::string message)
     : SpecError(std::vector<Diagnostic>{
           Diagnostic{std::move(location), std::move(field_path), std::move(message)}}) {}
+
+SourceLocation SpecSource::locate(std::string_view field_path) const {
+    const auto it = fields.find(field_path);
+    return it != fields.end() ? it->second : SourceLocation{file, 0, 0};
+}
 
 namespace detail {
 void check_failed(const char* condition, const char* file, int line, const std::string& message) {

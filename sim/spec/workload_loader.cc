@@ -529,7 +529,15 @@ TrainingJob load_workload_text(std::string_view text,
         });
     spec::Diagnostics diagnostics;
     WorkloadConverter converter(message, locator, diagnostics, file);
-    const TrainingJob job = converter.convert();
+    TrainingJob job = converter.convert();
+    // Where the fields that validate_job_against_cluster() names were written.
+    job.source.file = file;
+    job.source.fields.emplace("parallelism", locator.where(message.parallelism()));
+    for (const char* field : {"tp", "pp", "dp", "zero_stage"}) {
+        job.source.fields.emplace(std::string("parallelism.") + field,
+                                  locator.where(message.parallelism(), field));
+    }
+    job.source.fields.emplace("hardware.gpu", locator.where(message.hardware(), "gpu"));
     diagnostics.throw_if_any();
     check_limits(message, job, locator, diagnostics);
     diagnostics.throw_if_any();

@@ -370,9 +370,10 @@ StepResult simulate_step(const TrainingJob& job,
                          const StepOptions& options) {
     const ParallelLayout& layout = job.layout;
     if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
-        throw std::invalid_argument("tp·pp·dp = " + std::to_string(layout.world_size()) +
-                                    " GPUs, the topology has " +
-                                    std::to_string(topology.gpu_count()));
+        throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
+                                 "tp·pp·dp = " + std::to_string(layout.world_size()) +
+                                     " GPUs, the topology has " +
+                                     std::to_string(topology.gpu_count()));
     }
     const StepCosts costs = build_step_costs(job);
     const RankGroups groups = build_rank_groups(layout);

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -172,14 +173,20 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
 void validate_job_against_cluster(const TrainingJob& job,
                                   int gpu_count,
                                   bool allow_oom,
-                                  const std::string& workload_file) {
-    const SourceLocation where{workload_file, 0, 0};
+                                  const std::string& workload_file,
+                                  const std::string& topology_file) {
+    const auto where = [&](std::string_view field) {
+        return job.source.file.empty() ? SourceLocation{workload_file, 0, 0}
+                                       : job.source.locate(field);
+    };
     const ParallelLayout& p = job.layout;
     if (static_cast<std::int64_t>(p.tp) * p.pp * p.dp != gpu_count) {
-        throw SpecError(where, "parallelism",
-                        "tp x pp x dp (" + str(p.tp) + " x " + str(p.pp) + " x " + str(p.dp) +
-                            " = " + str(static_cast<std::int64_t>(p.tp) * p.pp * p.dp) +
-                            ") must equal the topology's gpu count (" + str(gpu_count) + ")");
+        throw JobClusterMismatch(where("parallelism.tp"), "parallelism.tp",
+                                 "tp x pp x dp (" + str(p.tp) + " x " + str(p.pp) + " x " +
+                                     str(p.dp) + " = " +
+                                     str(static_cast<std::int64_t>(p.tp) * p.pp * p.dp) +
+                                     ") must equal the topology's gpu count (" + str(gpu_count) +
+                                     (topology_file.empty() ? "" : " in " + topology_file) + ")");
     }
     if (allow_oom) {
         return;
@@ -187,8 +194,8 @@ void validate_job_against_cluster(const TrainingJob& job,
     const int stage = most_loaded_stage(job);
     const MemoryBreakdown memory = memory_per_gpu(job, stage);
     if (memory.total_bytes() > job.gpu.hbm_bytes) {
-        throw SpecError(
-            where, "parallelism",
+        throw JobClusterMismatch(
+            where("parallelism"), "parallelism",
             "out of memory: pipeline stage " + str(stage) + " needs " +
                 format_size(static_cast<double>(memory.total_bytes())) + " per gpu, " +
                 job.gpu.name + " has " + format_size(static_cast<double>(job.gpu.hbm_bytes)) +

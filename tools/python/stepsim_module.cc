@@ -173,7 +173,7 @@ PYBIND11_MODULE(stepsim, m) {
             if (p) {
                 std::rethrow_exception(p);
             }
-        } catch (const stepsim::SpecError& e) {
+        } catch (const stepsim::UserError& e) {  // SpecError and the rest of the family
             PyErr_SetString(py::module_::import("stepsim").attr("SpecError").ptr(), e.what());
         } catch (const stepsim::InternalError& e) {
             PyErr_SetString(py::module_::import("stepsim").attr("InternalError").ptr(), e.what());

@@ -528,8 +528,8 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
             throw UsageError("--workload needs --topology (the cluster the step runs on)");
         }
         const TrainingJob job = load_workload_file(o.workload, workload_overrides);
-        validate_job_against_cluster(job, static_cast<int>(cluster->gpu_count()), false,
-                                     o.workload);
+        validate_job_against_cluster(job, static_cast<int>(cluster->gpu_count()), false, o.workload,
+                                     o.topology);
         if (o.step_time.empty()) {
             const StepResult step = simulate_step(job, *cluster);
             o.step_time = format_number(step.step_time_s) + "s";
@@ -718,7 +718,7 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     try {
         spec.validate();
-    } catch (const std::invalid_argument& e) {
+    } catch (const UserError& e) {
         throw UsageError(e.what());
     }
 

@@ -30,9 +30,9 @@ enum class NetworkKind : std::uint8_t;
 namespace stepsim::cli {
 
 /// A bad flag or argument: printed as "stepsim <command>: error: <message>", exit status 2.
-class UsageError : public std::runtime_error {
+class UsageError : public UserError {
 public:
-    using std::runtime_error::runtime_error;
+    using UserError::UserError;
 };
 
 class CommandIo {

@@ -61,13 +61,10 @@ int run_command(std::string_view name,
     CommandIo io(out, err);
     try {
         return command->run(args, io);
-    } catch (const SpecError& e) {
+    } catch (const SpecError& e) {  // located: "file:line:col: error: ..." (and JobClusterMismatch)
         err << e.what() << '\n';
         return 2;
-    } catch (const UsageError& e) {
-        err << "stepsim " << name << ": error: " << e.what() << '\n';
-        return 2;
-    } catch (const UnitError& e) {
+    } catch (const UserError& e) {  // UsageError, UnitError, ResourceLimitError, bad values
         err << "stepsim " << name << ": error: " << e.what() << '\n';
         return 2;
     } catch (const InternalError& e) {

@@ -290,7 +290,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     const Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
-                                 workload_file);
+                                 workload_file, topology_file);
     const StepResult result = simulate_step(job, topology, options);
     if (!trace_file.empty()) {
         write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
@@ -308,7 +308,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
             groups = chakra::export_step_traces(result, job.layout, [&](chakra::Trace&& trace) {
                 chakra::write_chakra_trace(chakra_prefix, trace);
             });
-        } catch (const std::invalid_argument& e) {
+        } catch (const UserError& e) {
             throw UsageError(std::string("--chakra-out: ") + e.what());
         }
         if (!groups.empty()) {

@@ -325,7 +325,7 @@ RowResult run_row(const ValidationRow& row,
     const Topology topology = load_topology_file(files.topology, topology_set);
     const TrainingJob job = load_workload_file(files.workload, workload_set);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()),
-                                 row.source().allows_oom, files.workload);
+                                 row.source().allows_oom, files.workload, files.topology);
     const StepResult step = simulate_step(job, topology, options);
 
     RowResult result;

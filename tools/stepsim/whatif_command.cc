@@ -79,7 +79,7 @@ StragglerSweep parse_sweep(const std::string& text) {
     sweep.step = values[2];
     try {
         (void)sweep.values();
-    } catch (const std::invalid_argument& e) {
+    } catch (const UserError& e) {
         throw UsageError("--sweep \"" + text + "\": " + e.what());
     }
     return sweep;
@@ -498,7 +498,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
     validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
-                                 workload_file);
+                                 workload_file, topology_file);
     Scenario scenario;
     if (!scenario_file.empty()) {
         scenario = load_scenario_file(scenario_file, topology, job, scenario_overrides);
