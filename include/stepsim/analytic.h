@@ -137,7 +137,7 @@ double hierarchical_all_reduce_time_s(std::int64_t nodes,
 // sim/analytic/checkpoint_interval.cc; docs/models/failures-checkpoints.md).
 // Sources: Young, CACM 17(9), 1974; Daly, FGCS 22(3), 2006. Notation: δ = checkpoint write
 // time, M = mean time between (job-interrupting) failures, R = restart time, τ = useful compute
-// between checkpoints, T_s = total useful compute. All functions throw std::invalid_argument
+// between checkpoints, T_s = total useful compute. All functions throw UserError
 // on non-positive δ, M or τ, or negative R or T_s.
 
 /// Young's first-order optimum: τ = √(2·δ·M).
@@ -162,7 +162,7 @@ double daly_expected_wall_time_s(double work_s,
                                  double mtbf_s);
 
 /// Principal branch W₀ of Lambert's W function, for x >= −1/e (Halley iteration, to double
-/// precision). Throws std::invalid_argument for x < −1/e.
+/// precision). Throws InternalError for x < −1/e.
 double lambert_w0(double x);
 
 /// The exact minimiser of daly_expected_wall_time_s over τ (continuous T_s/τ):

@@ -76,7 +76,7 @@ public:
 
     virtual std::size_t active_transfers() const = 0;
     /// Statistics of one directed link, accumulated since construction (a busy period still
-    /// open is counted up to now()). Throws std::invalid_argument for an unknown link.
+    /// open is counted up to now()). Throws InternalError for an unknown link.
     virtual const LinkStats& link_stats(LinkId id) const = 0;
 
     /// Call after changing link `id`'s bandwidth in the topology: the fair-share model

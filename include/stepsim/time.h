@@ -20,8 +20,8 @@ using RunTime = std::chrono::duration<std::int64_t, std::nano>;
 /// "No event": later than any reachable time.
 inline constexpr Time kNever = Time::max();
 
-/// Rounds `seconds` to the nearest picosecond. Throws std::domain_error on NaN and
-/// std::out_of_range when the value does not fit in `Time`.
+/// Rounds `seconds` to the nearest picosecond. Throws InternalError on NaN and
+/// ResourceLimitError when the value does not fit in `Time`.
 Time from_seconds(double seconds);
 
 /// Rounds `seconds` to the nearest nanosecond (run-level clock); throws as from_seconds().
@@ -38,10 +38,10 @@ constexpr double to_seconds(RunTime t) {
 }
 
 /// Time to push `size_bytes` through a link of `bandwidth_Bps` bytes per second, rounded
-/// once to the nearest picosecond. Throws std::invalid_argument if bandwidth is not positive.
+/// once to the nearest picosecond. Throws InternalError if bandwidth is not positive.
 Time serialization_time(std::int64_t size_bytes, double bandwidth_Bps);
 
-/// a + b, throwing std::overflow_error instead of wrapping.
+/// a + b, throwing ResourceLimitError instead of wrapping.
 Time checked_add(Time a, Time b);
 
 }  // namespace stepsim

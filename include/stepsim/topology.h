@@ -58,11 +58,11 @@ public:
     Topology(Topology&&) noexcept;
     Topology& operator=(Topology&&) noexcept;
 
-    /// Adds a device. Names are unique (std::invalid_argument otherwise). GPUs get ranks in
+    /// Adds a device. Names are non-empty and unique (UserError otherwise). GPUs get ranks in
     /// the order they are added.
     NodeId add_node(std::string name, NodeKind kind, std::int32_t host = -1, std::int32_t tier = 0);
     /// Adds one direction src -> dst. Latency >= 0 and bandwidth > 0 and finite, else
-    /// std::invalid_argument.
+    /// UserError; an id out of range is an InternalError.
     LinkId add_link(NodeId src, NodeId dst, LinkKind kind, Time latency, double bandwidth_Bps);
     /// Adds both directions with the same latency and bandwidth; returns (a->b, b->a).
     std::pair<LinkId, LinkId> add_duplex_link(

@@ -5,6 +5,7 @@
 // optimum checkpoint interval", CACM 17(9) 1974; Daly, "A higher order estimate of the optimum
 // checkpoint interval for restart dumps", FGCS 22(3) 2006 (eq. 37 and the expected wall time).
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,15 +18,15 @@ namespace {
 
 void require_positive(double value, const char* name) {
     if (!(value > 0) || !std::isfinite(value)) {
-        throw std::invalid_argument(std::string(name) + " must be positive and finite, got " +
-                                    std::to_string(value));
+        throw UserError(std::string(name) + " must be positive and finite, got " +
+                        std::to_string(value));
     }
 }
 
 void require_non_negative(double value, const char* name) {
     if (!(value >= 0) || !std::isfinite(value)) {
-        throw std::invalid_argument(std::string(name) + " must be >= 0 and finite, got " +
-                                    std::to_string(value));
+        throw UserError(std::string(name) + " must be >= 0 and finite, got " +
+                        std::to_string(value));
     }
 }
 
@@ -72,7 +73,7 @@ double daly_expected_wall_time_s(double work_s,
 double lambert_w0(double x) {
     const double minus_inv_e = -std::exp(-1.0);
     if (!(x >= minus_inv_e)) {
-        throw std::invalid_argument("lambert_w0: argument " + std::to_string(x) + " is below -1/e");
+        throw InternalError("lambert_w0: argument " + std::to_string(x) + " is below -1/e");
     }
     if (x == 0) {
         return 0;

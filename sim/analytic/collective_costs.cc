@@ -5,6 +5,7 @@
 // direct, hierarchical. Thakur, Rabenseifner & Gropp, "Optimization of collective
 // communication operations in MPICH", IJHPCA 19(1) 2005; NCCL src/graph/tuning.cc.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,7 @@ namespace {
 
 void require_group(std::int64_t n) {
     if (n < 1) {
-        throw std::invalid_argument("group size must be >= 1, got " + std::to_string(n));
+        throw UserError("group size must be >= 1, got " + std::to_string(n));
     }
 }
 

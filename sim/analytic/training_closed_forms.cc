@@ -4,6 +4,7 @@
 // bubbles per schedule and Korthikanti's activation memory (sources in analytic.h and
 // docs/models/compute.md).
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include <stdexcept>
 
@@ -13,7 +14,7 @@ namespace {
 
 void check_pipeline(std::int64_t p, std::int64_t m) {
     if (p < 1 || m < 1) {
-        throw std::invalid_argument("pipeline bubble: p and m must be >= 1");
+        throw UserError("pipeline bubble: p and m must be >= 1");
     }
 }
 
@@ -54,7 +55,7 @@ double one_f_one_b_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m) {
 double interleaved_bubble_rate(std::int64_t p, std::int64_t m, std::int64_t v) {
     check_pipeline(p, m);
     if (v < 1) {
-        throw std::invalid_argument("interleaved bubble: v must be >= 1");
+        throw UserError("interleaved bubble: v must be >= 1");
     }
     return static_cast<double>(p - 1) / static_cast<double>(v * m + p - 1);
 }
@@ -62,7 +63,7 @@ double interleaved_bubble_rate(std::int64_t p, std::int64_t m, std::int64_t v) {
 double interleaved_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m, std::int64_t v) {
     check_pipeline(p, m);
     if (v < 1) {
-        throw std::invalid_argument("interleaved bubble: v must be >= 1");
+        throw UserError("interleaved bubble: v must be >= 1");
     }
     return static_cast<double>(p - 1) / static_cast<double>(v * m);
 }
@@ -74,7 +75,7 @@ double zero_bubble_h1_bubble_rate(std::int64_t p,
                                   double backward_weight_s) {
     check_pipeline(p, m);
     if (!(forward_s > 0.0) || !(backward_input_s > 0.0) || !(backward_weight_s >= 0.0)) {
-        throw std::invalid_argument("zb-h1 bubble: pass times must be positive");
+        throw UserError("zb-h1 bubble: pass times must be positive");
     }
     const double bubble =
         static_cast<double>(p - 1) * (forward_s + backward_input_s - backward_weight_s);

@@ -5,6 +5,8 @@
 // step to near double precision), lognormal; gamma by Marsaglia and Tsang (ACM TOMS 2000).
 #include "stepsim/random.h"
 
+#include "stepsim/error.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -71,7 +73,7 @@ double RandomStream::uniform_open() {
 
 std::uint64_t RandomStream::uniform_int(std::uint64_t n) {
     if (n == 0) {
-        throw std::invalid_argument("uniform_int: n must be positive");
+        throw InternalError("uniform_int: n must be positive");
     }
     // Lemire's rejection method: unbiased, usually one draw.
     unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
@@ -104,7 +106,7 @@ double standard_normal_quantile(double p) {
     static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
                                    2.445134137142996e+00, 3.754408661907416e+00};
     if (!(p > 0.0 && p < 1.0)) {
-        throw std::domain_error("standard_normal_quantile: p must be in (0, 1)");
+        throw InternalError("standard_normal_quantile: p must be in (0, 1)");
     }
     constexpr double kLow = 0.02425;
     double x;
@@ -144,7 +146,7 @@ double RandomStream::weibull(double shape, double scale) {
 
 double RandomStream::gamma(double shape, double scale) {
     if (!(shape > 0) || !(scale > 0)) {
-        throw std::domain_error("gamma: shape and scale must be positive");
+        throw InternalError("gamma: shape and scale must be positive");
     }
     if (shape < 1) {
         // Boost: Gamma(k) = Gamma(k + 1) * U^(1/k).

@@ -4,6 +4,8 @@
 // values out of range.
 #include "stepsim/time.h"
 
+#include "stepsim/error.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -14,13 +16,13 @@ namespace stepsim {
 namespace {
 std::int64_t round_ticks(double ticks, const char* what) {
     if (std::isnan(ticks)) {
-        throw std::domain_error(std::string(what) + ": time is NaN");
+        throw InternalError(std::string(what) + ": time is NaN");
     }
     const double rounded = std::nearbyint(ticks);
     // 2^63 is exactly representable; anything at or beyond it does not fit.
     if (!(rounded < 9223372036854775808.0) || !(rounded >= -9223372036854775808.0)) {
-        throw std::out_of_range(std::string(what) + ": time out of range (" +
-                                std::to_string(ticks) + " ticks)");
+        throw ResourceLimitError(std::string(what) + ": time out of range (" +
+                                 std::to_string(ticks) + " ticks)");
     }
     return static_cast<std::int64_t>(rounded);
 }
@@ -36,8 +38,8 @@ RunTime run_time_from_seconds(double seconds) {
 
 Time serialization_time(std::int64_t size_bytes, double bandwidth_Bps) {
     if (!(bandwidth_Bps > 0.0)) {
-        throw std::invalid_argument("serialization_time: bandwidth must be positive, got " +
-                                    std::to_string(bandwidth_Bps));
+        throw InternalError("serialization_time: bandwidth must be positive, got " +
+                            std::to_string(bandwidth_Bps));
     }
     return from_seconds(static_cast<double>(size_bytes) / bandwidth_Bps);
 }
@@ -45,7 +47,7 @@ Time serialization_time(std::int64_t size_bytes, double bandwidth_Bps) {
 Time checked_add(Time a, Time b) {
     std::int64_t sum;
     if (__builtin_add_overflow(a.count(), b.count(), &sum)) {
-        throw std::overflow_error("simulated time overflows int64 picoseconds (±106 days)");
+        throw ResourceLimitError("simulated time overflows int64 picoseconds (±106 days)");
     }
     return Time(sum);
 }

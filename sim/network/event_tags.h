@@ -4,6 +4,7 @@
 // transfer id below, so the fingerprint sees which transfer did what.
 #pragma once
 
+#include "stepsim/error.h"
 #include "stepsim/ids.h"
 #include "stepsim/network.h"
 #include "stepsim/simulator.h"
@@ -28,16 +29,16 @@ constexpr std::uint64_t event_tag(EventKind kind, TransferId id = TransferId{0})
 /// Shared by both models' start_transfer(): rejects a negative size.
 inline void check_transfer_size(std::int64_t size_bytes) {
     if (size_bytes < 0) {
-        throw std::invalid_argument("start_transfer: size_bytes must be >= 0, got " +
-                                    std::to_string(size_bytes));
+        throw InternalError("start_transfer: size_bytes must be >= 0, got " +
+                            std::to_string(size_bytes));
     }
 }
 
 /// Shared by both models' start_transfer_after(): rejects a negative delay.
 inline void check_delay(Time delay) {
     if (delay < Time{0}) {
-        throw std::invalid_argument("start_transfer_after: delay must be >= 0, got " +
-                                    std::to_string(delay.count()) + " ps");
+        throw InternalError("start_transfer_after: delay must be >= 0, got " +
+                            std::to_string(delay.count()) + " ps");
     }
 }
 

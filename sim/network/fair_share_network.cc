@@ -235,8 +235,8 @@ void FairShareNetwork::mark_dirty(std::uint32_t link) {
 
 void FairShareNetwork::refresh_link(LinkId id) {
     if (!id.is_valid() || id.index() >= topology_.link_count()) {
-        throw std::invalid_argument("refresh_link: link id " + std::to_string(id.value) +
-                                    " is not a link of the topology");
+        throw InternalError("refresh_link: link id " + std::to_string(id.value) +
+                            " is not a link of the topology");
     }
     ensure_links();
     links_[id.index()].bandwidth_Bps = topology_.link(id).bandwidth_Bps;

@@ -13,9 +13,9 @@ namespace stepsim::network {
 
 void LinkStatsTracker::require_link_slow(LinkId id) const {
     if (!id.is_valid() || id.index() >= topology_.link_count()) {
-        throw std::invalid_argument("link id " + std::to_string(id.value) +
-                                    " is not a link of the topology (" +
-                                    std::to_string(topology_.link_count()) + " links)");
+        throw InternalError("link id " + std::to_string(id.value) +
+                            " is not a link of the topology (" +
+                            std::to_string(topology_.link_count()) + " links)");
     }
     if (stats_.size() < topology_.link_count()) {
         stats_.resize(topology_.link_count());

@@ -57,7 +57,7 @@ public:
     }
 
     /// Statistics of `id` up to `now`; a busy period still open is counted up to `now`.
-    /// Throws std::invalid_argument when `id` is not a link of the topology.
+    /// Throws InternalError when `id` is not a link of the topology.
     const LinkStats& stats(LinkId id, Time now) const;
 
 private:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: network_model.cc
 // make_network_model(): the one place that maps a NetworkKind to its implementation.
+#include "stepsim/error.h"
 #include "stepsim/network.h"
 
 #include "alpha_beta_network.h"
@@ -21,8 +22,8 @@ std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind,
         case NetworkKind::kFairShare:
             return std::make_unique<FairShareNetwork>(sim, topology, router);
     }
-    throw std::invalid_argument("make_network_model: unknown network kind " +
-                                std::to_string(static_cast<int>(kind)));
+    throw InternalError("make_network_model: unknown network kind " +
+                        std::to_string(static_cast<int>(kind)));
 }
 
 }  // namespace stepsim

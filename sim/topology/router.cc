@@ -54,10 +54,10 @@ struct DistanceCombine {
             return kUnreachable;
         }
         if (a.latency_ps > kUnreachableLatency - 1 - b.latency_ps) {
-            throw std::overflow_error("route latency exceeds the range of Time");
+            throw ResourceLimitError("route latency exceeds the range of Time");
         }
         if (a.hops > std::numeric_limits<std::int32_t>::max() - 1 - b.hops) {
-            throw std::overflow_error("route hop count exceeds the range of int32");
+            throw ResourceLimitError("route hop count exceeds the range of int32");
         }
         return Distance{a.latency_ps + b.latency_ps, a.hops + b.hops};
     }

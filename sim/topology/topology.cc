@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: topology.cc
 // `Topology`: devices and directed links stored by id, with a Boost.Graph adjacency list kept
-// in step for the routing code. Bad arguments raise std::invalid_argument.
+// in step for the routing code. Bad values raise UserError (ResourceLimitError past 2^32 ids),
+// ids and enumerators out of range InternalError.
 #include "stepsim/topology.h"
 
 #include "stepsim/error.h"
@@ -30,7 +31,7 @@ std::string_view to_string(NodeKind kind) {
         case NodeKind::kPcieSwitch:
             return "pcie_switch";
     }
-    throw std::invalid_argument("unknown NodeKind " + std::to_string(static_cast<int>(kind)));
+    throw InternalError("unknown NodeKind " + std::to_string(static_cast<int>(kind)));
 }
 
 std::string_view to_string(LinkKind kind) {
@@ -44,16 +45,15 @@ std::string_view to_string(LinkKind kind) {
         case LinkKind::kEthernet:
             return "ethernet";
     }
-    throw std::invalid_argument("unknown LinkKind " + std::to_string(static_cast<int>(kind)));
+    throw InternalError("unknown LinkKind " + std::to_string(static_cast<int>(kind)));
 }
 
 namespace {
 
 void check_bandwidth(double bandwidth_Bps, const char* what) {
     if (!std::isfinite(bandwidth_Bps) || !(bandwidth_Bps > 0)) {
-        throw std::invalid_argument(std::string(what) +
-                                    ": bandwidth must be positive and finite, got " +
-                                    std::to_string(bandwidth_Bps) + " B/s");
+        throw UserError(std::string(what) + ": bandwidth must be positive and finite, got " +
+                        std::to_string(bandwidth_Bps) + " B/s");
     }
 }
 
@@ -61,16 +61,16 @@ void check_bandwidth(double bandwidth_Bps, const char* what) {
 
 const Node& Topology::Impl::node_at(NodeId id) const {
     if (!id.is_valid() || id.index() >= nodes.size()) {
-        throw std::invalid_argument("node id " + std::to_string(id.value) + " out of range (" +
-                                    std::to_string(nodes.size()) + " nodes)");
+        throw InternalError("node id " + std::to_string(id.value) + " out of range (" +
+                            std::to_string(nodes.size()) + " nodes)");
     }
     return nodes[id.index()];
 }
 
 const Link& Topology::Impl::link_at(LinkId id) const {
     if (!id.is_valid() || id.index() >= links.size()) {
-        throw std::invalid_argument("link id " + std::to_string(id.value) + " out of range (" +
-                                    std::to_string(links.size()) + " links)");
+        throw InternalError("link id " + std::to_string(id.value) + " out of range (" +
+                            std::to_string(links.size()) + " links)");
     }
     return links[id.index()];
 }
@@ -84,13 +84,13 @@ Topology& Topology::operator=(Topology&&) noexcept = default;
 
 NodeId Topology::add_node(std::string name, NodeKind kind, std::int32_t host, std::int32_t tier) {
     if (name.empty()) {
-        throw std::invalid_argument("add_node: device name must not be empty");
+        throw UserError("add_node: device name must not be empty");
     }
     if (impl_->node_by_name.contains(name)) {
-        throw std::invalid_argument("add_node: duplicate device name \"" + name + "\"");
+        throw UserError("add_node: duplicate device name \"" + name + "\"");
     }
     if (impl_->nodes.size() >= std::numeric_limits<std::uint32_t>::max() - 1) {
-        throw std::invalid_argument("add_node: too many devices");
+        throw ResourceLimitError("add_node: too many devices");
     }
     const NodeId id(static_cast<std::uint32_t>(impl_->nodes.size()));
     const auto vertex = boost::add_vertex(impl_->graph);
@@ -118,17 +118,16 @@ LinkId Topology::add_link(
     const Node& from = impl_->node_at(src);
     const Node& to = impl_->node_at(dst);
     if (src == dst) {
-        throw std::invalid_argument("add_link: self-loop on \"" + from.name + "\"");
+        throw UserError("add_link: self-loop on \"" + from.name + "\"");
     }
     if (latency < Time::zero()) {
-        throw std::invalid_argument("add_link " + from.name + " -> " + to.name +
-                                    ": latency must be >= 0, got " +
-                                    std::to_string(latency.count()) + " ps");
+        throw UserError("add_link " + from.name + " -> " + to.name +
+                        ": latency must be >= 0, got " + std::to_string(latency.count()) + " ps");
     }
     const std::string what = "add_link " + from.name + " -> " + to.name;
     check_bandwidth(bandwidth_Bps, what.c_str());
     if (impl_->links.size() >= std::numeric_limits<std::uint32_t>::max() - 1) {
-        throw std::invalid_argument("add_link: too many links");
+        throw ResourceLimitError("add_link: too many links");
     }
     const LinkId id(static_cast<std::uint32_t>(impl_->links.size()));
     boost::add_edge(src.index(), dst.index(), id, impl_->graph);
@@ -145,12 +144,11 @@ std::pair<LinkId, LinkId> Topology::add_duplex_link(
     impl_->node_at(a);
     impl_->node_at(b);
     if (a == b) {
-        throw std::invalid_argument("add_duplex_link: self-loop on \"" + impl_->node_at(a).name +
-                                    "\"");
+        throw UserError("add_duplex_link: self-loop on \"" + impl_->node_at(a).name + "\"");
     }
     if (latency < Time::zero()) {
-        throw std::invalid_argument("add_duplex_link: latency must be >= 0, got " +
-                                    std::to_string(latency.count()) + " ps");
+        throw UserError("add_duplex_link: latency must be >= 0, got " +
+                        std::to_string(latency.count()) + " ps");
     }
     check_bandwidth(bandwidth_Bps, "add_duplex_link");
     const LinkId forward = add_link(a, b, kind, latency, bandwidth_Bps);
@@ -193,8 +191,8 @@ std::span<const NodeId> Topology::gpus() const {
 
 NodeId Topology::gpu(RankId rank) const {
     if (!rank.is_valid() || rank.index() >= impl_->gpus.size()) {
-        throw std::invalid_argument("rank " + std::to_string(rank.value) + " out of range (" +
-                                    std::to_string(impl_->gpus.size()) + " GPUs)");
+        throw InternalError("rank " + std::to_string(rank.value) + " out of range (" +
+                            std::to_string(impl_->gpus.size()) + " GPUs)");
     }
     return impl_->gpus[rank.index()];
 }

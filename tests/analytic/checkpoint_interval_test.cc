@@ -12,6 +12,7 @@
 //   M = 1 h, R = 0, τ + δ = M·ln 2 makes e^{(τ+δ)/M} − 1 = 1, so T_w = M·T_s/τ.
 // Its minimiser solves e^{(τ+δ)/M}(1 − τ/M) = 1, i.e. τ = M·(1 + W₀(−e^{−1−δ/M})).
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include <catch2/catch.hpp>
 
@@ -58,7 +59,7 @@ TEST_CASE("Lambert W0 at known points", "[analytic][checkpoint]") {
     REQUIRE(lambert_w0(-std::exp(-1.0)) == Approx(-1.0).margin(1e-7));
     REQUIRE(lambert_w0(2.0 * std::exp(2.0)) == Approx(2.0).epsilon(1e-15));
     REQUIRE(lambert_w0(-0.5 * std::exp(-0.5)) == Approx(-0.5).epsilon(1e-14));
-    REQUIRE_THROWS_AS(lambert_w0(-0.5), std::invalid_argument);
+    REQUIRE_THROWS_AS(lambert_w0(-0.5), stepsim::InternalError);
 }
 
 TEST_CASE("the exact optimum minimises Daly's wall time", "[analytic][checkpoint]") {
@@ -83,10 +84,10 @@ TEST_CASE("the exact optimum minimises Daly's wall time", "[analytic][checkpoint
 }
 
 TEST_CASE("checkpoint formulas reject non-positive inputs", "[analytic][checkpoint]") {
-    REQUIRE_THROWS_AS(young_interval_s(0.0, 10.0), std::invalid_argument);
-    REQUIRE_THROWS_AS(young_interval_s(1.0, -1.0), std::invalid_argument);
-    REQUIRE_THROWS_AS(daly_interval_s(1.0, 0.0), std::invalid_argument);
-    REQUIRE_THROWS_AS(daly_expected_wall_time_s(1.0, 0.0, 1.0, 0.0, 1.0), std::invalid_argument);
-    REQUIRE_THROWS_AS(daly_expected_wall_time_s(1.0, 1.0, 1.0, -1.0, 1.0), std::invalid_argument);
-    REQUIRE_THROWS_AS(daly_exact_optimal_interval_s(1.0, 0.0), std::invalid_argument);
+    REQUIRE_THROWS_AS(young_interval_s(0.0, 10.0), stepsim::UserError);
+    REQUIRE_THROWS_AS(young_interval_s(1.0, -1.0), stepsim::UserError);
+    REQUIRE_THROWS_AS(daly_interval_s(1.0, 0.0), stepsim::UserError);
+    REQUIRE_THROWS_AS(daly_expected_wall_time_s(1.0, 0.0, 1.0, 0.0, 1.0), stepsim::UserError);
+    REQUIRE_THROWS_AS(daly_expected_wall_time_s(1.0, 1.0, 1.0, -1.0, 1.0), stepsim::UserError);
+    REQUIRE_THROWS_AS(daly_exact_optimal_interval_s(1.0, 0.0), stepsim::UserError);
 }

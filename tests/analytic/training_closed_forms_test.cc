@@ -6,6 +6,7 @@
 //   ZB-H1 (p−1)(F+B−W) / (m(F+B+W) + (p−1)(F+B−W)) → about a third of 1F1B for F = B = W;
 //   Megatron's F_iter with full recompute: 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)).
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include <catch2/catch.hpp>
 
@@ -31,7 +32,7 @@ TEST_CASE("pipeline bubble formulas reproduce reference.md's worked cases", "[an
                     static_cast<double>(p - 1) / (2 * m + p - 1));
         }
     }
-    REQUIRE_THROWS_AS(analytic::one_f_one_b_bubble_rate(0, 4), std::invalid_argument);
+    REQUIRE_THROWS_AS(analytic::one_f_one_b_bubble_rate(0, 4), stepsim::UserError);
 }
 
 TEST_CASE("ZB-H1's bubble is about a third of 1F1B's when F = B = W", "[analytic]") {

@@ -4,6 +4,7 @@
 // rounded once to the picosecond, whatever else is in flight (no contention).
 #include "network/alpha_beta_network.h"
 
+#include "stepsim/error.h"
 #include "stepsim/network.h"
 #include "stepsim/topology.h"
 
@@ -79,8 +80,7 @@ TEST_CASE("alpha-beta: zero bytes cost the latency, src == dst costs nothing",
     REQUIRE(empty_done == 700ns + 1us);
     REQUIRE(network->link_stats(net.up).bytes_carried == 0);
     REQUIRE(network->link_stats(net.up).busy_time == Time{0});
-    REQUIRE_THROWS_AS(network->start_transfer(net.gpu0, net.gpu1, -1, [] {}),
-                      std::invalid_argument);
+    REQUIRE_THROWS_AS(network->start_transfer(net.gpu0, net.gpu1, -1, [] {}), InternalError);
 }
 
 TEST_CASE("alpha-beta: concurrent transfers do not slow each other", "[network][alpha_beta]") {
@@ -144,7 +144,7 @@ TEST_CASE("alpha-beta: link busy time is the union of serialization intervals",
     // The reverse links carried nothing; unknown ids are rejected.
     const LinkId reverse{net.down.value + 1};
     REQUIRE(network.link_stats(reverse).bytes_carried == 0);
-    REQUIRE_THROWS_AS(network.link_stats(LinkId{1000}), std::invalid_argument);
+    REQUIRE_THROWS_AS(network.link_stats(LinkId{1000}), InternalError);
 }
 
 TEST_CASE("alpha-beta: transfers back to back do not overlap", "[network][alpha_beta]") {

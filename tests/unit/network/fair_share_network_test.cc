@@ -5,6 +5,7 @@
 // x_g <= x_f; equivalently every flow crosses a saturated link on which its rate is the largest.
 #include "network/fair_share_network.h"
 
+#include "stepsim/error.h"
 #include "stepsim/network.h"
 #include "stepsim/random.h"
 #include "stepsim/topology.h"
@@ -161,7 +162,7 @@ TEST_CASE("fair share: one transfer alone costs latency + S/B to the tick",
     REQUIRE(empty_done == 1700ns);
     REQUIRE(local_done == Time{0});
     REQUIRE(network->active_transfers() == 0);
-    REQUIRE_THROWS_AS(network->start_transfer(gpu0, gpu1, -5, [] {}), std::invalid_argument);
+    REQUIRE_THROWS_AS(network->start_transfer(gpu0, gpu1, -5, [] {}), InternalError);
 }
 
 TEST_CASE("fair share: two flows on one link each get half", "[network][fair_share]") {

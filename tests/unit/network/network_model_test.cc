@@ -4,6 +4,7 @@
 //    phase) of every transfer, when all transfers enter their transmission phase together;
 //  - contention only slows down: fair-share time >= alpha-beta time, transfer by transfer;
 //  - determinism: equal runs give equal fingerprints.
+#include "stepsim/error.h"
 #include "stepsim/network.h"
 #include "stepsim/random.h"
 #include "stepsim/topology.h"
@@ -152,7 +153,7 @@ TEST_CASE("network: a delayed start is a start at now + delay", "[network]") {
         CHECK(local_done == delay);
         CHECK_THROWS_AS(network->start_transfer_after(Time{-1}, star.hosts[0], star.hosts[1],
                                                       size_bytes, [] {}),
-                        std::invalid_argument);
+                        InternalError);
     }
 }
 

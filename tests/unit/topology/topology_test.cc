@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of `Topology`: ids follow insertion order, GPUs get ranks in the order they are added,
-// links are stored one direction each, and bad arguments raise std::invalid_argument.
+// links are stored one direction each, bad values raise UserError and bad ids InternalError.
 #include "stepsim/topology.h"
+
+#include "stepsim/error.h"
 
 #include <catch2/catch.hpp>
 
@@ -39,10 +41,10 @@ TEST_CASE("nodes get ids, names and GPU ranks in insertion order", "[topology]")
 
     CHECK(topology.find_node("nic-0") == nic0);
     CHECK_FALSE(topology.find_node("nic-9").has_value());
-    CHECK_THROWS_AS(topology.add_node("gpu-0", NodeKind::kGpu, 0), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_node("", NodeKind::kGpu, 0), std::invalid_argument);
-    CHECK_THROWS_AS(topology.gpu(RankId(2)), std::invalid_argument);
-    CHECK_THROWS_AS(topology.node(NodeId(5)), std::invalid_argument);
+    CHECK_THROWS_AS(topology.add_node("gpu-0", NodeKind::kGpu, 0), UserError);
+    CHECK_THROWS_AS(topology.add_node("", NodeKind::kGpu, 0), UserError);
+    CHECK_THROWS_AS(topology.gpu(RankId(2)), InternalError);
+    CHECK_THROWS_AS(topology.node(NodeId(5)), InternalError);
 }
 
 TEST_CASE("links are directed, kept in insertion order per source", "[topology]") {
@@ -84,25 +86,21 @@ TEST_CASE("add_link rejects bad arguments", "[topology]") {
     const double inf = std::numeric_limits<double>::infinity();
     const double nan = std::numeric_limits<double>::quiet_NaN();
 
-    CHECK_THROWS_AS(topology.add_link(a, NodeId(7), LinkKind::kNvLink, 1ns, 1e9),
-                    std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(NodeId(), b, LinkKind::kNvLink, 1ns, 1e9),
-                    std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, a, LinkKind::kNvLink, 1ns, 1e9), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, -Time(1), 1e9),
-                    std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, 0), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, -5), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, inf), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, nan), std::invalid_argument);
-    CHECK_THROWS_AS(topology.add_duplex_link(a, b, LinkKind::kNvLink, 1ns, nan),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(topology.add_link(a, NodeId(7), LinkKind::kNvLink, 1ns, 1e9), InternalError);
+    CHECK_THROWS_AS(topology.add_link(NodeId(), b, LinkKind::kNvLink, 1ns, 1e9), InternalError);
+    CHECK_THROWS_AS(topology.add_link(a, a, LinkKind::kNvLink, 1ns, 1e9), UserError);
+    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, -Time(1), 1e9), UserError);
+    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, 0), UserError);
+    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, -5), UserError);
+    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, inf), UserError);
+    CHECK_THROWS_AS(topology.add_link(a, b, LinkKind::kNvLink, 1ns, nan), UserError);
+    CHECK_THROWS_AS(topology.add_duplex_link(a, b, LinkKind::kNvLink, 1ns, nan), UserError);
     CHECK(topology.link_count() == 0);  // a rejected duplex link adds neither direction
 
     const LinkId ab = topology.add_link(a, b, LinkKind::kNvLink, Time(0), 1e9);
-    CHECK_THROWS_AS(topology.set_link_bandwidth(ab, 0), std::invalid_argument);
-    CHECK_THROWS_AS(topology.set_link_bandwidth(LinkId(3), 1e9), std::invalid_argument);
-    CHECK_THROWS_AS(topology.set_link_up(LinkId(3), false), std::invalid_argument);
+    CHECK_THROWS_AS(topology.set_link_bandwidth(ab, 0), UserError);
+    CHECK_THROWS_AS(topology.set_link_bandwidth(LinkId(3), 1e9), InternalError);
+    CHECK_THROWS_AS(topology.set_link_up(LinkId(3), false), InternalError);
     CHECK(topology.link(ab).bandwidth_Bps == 1e9);
 }
 
