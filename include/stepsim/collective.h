@@ -203,7 +203,7 @@ public:
     /// e.g. "halving_doubling reducescatter needs a power-of-two group, got 6 ranks").
     virtual std::string unsupported_reason(const CollectiveRequest& request,
                                            const Topology& topology) const = 0;
-    /// The plan. Throws std::invalid_argument when unsupported_reason() is not empty.
+    /// The plan. Throws UserError when unsupported_reason() is not empty.
     virtual CommPlan plan(const CollectiveRequest& request,
                           const Topology& topology,
                           const CollectiveOptions& options) const = 0;
@@ -219,7 +219,7 @@ std::vector<std::string_view> collective_algorithm_names();
 const CollectiveAlgorithm* find_collective_algorithm(std::string_view name);
 
 /// Checks the request against the topology (ranks exist and are distinct, size > 0, root and
-/// send/recv shape); throws std::invalid_argument with a lower-case message otherwise.
+/// send/recv shape); throws UserError with a lower-case message otherwise.
 void validate_collective_request(const CollectiveRequest& request, const Topology& topology);
 
 /// Reads GroupCosts for the request's group off the topology through `router`.
@@ -229,7 +229,7 @@ GroupCosts group_costs(const CollectiveRequest& request,
                        const CollectiveOptions& options);
 
 /// What `auto` decides: the supporting algorithm with the lowest predicted time (ties: name
-/// order), with the prediction. Throws std::invalid_argument when none supports the request.
+/// order), with the prediction. Throws UserError when none supports the request.
 struct AlgorithmChoice {
     std::string algorithm;
     double predicted_time_s = 0;
@@ -282,7 +282,7 @@ public:
 
     /// Starts the collective at now(); `on_done` fires when every rank has finished.
     /// Returns the name of the algorithm used (the one `auto` picked). Throws
-    /// std::invalid_argument for an unknown algorithm or a malformed request.
+    /// UserError for an unknown algorithm or a malformed request.
     std::string start(const CollectiveRequest& request, std::function<void()> on_done);
 
     /// The algorithm `auto` would pick for this request.

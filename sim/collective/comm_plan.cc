@@ -146,34 +146,34 @@ void CommPlan::reserve(std::size_t transfers, std::size_t dependencies) {
 
 void validate_collective_request(const CollectiveRequest& request, const Topology& topology) {
     if (request.ranks.empty()) {
-        throw std::invalid_argument("the group is empty");
+        throw UserError("the group is empty");
     }
     if (request.size_bytes <= 0) {
-        throw std::invalid_argument("size must be positive, got " +
-                                    std::to_string(request.size_bytes) + " bytes");
+        throw UserError("size must be positive, got " + std::to_string(request.size_bytes) +
+                        " bytes");
     }
     std::vector<bool> seen(topology.gpu_count(), false);
     for (const RankId rank : request.ranks) {
         if (!rank.is_valid() || rank.index() >= topology.gpu_count()) {
-            throw std::invalid_argument(
-                "unknown GPU rank " + (rank.is_valid() ? std::to_string(rank.value) : "<invalid>") +
-                " (the topology has " + std::to_string(topology.gpu_count()) + " GPUs, ranks 0-" +
-                std::to_string(topology.gpu_count() - 1) + ")");
+            throw UserError("unknown GPU rank " +
+                            (rank.is_valid() ? std::to_string(rank.value) : "<invalid>") +
+                            " (the topology has " + std::to_string(topology.gpu_count()) +
+                            " GPUs, ranks 0-" + std::to_string(topology.gpu_count() - 1) + ")");
         }
         if (seen[rank.index()]) {
-            throw std::invalid_argument("GPU rank " + std::to_string(rank.value) +
-                                        " appears twice in the group");
+            throw UserError("GPU rank " + std::to_string(rank.value) +
+                            " appears twice in the group");
         }
         seen[rank.index()] = true;
     }
     if (request.root_index >= request.ranks.size()) {
-        throw std::invalid_argument("root index " + std::to_string(request.root_index) +
-                                    " is outside the group of " +
-                                    std::to_string(request.ranks.size()) + " ranks");
+        throw UserError("root index " + std::to_string(request.root_index) +
+                        " is outside the group of " + std::to_string(request.ranks.size()) +
+                        " ranks");
     }
     if (request.op == CollectiveOp::kSendRecv && request.ranks.size() != 2) {
-        throw std::invalid_argument("sendrecv needs exactly 2 ranks (sender, receiver), got " +
-                                    std::to_string(request.ranks.size()));
+        throw UserError("sendrecv needs exactly 2 ranks (sender, receiver), got " +
+                        std::to_string(request.ranks.size()));
     }
 }
 

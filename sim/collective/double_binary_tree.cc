@@ -7,6 +7,7 @@
 // chunks that are reduced up the tree and broadcast down, pipelined. Sanders, Speck & Träff,
 // "Two-tree algorithms for full bandwidth broadcast, reduction and scan", Parallel Comput. 2009.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include "algorithms.h"
 
@@ -50,7 +51,7 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& options) const override {
         if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw std::invalid_argument(why);
+            throw UserError(why);
         }
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n);

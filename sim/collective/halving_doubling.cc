@@ -7,6 +7,7 @@
 // and all-gather need a power-of-two group. A send waits for every earlier receive of both
 // its ends (a send/receive rendezvous). Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include "algorithms.h"
 
@@ -43,7 +44,7 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& /*options*/) const override {
         if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw std::invalid_argument(why);
+            throw UserError(why);
         }
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         const FoldLayout fold(n);

@@ -9,6 +9,7 @@
 // of the group's GPUs. Sources: the 2D/hierarchical rings of Horovod and NCCL's CollNet-free
 // multi-node layouts; docs/models/collectives.md.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include "algorithms.h"
 
@@ -60,7 +61,7 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& options) const override {
         if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw std::invalid_argument(why);
+            throw UserError(why);
         }
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n);

@@ -259,12 +259,11 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
                            std::vector<RankId> ranks,
                            std::function<void()> on_done) {
     if (!plan) {
-        throw std::invalid_argument("execute: no plan");
+        throw InternalError("execute: no plan");
     }
     if (ranks.size() != plan->group_size()) {
-        throw std::invalid_argument("execute: the plan is for " +
-                                    std::to_string(plan->group_size()) + " ranks, got " +
-                                    std::to_string(ranks.size()));
+        throw InternalError("execute: the plan is for " + std::to_string(plan->group_size()) +
+                            " ranks, got " + std::to_string(ranks.size()));
     }
     auto run = std::make_unique<Impl::Run>();
     Impl::Run* r = run.get();
@@ -363,12 +362,12 @@ std::string CollectiveExecutor::start(const CollectiveRequest& request,
         for (const std::string_view n : collective_algorithm_names()) {
             known += (known.empty() ? "" : ", ") + std::string(n);
         }
-        throw std::invalid_argument("unknown collective algorithm \"" + name +
-                                    "\" (known: " + known + ", auto)");
+        throw UserError("unknown collective algorithm \"" + name + "\" (known: " + known +
+                        ", auto)");
     }
     if (const std::string why = algorithm->unsupported_reason(request, impl_->topology);
         !why.empty()) {
-        throw std::invalid_argument(why);
+        throw UserError(why);
     }
     auto plan =
         std::make_shared<const CommPlan>(algorithm->plan(request, impl_->topology, impl_->options));

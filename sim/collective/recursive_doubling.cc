@@ -8,6 +8,7 @@
 // as of the send (receives land in a temporary and are reduced afterwards, as MPICH does). Thakur
 // et al. 2005.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include "algorithms.h"
 
@@ -42,7 +43,7 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& /*options*/) const override {
         if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw std::invalid_argument(why);
+            throw UserError(why);
         }
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         const FoldLayout fold(n);

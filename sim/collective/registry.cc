@@ -3,6 +3,8 @@
 // The algorithm registry (typed factories, looked up by name), the shared plan helpers of
 // algorithms.h, the group's alpha/beta read off the topology, and `auto`: the supporting
 // algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc).
+#include "stepsim/error.h"
+
 #include "algorithms.h"
 
 #include <algorithm>
@@ -122,9 +124,8 @@ AlgorithmChoice choose_collective_algorithm(const CollectiveRequest& request,
         }
     }
     if (best.algorithm.empty()) {
-        throw std::invalid_argument("no algorithm supports " + std::string(to_string(request.op)) +
-                                    " on " + std::to_string(request.ranks.size()) +
-                                    " ranks: " + reasons);
+        throw UserError("no algorithm supports " + std::string(to_string(request.op)) + " on " +
+                        std::to_string(request.ranks.size()) + " ranks: " + reasons);
     }
     return best;
 }

@@ -7,6 +7,7 @@
 // whole segment, since the ring already pipelines across steps. A rank's sends on a channel
 // go one after another (each depends on the previous one). Thakur et al. 2005; NCCL's ring.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 
 #include "algorithms.h"
 
@@ -39,7 +40,7 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& options) const override {
         if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw std::invalid_argument(why);
+            throw UserError(why);
         }
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n, static_cast<std::uint32_t>(request.root_index));

@@ -189,10 +189,10 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
             const std::string why =
                 find_collective_algorithm(algorithm)->unsupported_reason(request, topology);
             if (!why.empty()) {
-                throw std::invalid_argument(why);
+                throw UserError(why);
             }
         }
-    } catch (const std::invalid_argument& e) {
+    } catch (const UserError& e) {
         throw UsageError(e.what());
     }
 

@@ -3,6 +3,7 @@
 // right reduced / gathered content, for N = 2, 3, 8, 13, 64 and with several chunking and
 // channel settings. Plans need no network: these tests only build a topology for the hosts.
 #include "stepsim/collective.h"
+#include "stepsim/error.h"
 
 #include "plan_checker.h"
 #include "test_topologies.h"
@@ -182,7 +183,7 @@ TEST_CASE("algorithms refuse operations and group sizes they do not support",
     CHECK_THAT(find_collective_algorithm("halving_doubling")->unsupported_reason(rs, topology),
                Catch::Contains("power-of-two group, got 6 ranks"));
     CHECK_THROWS_AS(find_collective_algorithm("halving_doubling")->plan(rs, topology, {}),
-                    std::invalid_argument);
+                    UserError);
     const CollectiveRequest a2a{CollectiveOp::kAllToAll, testing::all_ranks(topology), 600};
     CHECK_THAT(find_collective_algorithm("tree")->unsupported_reason(a2a, topology),
                Catch::Contains("tree does not implement alltoall"));
