@@ -45,7 +45,7 @@ struct StepPerturbation {
 
     /// One replica standing for all of them, undisturbed (the symmetric step).
     static StepPerturbation symmetric(int dp);
-    /// Throws std::invalid_argument when replicas and weights do not cover `dp` replicas.
+    /// Throws InternalError when replicas and weights do not cover `dp` replicas.
     void validate(int dp) const;
 };
 
@@ -64,8 +64,8 @@ struct PerturbedStepResult {
 };
 
 /// Simulates one step with `perturbation`. With StepPerturbation::symmetric() the step time,
-/// breakdown and critical path equal simulate_step()'s. Throws std::invalid_argument as
-/// simulate_step() does, and when the perturbation is invalid.
+/// breakdown and critical path equal simulate_step()'s. Throws as simulate_step() does, and
+/// InternalError when the perturbation is invalid.
 PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                             const Topology& topology,
                                             const StepOptions& options,

@@ -158,9 +158,9 @@ struct StepResult {
     std::vector<TimelineSlice> timeline;  ///< filled when StepOptions::keeps_timeline
 };
 
-/// Simulates one step. Throws std::invalid_argument when the job does not fit the topology
-/// (tp·pp·dp != GPUs) or the schedule cannot run the shape; validate_job() first for
-/// spec-level messages.
+/// Simulates one step. Throws JobClusterMismatch when the job does not fit the topology
+/// (tp·pp·dp != GPUs) and UserError when the schedule cannot run the shape; validate_job()
+/// first for spec-level messages.
 StepResult simulate_step(const TrainingJob& job,
                          const Topology& topology,
                          const StepOptions& options = {});

@@ -7,6 +7,8 @@
 //   k-th backward: chunk v - 1 - (k / p) % v,  same micro-batch
 // with (p - s - 1)·2 + (v - 1)·p warm-up forwards on stage s, then 1F1B, then the drain.
 // Requires m % p == 0 (as Megatron-LM does).
+#include "stepsim/error.h"
+
 #include "pipeline_schedule.h"
 
 #include <algorithm>
@@ -17,13 +19,12 @@ namespace stepsim {
 
 void InterleavedOneFOneBSchedule::check_shape(const PipelineShape& shape) const {
     if (shape.stages < 1 || shape.microbatches < 1 || shape.chunks < 1) {
-        throw std::invalid_argument(
-            "interleaved: stages, micro-batches and chunks must be positive");
+        throw UserError("interleaved: stages, micro-batches and chunks must be positive");
     }
     if (shape.microbatches % shape.stages != 0) {
-        throw std::invalid_argument(
-            "interleaved: micro-batches (" + std::to_string(shape.microbatches) +
-            ") must be a multiple of pipeline stages (" + std::to_string(shape.stages) + ")");
+        throw UserError("interleaved: micro-batches (" + std::to_string(shape.microbatches) +
+                        ") must be a multiple of pipeline stages (" + std::to_string(shape.stages) +
+                        ")");
     }
 }
 

@@ -34,25 +34,25 @@ StepPerturbation StepPerturbation::symmetric(int dp) {
 
 void StepPerturbation::validate(int dp) const {
     if (replicas.empty() || replicas.size() != replica_weights.size()) {
-        throw std::invalid_argument("a perturbation needs one weight per simulated replica");
+        throw InternalError("a perturbation needs one weight per simulated replica");
     }
     std::vector<int> sorted = replicas;
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() || sorted.front() < 0 ||
         sorted.back() >= dp) {
-        throw std::invalid_argument("simulated replicas must be distinct and in [0, " +
-                                    std::to_string(dp) + ")");
+        throw InternalError("simulated replicas must be distinct and in [0, " + std::to_string(dp) +
+                            ")");
     }
     int total = 0;
     for (const int w : replica_weights) {
         if (w < 1) {
-            throw std::invalid_argument("replica weights must be >= 1");
+            throw InternalError("replica weights must be >= 1");
         }
         total += w;
     }
     if (total != dp) {
-        throw std::invalid_argument("replica weights sum to " + std::to_string(total) +
-                                    ", the layout has " + std::to_string(dp) + " replicas");
+        throw InternalError("replica weights sum to " + std::to_string(total) +
+                            ", the layout has " + std::to_string(dp) + " replicas");
     }
 }
 
@@ -275,9 +275,10 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                             const StepPerturbation& perturbation) {
     const ParallelLayout& layout = job.layout;
     if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
-        throw std::invalid_argument("tp·pp·dp = " + std::to_string(layout.world_size()) +
-                                    " GPUs, the topology has " +
-                                    std::to_string(topology.gpu_count()));
+        throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
+                                 "tp·pp·dp = " + std::to_string(layout.world_size()) +
+                                     " GPUs, the topology has " +
+                                     std::to_string(topology.gpu_count()));
     }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);
@@ -285,7 +286,7 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
     const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
     const LoweredStep base = lower_step(costs, groups, *schedule);
     if (perturbation.timed_tp_rank < 0 || perturbation.timed_tp_rank >= layout.tp) {
-        throw std::invalid_argument("timed TP rank outside 0.." + std::to_string(layout.tp - 1));
+        throw UserError("timed TP rank outside 0.." + std::to_string(layout.tp - 1));
     }
     Replicator replicator(base, layout, perturbation.replicas, perturbation.timed_tp_rank);
     const ReplicatedStep step = replicator.run();

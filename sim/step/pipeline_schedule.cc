@@ -25,14 +25,14 @@ std::string_view to_string(PipelineOpKind kind) {
 
 void PipelineSchedule::check_shape(const PipelineShape& shape) const {
     if (shape.stages < 1 || shape.microbatches < 1) {
-        throw std::invalid_argument(std::string(name()) + ": stages (" +
-                                    std::to_string(shape.stages) + ") and micro-batches (" +
-                                    std::to_string(shape.microbatches) + ") must be positive");
+        throw UserError(std::string(name()) + ": stages (" + std::to_string(shape.stages) +
+                        ") and micro-batches (" + std::to_string(shape.microbatches) +
+                        ") must be positive");
     }
     if (shape.chunks != 1) {
-        throw std::invalid_argument(std::string(name()) + " runs one model chunk per stage, got " +
-                                    std::to_string(shape.chunks) +
-                                    " (virtual stages need the interleaved schedule)");
+        throw UserError(std::string(name()) + " runs one model chunk per stage, got " +
+                        std::to_string(shape.chunks) +
+                        " (virtual stages need the interleaved schedule)");
     }
 }
 
@@ -72,7 +72,7 @@ std::unique_ptr<PipelineSchedule> make_pipeline_schedule(PipelineScheduleKind ki
         case PipelineScheduleKind::kZeroBubbleH1:
             return std::make_unique<ZeroBubbleH1Schedule>();
     }
-    throw std::invalid_argument("unknown pipeline schedule kind");
+    throw InternalError("unknown pipeline schedule kind");
 }
 
 }  // namespace stepsim

@@ -54,7 +54,7 @@ public:
     /// True when B is backward-for-inputs only and W ops carry the weight gradients.
     virtual bool splits_backward() const { return false; }
 
-    /// Chunks per stage the schedule supports for this shape: throws std::invalid_argument
+    /// Chunks per stage the schedule supports for this shape: throws UserError
     /// for a shape it cannot build (v != 1 outside interleaving, m % p != 0 for interleaving).
     virtual void check_shape(const PipelineShape& shape) const;
     /// Ops of every stage, in execution order: result[stage] lists each (micro-batch, chunk)

@@ -35,26 +35,25 @@ public:
         const int p = shape_.stages;
         const int chunks_total = p * shape_.chunks;
         if (static_cast<int>(costs.virtual_stages.size()) != chunks_total) {
-            throw std::invalid_argument(
-                "step costs list " + std::to_string(costs.virtual_stages.size()) +
-                " model chunks, the schedule needs " + std::to_string(chunks_total));
+            throw InternalError("step costs list " + std::to_string(costs.virtual_stages.size()) +
+                                " model chunks, the schedule needs " +
+                                std::to_string(chunks_total));
         }
         if (static_cast<int>(groups.stage_ranks.size()) != p ||
             static_cast<int>(groups.dp_groups.size()) != p) {
-            throw std::invalid_argument("rank groups do not cover " + std::to_string(p) +
-                                        " stages");
+            throw InternalError("rank groups do not cover " + std::to_string(p) + " stages");
         }
         for (int s = 0; s < p; ++s) {
             const auto& tp_ranks = groups.stage_ranks[static_cast<std::size_t>(s)];
             const auto& dp = groups.dp_groups[static_cast<std::size_t>(s)];
             if (tp_ranks.empty() || dp.size() != tp_ranks.size() || dp[0].empty() ||
                 dp[0][0] != tp_ranks[0]) {
-                throw std::invalid_argument("rank groups of stage " + std::to_string(s) +
-                                            " are inconsistent");
+                throw InternalError("rank groups of stage " + std::to_string(s) +
+                                    " are inconsistent");
             }
         }
         if (static_cast<int>(costs.optimizer.size()) != p) {
-            throw std::invalid_argument("step costs need one optimizer time per stage");
+            throw InternalError("step costs need one optimizer time per stage");
         }
         const std::size_t keys = static_cast<std::size_t>(chunks_total) * shape_.microbatches * 2;
         producer_.assign(keys, TaskId());

@@ -108,7 +108,7 @@ struct LoweredStep {
     std::vector<TaskId> optimizer_tasks;        ///< per stage
 };
 
-/// Throws std::invalid_argument when the costs and groups do not match the schedule's shape.
+/// Throws InternalError when the costs and groups do not match the schedule's shape.
 LoweredStep lower_step(const StepCosts& costs,
                        const RankGroups& groups,
                        const PipelineSchedule& schedule);

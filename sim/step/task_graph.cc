@@ -131,7 +131,7 @@ std::int32_t TaskGraphBuilder::add_request(CommRequest request) {
 
 TaskId TaskGraphBuilder::last_on_stream(std::int32_t stream) const {
     if (stream < 0 || static_cast<std::size_t>(stream) >= graph_.streams_.size()) {
-        throw std::invalid_argument("unknown stream " + std::to_string(stream));
+        throw InternalError("unknown stream " + std::to_string(stream));
     }
     const std::vector<TaskId>& tasks = graph_.streams_[static_cast<std::size_t>(stream)].tasks;
     return tasks.empty() ? TaskId() : tasks.back();
@@ -140,15 +140,15 @@ TaskId TaskGraphBuilder::last_on_stream(std::int32_t stream) const {
 TaskId TaskGraphBuilder::add(const Task& task, std::span<const TaskId> dependencies) {
     const TaskId id(static_cast<std::uint32_t>(graph_.tasks_.size()));
     if (task.kind == TaskKind::kCompute && task.duration < Time(0)) {
-        throw std::invalid_argument("compute task with a negative duration");
+        throw InternalError("compute task with a negative duration");
     }
     if (task.kind != TaskKind::kCompute &&
         (task.request < 0 || static_cast<std::size_t>(task.request) >= graph_.requests_.size())) {
-        throw std::invalid_argument("communication task without a known request");
+        throw InternalError("communication task without a known request");
     }
     for (const TaskId dependency : dependencies) {
         if (!dependency.is_valid() || dependency.index() >= graph_.tasks_.size()) {
-            throw std::invalid_argument("dependency on an unknown task");
+            throw InternalError("dependency on an unknown task");
         }
         edges_.emplace_back(id, dependency);
     }
@@ -166,7 +166,7 @@ TaskId TaskGraphBuilder::add(const Task& task, std::span<const TaskId> dependenc
 void TaskGraphBuilder::add_dependency(TaskId task, TaskId dependency) {
     if (!task.is_valid() || task.index() >= graph_.tasks_.size() || !dependency.is_valid() ||
         dependency.index() >= graph_.tasks_.size()) {
-        throw std::invalid_argument("dependency between unknown tasks");
+        throw InternalError("dependency between unknown tasks");
     }
     edges_.emplace_back(task, dependency);
 }
@@ -238,8 +238,8 @@ TaskGraph TaskGraphBuilder::build() && {
         }
     }
     if (visited != n) {
-        throw std::invalid_argument("task graph has a dependency cycle (" +
-                                    std::to_string(n - visited) + " tasks never become ready)");
+        throw InternalError("task graph has a dependency cycle (" + std::to_string(n - visited) +
+                            " tasks never become ready)");
     }
     edges_.clear();
     return std::move(graph_);

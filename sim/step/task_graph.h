@@ -116,7 +116,7 @@ public:
     std::int32_t add_stream(RankId rank, StreamKind kind);
     std::int32_t add_request(CommRequest request);
     /// Adds a task; it depends on `dependencies` and, when task.stream >= 0, on the task added
-    /// before it to that stream. Throws std::invalid_argument for an unknown stream, request
+    /// before it to that stream. Throws InternalError for an unknown stream, request
     /// or dependency, or a compute task with a negative duration.
     TaskId add(const Task& task, std::span<const TaskId> dependencies = {});
 
@@ -135,7 +135,7 @@ public:
     /// The last task added to `stream`, or an invalid id.
     TaskId last_on_stream(std::int32_t stream) const;
 
-    /// Finishes the graph. Throws std::invalid_argument when the dependencies form a cycle.
+    /// Finishes the graph. Throws InternalError when the dependencies form a cycle.
     TaskGraph build() &&;
 
 private:

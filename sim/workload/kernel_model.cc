@@ -6,6 +6,7 @@
 // sequence length; memory-bound kernels from their bytes; a launch overhead per kernel; a
 // measured profile in place of the model where it has the kernel. The scalar model of the
 // first wave (one fraction per kind of work) is kept as ComputeModel::kScalar.
+#include "stepsim/error.h"
 #include "stepsim/kernels.h"
 #include "stepsim/workload.h"
 
@@ -201,8 +202,8 @@ void check_gpu(const GpuSpec& gpu) {
     const GpuEfficiency& e = gpu.efficiency;
     if (!(gpu.peak_bf16_flops_per_s > 0.0) || !(gpu.hbm_Bps > 0.0) || !(e.gemm_fraction > 0.0) ||
         !(e.attention_fraction > 0.0) || !(e.memory_fraction > 0.0)) {
-        throw std::invalid_argument("compute_time_s: GPU \"" + gpu.name +
-                                    "\" needs positive peak, bandwidth and efficiencies");
+        throw UserError("compute_time_s: GPU \"" + gpu.name +
+                        "\" needs positive peak, bandwidth and efficiencies");
     }
 }
 

@@ -25,8 +25,8 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
 
 void check_stage(const TrainingJob& job, int stage) {
     if (stage < 0 || stage >= job.layout.pp) {
-        throw std::invalid_argument("stage " + std::to_string(stage) + " outside [0, " +
-                                    std::to_string(job.layout.pp) + ")");
+        throw InternalError("stage " + std::to_string(stage) + " outside [0, " +
+                            std::to_string(job.layout.pp) + ")");
     }
 }
 
@@ -91,7 +91,7 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
                                std::int64_t in_flight_chunk_microbatches) {
     check_stage(job, stage);
     if (in_flight_chunk_microbatches < 0) {
-        throw std::invalid_argument("memory_per_gpu: negative in-flight count");
+        throw InternalError("memory_per_gpu: negative in-flight count");
     }
     const int zero = job.layout.zero_stage;
     const std::int64_t dp = job.layout.dp;

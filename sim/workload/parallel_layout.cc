@@ -78,10 +78,10 @@ int& coordinate(RankCoordinates& c, ParallelDim dim) {
 void check_order(const ParallelLayout& layout) {
     const auto& o = layout.order;
     if (o[0] == o[1] || o[0] == o[2] || o[1] == o[2]) {
-        throw std::invalid_argument("rank order must name tp, dp and pp once each");
+        throw UserError("rank order must name tp, dp and pp once each");
     }
     if (layout.tp < 1 || layout.dp < 1 || layout.pp < 1) {
-        throw std::invalid_argument("tp, dp and pp must be >= 1");
+        throw UserError("tp, dp and pp must be >= 1");
     }
 }
 
@@ -96,9 +96,9 @@ int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates) {
         const int index = coordinate(c, dim);
         const int size = size_of(layout, dim);
         if (index < 0 || index >= size) {
-            throw std::invalid_argument("rank_of: " + std::string(to_string(dim)) + " index " +
-                                        std::to_string(index) + " outside [0, " +
-                                        std::to_string(size) + ")");
+            throw InternalError("rank_of: " + std::string(to_string(dim)) + " index " +
+                                std::to_string(index) + " outside [0, " + std::to_string(size) +
+                                ")");
         }
         rank += index * stride;
         stride *= size;
@@ -109,8 +109,8 @@ int rank_of(const ParallelLayout& layout, const RankCoordinates& coordinates) {
 RankCoordinates coordinates_of(const ParallelLayout& layout, int rank) {
     check_order(layout);
     if (rank < 0 || rank >= layout.world_size()) {
-        throw std::invalid_argument("coordinates_of: rank " + std::to_string(rank) +
-                                    " outside [0, " + std::to_string(layout.world_size()) + ")");
+        throw InternalError("coordinates_of: rank " + std::to_string(rank) + " outside [0, " +
+                            std::to_string(layout.world_size()) + ")");
     }
     RankCoordinates c;
     int rest = rank;
@@ -125,7 +125,7 @@ RankCoordinates coordinates_of(const ParallelLayout& layout, int rank) {
 std::int64_t microbatches(const TrainingJob& job) {
     const std::int64_t per_pipeline = job.training.micro_batch * job.layout.dp;
     if (per_pipeline <= 0) {
-        throw std::invalid_argument("microbatches: micro_batch and dp must be positive");
+        throw UserError("microbatches: micro_batch and dp must be positive");
     }
     return job.training.global_batch / per_pipeline;
 }
@@ -137,8 +137,8 @@ std::int64_t tokens_per_step(const TrainingJob& job) {
 std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout) {
     const int chunks = layout.pp * layout.virtual_stages;
     if (chunks < 1 || model.layers < chunks) {
-        throw std::invalid_argument("chunk_layers: " + std::to_string(model.layers) +
-                                    " layers cannot fill " + std::to_string(chunks) + " chunks");
+        throw UserError("chunk_layers: " + std::to_string(model.layers) + " layers cannot fill " +
+                        std::to_string(chunks) + " chunks");
     }
     const int base = (model.layers + chunks - 1) / chunks;
     std::vector<int> layers(static_cast<std::size_t>(chunks), base);
@@ -154,8 +154,8 @@ std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& la
 
 int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int stage) {
     if (stage < 0 || stage >= layout.pp) {
-        throw std::invalid_argument("stage_layers: stage " + std::to_string(stage) +
-                                    " outside [0, " + std::to_string(layout.pp) + ")");
+        throw InternalError("stage_layers: stage " + std::to_string(stage) + " outside [0, " +
+                            std::to_string(layout.pp) + ")");
     }
     const std::vector<int> layers = chunk_layers(model, layout);
     int total = 0;

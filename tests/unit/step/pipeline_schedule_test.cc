@@ -189,7 +189,7 @@ TEST_CASE("every schedule lists each micro-batch's F, B (and W) once per stage",
 }
 
 TEST_CASE("schedules reject shapes they cannot build", "[workload]") {
-    REQUIRE_THROWS_AS(InterleavedOneFOneBSchedule().build({4, 6, 2}), std::invalid_argument);
-    REQUIRE_THROWS_AS(OneFOneBSchedule().build({4, 8, 2}), std::invalid_argument);
-    REQUIRE_THROWS_AS(GPipeSchedule().build({0, 8, 1}), std::invalid_argument);
+    REQUIRE_THROWS_AS(InterleavedOneFOneBSchedule().build({4, 6, 2}), UserError);
+    REQUIRE_THROWS_AS(OneFOneBSchedule().build({4, 8, 2}), UserError);
+    REQUIRE_THROWS_AS(GPipeSchedule().build({0, 8, 1}), UserError);
 }

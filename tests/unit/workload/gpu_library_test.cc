@@ -45,7 +45,7 @@ TEST_CASE("compute time sums each kind of work at its own efficiency", "[workloa
     // Linear in the work.
     REQUIRE(stepsim::compute_time_s(gpu, 3.0 * work) == Approx(3 * expected).epsilon(1e-15));
     gpu.efficiency.gemm_fraction = 0.0;
-    REQUIRE_THROWS_AS(stepsim::compute_time_s(gpu, work), std::invalid_argument);
+    REQUIRE_THROWS_AS(stepsim::compute_time_s(gpu, work), stepsim::UserError);
 }
 
 TEST_CASE("TP collectives: all-reduce, or all-gather/reduce-scatter with SP; b·s·h·2 bytes",
