@@ -73,7 +73,7 @@ struct FailureModel {
     /// scales and exponential MTBFs times one factor: the failure process is time-scaled).
     FailureModel scaled_to_cluster_mtbf(double mtbf_s) const;
     bool has_weibull() const;
-    /// Throws std::invalid_argument on a non-positive count, MTBF, shape or scale.
+    /// Throws UserError on a non-positive count, MTBF, shape or scale.
     void validate() const;
 };
 
@@ -91,7 +91,7 @@ struct CheckpointPolicy {
 
 /// Save cost of `checkpoint_bytes` written by `nodes` nodes in parallel at `per_node_Bps` each,
 /// capped by the storage system's `total_Bps`: bytes / min(nodes·per_node, total). Rounded once
-/// to the nearest ns. std::invalid_argument on non-positive inputs.
+/// to the nearest ns. UserError on non-positive inputs.
 RunTime checkpoint_write_time(std::int64_t checkpoint_bytes,
                               std::int64_t nodes,
                               double per_node_Bps,
@@ -133,8 +133,8 @@ struct RunSpec {
     /// wall time, capped at 250 years.
     RunTime max_wall_time{0};
 
-    /// Throws std::invalid_argument naming the first bad field (non-positive step time,
-    /// steps or interval, negative costs, wall-time overflow, bad failure classes).
+    /// Throws UserError naming the first bad field (non-positive step time, steps or interval,
+    /// negative costs, bad failure classes); ResourceLimitError on wall-time overflow.
     void validate() const;
     /// steps × step_time, checked for overflow.
     RunTime useful_time() const;
@@ -161,7 +161,7 @@ struct RunResult {
 
 /// Simulates one run. The failure times depend only on (seed, failure class), never on the
 /// checkpoint policy: runs with the same seed share failures (common random numbers).
-/// Throws std::invalid_argument when spec.validate() does.
+/// Throws UserError when spec.validate() does.
 RunResult simulate_run(const RunSpec& spec, std::uint64_t seed);
 
 /// Sample mean with a 95% confidence half-width (Student t, n − 1 degrees of freedom; 0 when
@@ -263,7 +263,7 @@ std::vector<RateStudy> study_rates(const CheckpointSweepSpec& spec,
                                    const std::vector<SweepPoint>& points);
 
 /// The interval in whole steps for `interval_s` of useful work: round to nearest. Throws
-/// std::invalid_argument when the interval is shorter than one step or not positive.
+/// UserError when the interval is shorter than one step or not positive.
 std::int64_t interval_to_steps(double interval_s, RunTime step_time);
 
 }  // namespace stepsim

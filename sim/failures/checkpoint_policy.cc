@@ -2,6 +2,7 @@
 // File: checkpoint_policy.cc
 // Checkpoint write time from bytes and bandwidths, the lump restart policy, run-spec
 // validation, and intervals in whole steps.
+#include "stepsim/error.h"
 #include "stepsim/failures.h"
 
 #include <algorithm>
@@ -20,7 +21,7 @@ std::string seconds_text(RunTime t) {
 
 void require_non_negative(RunTime t, const char* name) {
     if (t.count() < 0) {
-        throw std::invalid_argument(std::string(name) + " must be >= 0, got " + seconds_text(t));
+        throw UserError(std::string(name) + " must be >= 0, got " + seconds_text(t));
     }
 }
 
@@ -39,14 +40,14 @@ RunTime checkpoint_write_time(std::int64_t checkpoint_bytes,
                               double per_node_Bps,
                               double total_Bps) {
     if (checkpoint_bytes <= 0) {
-        throw std::invalid_argument("checkpoint size must be positive, got " +
-                                    std::to_string(checkpoint_bytes) + " bytes");
+        throw UserError("checkpoint size must be positive, got " +
+                        std::to_string(checkpoint_bytes) + " bytes");
     }
     if (nodes <= 0) {
-        throw std::invalid_argument("node count must be positive, got " + std::to_string(nodes));
+        throw UserError("node count must be positive, got " + std::to_string(nodes));
     }
     if (!(per_node_Bps > 0) || !(total_Bps > 0)) {
-        throw std::invalid_argument("storage write bandwidths must be positive");
+        throw UserError("storage write bandwidths must be positive");
     }
     const double bandwidth_Bps = std::min(per_node_Bps * static_cast<double>(nodes), total_Bps);
     return run_time_from_seconds(static_cast<double>(checkpoint_bytes) / bandwidth_Bps);
@@ -61,22 +62,22 @@ RestartPolicy RestartPolicy::lump(RunTime total) {
 RunTime RunSpec::useful_time() const {
     const auto useful = checked_multiply(step_time, steps);
     if (!useful) {
-        throw std::invalid_argument(std::to_string(steps) + " steps of " + seconds_text(step_time) +
-                                    " overflow the run clock (±292 years)");
+        throw ResourceLimitError(std::to_string(steps) + " steps of " + seconds_text(step_time) +
+                                 " overflow the run clock (±292 years)");
     }
     return *useful;
 }
 
 void RunSpec::validate() const {
     if (step_time.count() <= 0) {
-        throw std::invalid_argument("step time must be positive, got " + seconds_text(step_time));
+        throw UserError("step time must be positive, got " + seconds_text(step_time));
     }
     if (steps <= 0) {
-        throw std::invalid_argument("steps must be positive, got " + std::to_string(steps));
+        throw UserError("steps must be positive, got " + std::to_string(steps));
     }
     if (checkpoint.interval_steps <= 0) {
-        throw std::invalid_argument("checkpoint interval must be at least one step, got " +
-                                    std::to_string(checkpoint.interval_steps));
+        throw UserError("checkpoint interval must be at least one step, got " +
+                        std::to_string(checkpoint.interval_steps));
     }
     require_non_negative(checkpoint.save_cost, "checkpoint cost");
     require_non_negative(checkpoint.background_write, "background checkpoint write");
@@ -86,11 +87,10 @@ void RunSpec::validate() const {
     require_non_negative(restart.warmup, "warm-up time");
     require_non_negative(restart.repair_time, "repair time");
     if (restart.spare_nodes && *restart.spare_nodes < 0) {
-        throw std::invalid_argument("spare nodes must be >= 0, got " +
-                                    std::to_string(*restart.spare_nodes));
+        throw UserError("spare nodes must be >= 0, got " + std::to_string(*restart.spare_nodes));
     }
     if (validation.interval_steps < 0) {
-        throw std::invalid_argument("validation interval must be >= 0 steps");
+        throw UserError("validation interval must be >= 0 steps");
     }
     require_non_negative(validation.cost, "validation cost");
     require_non_negative(max_wall_time, "wall-time limit");
@@ -103,26 +103,26 @@ void RunSpec::validate() const {
         checked_multiply(checkpoint.save_cost + checkpoint.background_write, checkpoints);
     const auto ideal_half = useful.count() / 2 + (saves ? saves->count() / 2 : 0);
     if (!saves || ideal_half > RunTime::max().count() / 200) {
-        throw std::invalid_argument("the run is too long for the run clock (±292 years)");
+        throw ResourceLimitError("the run is too long for the run clock (±292 years)");
     }
 }
 
 std::int64_t interval_to_steps(double interval_s, RunTime step_time) {
     if (step_time.count() <= 0) {
-        throw std::invalid_argument("step time must be positive");
+        throw UserError("step time must be positive");
     }
     if (!(interval_s > 0) || !std::isfinite(interval_s)) {
-        throw std::invalid_argument("checkpoint interval must be positive, got " +
-                                    std::to_string(interval_s) + " s");
+        throw UserError("checkpoint interval must be positive, got " + std::to_string(interval_s) +
+                        " s");
     }
     const double steps = interval_s / to_seconds(step_time);
     if (steps < 1.0) {
-        throw std::invalid_argument("checkpoint interval " + std::to_string(interval_s) +
-                                    " s is shorter than one step (" +
-                                    std::to_string(to_seconds(step_time)) + " s)");
+        throw UserError("checkpoint interval " + std::to_string(interval_s) +
+                        " s is shorter than one step (" + std::to_string(to_seconds(step_time)) +
+                        " s)");
     }
     if (steps > 9e18) {
-        throw std::invalid_argument("checkpoint interval is too long");
+        throw ResourceLimitError("checkpoint interval is too long");
     }
     return std::llround(steps);
 }

@@ -6,6 +6,7 @@
 // the best interval, the band the simulation cannot tell from it, and Young's and Daly's
 // intervals with their simulated goodput.
 #include "stepsim/analytic.h"
+#include "stepsim/error.h"
 #include "stepsim/failures.h"
 
 #include <algorithm>
@@ -33,27 +34,26 @@ std::string_view to_string(SweepPointKind kind) {
 
 void CheckpointSweepSpec::validate() const {
     if (interval_steps.empty()) {
-        throw std::invalid_argument("the sweep needs at least one checkpoint interval");
+        throw UserError("the sweep needs at least one checkpoint interval");
     }
     for (std::size_t i = 0; i < interval_steps.size(); ++i) {
         if (interval_steps[i] <= 0) {
-            throw std::invalid_argument("checkpoint intervals must be at least one step");
+            throw UserError("checkpoint intervals must be at least one step");
         }
         if (i > 0 && interval_steps[i] <= interval_steps[i - 1]) {
-            throw std::invalid_argument(
-                "checkpoint intervals must be ascending and distinct in whole steps (" +
-                std::to_string(interval_steps[i - 1]) + " then " +
-                std::to_string(interval_steps[i]) + " steps)");
+            throw UserError("checkpoint intervals must be ascending and distinct in whole steps (" +
+                            std::to_string(interval_steps[i - 1]) + " then " +
+                            std::to_string(interval_steps[i]) + " steps)");
         }
     }
     if (failure_rates.empty()) {
-        throw std::invalid_argument("the sweep needs at least one failure rate");
+        throw UserError("the sweep needs at least one failure rate");
     }
     if (seeds < 1) {
-        throw std::invalid_argument("seeds must be >= 1, got " + std::to_string(seeds));
+        throw UserError("seeds must be >= 1, got " + std::to_string(seeds));
     }
     if (threads < 1) {
-        throw std::invalid_argument("threads must be >= 1, got " + std::to_string(threads));
+        throw UserError("threads must be >= 1, got " + std::to_string(threads));
     }
     RunSpec probe = base;
     probe.checkpoint.interval_steps = interval_steps.front();
@@ -61,7 +61,7 @@ void CheckpointSweepSpec::validate() const {
         probe.failures = rate;
         probe.validate();
         if (!std::isfinite(rate.cluster_mtbf_s())) {
-            throw std::invalid_argument("a failure rate of the sweep has no failures");
+            throw UserError("a failure rate of the sweep has no failures");
         }
     }
 }
@@ -106,7 +106,7 @@ std::vector<SweepPoint> run_checkpoint_sweep(
     spec.validate();
     std::vector<SweepPoint> points = sweep_points(spec);
     if (done.size() > points.size()) {
-        throw std::invalid_argument("more finished points than the sweep has");
+        throw UserError("more finished points than the sweep has");
     }
     std::vector<bool> is_ready(points.size(), false);
     for (std::size_t i = 0; i < done.size(); ++i) {
@@ -201,8 +201,7 @@ std::vector<RateStudy> study_rates(const CheckpointSweepSpec& spec,
     for (std::size_t r = 0; r < studies.size(); ++r) {
         RateStudy& study = studies[r];
         if (study.grid.empty()) {
-            throw std::invalid_argument("sweep results lack the grid of failure rate " +
-                                        std::to_string(r));
+            throw InternalError("sweep results lack the grid of failure rate " + std::to_string(r));
         }
         std::size_t best = 0;
         for (std::size_t i = 1; i < study.grid.size(); ++i) {

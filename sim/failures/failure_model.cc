@@ -3,6 +3,7 @@
 // Failure classes and models: mean times to failure, the cluster's mean time between
 // interruptions (the superposition of renewal processes has rate Σ count/MTTF in the long
 // run), time scaling, validation, and component counts from a topology.
+#include "stepsim/error.h"
 #include "stepsim/failures.h"
 #include "stepsim/topology.h"
 
@@ -111,13 +112,13 @@ double FailureModel::cluster_mtbf_s() const {
 
 FailureModel FailureModel::scaled_to_cluster_mtbf(double mtbf_s) const {
     if (!(mtbf_s > 0) || !std::isfinite(mtbf_s)) {
-        throw std::invalid_argument("cluster MTBF must be positive and finite, got " +
-                                    std::to_string(mtbf_s) + " s");
+        throw UserError("cluster MTBF must be positive and finite, got " + std::to_string(mtbf_s) +
+                        " s");
     }
     const double current = cluster_mtbf_s();
     if (!std::isfinite(current)) {
-        throw std::invalid_argument("cannot scale a failure model without failures to MTBF " +
-                                    std::to_string(mtbf_s) + " s");
+        throw UserError("cannot scale a failure model without failures to MTBF " +
+                        std::to_string(mtbf_s) + " s");
     }
     const double factor = mtbf_s / current;
     FailureModel scaled = *this;
@@ -142,28 +143,27 @@ void FailureModel::validate() const {
     for (const FailureClass& c : classes) {
         const std::string where = "failure class \"" + c.name + "\": ";
         if (c.name.empty()) {
-            throw std::invalid_argument("failure class with an empty name");
+            throw UserError("failure class with an empty name");
         }
         if (!names.insert(c.name).second) {
-            throw std::invalid_argument(where + "name used twice");
+            throw UserError(where + "name used twice");
         }
         if (c.count < 0) {
-            throw std::invalid_argument(where + "count must be >= 0, got " +
-                                        std::to_string(c.count));
+            throw UserError(where + "count must be >= 0, got " + std::to_string(c.count));
         }
         if (c.distribution == FailureDistribution::kExponential) {
             if (!(c.mtbf_s > 0) || !std::isfinite(c.mtbf_s)) {
-                throw std::invalid_argument(where + "MTBF must be positive, got " +
-                                            std::to_string(c.mtbf_s) + " s");
+                throw UserError(where + "MTBF must be positive, got " + std::to_string(c.mtbf_s) +
+                                " s");
             }
         } else {
             if (!(c.weibull_shape > 0) || !std::isfinite(c.weibull_shape)) {
-                throw std::invalid_argument(where + "Weibull shape must be > 0, got " +
-                                            std::to_string(c.weibull_shape));
+                throw UserError(where + "Weibull shape must be > 0, got " +
+                                std::to_string(c.weibull_shape));
             }
             if (!(c.weibull_scale_s > 0) || !std::isfinite(c.weibull_scale_s)) {
-                throw std::invalid_argument(where + "Weibull scale must be positive, got " +
-                                            std::to_string(c.weibull_scale_s) + " s");
+                throw UserError(where + "Weibull scale must be positive, got " +
+                                std::to_string(c.weibull_scale_s) + " s");
             }
         }
     }

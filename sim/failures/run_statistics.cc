@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: run_statistics.cc
 // Means with 95% confidence intervals over seeds (Student t), and run summaries.
+#include "stepsim/error.h"
 #include "stepsim/failures.h"
 
 #include <cmath>
@@ -10,7 +11,7 @@ namespace stepsim {
 
 double student_t_975(std::int64_t degrees_of_freedom) {
     if (degrees_of_freedom < 1) {
-        throw std::invalid_argument("student_t_975: degrees of freedom must be >= 1");
+        throw InternalError("student_t_975: degrees of freedom must be >= 1");
     }
     // Exact quantiles t_{0.975, ν} for ν = 1..30 (standard tables).
     static constexpr double kTable[] = {

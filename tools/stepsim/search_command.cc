@@ -416,7 +416,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                         RunSummary s;
                         try {
                             s = simulate_runs(run, goodput.seed, goodput.seeds);
-                        } catch (const std::invalid_argument& e) {
+                        } catch (const UserError& e) {
                             // A run too long for the run clock: bad input, not a bug.
                             throw UsageError("--steps " + steps + " at this layout's " +
                                              std::to_string(r.step_time_s) +

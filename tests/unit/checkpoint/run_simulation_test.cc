@@ -9,6 +9,7 @@
 //   goodput = N·t_step / W.
 // With failures, every run keeps W = compute + checkpoint + validation + restart and
 // compute = useful + rework (checked inside the simulation on every run, and here).
+#include "stepsim/error.h"
 #include "stepsim/failures.h"
 
 #include <catch2/catch.hpp>
@@ -141,22 +142,22 @@ TEST_CASE("a hopeless run stops at the wall-time limit, unfinished", "[checkpoin
 TEST_CASE("bad run specs are rejected", "[checkpoint]") {
     RunSpec spec = failure_free(100, 10);
     spec.step_time = 0ns;
-    REQUIRE_THROWS_AS(simulate_run(spec, 1), std::invalid_argument);
+    REQUIRE_THROWS_AS(simulate_run(spec, 1), UserError);
     spec = failure_free(100, 0);
-    REQUIRE_THROWS_AS(simulate_run(spec, 1), std::invalid_argument);
+    REQUIRE_THROWS_AS(simulate_run(spec, 1), UserError);
     spec = failure_free(100, 10);
     spec.failures = FailureModel::cluster_mtbf(0.0);
-    REQUIRE_THROWS_AS(simulate_run(spec, 1), std::invalid_argument);
+    REQUIRE_THROWS_AS(simulate_run(spec, 1), UserError);
     spec.failures = FailureModel::cluster_mtbf(3600.0);
     spec.failures.classes[0].distribution = FailureDistribution::kWeibull;
     spec.failures.classes[0].weibull_shape = 0.0;
     spec.failures.classes[0].weibull_scale_s = 3600.0;
-    REQUIRE_THROWS_AS(simulate_run(spec, 1), std::invalid_argument);
+    REQUIRE_THROWS_AS(simulate_run(spec, 1), UserError);
     spec = failure_free(100, 10);
     spec.checkpoint.save_cost = -1s;
-    REQUIRE_THROWS_AS(simulate_run(spec, 1), std::invalid_argument);
-    REQUIRE_THROWS_AS(interval_to_steps(10.0, 12500ms), std::invalid_argument);
-    REQUIRE_THROWS_AS(interval_to_steps(0.0, 12500ms), std::invalid_argument);
+    REQUIRE_THROWS_AS(simulate_run(spec, 1), UserError);
+    REQUIRE_THROWS_AS(interval_to_steps(10.0, 12500ms), UserError);
+    REQUIRE_THROWS_AS(interval_to_steps(0.0, 12500ms), UserError);
     REQUIRE(interval_to_steps(12.5, 12500ms) == 1);
     REQUIRE(interval_to_steps(300.0, 12500ms) == 24);
     REQUIRE(interval_to_steps(306.0, 12500ms) == 24);  // 24.48 rounds to 24
