@@ -142,8 +142,8 @@ std::filesystem::path write_chakra_groups(const std::string& prefix,
 /// TP/DP/ZeRO collectives COMM_COLL nodes on a communicator group, pipeline messages a SEND on
 /// the sender and a RECV on the receiver. Each trace goes to `sink` as soon as it is built
 /// (NPU 0 first), so that only one is in memory; returns the communicator groups. Throws
-/// std::invalid_argument if the result has no timeline or the export exceeds
-/// `limits.max_export_nodes`.
+/// InternalError if the result has no timeline, ResourceLimitError if the export exceeds
+/// `limits.max_export_nodes`, UserError for an operation Chakra has no collective for.
 std::map<std::int64_t, std::vector<int>> export_step_traces(
     const StepResult& result,
     const ParallelLayout& layout,
@@ -199,7 +199,7 @@ struct ReplayResult {
 /// when every member of its group has reached its k-th collective on that group (k by node
 /// id), then as one stepsim collective; SEND/RECV as one point-to-point transfer once both
 /// sides are ready (matched on src, dst, tag). METADATA, MEM and INVALID nodes take no time.
-/// Throws std::invalid_argument (bad input: more NPUs than GPUs, an unknown group, an
+/// Throws UserError (bad input: more NPUs than GPUs, an unknown group, an
 /// unsupported collective, an unmatched send or receive, a graph that never drains).
 ReplayResult replay_chakra(const TraceSet& set,
                            const Topology& topology,

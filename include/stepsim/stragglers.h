@@ -205,7 +205,7 @@ StepPerturbation make_perturbation(const Scenario& scenario,
 /// Baseline and scenario in one study: both step times, the slowdown, breakdowns, waiting
 /// time, attribution (each slowdown alone), the sweep curve and the sensitivity ranking.
 /// Edits `topology`'s links while a run needs them and restores them. Throws
-/// std::invalid_argument for a bad scenario or options.
+/// UserError for a bad scenario or options.
 WhatIfResult run_whatif(const TrainingJob& job,
                         Topology& topology,
                         const Scenario& scenario,

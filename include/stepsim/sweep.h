@@ -34,7 +34,7 @@ public:
 
     using Variables = std::map<std::string, Value, std::less<>>;
 
-    /// Parses `text`; throws std::invalid_argument("column C: message") on a syntax error.
+    /// Parses `text`; throws UserError("column C: message") on a syntax error.
     explicit SweepExpression(std::string_view text);
 
     const std::string& text() const { return text_; }
@@ -42,7 +42,7 @@ public:
     /// The variable names the expression uses, sorted, without duplicates.
     std::vector<std::string> variables() const;
 
-    /// Evaluates with `variables`; throws std::invalid_argument on an unknown variable or
+    /// Evaluates with `variables`; throws UserError on an unknown variable or
     /// arithmetic on a string.
     Value evaluate(const Variables& variables) const;
 

@@ -4,6 +4,7 @@
 // duration, collectives through stepsim's collectives once every member has reached them,
 // send/recv as one transfer once both ends are ready.
 #include "stepsim/chakra.h"
+#include "stepsim/error.h"
 #include "stepsim/simulator.h"
 
 #include <algorithm>
@@ -35,8 +36,8 @@ CollectiveOp collective_op_of(std::int64_t comm_type, const std::string& where) 
         default:
             break;
     }
-    throw std::invalid_argument(where + ": comm_type " + std::to_string(comm_type) +
-                                " is not simulated (GATHER, SCATTER, BARRIER)");
+    throw UserError(where + ": comm_type " + std::to_string(comm_type) +
+                    " is not simulated (GATHER, SCATTER, BARRIER)");
 }
 
 struct NodeRef {
@@ -121,16 +122,16 @@ std::vector<int> Replayer::group_of(const Node& node, NodeRef ref) const {
     } catch (const std::exception&) {}
     const auto it = set_.groups.find(id);
     if (it == set_.groups.end()) {
-        throw std::invalid_argument(where(ref) + ": pg_name \"" + name +
-                                    "\" is not a communicator group of PREFIX.comm_groups.json");
+        throw UserError(where(ref) + ": pg_name \"" + name +
+                        "\" is not a communicator group of PREFIX.comm_groups.json");
     }
     if (std::find(it->second.begin(), it->second.end(), ref.npu) == it->second.end()) {
-        throw std::invalid_argument(where(ref) + ": not a member of its group " + name);
+        throw UserError(where(ref) + ": not a member of its group " + name);
     }
     for (const int member : it->second) {
         if (member < 0 || static_cast<std::size_t>(member) >= set_.traces.size()) {
-            throw std::invalid_argument("communicator group " + name + " names npu " +
-                                        std::to_string(member) + ", which has no trace");
+            throw UserError("communicator group " + name + " names npu " + std::to_string(member) +
+                            ", which has no trace");
         }
     }
     return it->second;
@@ -187,9 +188,9 @@ void Replayer::issue(NodeRef ref) {
                 }
             };
             if (!node.comm_type || !node.comm_size) {
-                throw std::invalid_argument(where(ref) +
-                                            ": COMM_COLL_NODE without comm_type "
-                                            "or comm_size");
+                throw UserError(where(ref) +
+                                ": COMM_COLL_NODE without comm_type "
+                                "or comm_size");
             }
             if (group.size() < 2 || *node.comm_size <= 0) {
                 sim_.schedule_in(Time(0), done);
@@ -208,17 +209,16 @@ void Replayer::issue(NodeRef ref) {
         case NodeType::kRecv: {
             const bool is_send = node.type == NodeType::kSend;
             if (!node.comm_size || !node.comm_tag || (is_send ? !node.comm_dst : !node.comm_src)) {
-                throw std::invalid_argument(
-                    where(ref) + (is_send
-                                      ? ": COMM_SEND_NODE needs comm_dst, comm_size, comm_tag"
-                                      : ": COMM_RECV_NODE needs comm_src, comm_size, comm_tag"));
+                throw UserError(where(ref) +
+                                (is_send ? ": COMM_SEND_NODE needs comm_dst, comm_size, comm_tag"
+                                         : ": COMM_RECV_NODE needs comm_src, comm_size, comm_tag"));
             }
             const int src = is_send ? ref.npu : *node.comm_src;
             const int dst = is_send ? *node.comm_dst : ref.npu;
             if (src < 0 || dst < 0 ||
                 static_cast<std::size_t>(std::max(src, dst)) >= set_.traces.size()) {
-                throw std::invalid_argument(where(ref) + ": peer npu outside 0.." +
-                                            std::to_string(set_.traces.size() - 1));
+                throw UserError(where(ref) + ": peer npu outside 0.." +
+                                std::to_string(set_.traces.size() - 1));
             }
             const auto key = std::make_tuple(src, dst, *node.comm_tag);
             auto& mine = is_send ? pending_sends_[key] : pending_recvs_[key];
@@ -266,9 +266,8 @@ void Replayer::finish(NodeRef ref) {
 
 ReplayResult Replayer::run() {
     if (set_.traces.size() > topology_.gpu_count()) {
-        throw std::invalid_argument(std::to_string(set_.traces.size()) +
-                                    " NPU traces, the topology has " +
-                                    std::to_string(topology_.gpu_count()) + " GPUs");
+        throw UserError(std::to_string(set_.traces.size()) + " NPU traces, the topology has " +
+                        std::to_string(topology_.gpu_count()) + " GPUs");
     }
     states_.resize(set_.traces.size());
     for (std::size_t r = 0; r < set_.traces.size(); ++r) {
@@ -295,8 +294,8 @@ ReplayResult Replayer::run() {
                 for (const std::uint64_t dep : *deps) {
                     const auto it = index_of.find(dep);
                     if (it == index_of.end()) {
-                        throw std::invalid_argument(where({static_cast<int>(r), i}) + ": parent " +
-                                                    std::to_string(dep) + " is not in the trace");
+                        throw UserError(where({static_cast<int>(r), i}) + ": parent " +
+                                        std::to_string(dep) + " is not in the trace");
                     }
                     ++state.missing[i];
                     state.children[it->second].push_back(i);
@@ -348,9 +347,8 @@ ReplayResult Replayer::run() {
                 std::string why = state.start[i] == kNever
                                       ? "it waits for a parent that never finished"
                                       : "its collective, send or receive never matched";
-                throw std::invalid_argument(where({static_cast<int>(r), i}) + " (" +
-                                            std::string(to_string(node.type)) +
-                                            ") never finished: " + why);
+                throw UserError(where({static_cast<int>(r), i}) + " (" +
+                                std::string(to_string(node.type)) + ") never finished: " + why);
             }
             total = std::max(total, state.end[i]);
             if (state.end[i] > latest) {

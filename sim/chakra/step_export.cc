@@ -4,6 +4,7 @@
 // simulates one GPU per pipeline stage; every other GPU of the stage runs the same graph, so
 // its trace is the stage's graph with each peer rank shifted by the GPU's TP and DP offset.
 #include "stepsim/chakra.h"
+#include "stepsim/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -35,8 +36,7 @@ std::int64_t comm_type_of(std::string_view op) {
     if (op == "alltoall") {
         return static_cast<std::int64_t>(CommType::kAllToAll);
     }
-    throw std::invalid_argument("Chakra export: no Chakra collective for \"" + std::string(op) +
-                                "\"");
+    throw UserError("Chakra export: no Chakra collective for \"" + std::string(op) + "\"");
 }
 
 std::uint64_t whole_micros(double seconds) {
@@ -64,7 +64,7 @@ std::map<std::int64_t, std::vector<int>> export_step_traces(
         }
     }
     if (tasks.empty()) {
-        throw std::invalid_argument("Chakra export: the step result has no task timeline");
+        throw InternalError("Chakra export: the step result has no task timeline");
     }
     std::sort(tasks.begin(), tasks.end(),
               [](const TimelineSlice* a, const TimelineSlice* b) { return a->task < b->task; });
@@ -75,7 +75,7 @@ std::map<std::int64_t, std::vector<int>> export_step_traces(
     for (const TimelineSlice* slice : tasks) {
         if (slice->op == "sendrecv") {
             if (slice->group.size() != 2) {
-                throw std::invalid_argument("Chakra export: a message without {src, dst}");
+                throw InternalError("Chakra export: a message without {src, dst}");
             }
             graphs[slice->group[0].value].push_back({slice, NodeType::kSend, {}});
             graphs[slice->group[1].value].push_back({slice, NodeType::kRecv, {}});
@@ -112,13 +112,13 @@ std::map<std::int64_t, std::vector<int>> export_step_traces(
         const RankCoordinates c = coordinates_of(layout, g);
         const auto it = simulated_of_stage.find(c.pp);
         if (it == simulated_of_stage.end()) {
-            throw std::invalid_argument("Chakra export: stage " + std::to_string(c.pp) +
-                                        " has no simulated GPU in the timeline");
+            throw InternalError("Chakra export: stage " + std::to_string(c.pp) +
+                                " has no simulated GPU in the timeline");
         }
         total += graphs[it->second].size();
     }
     if (total > limits.max_export_nodes) {
-        throw std::invalid_argument(
+        throw ResourceLimitError(
             "Chakra export: " + std::to_string(total) + " nodes over " + std::to_string(world) +
             " files exceeds the limit max_export_nodes = " +
             std::to_string(limits.max_export_nodes) + " (export a smaller layout)");

@@ -2,6 +2,8 @@
 // File: fat_tree.cc
 #include "fat_tree.h"
 
+#include "stepsim/error.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -24,20 +26,19 @@ std::string number(double value) {
 
 FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& shape) {
     if (shape.tiers != 2 && shape.tiers != 3) {
-        throw std::invalid_argument("tiers must be 2 or 3, got " + std::to_string(shape.tiers));
+        throw UserError("tiers must be 2 or 3, got " + std::to_string(shape.tiers));
     }
     if (shape.radix < 4) {
-        throw std::invalid_argument("radix must be at least 4 ports, got " +
-                                    std::to_string(shape.radix));
+        throw UserError("radix must be at least 4 ports, got " + std::to_string(shape.radix));
     }
     if (!(shape.oversubscription >= 1) || !std::isfinite(shape.oversubscription)) {
-        throw std::invalid_argument(
+        throw UserError(
             "oversubscription must be a finite ratio >= 1 (1 = "
             "non-blocking, 2 = 2:1), got " +
             number(shape.oversubscription));
     }
     if (nic_rails.empty()) {
-        throw std::invalid_argument("no NICs attach to the fat tree");
+        throw UserError("no NICs attach to the fat tree");
     }
     const double o = shape.oversubscription;
     const std::int64_t k = shape.radix;
@@ -53,7 +54,7 @@ FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& sh
     std::vector<std::vector<std::size_t>> nics_of_rail(static_cast<std::size_t>(rails));
     for (std::size_t i = 0; i < nic_rails.size(); ++i) {
         if (nic_rails[i] < 0) {
-            throw std::invalid_argument("negative rail index");
+            throw InternalError("negative rail index");
         }
         nics_of_rail[static_cast<std::size_t>(nic_rails[i])].push_back(i);
     }
@@ -84,10 +85,10 @@ FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& sh
 
     if (shape.tiers == 2) {
         if (leaves > k) {
-            throw std::invalid_argument(
-                "a two-tier fat tree of radix " + std::to_string(k) + " connects at most " +
-                std::to_string(k) + " leaf switches, this one needs " + std::to_string(leaves) +
-                " (use tiers: 3, a larger radix or a higher oversubscription)");
+            throw UserError("a two-tier fat tree of radix " + std::to_string(k) +
+                            " connects at most " + std::to_string(k) +
+                            " leaf switches, this one needs " + std::to_string(leaves) +
+                            " (use tiers: 3, a larger radix or a higher oversubscription)");
         }
         const std::int64_t spines = ceil_div(leaves * u, k);
         plan.spines = spines;
@@ -108,11 +109,11 @@ FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& sh
     const std::int64_t leaves_per_pod = k / 2;
     const std::int64_t pods = ceil_div(leaves, leaves_per_pod);
     if (pods > k) {
-        throw std::invalid_argument("a three-tier fat tree of radix " + std::to_string(k) +
-                                    " connects at most " + std::to_string(k) + " pods of " +
-                                    std::to_string(leaves_per_pod) +
-                                    " leaf switches, this one needs " + std::to_string(pods) +
-                                    " pods (use a larger radix or a higher oversubscription)");
+        throw UserError("a three-tier fat tree of radix " + std::to_string(k) +
+                        " connects at most " + std::to_string(k) + " pods of " +
+                        std::to_string(leaves_per_pod) + " leaf switches, this one needs " +
+                        std::to_string(pods) +
+                        " pods (use a larger radix or a higher oversubscription)");
     }
     const std::int64_t spine_uplinks = std::min(leaves_per_pod, leaves);
     const std::int64_t cores_per_group = ceil_div(pods * spine_uplinks, k);

@@ -47,7 +47,7 @@ struct FatTreePlan {
     std::int64_t uplinks_per_leaf = 0;   ///< u
 };
 
-/// `nic_rails[i]` is the rail of NIC i (NICs in server order). Throws std::invalid_argument,
+/// `nic_rails[i]` is the rail of NIC i (NICs in server order). Throws UserError,
 /// with a message that says what to change, when the tree cannot be built with this radix and
 /// tier count (too many leaves or pods), or for parameters out of range.
 FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& shape);

@@ -5,6 +5,7 @@
 //   or := and ("||" and)*      and := cmp ("&&" cmp)*      cmp := sum (("=="|"!="|"<"|...) sum)?
 //   sum := prod (("+"|"-") prod)*      prod := unary (("*"|"/"|"%") unary)*
 //   unary := ("!"|"-") unary | primary      primary := number | "string" | name | "(" or ")"
+#include "stepsim/error.h"
 #include "stepsim/sweep.h"
 #include "stepsim/units.h"
 
@@ -35,9 +36,9 @@ public:
 
     int parse() {
         if (text_.size() > kMaxExpressionLength) {
-            throw std::invalid_argument("the expression is " + std::to_string(text_.size()) +
-                                        " characters long, more than " +
-                                        std::to_string(kMaxExpressionLength));
+            throw ResourceLimitError("the expression is " + std::to_string(text_.size()) +
+                                     " characters long, more than " +
+                                     std::to_string(kMaxExpressionLength));
         }
         const int root = parse_or();
         skip_space();
@@ -49,7 +50,7 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& message) const {
-        throw std::invalid_argument("column " + std::to_string(at_ + 1) + ": " + message);
+        throw UserError("column " + std::to_string(at_ + 1) + ": " + message);
     }
 
     void skip_space() {
@@ -258,7 +259,7 @@ Value evaluate_node(const std::vector<Node>& nodes,
         case Node::Kind::kVariable: {
             const auto it = variables.find(node.op);
             if (it == variables.end()) {
-                throw std::invalid_argument("unknown name \"" + node.op + "\"");
+                throw UserError("unknown name \"" + node.op + "\"");
             }
             return it->second;
         }
@@ -268,7 +269,7 @@ Value evaluate_node(const std::vector<Node>& nodes,
                 return number_value(truth(operand) ? 0 : 1);
             }
             if (!operand.is_number) {
-                throw std::invalid_argument("cannot negate the string \"" + operand.text + "\"");
+                throw UserError("cannot negate the string \"" + operand.text + "\"");
             }
             return number_value(-operand.number);
         }
@@ -296,8 +297,7 @@ Value evaluate_node(const std::vector<Node>& nodes,
     }
     if (!a.is_number || !b.is_number) {
         const Value& text = a.is_number ? b : a;
-        throw std::invalid_argument("operator " + op + " needs numbers, got the string \"" +
-                                    text.text + "\"");
+        throw UserError("operator " + op + " needs numbers, got the string \"" + text.text + "\"");
     }
     const double x = a.number;
     const double y = b.number;
@@ -323,7 +323,7 @@ Value evaluate_node(const std::vector<Node>& nodes,
         return number_value(x * y);
     }
     if (y == 0) {
-        throw std::invalid_argument("division by zero in " + op);
+        throw UserError("division by zero in " + op);
     }
     if (op == "/") {
         return number_value(x / y);

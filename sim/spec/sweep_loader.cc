@@ -3,6 +3,7 @@
 // load_sweep_file / load_sweep_text: parse a sweep spec (workloads/sweep.proto), apply --set
 // overrides to it, expand the axes (value lists, linear and log ranges), check names, zips,
 // filters, results and the point count, all located at file:line:col and reported at once.
+#include "stepsim/error.h"
 #include "stepsim/random.h"
 #include "stepsim/sweep.h"
 
@@ -421,7 +422,7 @@ SweepSpec load_sweep_text(std::string_view text,
                 }
             }
             return e;
-        } catch (const std::invalid_argument& e) {
+        } catch (const UserError& e) {
             check.error(owner, field, "\"" + text + "\": " + e.what());
             return std::nullopt;
         }

@@ -3,6 +3,8 @@
 // Fabric builders of the topology expander: `nvswitch_crossbar` (every GPU of each server to
 // every NVSwitch of that server) and `fat_tree` (the servers' NICs, rail by rail, into a
 // k-ary fat tree planned by fat_tree.cc).
+#include "stepsim/error.h"
+
 #include "fat_tree.h"
 #include "topology_expander_impl.h"
 
@@ -167,7 +169,7 @@ void Expander::add_fat_tree(const Fabric& fabric, const FatTree& tree) {
     try {
         plan = plan_fat_tree(
             rails, FatTreeShape{static_cast<int>(tree.tiers()), tree.radix(), oversubscription});
-    } catch (const std::invalid_argument& e) {
+    } catch (const UserError& e) {
         error_at(tree, std::string("fat_tree ") + quoted(fabric.name()) + ": " + e.what());
         return;
     }

@@ -130,16 +130,15 @@ std::string find_partition(const Topology& topology, const ParallelLayout& layou
 
 std::vector<double> StragglerSweep::values() const {
     if (!(step > 0) || !std::isfinite(from) || !std::isfinite(to) || to < from) {
-        throw std::invalid_argument("a sweep needs FROM <= TO and STEP > 0");
+        throw UserError("a sweep needs FROM <= TO and STEP > 0");
     }
     if (kind == SweepKind::kFactor && (to > 1e6 || from < 1e-6)) {
-        throw std::invalid_argument(
-            "a factor sweep must stay between 1e-6 and 1e6 (the scenario limit)");
+        throw UserError("a factor sweep must stay between 1e-6 and 1e6 (the scenario limit)");
     }
     // Compared as a double first: (TO - FROM) / STEP can exceed every int64 (or be infinite).
     const double count_double = std::floor((to - from) / step + 1e-9) + 1;
     if (!(count_double <= 10000)) {
-        throw std::invalid_argument("a sweep of more than 10000 points");
+        throw ResourceLimitError("a sweep of more than 10000 points");
     }
     const auto count = static_cast<std::int64_t>(count_double);
     std::vector<double> out;
@@ -266,9 +265,8 @@ public:
         if (scenario.random_stragglers && scenario.random_stragglers->count > 0) {
             const RandomStragglers& random = *scenario.random_stragglers;
             if (random.count > world_) {
-                throw std::invalid_argument(std::to_string(random.count) +
-                                            " random stragglers among " + std::to_string(world_) +
-                                            " ranks");
+                throw UserError(std::to_string(random.count) + " random stragglers among " +
+                                std::to_string(world_) + " ranks");
             }
             RandomStream placement(stream_seed(run_seed, "stragglers/placement"));
             std::vector<std::int32_t> ranks(static_cast<std::size_t>(world_));
@@ -415,15 +413,14 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
     const int world = job.layout.world_size();
     const auto check_factor = [](double f, const std::string& what) {
         if (!(f > 0) || !std::isfinite(f)) {
-            throw std::invalid_argument(what + " factor must be > 0 and finite, got " +
-                                        std::to_string(f));
+            throw UserError(what + " factor must be > 0 and finite, got " + std::to_string(f));
         }
     };
     const auto check_ranks = [&](const std::vector<std::int32_t>& ranks, const std::string& what) {
         for (const std::int32_t r : ranks) {
             if (r < 0 || r >= world) {
-                throw std::invalid_argument(what + ": rank " + std::to_string(r) + " outside 0.." +
-                                            std::to_string(world - 1));
+                throw UserError(what + ": rank " + std::to_string(r) + " outside 0.." +
+                                std::to_string(world - 1));
             }
         }
     };
@@ -433,7 +430,7 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
         check_ranks(s.ranks, s.element);
         for (const std::uint32_t link : s.links) {
             if (link >= topology.link_count()) {
-                throw std::invalid_argument(s.element + ": unknown link " + std::to_string(link));
+                throw UserError(s.element + ": unknown link " + std::to_string(link));
             }
         }
     }
@@ -442,15 +439,15 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
         check_ranks(j.ranks, "jitter");
         if (j.distribution == JitterDistribution::kLognormal &&
             (!(j.cv >= 0) || !std::isfinite(j.cv))) {
-            throw std::invalid_argument("jitter cv must be >= 0 and finite");
+            throw UserError("jitter cv must be >= 0 and finite");
         }
         if (j.distribution == JitterDistribution::kGamma &&
             (!(j.gamma_shape > 0) || !std::isfinite(j.gamma_shape))) {
-            throw std::invalid_argument("jitter gamma shape must be > 0 and finite");
+            throw UserError("jitter gamma shape must be > 0 and finite");
         }
         if (j.distribution == JitterDistribution::kEmpirical) {
             if (j.multipliers.empty()) {
-                throw std::invalid_argument("empirical jitter needs at least one multiplier");
+                throw UserError("empirical jitter needs at least one multiplier");
             }
             for (const double m : j.multipliers) {
                 check_factor(m, "jitter multiplier");
@@ -460,8 +457,7 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
     if (scenario.random_stragglers) {
         check_factor(scenario.random_stragglers->factor, "random straggler");
         if (scenario.random_stragglers->count < 0 || scenario.random_stragglers->count > world) {
-            throw std::invalid_argument("random straggler count must be in 0.." +
-                                        std::to_string(world));
+            throw UserError("random straggler count must be in 0.." + std::to_string(world));
         }
     }
     if (scenario.episodes) {
@@ -470,8 +466,7 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
         check_ranks(e.ranks, "episodes");
         if (!(e.mean_interval_s > 0) || !std::isfinite(e.mean_interval_s) || !(e.duration_s >= 0) ||
             !std::isfinite(e.duration_s)) {
-            throw std::invalid_argument(
-                "episodes need a mean interval > 0 and a duration >= 0, both finite");
+            throw UserError("episodes need a mean interval > 0 and a duration >= 0, both finite");
         }
     }
 }

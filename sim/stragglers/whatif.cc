@@ -81,8 +81,7 @@ public:
         if (!edits.empty()) {
             if (const std::string problem = find_partition(topology_, job_.layout);
                 !problem.empty()) {
-                throw std::invalid_argument("the links that are down partition the cluster: " +
-                                            problem);
+                throw UserError("the links that are down partition the cluster: " + problem);
             }
         }
         const std::size_t runs =
@@ -158,7 +157,7 @@ WhatIfResult run_whatif(const TrainingJob& job,
                         const StepOptions& step_options,
                         const WhatIfOptions& options) {
     if (options.seeds < 1) {
-        throw std::invalid_argument("--seeds must be >= 1");
+        throw UserError("--seeds must be >= 1");
     }
     const Study study(job, topology, step_options, options);
     WhatIfResult result;
@@ -238,7 +237,7 @@ WhatIfResult run_whatif(const TrainingJob& job,
             Scenario s = scenario;
             if (sweep.kind == SweepKind::kFactor) {
                 if (!(value > 0)) {
-                    throw std::invalid_argument("a factor sweep needs factors > 0");
+                    throw UserError("a factor sweep needs factors > 0");
                 }
                 for (Slowdown& slowdown : s.slowdowns) {
                     if (!slowdown.ranks.empty()) {

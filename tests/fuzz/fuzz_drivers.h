@@ -381,16 +381,16 @@ inline void drive_sweep(std::string_view text, const std::filesystem::path& sour
         require(sweep.seed(point) < (std::uint64_t{1} << 53), "seed above 2^53");
         const SweepExpression::Variables variables = sweep.variables(point);
         // Expressions were checked for unknown names when loaded; what remains for a point is
-        // arithmetic on a string, which the runner reports per point (std::invalid_argument).
+        // arithmetic on a string, which the runner reports per point (stepsim::UserError).
         for (const SweepFilter& filter : sweep.skip) {
             try {
                 filter.when.is_true(variables);
-            } catch (const std::invalid_argument&) {}
+            } catch (const stepsim::UserError&) {}
         }
         if (sweep.cost) {
             try {
                 sweep.cost->evaluate(variables);
-            } catch (const std::invalid_argument&) {}
+            } catch (const stepsim::UserError&) {}
         }
         require(!sweep.command_args(point).empty(), "empty command line");
     }

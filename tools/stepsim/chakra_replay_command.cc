@@ -170,7 +170,7 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
     chakra::ReplayResult result;
     try {
         result = chakra::replay_chakra(set, topology, options);
-    } catch (const std::invalid_argument& e) {
+    } catch (const UserError& e) {
         throw SpecError(SourceLocation{prefix, 0, 0}, "", e.what());
     }
     if (!trace_file.empty()) {

@@ -3,6 +3,8 @@
 // A scanner that skips JSON values without building a tree: enough to walk a path.
 #include "json_lookup.h"
 
+#include "stepsim/error.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
@@ -128,7 +130,7 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& message) const {
-        throw std::invalid_argument("bad JSON at offset " + std::to_string(at_) + ": " + message);
+        throw InternalError("bad JSON at offset " + std::to_string(at_) + ": " + message);
     }
 
     std::string_view text_;

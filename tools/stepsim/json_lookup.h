@@ -11,7 +11,7 @@
 namespace stepsim::cli {
 
 /// The raw text of the value at `path` in `document` ("a.b[2].c"), or nullopt when the path
-/// does not exist. Throws std::invalid_argument when `document` is not valid JSON on the way.
+/// does not exist. Throws InternalError when `document` is not valid JSON on the way.
 std::optional<std::string_view> json_lookup(std::string_view document, std::string_view path);
 
 /// The text of a JSON string literal (quotes removed, escapes decoded); other values as is.

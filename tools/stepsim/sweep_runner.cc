@@ -2,6 +2,7 @@
 // File: sweep_runner.cc
 #include "sweep_runner.h"
 
+#include "stepsim/error.h"
 #include "stepsim/report.h"
 
 #include "json_lookup.h"
@@ -133,7 +134,7 @@ SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
                 reason = filter.reason;
                 break;
             }
-        } catch (const std::invalid_argument& e) {
+        } catch (const UserError& e) {
             row.status = RowStatus::kInvalid;
             reason = "skip \"" + filter.when.text() + "\": " + e.what();
             break;
@@ -149,7 +150,7 @@ SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
                 for (std::size_t i = 0; i < spec.results.size(); ++i) {
                     values[i] = json_lookup(outcome.output, spec.results[i].path);
                 }
-            } catch (const std::invalid_argument& e) {
+            } catch (const InternalError& e) {
                 row.status = RowStatus::kFailed;
                 reason = std::string("the command's JSON could not be read: ") + e.what();
                 std::fill(values.begin(), values.end(), std::nullopt);
@@ -199,7 +200,7 @@ double predicted_cost(const SweepSpec& spec, std::int64_t point) {
             if (filter.when.is_true(variables)) {
                 return 0.0;
             }
-        } catch (const std::invalid_argument&) {
+        } catch (const UserError&) {
             return 0.0;  // recorded as invalid without running
         }
     }
@@ -209,7 +210,7 @@ double predicted_cost(const SweepSpec& spec, std::int64_t point) {
     try {
         const SweepExpression::Value v = spec.cost->evaluate(variables);
         return v.is_number && std::isfinite(v.number) && v.number >= 0 ? v.number : 1.0;
-    } catch (const std::invalid_argument&) {
+    } catch (const UserError&) {
         return 1.0;
     }
 }

@@ -113,7 +113,7 @@ TEST_CASE("a one-rank all-reduce finishes at once; a zero-byte one is refused", 
     CHECK_THROWS_AS(
         executor.start(CollectiveRequest{CollectiveOp::kAllReduce, {RankId{0}, RankId{1}}, 0},
                        [] {}),
-        std::invalid_argument);
+        UserError);
 }
 
 TEST_CASE("the JSON writer refuses NaN and infinity", "[robustness]") {

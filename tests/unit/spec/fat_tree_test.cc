@@ -8,6 +8,8 @@
 // Every switch uses at most k ports; every leaf carries one rail; every leaf reaches every spine.
 #include "spec/fat_tree.h"
 
+#include "stepsim/error.h"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -87,7 +89,7 @@ TEST_CASE("fat tree shapes respect the radix, the rails and full reachability",
                     FatTreePlan plan;
                     try {
                         plan = plan_fat_tree(rails, FatTreeShape{tiers, k, o});
-                    } catch (const std::invalid_argument&) {
+                    } catch (const stepsim::UserError&) {
                         continue;  // too large for this radix and tier count
                     }
                     INFO("tiers " << tiers << " radix " << k << " o " << o << " servers "
