@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace stepsim {
@@ -100,6 +101,15 @@ private:
         std::uint32_t version = 0;
     };
 
+    struct LevelEntry {
+        double level_Bps;
+        std::uint32_t link;
+    };
+
+    static constexpr double kNoLevel = -1;
+    /// Relative slack under which a link counts as full when the search reads old rates.
+    static constexpr double kFullTolerance = 1e-9;
+
     struct HeapEntry {
         double share_Bps;
         std::uint32_t link;
@@ -112,9 +122,15 @@ private:
     void complete(std::uint32_t slot);
     /// Schedules the flow's completion at now + remaining_bytes / rate_Bps.
     void schedule_completion(std::uint32_t slot);
-    void mark_dirty(std::uint32_t link);
+    /// Schedules a re-sharing; `level_Bps` (kNoLevel: none) seeds the search at `link`.
+    void mark_dirty(std::uint32_t link, double level_Bps);
     void reshare();
     void collect_component();
+    /// min over the flow's links of bandwidth / flows: a lower bound of its max-min rate.
+    double equal_split_Bps(std::uint32_t slot) const;
+    double entry_threshold_Bps(const LevelEntry& entry) const;
+    void take_in(std::uint32_t slot, double level_Bps);
+    void reach_link(std::uint32_t link, double level_Bps);
     void collect_everything();
     void progressive_filling();
 
@@ -137,7 +153,15 @@ private:
     std::vector<LinkState> links_;
     std::vector<std::uint64_t> flow_visit_;  ///< by slot: epoch of the last search that found it
     std::vector<std::uint64_t> link_visit_;  ///< by link: the same
-    std::vector<std::uint32_t> dirty_links_;
+    std::vector<double> slot_rate_Bps_;      ///< by slot: rate_Bps, +inf while a new flow has none
+    std::vector<std::uint64_t> link_done_;   ///< by link: epoch of the search that left it
+    std::vector<double> link_level_Bps_;     ///< by link: level it was reached at
+    std::vector<std::uint64_t> link_changed_;  ///< by link: epoch in which a flow joined or left
+    /// Links whose flows changed since the last re-sharing, with the level from which their
+    /// saturation may move (a departing flow's rate; 0 after a bandwidth change).
+    std::vector<LevelEntry> dirty_links_;
+    std::vector<std::uint32_t> added_flows_;  ///< slots that joined since the last re-sharing
+    std::vector<LevelEntry> level_heap_;
     bool is_resharing_scheduled_ = false;
 
     // Scratch of one re-sharing, kept to avoid reallocation.
