@@ -278,7 +278,6 @@ void FairShareNetwork::reshare() {
     dirty_links_.clear();
     added_flows_.clear();
     flows_reshared_ += component_flows_.size();
-    }
     progressive_filling();
     apply_rates();
 }
