@@ -271,7 +271,13 @@ void FairShareNetwork::reshare() {
     component_links_.clear();
     component_flows_.clear();
     if (options_.is_incremental) {
-        collect_component();
+        if (!collect_small_component()) {
+            // Too large: search again, by level, in a fresh epoch.
+            ++epoch_;
+            component_links_.clear();
+            component_flows_.clear();
+            collect_component();
+        }
     } else {
         collect_everything();
     }
@@ -280,6 +286,49 @@ void FairShareNetwork::reshare() {
     flows_reshared_ += component_flows_.size();
     progressive_filling();
     apply_rates();
+}
+
+// The connected component of the change (link -> flows on it -> their links -> ...), if it
+// has at most kSmallComponentFlows flows: flows outside it share no link, even transitively,
+// with the change, so they keep their rates. For a small component this plain search is
+// cheaper than the one by level below; false (and a partial search) when it is larger.
+bool FairShareNetwork::collect_small_component() {
+    for (const LevelEntry& dirty : dirty_links_) {
+        if (link_visit_[dirty.link] != epoch_) {
+            link_visit_[dirty.link] = epoch_;
+            component_links_.push_back(dirty.link);
+        }
+    }
+    for (const std::uint32_t slot : added_flows_) {
+        for (const LinkId link : flows_[slot].links) {
+            const auto index = static_cast<std::uint32_t>(link.index());
+            if (link_visit_[index] != epoch_) {
+                link_visit_[index] = epoch_;
+                component_links_.push_back(index);
+            }
+        }
+    }
+    for (std::size_t next = 0; next < component_links_.size(); ++next) {
+        const std::uint32_t link = component_links_[next];
+        for (const std::uint32_t slot : links_[link].flows) {
+            if (flow_visit_[slot] == epoch_) {
+                continue;
+            }
+            if (component_flows_.size() == kSmallComponentFlows) {
+                return false;
+            }
+            flow_visit_[slot] = epoch_;
+            component_flows_.push_back(slot);
+            for (const LinkId other : flows_[slot].links) {
+                const auto index = static_cast<std::uint32_t>(other.index());
+                if (link_visit_[index] != epoch_) {
+                    link_visit_[index] = epoch_;
+                    component_links_.push_back(index);
+                }
+            }
+        }
+    }
+    return true;
 }
 
 // Which rates can move, and which cannot. Progressive filling raises every rate together; a

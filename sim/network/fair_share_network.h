@@ -3,11 +3,14 @@
 // Flow-level max-min fair sharing (the fluid model of SimGrid's network models, without
 // their TCP corrections). A transfer first waits its route's latency, then its bytes flow at
 // the max-min fair rate of the flows transmitting at that moment. Rates are recomputed by
-// progressive filling when a flow starts or ends transmitting, over the connected component
-// of flows that share links (transitively) with the change only; other flows keep their rates
-// and completion events. Changes at the same tick are batched into one re-sharing event. A
-// flow that starts alone on its links takes the narrowest bandwidth at once, and a flow whose
-// end leaves its links empty changes no rate: neither needs a re-sharing.
+// progressive filling when a flow starts or ends transmitting, over the flows whose rate can
+// move only: a search from the changed links, in increasing order of the level from which
+// each link's saturation can differ, takes in the flows at or above that level; the rest keep
+// their rates and completion events, and the flows taken in are re-solved on the capacity
+// the others leave (collect_component() gives the argument). Changes at the same tick are
+// batched into one re-sharing event. A flow that starts alone on its links takes the
+// narrowest bandwidth at once, and a flow whose end leaves its links empty changes no rate:
+// neither needs a re-sharing.
 // See docs/models/network.md.
 #pragma once
 
@@ -107,6 +110,8 @@ private:
     };
 
     static constexpr double kNoLevel = -1;
+    /// Components up to this many flows are re-solved whole (collect_small_component()).
+    static constexpr std::size_t kSmallComponentFlows = 16;
     /// Relative slack under which a link counts as full when the search reads old rates.
     static constexpr double kFullTolerance = 1e-9;
 
@@ -125,6 +130,7 @@ private:
     /// Schedules a re-sharing; `level_Bps` (kNoLevel: none) seeds the search at `link`.
     void mark_dirty(std::uint32_t link, double level_Bps);
     void reshare();
+    bool collect_small_component();
     void collect_component();
     /// min over the flow's links of bandwidth / flows: a lower bound of its max-min rate.
     double equal_split_Bps(std::uint32_t slot) const;
