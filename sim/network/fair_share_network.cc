@@ -270,16 +270,42 @@ void FairShareNetwork::reshare() {
     ++resharing_count_;
     component_links_.clear();
     component_flows_.clear();
-    if (options_.is_incremental) {
-        if (!collect_small_component()) {
-            // Too large: search again, by level, in a fresh epoch.
-            ++epoch_;
-            component_links_.clear();
-            component_flows_.clear();
-            collect_component();
-        }
-    } else {
+    if (!options_.is_incremental) {
         collect_everything();
+    } else if (!collect_plain_component(kSmallComponentFlows)) {
+        // Too large for the plain search to be cheap: the search by level is worth its extra
+        // cost per flow when it leaves most of the component out (random traffic through a
+        // core), not when every flow of the component can move (a symmetric collective, where
+        // all rates are equal). Every kProbeInterval-th large re-sharing runs both searches
+        // and uses the one chosen; the fraction of the component that the search by level
+        // takes in, averaged over recent probes, makes the choice. Both are exact, and the
+        // choice depends only on the run's history, so it is deterministic.
+        const bool use_levels =
+            options_.is_search_by_level_forced || taken_fraction_ < kMaxTakenFraction;
+        if (large_resharings_++ % kProbeInterval == 0) {
+            const auto search_and_count = [this](bool by_level) {
+                restart_search();
+                if (by_level) {
+                    collect_component();
+                } else {
+                    collect_plain_component(std::numeric_limits<std::size_t>::max());
+                }
+                return static_cast<double>(component_flows_.size());
+            };
+            // The search to use runs last, so that its marks are the ones left.
+            const double first = search_and_count(!use_levels);
+            const double second = search_and_count(use_levels);
+            const double taken = use_levels ? second : first;
+            const double component = use_levels ? first : second;
+            taken_fraction_ += (taken / component - taken_fraction_) / kTakenFractionWindow;
+        } else {
+            restart_search();
+            if (use_levels) {
+                collect_component();
+            } else {
+                collect_plain_component(std::numeric_limits<std::size_t>::max());
+            }
+        }
     }
     dirty_links_.clear();
     added_flows_.clear();
@@ -289,10 +315,16 @@ void FairShareNetwork::reshare() {
 }
 
 // The connected component of the change (link -> flows on it -> their links -> ...), if it
-// has at most kSmallComponentFlows flows: flows outside it share no link, even transitively,
-// with the change, so they keep their rates. For a small component this plain search is
-// cheaper than the one by level below; false (and a partial search) when it is larger.
-bool FairShareNetwork::collect_small_component() {
+// has at most `max_flows` flows: flows outside it share no link, even transitively, with the
+// change, so they keep their rates. For a small component this plain search is cheaper than
+// the one by level below; false (and a partial search) when it is larger.
+void FairShareNetwork::restart_search() {
+    ++epoch_;
+    component_links_.clear();
+    component_flows_.clear();
+}
+
+bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
     for (const LevelEntry& dirty : dirty_links_) {
         if (link_visit_[dirty.link] != epoch_) {
             link_visit_[dirty.link] = epoch_;
@@ -314,7 +346,7 @@ bool FairShareNetwork::collect_small_component() {
             if (flow_visit_[slot] == epoch_) {
                 continue;
             }
-            if (component_flows_.size() == kSmallComponentFlows) {
+            if (component_flows_.size() == max_flows) {
                 return false;
             }
             flow_visit_[slot] = epoch_;

@@ -31,6 +31,9 @@ public:
         /// false: every re-sharing recomputes all flows (the reference the incremental mode
         /// is tested against).
         bool is_incremental = true;
+        /// true: every re-sharing of more than a few flows uses the search by level (tests);
+        /// false: it is used while it pays (see reshare()).
+        bool is_search_by_level_forced = false;
     };
 
     /// `sim`, `topology` and `router` must outlive the model.
@@ -110,8 +113,14 @@ private:
     };
 
     static constexpr double kNoLevel = -1;
-    /// Components up to this many flows are re-solved whole (collect_small_component()).
+    /// Components up to this many flows are re-solved whole (collect_plain_component()).
     static constexpr std::size_t kSmallComponentFlows = 16;
+    /// The search by level is used while it takes in less than this fraction of the
+    /// connected component (a running mean over about kTakenFractionWindow probes, one every
+    /// kProbeInterval large re-sharings, the first one included).
+    static constexpr double kMaxTakenFraction = 0.5;
+    static constexpr double kTakenFractionWindow = 4;
+    static constexpr std::uint64_t kProbeInterval = 16;
     /// Relative slack under which a link counts as full when the search reads old rates.
     static constexpr double kFullTolerance = 1e-9;
 
@@ -130,7 +139,8 @@ private:
     /// Schedules a re-sharing; `level_Bps` (kNoLevel: none) seeds the search at `link`.
     void mark_dirty(std::uint32_t link, double level_Bps);
     void reshare();
-    bool collect_small_component();
+    void restart_search();
+    bool collect_plain_component(std::size_t max_flows);
     void collect_component();
     /// min over the flow's links of bandwidth / flows: a lower bound of its max-min rate.
     double equal_split_Bps(std::uint32_t slot) const;
@@ -168,6 +178,8 @@ private:
     std::vector<LevelEntry> dirty_links_;
     std::vector<std::uint32_t> added_flows_;  ///< slots that joined since the last re-sharing
     std::vector<LevelEntry> level_heap_;
+    double taken_fraction_ = 1.0;
+    std::uint64_t large_resharings_ = 0;
     bool is_resharing_scheduled_ = false;
 
     // Scratch of one re-sharing, kept to avoid reallocation.
