@@ -19,19 +19,16 @@ RankId rank_at(const ParallelLayout& layout, int tp, int dp, int pp) {
     return RankId(static_cast<std::uint32_t>(rank_of(layout, {tp, dp, pp})));
 }
 
-/// Appends what a route looks like with its links relabelled: latency, hops, and per hop the
-/// link's label (numbered by first appearance among the replica's routes, so that which of
-/// its messages share a link is part of the signature), kind, latency and bandwidth.
+/// Appends what a route looks like with its links relabelled away: latency, hops, and per hop
+/// the link's kind, latency and bandwidth. Which links two messages of one replica share after
+/// ECMP hashing is not part of it (see step_symmetry.h).
 void append_route(std::vector<std::int64_t>& signature,
-                  std::map<std::uint32_t, std::int64_t>& labels,
                   const Route& route,
                   const Topology& topology) {
     signature.push_back(route.latency.count());
     signature.push_back(static_cast<std::int64_t>(route.links.size()));
     for (const LinkId id : route.links) {
         const Link& link = topology.link(id);
-        signature.push_back(
-            labels.emplace(id.value, static_cast<std::int64_t>(labels.size())).first->second);
         signature.push_back(static_cast<std::int64_t>(link.kind));
         signature.push_back(link.latency.count());
         signature.push_back(static_cast<std::int64_t>(std::llround(link.bandwidth_Bps)));
@@ -66,7 +63,6 @@ ReplicaClasses replica_classes(const ParallelLayout& layout,
     // Pipeline messages into each stage, from the stage before and the stage after (the
     // interleaved schedule also sends from the last stage to the first).
     if (p > 1) {
-        std::vector<std::map<std::uint32_t, std::int64_t>> labels(static_cast<std::size_t>(dp));
         for (int s = 0; s < p; ++s) {
             std::vector<RankId> dp_group;
             for (int d = 0; d < dp; ++d) {
@@ -78,8 +74,7 @@ ReplicaClasses replica_classes(const ParallelLayout& layout,
                 const NodeId to = topology.gpu(rank_at(layout, 0, d, s));
                 for (const int from_stage : {(s + p - 1) % p, (s + 1) % p}) {
                     const NodeId from = topology.gpu(rank_at(layout, 0, d, from_stage));
-                    append_route(signature, labels[static_cast<std::size_t>(d)],
-                                 router.route(from, to), topology);
+                    append_route(signature, router.route(from, to), topology);
                 }
             }
         }

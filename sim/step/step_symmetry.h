@@ -5,7 +5,9 @@
 // refinement of the cluster, detail::route_colors()) as the GPU at the same (TP, stage) position
 // of the other, and their pipeline messages (TP rank 0, the ones simulated) take routes with the
 // same latency, hop count and per-hop link bandwidth, latency and kind. Replicas that differ are
-// simulated each (one per class of alike replicas).
+// simulated each (one per class of alike replicas). Not compared: which links two messages of
+// one replica share after ECMP hashing, and the TP groups' pairwise routes beyond what the
+// colours capture; `--exact` simulates every replica and is the check of both.
 #pragma once
 
 #include "stepsim/topology.h"
