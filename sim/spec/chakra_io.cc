@@ -8,6 +8,8 @@
 
 #include "workloads/chakra/et_def.pb.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -237,6 +239,9 @@ std::string encode_trace(const Trace& trace) {
 }
 
 Trace decode_trace(std::string_view bytes, const std::string& file, const Limits& limits) {
+    // protobuf logs a string field that is not UTF-8 to stderr before the parse fails; the
+    // failure is reported here as a SpecError, and library code prints nothing.
+    const google::protobuf::LogSilencer silence;
     Trace trace;
     std::size_t offset = 0;
     std::size_t record = 0;

@@ -242,14 +242,15 @@ private:
                 return L::max();
             case 4:
                 return L::min();
-            case 5:
-                return static_cast<T>(current + 1);
+            case 5:  // wraps at the limit (unsigned arithmetic, no overflow)
+                return static_cast<T>(static_cast<std::uint64_t>(current) + 1);
             case 6:
-                return static_cast<T>(current - 1);
+                return static_cast<T>(static_cast<std::uint64_t>(current) - 1);
             case 7:
                 return static_cast<T>(static_cast<std::uint64_t>(current) * 2);
             case 8:
-                return static_cast<T>(std::uint64_t{1} << below(L::digits + 1));
+                return static_cast<T>(std::uint64_t{1}
+                                      << below(L::digits < 64 ? L::digits + 1 : 64));
             case 9:
                 return static_cast<T>(0 - static_cast<std::uint64_t>(current));
             case 10:
@@ -374,9 +375,12 @@ private:
                 return;
             }
             case gp::FieldDescriptor::CPPTYPE_FLOAT: {
-                const auto v =
-                    static_cast<float>(real(repeated ? r->GetRepeatedFloat(message, field, index)
-                                                     : r->GetFloat(message, field)));
+                double d = real(repeated ? r->GetRepeatedFloat(message, field, index)
+                                         : r->GetFloat(message, field));
+                if (std::isfinite(d) && std::abs(d) > std::numeric_limits<float>::max()) {
+                    d = std::copysign(std::numeric_limits<float>::max(), d);  // no UB cast
+                }
+                const auto v = static_cast<float>(d);
                 repeated ? r->SetRepeatedFloat(&message, field, index, v)
                          : r->SetFloat(&message, field, v);
                 return;
