@@ -148,9 +148,8 @@ Time Replayer::compute_time(const Node& node, NodeRef ref) const {
     constexpr std::uint64_t kMaxMicros =
         static_cast<std::uint64_t>(Time::max().count()) / 1'000'000;
     if (node.duration_micros > kMaxMicros) {
-        throw std::invalid_argument(where(ref) + ": duration_micros " +
-                                    std::to_string(node.duration_micros) +
-                                    " is past the step clock's range of 106 days");
+        throw UserError(where(ref) + ": duration_micros " + std::to_string(node.duration_micros) +
+                        " is past the step clock's range of 106 days");
     }
     if (node.duration_micros > 0) {
         return Time(static_cast<std::int64_t>(node.duration_micros) * 1'000'000);
@@ -164,17 +163,16 @@ Time Replayer::compute_time(const Node& node, NodeRef ref) const {
                            static_cast<double>(*node.tensor_size) / options_.memory_bandwidth_Bps);
     }
     if (!(seconds < to_seconds(Time::max()))) {
-        throw std::invalid_argument(where(ref) + ": num_ops or tensor_size gives " +
-                                    std::to_string(seconds) +
-                                    " s, past the step clock's range of 106 days");
+        throw UserError(where(ref) + ": num_ops or tensor_size gives " + std::to_string(seconds) +
+                        " s, past the step clock's range of 106 days");
     }
     return from_seconds(seconds);
 }
 
 void Replayer::schedule(Time delay, NodeRef ref, std::function<void()> fn) {
     if (delay > Time::max() - sim_.now()) {
-        throw std::invalid_argument(where(ref) + ": the replay passes the step clock's range " +
-                                    "of 106 days");
+        throw ResourceLimitError(where(ref) + ": the replay passes the step clock's range " +
+                                 "of 106 days");
     }
     sim_.schedule_in(delay, std::move(fn));
 }
