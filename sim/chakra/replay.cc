@@ -91,7 +91,7 @@ private:
 
     std::vector<int> group_of(const Node& node, NodeRef ref) const;
     Time compute_time(const Node& node, NodeRef ref) const;
-    /// schedule_in, refusing (std::invalid_argument) a time past the clock's range.
+    /// schedule_in, refusing (ResourceLimitError) a time past the clock's range.
     void schedule(Time delay, NodeRef ref, std::function<void()> fn);
     void issue(NodeRef ref);
     void finish(NodeRef ref);

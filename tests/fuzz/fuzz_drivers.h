@@ -462,7 +462,7 @@ inline void drive_chakra(std::string_view bytes, const std::filesystem::path& so
     chakra::ReplayResult result;
     try {
         result = chakra::replay_chakra(set, chakra_topology(source_dir));
-    } catch (const std::invalid_argument&) {
+    } catch (const stepsim::UserError&) {
         return;
     }
     require_finite_nonnegative(result.total_s, "replay total_s");
