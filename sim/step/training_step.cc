@@ -561,6 +561,7 @@ StepResult simulate_step(const TrainingJob& job,
                 b.pp_s += w * r.pp_s;
                 b.dp_s += w * r.dp_s;
                 b.zero_s += w * r.zero_s;
+                b.ep_s += w * r.ep_s;
                 b.bubble_s += w * r.bubble_s;
                 b.other_idle_s += w * r.other_idle_s;
             }
