@@ -320,9 +320,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         } catch (const std::invalid_argument& e) {
             throw UsageError(std::string("--chakra-out: ") + e.what());
         }
-        if (!groups.empty()) {
-            chakra::write_chakra_groups(chakra_prefix, groups);
-        }
+        chakra::finish_chakra_export(chakra_prefix,
+                                     static_cast<std::size_t>(job.layout.world_size()), groups);
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));
