@@ -451,12 +451,6 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
-    if (options.is_exact && layout.ep > 1) {
-        // An EP group spans DP replicas: their copies cannot be moved replica by replica.
-        throw std::invalid_argument(
-            "simulating every DP replica (exact) does not support expert parallelism (ep = " +
-            std::to_string(layout.ep) + ")");
-    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));

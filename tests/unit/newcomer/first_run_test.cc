@@ -11,6 +11,7 @@
 #include <iterator>
 #include <regex>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -132,7 +133,8 @@ TEST_CASE("first run: step says what \"simulated\", the bubble ratio and the row
 
 TEST_CASE("first run: sweep progress into a file is a line per 10%, not per point", "[newcomer]") {
     const std::filesystem::path out =
-        std::filesystem::temp_directory_path() / "stepsim_newcomer_sweep_progress";
+        std::filesystem::temp_directory_path() /
+        ("stepsim_newcomer_sweep_progress." + std::to_string(::getpid()));
     std::filesystem::remove_all(out);
     const auto outcome =
         run_cli_process("sweep", kSource + "/tools/examples/sweeps/straggler.textproto --out " +
@@ -202,7 +204,8 @@ TEST_CASE("first run: checkpoint refines the optimum between grid points", "[new
 TEST_CASE("first run: step --plot draws one row per stage, the blocks and the step time",
           "[newcomer]") {
     const std::filesystem::path svg =
-        std::filesystem::temp_directory_path() / "stepsim_newcomer_timeline.svg";
+        std::filesystem::temp_directory_path() /
+        ("stepsim_newcomer_timeline." + std::to_string(::getpid()) + ".svg");
     std::filesystem::remove(svg);
     const auto outcome = run_cli_process("step", "--topology " + kTopology16 + " --workload " +
                                                      kTinyPp + " --json --plot " + svg.string());
