@@ -58,8 +58,10 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
             shape.push_back(it->second);
             shape.push_back(gpu_index_in_server_[rank.index()]);
         }
-        for (const RankId from : ranks) {
-            for (const RankId to : ranks) {
+        // Destination-major, so that each member's distance table is built once even when
+        // the group has more members than the router keeps tables.
+        for (const RankId to : ranks) {
+            for (const RankId from : ranks) {
                 if (from == to) {
                     continue;
                 }
@@ -76,8 +78,8 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
 }
 
 IsolatedCollectiveTimer::Key IsolatedCollectiveTimer::key_of(const CollectiveRequest& request) {
-    return Key{request.op, request.size_bytes, request.algorithm, request.root_index,
-               group_key(request.ranks)};
+    return Key{request.op,         request.size_bytes,       request.algorithm,
+               request.root_index, group_key(request.ranks), request.pair_bytes};
 }
 
 Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
@@ -184,6 +186,8 @@ bool NetworkCommunicator::is_shared(CommKind kind) const {
             return policy_.is_dp_shared;
         case CommKind::kZero:
             return policy_.is_zero_shared;
+        case CommKind::kExpertParallel:
+            return policy_.is_ep_shared;
     }
     return true;
 }

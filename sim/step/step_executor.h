@@ -69,8 +69,18 @@ public:
 
     std::size_t distinct_runs() const { return cache_.size(); }
 
+    /// Keys the group `ranks` now (what time() would do for a request over it), so that the
+    /// routes its shape reads are built while the caller's other routes to the same GPUs
+    /// are (see replica_classes()). Changes no result.
+    void key_group(const std::vector<RankId>& ranks) { group_key(ranks); }
+
 private:
-    using Key = std::tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::size_t>;
+    using Key = std::tuple<CollectiveOp,
+                           std::int64_t,
+                           std::string,
+                           std::size_t,
+                           std::size_t,
+                           std::vector<std::int64_t>>;
 
     std::size_t group_key(const std::vector<RankId>& ranks);
     Key key_of(const CollectiveRequest& request);
@@ -95,6 +105,7 @@ struct CommunicationPolicy {
     bool is_pp_shared = true;
     bool is_dp_shared = false;
     bool is_zero_shared = false;
+    bool is_ep_shared = false;
     bool starts_mirrors = false;  ///< start CommRequest::mirrors on the shared network
 };
 

@@ -7,16 +7,20 @@
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 
+#include "moe_lowering.h"
 #include "pipeline_schedule.h"
+#include "replicated_step.h"
 #include "step_analysis.h"
 #include "step_executor.h"
 #include "step_inputs.h"
 #include "step_lowering.h"
+#include "step_symmetry.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -101,14 +105,43 @@ StepCosts build_step_costs(const TrainingJob& job) {
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
     STEPSIM_CHECK(static_cast<int>(layers_per_chunk.size()) == p * v,
                   "chunk_layers returned the wrong number of chunks");
-    const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
-    const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
-    const Time forward = duration_of(gpu, layer.forward);
-    const Time backward_input = duration_of(gpu, layer.backward_input);
-    const Time backward_weight = duration_of(gpu, layer.backward_weight);
-    const Time recompute = duration_of(gpu, layer.recompute);
+    // Per kind of layer (dense, MoE): its costs as LayerWork (without index and bytes).
+    const auto layer_work_of = [&](int index) {
+        const LayerCosts layer = layer_costs(job, index);
+        const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
+        LayerWork work;
+        work.forward = duration_of(gpu, layer.forward);
+        work.backward_input = duration_of(gpu, layer.backward_input);
+        work.backward_weight = duration_of(gpu, layer.backward_weight);
+        work.recompute = duration_of(gpu, layer.recompute);
+        work.forward_collectives = layer.forward_collectives;
+        work.backward_collectives = layer.backward_collectives;
+        work.recompute_collectives = layer.recompute_collectives;
+        work.forward_overlaps = overlaps.forward;
+        work.backward_overlaps = overlaps.backward;
+        work.recompute_overlaps = overlaps.recompute;
+        if (layer.is_moe) {
+            const MoeCosts& moe = layer.moe;
+            work.moe.is_moe = true;
+            work.moe.forward = duration_of(gpu, moe.forward);
+            work.moe.backward_input = duration_of(gpu, moe.backward_input);
+            work.moe.backward_weight = duration_of(gpu, moe.backward_weight);
+            if (layout.ep > 1) {
+                work.moe.dispatch = {moe.dispatch_bytes, moe.dispatch_pairs};
+                work.moe.combine = {moe.combine_bytes, moe.combine_pairs};
+                work.moe.backward_dispatch = {moe.backward_dispatch_bytes,
+                                              moe.backward_dispatch_pairs};
+                work.moe.backward_combine = {moe.backward_combine_bytes,
+                                             moe.backward_combine_pairs};
+            }
+        }
+        return work;
+    };
+    const LayerWork dense_work = layer_work_of(0);
+    const LayerWork moe_work =
+        job.model.moe_layer_count() > 0 ? layer_work_of(job.model.layers - 1) : dense_work;
     const std::int64_t layer_params_per_gpu =
         layer_parameter_count(job.model) / std::max(1, layout.tp);
 
@@ -140,18 +173,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
             works.push_back(embedding);
         }
         for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
-            LayerWork work;
+            const bool is_moe = job.model.is_moe_layer(next_layer);
+            LayerWork work = is_moe ? moe_work : dense_work;
             work.layer = next_layer++;
-            work.forward = forward;
-            work.backward_input = backward_input;
-            work.backward_weight = backward_weight;
-            work.recompute = recompute;
-            work.forward_collectives = layer.forward_collectives;
-            work.backward_collectives = layer.backward_collectives;
-            work.recompute_collectives = layer.recompute_collectives;
-            work.forward_overlaps = overlaps.forward;
-            work.backward_overlaps = overlaps.backward;
-            work.recompute_overlaps = overlaps.recompute;
             work.gradient_bytes = stage_layer_gradient[static_cast<std::size_t>(stage)];
             work.weight_bytes = layer_params_per_gpu * 2;
             works.push_back(std::move(work));
@@ -185,7 +209,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
         costs.receive_collectives = {{CollectiveOp::kAllGather, pipeline_message_bytes(job)}};
     }
     costs.is_param_gather_overlapped = layout.is_param_gather_overlapped;
-    if (overlaps.active && gpu.sm_count > 0) {
+    if (tp_overlap_plan(job, layer_costs(job)).active && gpu.sm_count > 0) {
         const auto slowdown = [&](int sms) {
             return sms < gpu.sm_count ? static_cast<double>(gpu.sm_count) / (gpu.sm_count - sms)
                                       : 1.0;
@@ -227,16 +251,37 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     ParallelLayout chunk_layout = job.layout;
     chunk_layout.virtual_stages = v;
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
-    const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
-    const KernelTiming one_layer =
-        time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
-        time_work(gpu, layer.backward_weight) + time_work(gpu, layer.recompute);
+    const auto timing_of = [&](int index) {
+        const LayerCosts layer = layer_costs(job, index);
+        KernelTiming timing = time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
+                              time_work(gpu, layer.backward_weight) +
+                              time_work(gpu, layer.recompute);
+        if (layer.is_moe) {
+            timing += time_work(gpu, layer.moe.forward) + time_work(gpu, layer.moe.backward_input) +
+                      time_work(gpu, layer.moe.backward_weight);
+        }
+        return timing;
+    };
+    const KernelTiming dense_layer = timing_of(0);
+    const KernelTiming moe_layer =
+        job.model.moe_layer_count() > 0 ? timing_of(job.model.layers - 1) : dense_layer;
     std::vector<KernelTiming> stages(static_cast<std::size_t>(p));
+    int next_layer = 0;
     for (int vs = 0; vs < p * v; ++vs) {
         KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
-        t += (m * layers_per_chunk[static_cast<std::size_t>(vs)]) * one_layer;
+        int dense_count = 0;
+        int moe_count = 0;
+        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
+            ++(job.model.is_moe_layer(next_layer++) ? moe_count : dense_count);
+        }
+        if (dense_count > 0) {
+            t += (m * dense_count) * dense_layer;
+        }
+        if (moe_count > 0) {
+            t += (m * moe_count) * moe_layer;
+        }
         if (vs == 0) {
             t += m *
                  (time_work(gpu, edge.embedding_forward) + time_work(gpu, edge.embedding_backward));
@@ -267,16 +312,22 @@ RankGroups build_rank_groups(const ParallelLayout& layout) {
     for (int s = 0; s < layout.pp; ++s) {
         std::vector<RankId> stage_ranks;
         std::vector<std::vector<RankId>> dp_groups;
+        std::vector<std::vector<RankId>> ep_groups;
         for (int t = 0; t < layout.tp; ++t) {
             stage_ranks.emplace_back(static_cast<std::uint32_t>(rank_of(layout, {t, 0, s})));
             std::vector<RankId> dp_group;
             for (int d = 0; d < layout.dp; ++d) {
                 dp_group.emplace_back(static_cast<std::uint32_t>(rank_of(layout, {t, d, s})));
             }
+            if (layout.ep > 1) {
+                // DP replica 0's EP group: the first ep DP indices.
+                ep_groups.emplace_back(dp_group.begin(), dp_group.begin() + layout.ep);
+            }
             dp_groups.push_back(std::move(dp_group));
         }
         groups.stage_ranks.push_back(std::move(stage_ranks));
         groups.dp_groups.push_back(std::move(dp_groups));
+        groups.ep_groups.push_back(std::move(ep_groups));
     }
     return groups;
 }
@@ -331,6 +382,18 @@ public:
         }
     }
 
+    /// The predicted time of the algorithm `auto` picks (all-to-all: direct, pairwise or
+    /// hierarchical_alltoall by their closed forms).
+    double auto_time_s(const CollectiveRequest& request) {
+        if (request.ranks.size() < 2) {
+            return 0.0;
+        }
+        CollectiveOptions options;
+        options.gamma_s_per_byte = gamma_s_per_byte_;
+        const GroupCosts costs = group_costs(request, topology_, router_, options);
+        return choose_collective_algorithm(request, topology_, costs, options).predicted_time_s;
+    }
+
 private:
     const Topology& topology_;
     Router router_;
@@ -379,18 +442,39 @@ StepResult simulate_step(const TrainingJob& job,
     const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
     const LoweredStep lowered = lower_step(costs, groups, *schedule);
 
+    // Which DP replicas are simulated: one standing for all (folded) when they are alike,
+    // one per class of alike replicas otherwise, every one with is_exact.
+    StepOptions run_options = options;
+    std::vector<int> replicas{0};
+    std::vector<int> weights{layout.dp};
     Simulator sim(0);
+    Router router(topology);
+    IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
+                                     options.is_memoized_by_shape && !options.is_exact);
+    if (options.is_exact) {
+        run_options.is_memoized_by_shape = false;
+        replicas.resize(static_cast<std::size_t>(layout.dp));
+        std::iota(replicas.begin(), replicas.end(), 0);
+        weights.assign(replicas.size(), 1);
+    } else if (!options.is_communication_free) {
+        ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
+        replicas = std::move(classes.representatives);
+        weights = std::move(classes.weights);
+    }
+    const bool is_folded = replicas.size() == 1;
+    ReplicatedStep replicated;
+    if (!is_folded) {
+        replicated = replicate_step(lowered, layout, replicas, 0);
+    }
+    const LoweredStep& simulated = is_folded ? lowered : replicated.lowered;
     TaskTimeline timeline;
     if (options.is_communication_free) {
         FreeCommunicator communicator(sim);
-        timeline = execute_task_graph(sim, lowered.graph, communicator);
-    } else {
-        Router router(topology);
+        timeline = execute_task_graph(sim, simulated.graph, communicator);
+    } else if (is_folded) {
         std::unique_ptr<NetworkModel> network =
             make_network_model(options.network, sim, topology, router);
         CollectiveExecutor collectives(sim, topology, *network, options.collective);
-        IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
-                                         options.is_memoized_by_shape);
         CommunicationPolicy policy;
         if (options.fidelity == StepFidelity::kFull) {
             policy = CommunicationPolicy{true, true, true, true, true};
@@ -398,8 +482,20 @@ StepResult simulate_step(const TrainingJob& job,
         NetworkCommunicator communicator(sim, topology, *network, collectives, isolated, policy);
         communicator.precompute_isolated(lowered.graph, options.threads);
         timeline = execute_task_graph(sim, lowered.graph, communicator);
+    } else {
+        ReplicaCommunicator communicator(
+            sim, topology, router, run_options, replicas.size(), replicated.replica,
+            options.is_exact && options.fidelity == StepFidelity::kFull);
+        communicator.precompute_isolated(simulated.graph, options.threads);
+        timeline = execute_task_graph(sim, simulated.graph, communicator);
     }
-    const StepAnalysis analysis = analyze_step(lowered, timeline);
+    const StepAnalysis analysis = analyze_step(simulated, timeline);
+    // The replica whose stages are reported: the one standing for the most (the first on ties).
+    const std::size_t typical = static_cast<std::size_t>(
+        std::max_element(weights.begin(), weights.end()) - weights.begin());
+    const auto replica_rank = [&](std::size_t replica, int stage) {
+        return RankId(static_cast<std::uint32_t>(rank_of(layout, {0, replicas[replica], stage})));
+    };
 
     StepResult result;
     const int p = layout.pp;
@@ -408,13 +504,13 @@ StepResult simulate_step(const TrainingJob& job,
     const double step_s = seconds(analysis.step_time);
     result.step_time_s = step_s;
     result.gpus = layout.world_size();
-    result.simulated_gpus = p;
+    result.simulated_gpus = p * static_cast<int>(replicas.size());
     result.stages_count = p;
     result.microbatches = m;
     result.chunks = v;
     result.schedule = std::string(schedule->name());
     result.fidelity = options.fidelity;
-    result.tasks = lowered.graph.size();
+    result.tasks = simulated.graph.size();
     result.events = sim.events_executed();
     result.fingerprint = sim.fingerprint();
 
@@ -426,29 +522,56 @@ StepResult simulate_step(const TrainingJob& job,
                                   : "unfused";
     result.kernel_profile = job.gpu.kernel_profile ? job.gpu.kernel_profile->file : "";
     std::int64_t best_memory = -1;
+    const auto stage_index = [&](std::size_t replica, int stage) {
+        return replica * static_cast<std::size_t>(p) + static_cast<std::size_t>(stage);
+    };
     for (int s = 0; s < p; ++s) {
-        const StageAnalysis& stage = analysis.stages[static_cast<std::size_t>(s)];
+        const StageAnalysis& stage = analysis.stages[stage_index(typical, s)];
         StageResult stage_result;
         stage_result.stage = s;
-        stage_result.rank = groups.stage_ranks[static_cast<std::size_t>(s)][0];
+        stage_result.rank = replica_rank(typical, s);
         stage_result.breakdown = to_step_breakdown(stage.breakdown);
         stage_result.bubble_fraction = step_s > 0 ? stage_result.breakdown.bubble_s / step_s : 0;
-        stage_result.peak_in_flight_chunks = stage.peak_in_flight_chunks;
-        stage_result.memory = memory_per_gpu(job, s, stage.peak_in_flight_chunks);
+        // Memory: the replica holding the most micro-batches at this stage.
+        int in_flight = 0;
+        for (std::size_t i = 0; i < replicas.size(); ++i) {
+            in_flight =
+                std::max(in_flight, analysis.stages[stage_index(i, s)].peak_in_flight_chunks);
+        }
+        stage_result.peak_in_flight_chunks = in_flight;
+        stage_result.memory = memory_per_gpu(job, s, in_flight);
         stage_result.kernels = kernels[static_cast<std::size_t>(s)];
         if (stage_result.memory.total_bytes() > best_memory) {
             best_memory = stage_result.memory.total_bytes();
             result.memory_per_gpu = stage_result.memory;
             result.memory_stage = s;
         }
-        // Every stage stands for tp·dp GPUs, so the cluster mean is the mean over stages.
-        const StepBreakdown& b = stage_result.breakdown;
+        // Every stage stands for tp·dp GPUs, so the cluster mean is the mean over stages (of
+        // the replica means, each simulated replica weighted by the replicas it stands for).
+        StepBreakdown b = stage_result.breakdown;
+        if (!is_folded) {
+            b = StepBreakdown{};
+            for (std::size_t i = 0; i < replicas.size(); ++i) {
+                const StepBreakdown r =
+                    to_step_breakdown(analysis.stages[stage_index(i, s)].breakdown);
+                const double w = static_cast<double>(weights[i]) / layout.dp;
+                b.compute_s += w * r.compute_s;
+                b.recompute_s += w * r.recompute_s;
+                b.tp_s += w * r.tp_s;
+                b.pp_s += w * r.pp_s;
+                b.dp_s += w * r.dp_s;
+                b.zero_s += w * r.zero_s;
+                b.bubble_s += w * r.bubble_s;
+                b.other_idle_s += w * r.other_idle_s;
+            }
+        }
         result.cluster.compute_s += b.compute_s / p;
         result.cluster.recompute_s += b.recompute_s / p;
         result.cluster.tp_s += b.tp_s / p;
         result.cluster.pp_s += b.pp_s / p;
         result.cluster.dp_s += b.dp_s / p;
         result.cluster.zero_s += b.zero_s / p;
+        result.cluster.ep_s += b.ep_s / p;
         result.cluster.bubble_s += b.bubble_s / p;
         result.cluster.other_idle_s += b.other_idle_s / p;
         result.stages.push_back(std::move(stage_result));
@@ -459,8 +582,10 @@ StepResult simulate_step(const TrainingJob& job,
     result.model_flops_per_step = model_flops_per_step(job);
     result.hardware_flops_per_step = hardware_flops_per_step(job);
     result.parameters = parameter_count(job.model);
-    result.six_n_tokens_flops = analytic::six_n_d_flops(static_cast<double>(result.parameters),
-                                                        static_cast<double>(tokens_per_step(job)));
+    // N: the active parameters (all of them for a dense model; MoE: the routed top_k).
+    result.six_n_tokens_flops =
+        analytic::six_n_d_flops(static_cast<double>(active_parameter_count(job.model)),
+                                static_cast<double>(tokens_per_step(job)));
     if (step_s > 0) {
         const double capacity = step_s * result.gpus * peak;
         result.mfu = capacity > 0 ? result.model_flops_per_step / capacity : 0;
@@ -474,7 +599,8 @@ StepResult simulate_step(const TrainingJob& job,
         CriticalPathEntry entry;
         entry.stage = segment.stage;
         if (segment.stage >= 0) {
-            entry.rank = groups.stage_ranks[static_cast<std::size_t>(segment.stage)][0];
+            entry.stage = segment.stage % p;
+            entry.rank = replica_rank(static_cast<std::size_t>(segment.stage / p), entry.stage);
         }
         entry.kind = segment.kind;
         entry.time_s = seconds(segment.time);
@@ -494,25 +620,38 @@ StepResult simulate_step(const TrainingJob& job,
         }
         return total;
     };
-    double worst_f = 0, worst_b = 0, worst_w = 0, worst_tp = 0, worst_compute = 0;
+    const auto ep_time = [&](int stage, const EpAllToAll& exchange) {
+        if (options.is_communication_free || exchange.size_bytes <= 0) {
+            return 0.0;
+        }
+        const CommRequest comm = ep_all_to_all_request(groups, stage, exchange);
+        return closed.auto_time_s(comm.request);
+    };
+    double worst_f = 0, worst_b = 0, worst_w = 0, worst_tp = 0, worst_compute = 0, worst_ep = 0;
     int worst_stage = 0;
     for (int s = 0; s < p; ++s) {
-        double f = 0, b = 0, w = 0, tp = 0;
+        double f = 0, b = 0, w = 0, tp = 0, ep = 0;
         for (int c = 0; c < v; ++c) {
             for (const LayerWork& work :
                  costs.virtual_stages[static_cast<std::size_t>(virtual_stage(s, c, p))]) {
-                f += seconds(work.forward);
-                b += seconds(work.backward_input + work.recompute);
-                w += seconds(work.backward_weight);
+                f += seconds(work.forward + work.moe.forward);
+                b += seconds(work.backward_input + work.recompute + work.moe.backward_input);
+                w += seconds(work.backward_weight + work.moe.backward_weight);
                 tp += tp_time(s, work.forward_collectives) + tp_time(s, work.backward_collectives) +
                       tp_time(s, work.recompute_collectives);
+                ep += ep_time(s, work.moe.dispatch) + ep_time(s, work.moe.combine) +
+                      ep_time(s, work.moe.backward_dispatch) +
+                      ep_time(s, work.moe.backward_combine);
             }
         }
+        // EP all-to-alls block the compute stream like TP collectives: part of the op.
+        tp += ep;
         if (f + b + w + tp > worst_f + worst_b + worst_w + worst_tp) {
             worst_f = f;
             worst_b = b;
             worst_w = w;
             worst_tp = tp;
+            worst_ep = ep;
             worst_stage = s;
         }
         worst_compute = std::max(
@@ -560,8 +699,16 @@ StepResult simulate_step(const TrainingJob& job,
         make_estimate("compute", worst.breakdown.compute_s + worst.breakdown.recompute_s,
                       worst_compute, "m·Σ work/(peak·efficiency) + optimizer, slowest stage",
                       "kernels are not contended: only picosecond rounding differs"));
+    if (job.model.is_moe() && layout.ep > 1) {
+        result.estimates.push_back(make_estimate(
+            "ep", worst.breakdown.ep_s, m * worst_ep,
+            "m·Σ all-to-all closed form per MoE layer (4 per layer: dispatch, combine, and both "
+            "backward)",
+            "the all-to-alls block the compute stream; the simulation times each on the real "
+            "routes of the EP group (uncontended, memoized, with fast fidelity)"));
+    }
     result.estimates.push_back(make_estimate(
-        "tp", worst.breakdown.tp_s, m * worst_tp,
+        "tp", worst.breakdown.tp_s, m * (worst_tp - worst_ep),
         "m·Σ ring α–β per TP collective (α slowest neighbour route, β narrowest link)",
         "the simulated collective is pipelined in chunks over the real per-hop routes; with "
         "full fidelity it also shares links with PP and DP traffic"));
@@ -581,10 +728,12 @@ StepResult simulate_step(const TrainingJob& job,
         "the DP stream and share links with pipeline traffic"));
 
     if (options.keeps_timeline) {
-        const TaskGraph& graph = lowered.graph;
+        const TaskGraph& graph = simulated.graph;
         std::map<std::uint32_t, int> stage_of_rank;
-        for (int s = 0; s < p; ++s) {
-            stage_of_rank.emplace(groups.stage_ranks[static_cast<std::size_t>(s)][0].value, s);
+        for (std::size_t i = 0; i < replicas.size(); ++i) {
+            for (int s = 0; s < p; ++s) {
+                stage_of_rank.emplace(replica_rank(i, s).value, s);
+            }
         }
         for (std::size_t i = 0; i < graph.size(); ++i) {
             const Task& task = graph.tasks()[i];
@@ -613,10 +762,12 @@ StepResult simulate_step(const TrainingJob& job,
             }
             result.timeline.push_back(std::move(slice));
         }
-        for (int s = 0; s < p; ++s) {
-            for (const IdleGap& gap : analysis.stages[static_cast<std::size_t>(s)].gaps) {
+        for (std::size_t k = 0; k < analysis.stages.size(); ++k) {
+            const std::size_t i = k / static_cast<std::size_t>(p);
+            const int s = static_cast<int>(k % static_cast<std::size_t>(p));
+            for (const IdleGap& gap : analysis.stages[k].gaps) {
                 TimelineSlice slice;
-                slice.rank = groups.stage_ranks[static_cast<std::size_t>(s)][0];
+                slice.rank = replica_rank(i, s);
                 slice.stage = s;
                 slice.category = std::string(to_string(gap.category));
                 slice.stream = "compute";

@@ -195,12 +195,13 @@ std::string result_table(const std::string& topology_file,
                   format_size(static_cast<double>(r.memory_per_gpu.activations_bytes)).c_str(),
                   format_size(static_cast<double>(r.memory_per_gpu.transient_bytes)).c_str());
     out << line;
-    out << "breakdown (s)  compute  recompute       tp       pp       dp     zero   bubble  "
-           "other\n";
+    out << "breakdown (s)  compute  recompute       tp       pp       dp     zero       ep   "
+           "bubble  other\n";
     const auto row = [&](const std::string& name, const StepBreakdown& b) {
-        std::snprintf(line, sizeof line, "%-12s %8.4f %10.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.4f\n",
+        std::snprintf(line, sizeof line,
+                      "%-12s %8.4f %10.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.4f\n",
                       name.c_str(), b.compute_s, b.recompute_s, b.tp_s, b.pp_s, b.dp_s, b.zero_s,
-                      b.bubble_s, b.other_idle_s);
+                      b.ep_s, b.bubble_s, b.other_idle_s);
         out << line;
     };
     row("cluster mean", r.cluster);
@@ -242,6 +243,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     bool allow_oom = false;
     bool free_comm = false;
     bool exact_groups = false;
+    bool exact = false;
     int threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     po::options_description description("stepsim step options");
     description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
@@ -256,6 +258,9 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "the shared network)")("network", po::value<std::string>(&network),
                                "fair_share (default) or alpha_beta")(
         "free-comm", po::bool_switch(&free_comm), "make every communication take zero time")(
+        "exact", po::bool_switch(&exact),
+        "simulate every DP replica's pipeline and time every collective group itself, instead "
+        "of folding alike replicas into one (the check of the symmetry the default relies on)")(
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
         "groups of the same shape")(
@@ -267,11 +272,12 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "fast fidelity: threads timing the distinct collectives (default: all cores; the "
         "result does not depend on it)");
     add_common_options(description, common);
-    if (!parse_command_line(args, description, {}, common, io,
-                            "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
-                            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
-                            "[--network fair_share|alpha_beta] [--free-comm] [--exact-groups] "
-                            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
+    if (!parse_command_line(
+            args, description, {}, common, io,
+            "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
+            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
+            "[--network fair_share|alpha_beta] [--free-comm] [--exact] [--exact-groups] "
+            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
         return 0;
     }
     StepOptions options;
@@ -279,6 +285,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
+    options.is_exact = exact;
     options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty() || !plot_file.empty();
     if (threads < 1) {
         throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
