@@ -451,12 +451,19 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
+    if (options.is_exact && layout.ep > 1) {
+        // An EP group spans DP replicas: their copies cannot be moved replica by replica.
+        throw std::invalid_argument(
+            "simulating every DP replica (exact) does not support expert parallelism (ep = " +
+            std::to_string(layout.ep) + ")");
+    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));
         std::iota(replicas.begin(), replicas.end(), 0);
         weights.assign(replicas.size(), 1);
-    } else if (!options.is_communication_free) {
+    } else if (!options.is_communication_free && layout.ep == 1) {
+        // (With ep > 1 the replicas of an EP group exchange tokens: they are folded unchecked.)
         ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
         replicas = std::move(classes.representatives);
         weights = std::move(classes.weights);
@@ -561,6 +568,7 @@ StepResult simulate_step(const TrainingJob& job,
                 b.pp_s += w * r.pp_s;
                 b.dp_s += w * r.dp_s;
                 b.zero_s += w * r.zero_s;
+                b.ep_s += w * r.ep_s;
                 b.bubble_s += w * r.bubble_s;
                 b.other_idle_s += w * r.other_idle_s;
             }
