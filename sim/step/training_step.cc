@@ -268,8 +268,16 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     int next_layer = 0;
     for (int vs = 0; vs < p * v; ++vs) {
         KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
+        int dense_count = 0;
+        int moe_count = 0;
         for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
-            t += m * (job.model.is_moe_layer(next_layer++) ? moe_layer : dense_layer);
+            ++(job.model.is_moe_layer(next_layer++) ? moe_count : dense_count);
+        }
+        if (dense_count > 0) {
+            t += (m * dense_count) * dense_layer;
+        }
+        if (moe_count > 0) {
+            t += (m * moe_count) * moe_layer;
         }
         if (vs == 0) {
             t += m *
