@@ -118,7 +118,7 @@ private:
     /// The search by level is used while it takes in less than this fraction of the
     /// connected component (a running mean over about kTakenFractionWindow probes, one every
     /// kProbeInterval large re-sharings, the first one included).
-    static constexpr double kMaxTakenFraction = 0.5;
+    static constexpr double kMaxTakenFraction = 0.25;
     static constexpr double kTakenFractionWindow = 4;
     static constexpr std::uint64_t kProbeInterval = 32;
     /// Relative slack under which a link counts as full when the search reads old rates.
