@@ -5,6 +5,7 @@
 // the Python module's to_json()/to_dict() return. Field names carry their units.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace stepsim {
@@ -14,6 +15,7 @@ struct StepBreakdown;
 
 namespace study {
 struct ValidationResult;
+struct SearchResult;
 }  // namespace study
 
 /// A step breakdown as an object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s, bubble_s,
@@ -23,5 +25,9 @@ void write_json(JsonWriter& json, const StepBreakdown& breakdown);
 /// `stepsim validate --json`: the rows (listed, or with their results), per-table error
 /// statistics and the targets over the rows held to them. Ends with a newline.
 std::string to_json(const study::ValidationResult& result);
+
+/// `stepsim search --json`: the counts and the best `top` layouts (0: every simulated one),
+/// with the objective's fields. Ends with a newline.
+std::string to_json(const study::SearchResult& result, std::size_t top);
 
 }  // namespace stepsim

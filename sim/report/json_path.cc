@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// File: json_lookup.cc
+// File: json_path.cc
 // A scanner that skips JSON values without building a tree: enough to walk a path.
-#include "json_lookup.h"
+#include "stepsim/json_path.h"
 
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
-namespace stepsim::cli {
+namespace stepsim {
 
 namespace {
 
@@ -222,4 +222,4 @@ std::string json_text(std::string_view raw) {
     return text;
 }
 
-}  // namespace stepsim::cli
+}  // namespace stepsim
