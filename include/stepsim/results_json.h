@@ -16,11 +16,21 @@ struct StepBreakdown;
 namespace study {
 struct ValidationResult;
 struct SearchResult;
+struct StepStudyResult;
+struct WhatIfStudyResult;
 }  // namespace study
 
 /// A step breakdown as an object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s, bubble_s,
 /// other_idle_s): the shape step, whatif and validate share.
 void write_json(JsonWriter& json, const StepBreakdown& breakdown);
+
+/// `stepsim step --json`: step time, rates, the cluster and per-stage breakdowns, memory,
+/// kernels, critical path, closed-form estimates and simulation counts. Ends with a newline.
+std::string to_json(const study::StepStudyResult& result);
+
+/// `stepsim whatif --json`: baseline and scenario step times, slowdown, breakdowns and their
+/// delta, attribution, sweep curve, sensitivity and critical path. Ends with a newline.
+std::string to_json(const study::WhatIfStudyResult& result);
 
 /// `stepsim validate --json`: the rows (listed, or with their results), per-table error
 /// statistics and the targets over the rows held to them. Ends with a newline.
