@@ -17,6 +17,7 @@ void write_json(JsonWriter& json, const StepBreakdown& b) {
     json.field("pp_s", b.pp_s);
     json.field("dp_s", b.dp_s);
     json.field("zero_s", b.zero_s);
+    json.field("ep_s", b.ep_s);
     json.field("bubble_s", b.bubble_s);
     json.field("other_idle_s", b.other_idle_s);
     json.end_object();

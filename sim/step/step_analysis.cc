@@ -28,6 +28,8 @@ std::string_view to_string(TimeCategory category) {
             return "dp";
         case TimeCategory::kZero:
             return "zero";
+        case TimeCategory::kEp:
+            return "ep";
         case TimeCategory::kBubble:
             return "bubble";
         case TimeCategory::kOtherIdle:
@@ -48,6 +50,8 @@ TimeCategory comm_category(CommKind kind) {
             return TimeCategory::kDp;
         case CommKind::kZero:
             return TimeCategory::kZero;
+        case CommKind::kExpertParallel:
+            return TimeCategory::kEp;
     }
     return TimeCategory::kOtherIdle;
 }
@@ -256,6 +260,7 @@ StepBreakdown to_step_breakdown(const TimeBreakdown& times) {
     b.pp_s = at(TimeCategory::kPp);
     b.dp_s = at(TimeCategory::kDp);
     b.zero_s = at(TimeCategory::kZero);
+    b.ep_s = at(TimeCategory::kEp);
     b.bubble_s = at(TimeCategory::kBubble);
     b.other_idle_s = at(TimeCategory::kOtherIdle);
     return b;

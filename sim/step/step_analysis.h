@@ -25,13 +25,14 @@ enum class TimeCategory : std::uint8_t {
     kPp,         ///< waiting while a pipeline message is on the wire
     kDp,         ///< waiting for gradient reduction
     kZero,       ///< waiting for ZeRO parameter all-gathers
+    kEp,         ///< waiting for MoE all-to-alls (token dispatch and combine)
     kBubble,     ///< waiting for another stage's compute (warm-up, drain, imbalance)
     kOtherIdle,  ///< data loading and anything else
 };
 
-inline constexpr std::size_t kTimeCategories = 8;
+inline constexpr std::size_t kTimeCategories = 9;
 
-/// "compute", "recompute", "tp", "pp", "dp", "zero", "bubble", "other_idle"
+/// "compute", "recompute", "tp", "pp", "dp", "zero", "ep", "bubble", "other_idle"
 std::string_view to_string(TimeCategory category);
 
 /// Time per category; the entries of one stage sum to the step time.

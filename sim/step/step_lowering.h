@@ -33,6 +33,28 @@ struct TpOverlap {
     Time gemm{0};  ///< the partner GEMM's time, part of the op's compute time
 };
 
+/// One all-to-all of a MoE layer over the EP group: bytes each member sends in total (own
+/// share included) and, for skewed routing, the ep×ep per-pair bytes.
+struct EpAllToAll {
+    std::int64_t size_bytes = 0;
+    std::vector<std::int64_t> pair_bytes;  ///< empty: the even split
+};
+
+/// The routed-expert part of a MoE layer (moe_lowering.h): on the compute stream, forward
+/// runs dispatch → experts → combine after the layer's own forward; backward runs the
+/// gradients' dispatch → experts' B (and W unless split off) → combine before the layer's
+/// own backward.
+struct MoeWork {
+    bool is_moe = false;
+    Time forward{0};
+    Time backward_input{0};
+    Time backward_weight{0};
+    EpAllToAll dispatch;
+    EpAllToAll combine;
+    EpAllToAll backward_dispatch;
+    EpAllToAll backward_combine;
+};
+
 /// One layer (or the embedding / the logits) of a model chunk, for one micro-batch on one GPU.
 struct LayerWork {
     int layer = kNoLayer;  ///< global layer index, kEmbeddingLayer or kLogitsLayer
@@ -49,6 +71,7 @@ struct LayerWork {
     std::vector<TpOverlap> recompute_overlaps;
     std::int64_t gradient_bytes = 0;  ///< this GPU's gradient of the layer's weights (DP)
     std::int64_t weight_bytes = 0;    ///< bytes a ZeRO-3 all-gather brings in before use
+    MoeWork moe;                      ///< MoE layers only
 };
 
 struct StepCosts {
@@ -89,6 +112,9 @@ struct RankGroups {
     std::vector<std::vector<RankId>> stage_ranks;  ///< [stage][tp index], DP replica 0
     /// [stage][tp index]: the DP group of that GPU; [s][0] is the simulated one.
     std::vector<std::vector<std::vector<RankId>>> dp_groups;
+    /// [stage][tp index]: the expert-parallel group of that GPU (ep consecutive DP indices,
+    /// the simulated GPU's first); empty without expert parallelism.
+    std::vector<std::vector<std::vector<RankId>>> ep_groups;
 
     /// Ranks 0..p-1 as p one-GPU stages with no TP and no DP (tests without a topology).
     static RankGroups single_pipeline(int stages);

@@ -37,6 +37,7 @@ enum class CommKind : std::uint8_t {
     kPipeline,        ///< activations and their gradients between pipeline stages
     kDataParallel,    ///< gradient reduction across data-parallel replicas
     kZero,            ///< ZeRO parameter all-gathers
+    kExpertParallel,  ///< MoE token dispatch / combine all-to-alls over the EP group
 };
 
 /// kTensorParallel carries the TP collectives that tp_comm_overlap runs beside the GEMMs.
@@ -44,7 +45,7 @@ enum class StreamKind : std::uint8_t { kCompute, kDataParallel, kZero, kTensorPa
 
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(ComputeKind kind);
-/// "tp", "pp", "dp", "zero"
+/// "tp", "pp", "dp", "zero", "ep"
 std::string_view to_string(CommKind kind);
 std::string_view to_string(StreamKind kind);
 

@@ -15,6 +15,7 @@ class Breakdown:
     pp_s: float
     dp_s: float
     zero_s: float
+    ep_s: float
     bubble_s: float
     other_idle_s: float
     @property

@@ -291,6 +291,7 @@ PYBIND11_MODULE(stepsim, m) {
         .def_readonly("pp_s", &StepBreakdown::pp_s)
         .def_readonly("dp_s", &StepBreakdown::dp_s)
         .def_readonly("zero_s", &StepBreakdown::zero_s)
+        .def_readonly("ep_s", &StepBreakdown::ep_s)
         .def_readonly("bubble_s", &StepBreakdown::bubble_s)
         .def_readonly("other_idle_s", &StepBreakdown::other_idle_s)
         .def_property_readonly("total_s", &StepBreakdown::total_s);
