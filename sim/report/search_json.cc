@@ -35,6 +35,9 @@ std::string to_json(const study::SearchResult& result, std::size_t top) {
         json.field("micro_batch", c.micro_batch);
         json.field("schedule", study::schedule_label(c));
         json.field("zero_stage", c.zero_stage);
+        if (result.is_moe) {
+            json.field("ep", c.ep);
+        }
         json.field("step_time_s", e.step_time_s);
         json.field("mfu", e.mfu);
         json.field("tokens_per_s", e.tokens_per_s);

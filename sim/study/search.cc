@@ -54,8 +54,14 @@ std::vector<LayoutCandidate> enumerate_layouts(const SearchSpace& space, int gpu
                         continue;  // without a pipeline every schedule is the same
                     }
                     for (const int zero : space.zero_stage) {
-                        candidates.push_back(
-                            LayoutCandidate{tp, pp, gpus / (tp * pp), mb, schedule, v, zero});
+                        const int dp = gpus / (tp * pp);
+                        for (const int ep : space.ep) {
+                            if (ep < 1 || dp % ep != 0) {
+                                continue;  // EP ranks come from data parallelism
+                            }
+                            candidates.push_back(
+                                LayoutCandidate{tp, pp, dp, mb, schedule, v, zero, ep});
+                        }
                     }
                 }
             }
@@ -72,6 +78,7 @@ TrainingJob with_layout(TrainingJob job, const LayoutCandidate& c) {
     job.layout.schedule = c.schedule;
     job.layout.virtual_stages = c.virtual_stages;
     job.layout.zero_stage = c.zero_stage;
+    job.layout.ep = c.ep;
     job.training.micro_batch = c.micro_batch;
     return job;
 }
@@ -162,6 +169,7 @@ SearchResult run_search(const TrainingJob& base,
                         const SearchOptions& options) {
     SearchResult result;
     result.model = base.model.name;
+    result.is_moe = base.model.is_moe();
     result.gpus = static_cast<int>(topology.gpu_count());
     result.by = options.by;
     result.candidates = candidates;

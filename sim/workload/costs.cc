@@ -213,13 +213,13 @@ MoeCosts moe_costs(const TrainingJob& job) {
     const double fe_in = m.is_gated ? 2.0 * fe : fe;
     const double tokens = routed_source_tokens(job);
     const std::vector<double> shares = expert_load_shares(m, job.training);
-    const int per_rank = m.experts / ep;
+    const int per_rank = std::max(1, m.experts / ep);
     const double cap = m.capacity_factor > 0 ? m.capacity_factor / m.experts : 1.0;
     std::vector<double> rank_load(static_cast<std::size_t>(ep), 0.0);
     double kept = 0.0;
     for (int e = 0; e < m.experts; ++e) {
         const double share = std::min(shares[static_cast<std::size_t>(e)], cap);
-        rank_load[static_cast<std::size_t>(e / per_rank)] += share;
+        rank_load[static_cast<std::size_t>(std::min(ep - 1, e / per_rank))] += share;
         kept += share;
     }
     const double busiest = *std::max_element(rank_load.begin(), rank_load.end());

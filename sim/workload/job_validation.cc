@@ -6,6 +6,7 @@
 #include "stepsim/workload.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,19 @@ namespace {
 
 std::string str(std::int64_t value) {
     return std::to_string(value);
+}
+
+/// A double in the fewest digits that read back to it ("-1", "0.5").
+std::string shortest(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    for (int digits = 1; digits <= 17; ++digits) {
+        std::snprintf(text, sizeof text, "%.*g", digits, value);
+        if (std::strtod(text, nullptr) == value) {
+            break;
+        }
+    }
+    return text;
 }
 
 /// "71.3 GiB" (units.h's format_size lives in the spec module, which this one may not use).
@@ -85,8 +99,8 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
                 "shared_experts must be >= 0, got " + str(m.shared_experts));
         }
         if (m.capacity_factor < 0) {
-            add("model.capacity_factor", "capacity_factor must be >= 0 (0 = dropless), got " +
-                                             std::to_string(m.capacity_factor));
+            add("model.capacity_factor",
+                "capacity_factor must be >= 0 (0 = dropless), got " + shortest(m.capacity_factor));
         }
         if (m.dense_layers < 0 || m.dense_layers > m.layers) {
             add("model.dense_layers", "dense_layers (" + str(m.dense_layers) +
@@ -94,8 +108,7 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         }
     }
     if (t.expert_skew < 0) {
-        add("training.expert_skew",
-            "expert_skew must be >= 0, got " + std::to_string(t.expert_skew));
+        add("training.expert_skew", "expert_skew must be >= 0, got " + shortest(t.expert_skew));
     }
     if (p.ep < 1) {
         add("parallelism.ep", "ep must be >= 1, got " + str(p.ep));

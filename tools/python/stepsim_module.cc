@@ -222,6 +222,7 @@ stepsim::study::StepStudyResult run_step_study(const py::object& topology,
                                                bool allow_oom,
                                                bool free_comm,
                                                bool exact_groups,
+                                               bool exact,
                                                int threads) {
     stepsim::study::StepStudyOptions options;
     try {
@@ -236,6 +237,7 @@ stepsim::study::StepStudyResult run_step_study(const py::object& topology,
     options.step.threads = threads == 0 ? stepsim::hardware_threads() : threads;
     options.step.is_communication_free = free_comm;
     options.step.is_memoized_by_shape = !exact_groups;
+    options.step.is_exact = exact;
     options.allows_oom = allow_oom;
     std::vector<stepsim::SpecOverride> workload_overrides = overrides_from(set);
     const std::vector<stepsim::SpecOverride> topology_overrides =
@@ -399,7 +401,8 @@ PYBIND11_MODULE(stepsim, m) {
     m.def("step", &run_step_study, py::arg("topology"), py::arg("workload"),
           py::arg("set") = py::none(), py::arg("fidelity") = "fast",
           py::arg("network") = "fair_share", py::arg("allow_oom") = false,
-          py::arg("free_comm") = false, py::arg("exact_groups") = false, py::arg("threads") = 0,
+          py::arg("free_comm") = false, py::arg("exact_groups") = false, py::arg("exact") = false,
+          py::arg("threads") = 0,
           "Simulates one training step (the step study, as `stepsim step`). topology and "
           "workload: a path or a loaded object; set: {path: value} overrides (paths only). "
           "Returns a StepResult.");

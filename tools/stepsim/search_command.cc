@@ -31,7 +31,8 @@ namespace {
 constexpr const char* kUsage =
     "stepsim search --topology FILE --workload FILE [--by step_time|goodput|straggler] "
     "[--top N] [--jobs N] [--tp LIST] [--pp LIST] [--micro-batch LIST] [--schedule LIST] "
-    "[--zero LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, --restart-cost R, "
+    "[--zero LIST] [--ep LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, "
+    "--restart-cost R, "
     "--steps N, --seeds N] [straggler: --straggler SPEC... | --scenario FILE, --seeds N] [--json] "
     "[--set FIELD=VALUE]...";
 
@@ -107,6 +108,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string mb_list = "1,2,4";
     std::string schedule_list = "1f1b,interleaved,zb-h1";
     std::string zero_list = "0,1";
+    std::string ep_list;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     std::string mtbf;
@@ -132,8 +134,11 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("micro-batch", po::value(&mb_list), "micro-batch sizes (default 1,2,4)")           //
         ("schedule", po::value(&schedule_list),
          "pipeline schedules: 1f1b, gpipe, zb-h1, interleaved[:V] (default "
-         "1f1b,interleaved,zb-h1)")                                                  //
-        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")                 //
+         "1f1b,interleaved,zb-h1)")                                   //
+        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")  //
+        ("ep", po::value(&ep_list),
+         "expert-parallel sizes of a MoE workload (default: the powers of 2 that divide its "
+         "experts, up to 64; 1 for a dense model)")                                  //
         ("fidelity", po::value(&fidelity), "step fidelity: fast (default) or full")  //
         ("network", po::value(&network),
          "fair_share (default) or alpha_beta (faster: no contention inside a collective)")     //
@@ -250,6 +255,16 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     space.micro_batch = parse_int_list("--micro-batch", mb_list);
     space.schedules = parse_schedules(schedule_list);
     space.zero_stage = parse_int_list("--zero", zero_list);
+    const bool is_moe = base_job.model.is_moe();
+    if (!ep_list.empty()) {
+        space.ep = parse_int_list("--ep", ep_list);
+    } else {
+        space.ep.clear();
+        for (int ep = 1; ep <= 64 && (ep == 1 || (is_moe && base_job.model.experts % ep == 0));
+             ep *= 2) {
+            space.ep.push_back(ep);
+        }
+    }
     const std::vector<LayoutCandidate> candidates = study::enumerate_layouts(space, gpus);
 
     study::SearchResult result;
@@ -280,6 +295,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::snprintf(line, sizeof line, "%4s %4s %4s %5s %3s %-14s %4s %12s %6s %10s", "rank", "tp",
                   "pp", "dp", "mb", "schedule", "zero", "step time", "MFU", "mem/GPU");
     out << line;
+    if (is_moe) {
+        out << "   ep";
+    }
     if (is_goodput) {
         std::snprintf(line, sizeof line, " %9s %12s %14s", "goodput", "ckpt every", "step/goodput");
         out << line;
@@ -297,6 +315,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                       c.zero_stage, format_duration(e.step_time_s).c_str(), 100 * e.mfu,
                       format_size(static_cast<double>(e.memory_per_gpu_bytes)).c_str());
         out << line;
+        if (is_moe) {
+            std::snprintf(line, sizeof line, " %4d", c.ep);
+            out << line;
+        }
         if (is_goodput) {
             std::snprintf(line, sizeof line, " %9.4f %12s %14s", e.goodput,
                           format_duration(e.checkpoint_interval_s).c_str(),

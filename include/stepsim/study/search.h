@@ -42,6 +42,7 @@ struct LayoutCandidate {
     PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
     int virtual_stages = 1;
     int zero_stage = 0;
+    int ep = 1;  ///< expert parallelism (MoE workloads; EP ranks come from data parallelism)
 };
 
 /// "1f1b", "gpipe", "zb-h1", "interleaved:V".
@@ -58,14 +59,16 @@ struct SearchSpace {
         {PipelineScheduleKind::kInterleaved, 2},
         {PipelineScheduleKind::kZeroBubbleH1, 1}};
     std::vector<int> zero_stage = {0, 1};
+    std::vector<int> ep = {1};
 };
 
 /// Every layout of `space` on `gpus` GPUs (dp = gpus / (tp·pp), tp·pp dividing gpus), in
-/// tp, pp, micro-batch, schedule, ZeRO order; without a pipeline only 1F1B.
+/// tp, pp, micro-batch, schedule, ZeRO, EP order; without a pipeline only 1F1B; EP sizes
+/// that divide dp.
 std::vector<LayoutCandidate> enumerate_layouts(const SearchSpace& space, int gpus);
 
 /// `job` with `candidate`'s layout: tp, pp, dp, sequence parallelism (on when tp > 1),
-/// schedule, virtual stages, ZeRO stage and micro-batch.
+/// schedule, virtual stages, ZeRO stage, expert parallelism and micro-batch.
 TrainingJob with_layout(TrainingJob job, const LayoutCandidate& candidate);
 
 /// Goodput ranking: the run each layout's step time goes through.
@@ -109,6 +112,7 @@ struct SearchResult {
     std::string topology_file;
     std::string workload_file;
     std::string model;
+    bool is_moe = false;  ///< the model has experts (the layouts then carry an EP size)
     int gpus = 0;
     SearchObjective by = SearchObjective::kStepTime;
     std::vector<LayoutCandidate> candidates;

@@ -32,6 +32,7 @@ std::vector<stepsim::SpecOverride> as_overrides(const stepsim::study::LayoutCand
             {"parallelism.schedule", schedule},
             {"parallelism.virtual_stages", std::to_string(c.virtual_stages)},
             {"parallelism.zero_stage", std::to_string(c.zero_stage)},
+            {"parallelism.ep", std::to_string(c.ep)},
             {"training.micro_batch", std::to_string(c.micro_batch)}};
 }
 

@@ -158,7 +158,7 @@ TEST_CASE("expert state is sharded over dp/ep ranks, the rest over dp", "[worklo
     job.layout.ep = 8;
     job.layout.zero_stage = 1;
     const std::int64_t experts = stage_expert_parameter_count(job, 0);
-    CHECK(experts == 32 * 1 * 3 * 4096 * 14336);  // one expert per rank, 32 layers
+    CHECK(experts == std::int64_t{32} * 3 * 4096 * 14336);  // one expert per rank, 32 layers
     const std::int64_t params = stage_parameter_count(job, 0);
     CHECK(params == parameter_count(job.model) - 32 * 7 * std::int64_t{3 * 4096 * 14336});
     const MemoryBreakdown memory = memory_per_gpu(job, 0);
