@@ -4,6 +4,7 @@
 // from the same layout given as overrides (what `stepsim search` did before it edited structs):
 // the same validate_job verdict and, when valid, the same simulated step to the picosecond.
 // run_search() must not depend on the thread count.
+#include "stepsim/error.h"
 #include "stepsim/results_json.h"
 #include "stepsim/spec.h"
 #include "stepsim/study/search.h"
@@ -44,7 +45,7 @@ TEST_CASE("with_layout equals loading the layout as overrides", "[study][search]
     stepsim::study::SearchSpace space;
     space.tp = {1, 2, 4};
     space.pp = {1, 2, 4};
-    space.micro_batch = {1, 2};
+    space.micro_batch = {1, 2, 3};  // 3 does not divide the batch: invalid layouts too
     space.zero_stage = {0, 1};
     const auto candidates = stepsim::study::enumerate_layouts(space, 16);
     REQUIRE(candidates.size() > 10);
