@@ -456,7 +456,8 @@ StepResult simulate_step(const TrainingJob& job,
         replicas.resize(static_cast<std::size_t>(layout.dp));
         std::iota(replicas.begin(), replicas.end(), 0);
         weights.assign(replicas.size(), 1);
-    } else if (!options.is_communication_free) {
+    } else if (!options.is_communication_free && layout.ep == 1) {
+        // (With ep > 1 the replicas of an EP group exchange tokens: they are folded unchecked.)
         ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
         replicas = std::move(classes.representatives);
         weights = std::move(classes.weights);
@@ -561,6 +562,7 @@ StepResult simulate_step(const TrainingJob& job,
                 b.pp_s += w * r.pp_s;
                 b.dp_s += w * r.dp_s;
                 b.zero_s += w * r.zero_s;
+                b.ep_s += w * r.ep_s;
                 b.bubble_s += w * r.bubble_s;
                 b.other_idle_s += w * r.other_idle_s;
             }
