@@ -58,6 +58,9 @@ public:
     Topology(Topology&&) noexcept;
     Topology& operator=(Topology&&) noexcept;
 
+    /// A deep copy (a worker that edits links, as a what-if study does, needs its own).
+    Topology clone() const;
+
     /// Adds a device. Names are non-empty and unique (UserError otherwise). GPUs get ranks in
     /// the order they are added.
     NodeId add_node(std::string name, NodeKind kind, std::int32_t host = -1, std::int32_t tier = 0);

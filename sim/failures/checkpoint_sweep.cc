@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: checkpoint_sweep.cc
 // Checkpoint-interval sweeps: every (failure rate, interval) point over the same seeds (common
-// random numbers: seed k has the same failure times at every interval), run on a pool of
-// std::threads, handed out in point order whatever the thread count; then per failure rate
-// the best interval, the band the simulation cannot tell from it, and Young's and Daly's
+// random numbers: seed k has the same failure times at every interval), run on parallel_for
+// workers, handed out in point order whatever the thread count; then per failure rate the best
+// interval, the band the simulation cannot tell from it, and Young's and Daly's
 // intervals with their simulated goodput.
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 #include "stepsim/failures.h"
+#include "stepsim/parallel.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace stepsim {
 
@@ -118,10 +117,6 @@ std::vector<SweepPoint> run_checkpoint_sweep(
 
     std::mutex mutex;
     std::size_t next_to_emit = 0;
-    std::atomic<std::size_t> next_to_run{0};
-    std::exception_ptr error;
-    std::atomic<bool> has_error{false};
-
     auto emit_ready = [&] {  // under `mutex`
         while (next_to_emit < points.size() && is_ready[next_to_emit]) {
             if (on_point) {
@@ -134,45 +129,21 @@ std::vector<SweepPoint> run_checkpoint_sweep(
         std::lock_guard lock(mutex);
         emit_ready();
     }
-    auto worker = [&] {
-        try {
-            while (!has_error.load()) {
-                const std::size_t i = next_to_run.fetch_add(1);
-                if (i >= points.size()) {
-                    return;
-                }
-                if (i < done.size() && done[i]) {
-                    continue;
-                }
-                RunSpec run = spec.base;
-                run.failures = spec.failure_rates[static_cast<std::size_t>(points[i].rate_index)];
-                run.checkpoint.interval_steps = points[i].interval_steps;
-                RunSummary summary = simulate_runs(run, spec.base_seed, spec.seeds);
-                std::lock_guard lock(mutex);
-                points[i].summary = summary;
-                is_ready[i] = true;
-                emit_ready();
-            }
-        } catch (...) {
-            std::lock_guard lock(mutex);
-            if (!error) {
-                error = std::current_exception();
-            }
-            has_error = true;
+    // parallel_for: the points in order on spec.threads workers; finished points are emitted
+    // in point order as they become ready; the lowest failed point's exception is rethrown.
+    parallel_for(points.size(), spec.threads, [&](std::size_t i, std::size_t) {
+        if (i < done.size() && done[i]) {
+            return;
         }
-    };
-    const int threads = std::min<int>(spec.threads, static_cast<int>(points.size()));
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) {
-        pool.emplace_back(worker);
-    }
-    worker();
-    for (std::thread& thread : pool) {
-        thread.join();
-    }
-    if (error) {
-        std::rethrow_exception(error);
-    }
+        RunSpec run = spec.base;
+        run.failures = spec.failure_rates[static_cast<std::size_t>(points[i].rate_index)];
+        run.checkpoint.interval_steps = points[i].interval_steps;
+        RunSummary summary = simulate_runs(run, spec.base_seed, spec.seeds);
+        std::lock_guard lock(mutex);
+        points[i].summary = summary;
+        is_ready[i] = true;
+        emit_ready();
+    });
     return points;
 }
 

@@ -3,18 +3,18 @@
 // Communication tasks on a real topology: the shared network (chunk level, contending) or a
 // memoized isolated run of the same collective (see step_executor.h).
 #include "stepsim/error.h"
+#include "stepsim/parallel.h"
 
 #include "step_executor.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <exception>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -132,33 +132,18 @@ void IsolatedCollectiveTimer::precompute(const std::vector<const CollectiveReque
         }
         return;
     }
-    // Each worker takes the next run; results and errors land in per-run slots, so what is
-    // memoized (and which error is rethrown) does not depend on the interleaving.
+    // parallel_for workers, each with its own Router, take the next run; results land in
+    // per-run slots, so what is memoized (and which error is rethrown: the lowest run's) does
+    // not depend on the interleaving.
     std::vector<Time> done(todo.size(), kNever);
-    std::vector<std::exception_ptr> errors(todo.size());
-    std::atomic<std::size_t> next{0};
-    const auto work = [&] {
-        Router router(topology_);
-        for (std::size_t i = next++; i < todo.size(); i = next++) {
-            try {
-                done[i] = run_isolated(*todo[i].second, router);
-            } catch (...) {
-                errors[i] = std::current_exception();
-            }
+    std::vector<std::optional<Router>> routers(workers);
+    parallel_for(todo.size(), static_cast<int>(workers), [&](std::size_t i, std::size_t worker) {
+        if (!routers[worker]) {
+            routers[worker].emplace(topology_);
         }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t w = 1; w < workers; ++w) {
-        pool.emplace_back(work);
-    }
-    work();
-    for (std::thread& t : pool) {
-        t.join();
-    }
+        done[i] = run_isolated(*todo[i].second, *routers[worker]);
+    });
     for (std::size_t i = 0; i < todo.size(); ++i) {
-        if (errors[i]) {
-            std::rethrow_exception(errors[i]);
-        }
         cache_.emplace(std::move(todo[i].first), done[i]);
     }
 }

@@ -6,12 +6,12 @@
 // go to `threads` worker threads; each run owns its Simulator and streams and results are
 // kept by index, so they do not depend on the thread count.
 #include "stepsim/error.h"
+#include "stepsim/parallel.h"
 #include "stepsim/perturbed_step.h"
 #include "stepsim/random.h"
 #include "stepsim/stragglers.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -25,36 +25,12 @@ namespace stepsim {
 
 namespace {
 
-/// fn(i) for i in [0, n) on up to `threads` threads; results by index. The first exception
-/// (by index) is rethrown.
+/// fn(i) for i in [0, n) on up to `threads` threads (parallel_for); results by index. The
+/// lowest failed index's exception is rethrown.
 template <class Result, class Fn>
 std::vector<Result> parallel_map(std::size_t n, int threads, Fn fn) {
     std::vector<Result> results(n);
-    std::vector<std::exception_ptr> errors(n);
-    std::atomic<std::size_t> next{0};
-    const auto work = [&] {
-        for (std::size_t i = next++; i < n; i = next++) {
-            try {
-                results[i] = fn(i);
-            } catch (...) {
-                errors[i] = std::current_exception();
-            }
-        }
-    };
-    const auto workers = static_cast<std::size_t>(std::max(1, threads));
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < std::min(workers, n); ++t) {
-        pool.emplace_back(work);
-    }
-    work();
-    for (std::thread& thread : pool) {
-        thread.join();
-    }
-    for (const std::exception_ptr& error : errors) {
-        if (error) {
-            std::rethrow_exception(error);
-        }
-    }
+    parallel_for(n, threads, [&](std::size_t i, std::size_t) { results[i] = fn(i); });
     return results;
 }
 

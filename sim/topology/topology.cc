@@ -82,6 +82,31 @@ Topology::~Topology() = default;
 Topology::Topology(Topology&&) noexcept = default;
 Topology& Topology::operator=(Topology&&) noexcept = default;
 
+Topology Topology::clone() const {
+    // The graphs are rebuilt edge by edge in link order (the order add_link() made them), not
+    // copied: Boost 1.74's adjacency_list copy trips GCC 12's -Wmaybe-uninitialized.
+    Topology copy;
+    Impl& to = *copy.impl_;
+    const Impl& from = *impl_;
+    to.nodes = from.nodes;
+    to.links = from.links;
+    to.out_links = from.out_links;
+    to.node_by_name = from.node_by_name;
+    to.gpus = from.gpus;
+    to.rank_by_node = from.rank_by_node;
+    to.gpu_hosts = from.gpu_hosts;
+    to.version = from.version;
+    for (std::size_t i = 0; i < from.nodes.size(); ++i) {
+        boost::add_vertex(to.graph);
+        boost::add_vertex(to.reversed);
+    }
+    for (const Link& link : from.links) {
+        boost::add_edge(link.src.index(), link.dst.index(), link.id, to.graph);
+        boost::add_edge(link.dst.index(), link.src.index(), link.id, to.reversed);
+    }
+    return copy;
+}
+
 NodeId Topology::add_node(std::string name, NodeKind kind, std::int32_t host, std::int32_t tier) {
     if (name.empty()) {
         throw UserError("add_node: device name must not be empty");

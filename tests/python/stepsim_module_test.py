@@ -29,8 +29,48 @@ class ModuleMatchesCli(unittest.TestCase):
         run = cli("step", "--topology", TOPOLOGY, "--workload", WORKLOAD, "--set",
                   "training.micro_batch=1", "--set", "parallelism.sequence_parallel=true", "--json")
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertEqual(result, json.loads(run.stdout))
+        self.assertEqual(result.to_dict(), json.loads(run.stdout))
+        self.assertEqual(result.to_json(), run.stdout)
         self.assertGreater(result["step_time_s"], 0)
+
+    def test_step_result_attributes_are_the_json_fields(self):
+        result = stepsim.step(topology=TOPOLOGY, workload=WORKLOAD)
+        self.assertIsInstance(result, stepsim.StepResult)
+        d = result.to_dict()
+        self.assertEqual(result.step_time_s, d["step_time_s"])
+        self.assertEqual(result.mfu, d["mfu"])
+        self.assertEqual(result.schedule, d["schedule"])
+        self.assertEqual(result.breakdown.tp_s, d["cluster_breakdown"]["tp_s"])
+        self.assertEqual(result.breakdown.bubble_s, d["cluster_breakdown"]["bubble_s"])
+        self.assertEqual(len(result.stages), len(d["stages"]))
+        for stage, expected in zip(result.stages, d["stages"]):
+            self.assertEqual(stage.stage, expected["stage"])
+            self.assertEqual(stage.rank, expected["rank"])
+            self.assertEqual(stage.bubble_fraction, expected["bubble_fraction"])
+            self.assertEqual(stage.breakdown.compute_s, expected["breakdown"]["compute_s"])
+            # For one GPU the categories sum to the step time.
+            self.assertAlmostEqual(stage.breakdown.total_s, result.step_time_s, places=9)
+        self.assertEqual(result.hbm_bytes, d["memory_per_gpu_bytes"]["hbm_bytes"])
+
+    def test_edited_workload_object_equals_the_override(self):
+        # job.parallelism.tp = 4 on the loaded object and --set parallelism.tp=4 on the file
+        # are the same job, so the same step (and the same JSON but for the workload name).
+        job = stepsim.load_workload(path=WORKLOAD)
+        self.assertEqual(job.problems(), [])
+        job.parallelism.tp = 4
+        job.parallelism.dp = 16 // (4 * job.parallelism.pp)
+        self.assertEqual(job.parallelism.tp, 4)
+        by_object = stepsim.step(topology=stepsim.load_topology(path=TOPOLOGY), workload=job)
+        by_set = stepsim.step(topology=TOPOLOGY, workload=WORKLOAD,
+                              set={"parallelism.tp": 4, "parallelism.dp": job.parallelism.dp})
+        self.assertEqual(by_object.step_time_s, by_set.step_time_s)
+        a, b = by_object.to_dict(), by_set.to_dict()
+        for key in ("topology", "workload"):
+            a.pop(key)
+            b.pop(key)
+        self.assertEqual(a, b)
+        job.parallelism.tp = 3
+        self.assertTrue(job.problems())
 
     def test_checkpoint_same_numbers(self):
         flags = dict(step_time="10s", steps="5000", checkpoint_cost="60s", restart_cost="10min",
@@ -82,9 +122,11 @@ class ModuleMatchesCli(unittest.TestCase):
     def test_load_text_and_file(self):
         with open(WORKLOAD) as f:
             text = f.read()
-        self.assertEqual(stepsim.load_workload(text=text, set={"parallelism.tp": 4}),
-                         stepsim.load_workload(path=WORKLOAD, set=["parallelism.tp=4"]))
+        self.assertEqual(stepsim.load_workload(text=text, set={"parallelism.tp": 4}).facts(),
+                         stepsim.load_workload(path=WORKLOAD, set=["parallelism.tp=4"]).facts())
+        self.assertEqual(stepsim.load_workload(path=WORKLOAD, set=["parallelism.tp=4"])["tp"], 4)
         self.assertEqual(stepsim.load_topology(path=TOPOLOGY)["gpus"], 16)
+        self.assertEqual(stepsim.load_topology(path=TOPOLOGY).gpus, 16)
         with self.assertRaises(stepsim.SpecError) as caught:
             stepsim.load_workload(text=text.replace("heads: 16", "heads: 15"), name="inline.textproto")
         self.assertTrue(str(caught.exception).startswith("inline.textproto:"), str(caught.exception))

@@ -25,7 +25,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 def main(out_png):
     step = stepsim.step(topology=os.path.join(ROOT, "topologies/dgx-h100-1024.textproto"),
                         workload=os.path.join(ROOT, "workloads/gpt3-175b.textproto"))
-    step_time = f"{step['step_time_s']:.6g}s"
+    step_time = f"{step.step_time_s:.6g}s"
     spec = os.path.join(ROOT, "tools/examples/sweeps/goodput.textproto")
     with tempfile.TemporaryDirectory() as out_dir:
         rows = stepsim.sweep(spec, out_dir, set=[f"args[1]={step_time}"])["rows"]

@@ -45,7 +45,7 @@ def main():
                             network=args.network)
     layouts = result["ranked"]
     hbm_bytes = stepsim.step(topology=args.topology, workload=args.workload,
-                             allow_oom=True)["memory_per_gpu_bytes"]["hbm_bytes"]
+                             allow_oom=True).hbm_bytes
     front = pareto_front(layouts)
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.scatter([r["memory_per_gpu_bytes"] / 1e9 for r in layouts],

@@ -1,23 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: stepsim_module.cc
-// `import stepsim`: the CLI's commands run in-process with --json and returned as plain Python
-// objects (dicts and lists with the JSON output's keys), so Python and the CLI give the same
-// numbers. Bad input raises stepsim.SpecError (a ValueError) and internal errors
-// stepsim.InternalError (a RuntimeError), both with the CLI's exact messages.
+// `import stepsim`: the study layer's typed results and the specs as objects. step() calls the
+// step study and returns a StepResult (attributes, .to_dict(), .to_json() through the one
+// serializer, sim/report/step_json.cc); load_workload()/load_topology() return Workload and
+// Topology objects that can be edited and passed back. The other commands still run in-process
+// with --json and return dicts. Bad input raises stepsim.SpecError (a ValueError) and internal
+// errors stepsim.InternalError (a RuntimeError), both with the CLI's exact messages.
+// Type stubs: tools/python/stepsim.pyi.
 //
-//   stepsim.step(topology="topologies/dgx-h100-16.textproto",
-//                workload="workloads/tiny-pp.textproto", set={"training.micro_batch": 2})
+//   job = stepsim.load_workload("workloads/tiny-pp.textproto"); job.parallelism.tp = 4
+//   r = stepsim.step(topology="topologies/dgx-h100-16.textproto", workload=job)
+//   r.step_time_s, r.breakdown.tp_s, r.stages[0].bubble_fraction, r.to_dict()
 //   stepsim.run("collective", ["--topology", "...", "--op", "all_reduce", ...])
 #include "stepsim/error.h"
+#include "stepsim/parallel.h"
+#include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/spec.h"
+#include "stepsim/study/step.h"
+#include "stepsim/topology.h"
+#include "stepsim/units.h"
 #include "stepsim/workload.h"
 
+#include "command.h"
 #include "run_command.h"
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -155,12 +167,100 @@ py::dict workload_facts(const stepsim::TrainingJob& job) {
     return d;
 }
 
+/// Raises stepsim.SpecError with the CLI's message for `stepsim COMMAND` flag errors.
+[[noreturn]] void raise_usage(const std::string& command, const std::string& message) {
+    PyErr_SetString(py::module_::import("stepsim").attr("SpecError").ptr(),
+                    ("stepsim " + command + ": error: " + message).c_str());
+    throw py::error_already_set();
+}
+
+/// A topology given as a path (loaded with `overrides`) or as a loaded Topology object.
+struct TopologyArgument {
+    std::unique_ptr<stepsim::Topology> owned;
+    const stepsim::Topology* topology = nullptr;
+    std::string file;  ///< as reported with the result
+};
+
+TopologyArgument topology_argument(const py::object& value,
+                                   const std::vector<stepsim::SpecOverride>& overrides) {
+    TopologyArgument argument;
+    if (py::isinstance<stepsim::Topology>(value)) {
+        if (!overrides.empty()) {
+            throw py::value_error("set= topology fields need a topology path, not an object");
+        }
+        argument.topology = &value.cast<const stepsim::Topology&>();
+        argument.file = "<topology object>";
+        return argument;
+    }
+    argument.file = py::str(value);
+    argument.owned =
+        std::make_unique<stepsim::Topology>(stepsim::load_topology_file(argument.file, overrides));
+    argument.topology = argument.owned.get();
+    return argument;
+}
+
+stepsim::TrainingJob workload_argument(const py::object& value,
+                                       const std::vector<stepsim::SpecOverride>& overrides,
+                                       std::string& file) {
+    if (py::isinstance<stepsim::TrainingJob>(value)) {
+        if (!overrides.empty()) {
+            throw py::value_error("set= workload fields need a workload path; edit the object");
+        }
+        file = "<workload object>";
+        return value.cast<stepsim::TrainingJob>();
+    }
+    file = py::str(value);
+    return stepsim::load_workload_file(file, overrides);
+}
+
+/// stepsim.step(): the step study, as `stepsim step` runs it, returning its typed result.
+stepsim::study::StepStudyResult run_step_study(const py::object& topology,
+                                               const py::object& workload,
+                                               const py::object& set,
+                                               const std::string& fidelity,
+                                               const std::string& network,
+                                               bool allow_oom,
+                                               bool free_comm,
+                                               bool exact_groups,
+                                               bool exact,
+                                               int threads) {
+    stepsim::study::StepStudyOptions options;
+    try {
+        options.step.fidelity = stepsim::cli::parse_fidelity_flag(fidelity);
+        options.step.network = stepsim::cli::parse_network_flag(network);
+    } catch (const stepsim::cli::UsageError& e) {
+        raise_usage("step", e.what());
+    }
+    if (threads < 0) {
+        raise_usage("step", "--threads must be >= 1, got " + std::to_string(threads));
+    }
+    options.step.threads = threads == 0 ? stepsim::hardware_threads() : threads;
+    options.step.is_communication_free = free_comm;
+    options.step.is_memoized_by_shape = !exact_groups;
+    options.step.is_exact = exact;
+    options.allows_oom = allow_oom;
+    std::vector<stepsim::SpecOverride> workload_overrides = overrides_from(set);
+    const std::vector<stepsim::SpecOverride> topology_overrides =
+        stepsim::cli::take_topology_overrides(workload_overrides);
+    const TopologyArgument t = topology_argument(topology, topology_overrides);
+    const stepsim::TrainingJob job =
+        workload_argument(workload, workload_overrides, options.workload_file);
+    options.topology_file = t.file;
+    const py::gil_scoped_release release;
+    return stepsim::study::run_step(job, *t.topology, options);
+}
+
+py::object json_loads(const std::string& text) {
+    return py::module_::import("json").attr("loads")(text);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(stepsim, m) {
     m.doc() =
-        "stepsim: a discrete-event simulator of LLM-training GPU clusters. Functions run the "
-        "CLI's commands in-process and return their --json output as dicts.";
+        "stepsim: a discrete-event simulator of LLM-training GPU clusters. step() returns a "
+        "typed StepResult; load_workload()/load_topology() return editable spec objects; the "
+        "other functions run the CLI's commands in-process and return their --json as dicts.";
     const py::object spec_error = py::reinterpret_borrow<py::object>(
         PyErr_NewException("stepsim.SpecError", PyExc_ValueError, nullptr));
     const py::object internal_error = py::reinterpret_borrow<py::object>(
@@ -180,10 +280,137 @@ PYBIND11_MODULE(stepsim, m) {
         }
     });
 
+    using stepsim::StageResult;
+    using stepsim::StepBreakdown;
+    using stepsim::TrainingJob;
+    using stepsim::study::StepStudyResult;
+    py::class_<StepBreakdown>(m, "Breakdown",
+                              "Seconds per category (mean over GPUs for the cluster); "
+                              "for one GPU they sum to the step time.")
+        .def_readonly("compute_s", &StepBreakdown::compute_s)
+        .def_readonly("recompute_s", &StepBreakdown::recompute_s)
+        .def_readonly("tp_s", &StepBreakdown::tp_s)
+        .def_readonly("pp_s", &StepBreakdown::pp_s)
+        .def_readonly("dp_s", &StepBreakdown::dp_s)
+        .def_readonly("zero_s", &StepBreakdown::zero_s)
+        .def_readonly("ep_s", &StepBreakdown::ep_s)
+        .def_readonly("bubble_s", &StepBreakdown::bubble_s)
+        .def_readonly("other_idle_s", &StepBreakdown::other_idle_s)
+        .def_property_readonly("total_s", &StepBreakdown::total_s);
+    py::class_<StageResult>(m, "StageResult", "One pipeline stage, simulated on one GPU.")
+        .def_readonly("stage", &StageResult::stage)
+        .def_property_readonly("rank", [](const StageResult& s) { return s.rank.value; })
+        .def_readonly("breakdown", &StageResult::breakdown)
+        .def_readonly("bubble_fraction", &StageResult::bubble_fraction)
+        .def_readonly("peak_in_flight_chunks", &StageResult::peak_in_flight_chunks)
+        .def_property_readonly("memory_bytes",
+                               [](const StageResult& s) { return s.memory.total_bytes(); });
+    py::class_<StepStudyResult>(m, "StepResult",
+                                "One simulated training step (stepsim.step()). Fields as in "
+                                "`stepsim step --json`; to_dict()/to_json() give that JSON.")
+        .def_readonly("topology", &StepStudyResult::topology_file)
+        .def_readonly("workload", &StepStudyResult::workload_file)
+        .def_property_readonly("schedule", [](const StepStudyResult& r) { return r.step.schedule; })
+        .def_property_readonly("step_time_s",
+                               [](const StepStudyResult& r) { return r.step.step_time_s; })
+        .def_property_readonly("bubble_fraction",
+                               [](const StepStudyResult& r) { return r.step.bubble_fraction; })
+        .def_property_readonly("mfu", [](const StepStudyResult& r) { return r.step.mfu; })
+        .def_property_readonly("hfu", [](const StepStudyResult& r) { return r.step.hfu; })
+        .def_property_readonly("tokens_per_s",
+                               [](const StepStudyResult& r) { return r.step.tokens_per_s; })
+        .def_property_readonly("model_flops_per_step",
+                               [](const StepStudyResult& r) { return r.step.model_flops_per_step; })
+        .def_property_readonly("gpus", [](const StepStudyResult& r) { return r.step.gpus; })
+        .def_property_readonly(
+            "memory_per_gpu_bytes",
+            [](const StepStudyResult& r) { return r.step.memory_per_gpu.total_bytes(); })
+        .def_readonly("hbm_bytes", &StepStudyResult::hbm_bytes)
+        .def_property_readonly(
+            "breakdown", [](const StepStudyResult& r) { return r.step.cluster; },
+            "the cluster breakdown (mean over GPUs)")
+        .def_property_readonly("stages", [](const StepStudyResult& r) { return r.step.stages; })
+        .def(
+            "to_json", [](const StepStudyResult& r) { return stepsim::to_json(r); },
+            "`stepsim step --json`'s text")
+        .def(
+            "to_dict", [](const StepStudyResult& r) { return json_loads(stepsim::to_json(r)); },
+            "`stepsim step --json` as a dict")
+        .def("__getitem__",
+             [](const StepStudyResult& r, const std::string& key) {
+                 const py::object d = json_loads(stepsim::to_json(r));
+                 return py::object(d[py::str(key)]);
+             })
+        .def("__repr__", [](const StepStudyResult& r) {
+            return "<StepResult step_time_s=" + stepsim::format_number(r.step.step_time_s) +
+                   " schedule=" + r.step.schedule + " gpus=" + std::to_string(r.step.gpus) + ">";
+        });
+    py::class_<stepsim::ParallelLayout>(m, "Parallelism", "A workload's parallel layout.")
+        .def_readwrite("tp", &stepsim::ParallelLayout::tp)
+        .def_readwrite("pp", &stepsim::ParallelLayout::pp)
+        .def_readwrite("dp", &stepsim::ParallelLayout::dp)
+        .def_readwrite("virtual_stages", &stepsim::ParallelLayout::virtual_stages)
+        .def_readwrite("zero_stage", &stepsim::ParallelLayout::zero_stage)
+        .def_readwrite("sequence_parallel", &stepsim::ParallelLayout::is_sequence_parallel)
+        .def_property_readonly("schedule", [](const stepsim::ParallelLayout& l) {
+            return std::string(stepsim::to_string(l.schedule));
+        });
+    py::class_<stepsim::TrainingConfig>(m, "Training", "A workload's batch settings.")
+        .def_readwrite("global_batch", &stepsim::TrainingConfig::global_batch)
+        .def_readwrite("micro_batch", &stepsim::TrainingConfig::micro_batch);
+    py::class_<stepsim::ModelConfig>(m, "Model", "A workload's model shape.")
+        .def_readwrite("name", &stepsim::ModelConfig::name)
+        .def_readwrite("layers", &stepsim::ModelConfig::layers)
+        .def_readwrite("hidden", &stepsim::ModelConfig::hidden)
+        .def_readwrite("ffn_hidden", &stepsim::ModelConfig::ffn_hidden)
+        .def_readwrite("heads", &stepsim::ModelConfig::heads)
+        .def_readwrite("seq_len", &stepsim::ModelConfig::seq_len)
+        .def_readwrite("vocab", &stepsim::ModelConfig::vocab);
+    py::class_<TrainingJob>(m, "Workload",
+                            "A loaded workload spec (stepsim.load_workload()); edit its fields "
+                            "and pass it to stepsim.step(workload=...).")
+        .def_readwrite("parallelism", &TrainingJob::layout)
+        .def_readwrite("training", &TrainingJob::training)
+        .def_readwrite("model", &TrainingJob::model)
+        .def_property_readonly("gpu", [](const TrainingJob& j) { return j.gpu.name; })
+        .def(
+            "problems",
+            [](const TrainingJob& j) {
+                std::vector<std::string> out;
+                for (const stepsim::JobProblem& p : stepsim::validate_job(j)) {
+                    out.push_back(p.field_path + ": " + p.message);
+                }
+                return out;
+            },
+            "What validate_job() finds wrong after edits (field: message), [] when valid.")
+        .def("facts", &workload_facts, "name, gpu, layout and sizes as a dict")
+        .def("__getitem__", [](const TrainingJob& j, const std::string& key) {
+            const py::dict d = workload_facts(j);
+            return py::object(d[py::str(key)]);
+        });
+    py::class_<stepsim::Topology>(m, "Topology", "A loaded cluster (stepsim.load_topology()).")
+        .def_property_readonly("gpus", &stepsim::Topology::gpu_count)
+        .def_property_readonly("hosts", &stepsim::Topology::host_count)
+        .def_property_readonly("nodes", &stepsim::Topology::node_count)
+        .def_property_readonly("links", &stepsim::Topology::link_count)
+        .def("facts", &topology_facts, "gpus, hosts, nodes and links as a dict")
+        .def("__getitem__", [](const stepsim::Topology& t, const std::string& key) {
+            const py::dict d = topology_facts(t);
+            return py::object(d[py::str(key)]);
+        });
+    m.def("step", &run_step_study, py::arg("topology"), py::arg("workload"),
+          py::arg("set") = py::none(), py::arg("fidelity") = "fast",
+          py::arg("network") = "fair_share", py::arg("allow_oom") = false,
+          py::arg("free_comm") = false, py::arg("exact_groups") = false, py::arg("exact") = false,
+          py::arg("threads") = 0,
+          "Simulates one training step (the step study, as `stepsim step`). topology and "
+          "workload: a path or a loaded object; set: {path: value} overrides (paths only). "
+          "Returns a StepResult.");
+
     m.def("run", &run_json, py::arg("command"), py::arg("args"),
           "Runs `stepsim COMMAND ARGS... --json` in-process and returns the parsed JSON.");
     for (const char* name :
-         {"step", "collective", "checkpoint", "workload", "topology", "search", "whatif"}) {
+         {"collective", "checkpoint", "workload", "topology", "search", "whatif"}) {
         const std::string command = name;
         m.def(
             name,
@@ -227,15 +454,14 @@ PYBIND11_MODULE(stepsim, m) {
             if (path.is_none() == text.is_none()) {
                 throw py::value_error("give path or text");
             }
-            return topology_facts(
-                path.is_none()
-                    ? stepsim::load_topology_text(text.cast<std::string>(), name, overrides)
-                    : stepsim::load_topology_file(path.cast<std::string>(), overrides));
+            return path.is_none()
+                       ? stepsim::load_topology_text(text.cast<std::string>(), name, overrides)
+                       : stepsim::load_topology_file(path.cast<std::string>(), overrides);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",
-        "Loads and validates a topology spec (a file or text, with overrides); returns its "
-        "counts.");
+        "Loads and validates a topology spec (a file or text, with overrides); returns a "
+        "Topology (t.gpus, t['gpus'], t.facts()).");
     m.def(
         "load_workload",
         [](const py::object& path, const py::object& text, const py::object& set,
@@ -244,13 +470,12 @@ PYBIND11_MODULE(stepsim, m) {
             if (path.is_none() == text.is_none()) {
                 throw py::value_error("give path or text");
             }
-            return workload_facts(
-                path.is_none()
-                    ? stepsim::load_workload_text(text.cast<std::string>(), name, overrides)
-                    : stepsim::load_workload_file(path.cast<std::string>(), overrides));
+            return path.is_none()
+                       ? stepsim::load_workload_text(text.cast<std::string>(), name, overrides)
+                       : stepsim::load_workload_file(path.cast<std::string>(), overrides);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",
-        "Loads and validates a workload spec (a file or text, with overrides); returns its "
-        "layout and sizes.");
+        "Loads and validates a workload spec (a file or text, with overrides); returns a "
+        "Workload (job.parallelism.tp = 4; job['tp'], job.facts()).");
 }

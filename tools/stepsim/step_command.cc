@@ -9,6 +9,7 @@
 #include "stepsim/chakra.h"
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
+#include "stepsim/study/step.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
 #include "stepsim/units.h"
@@ -28,120 +29,6 @@ namespace po = boost::program_options;
 namespace stepsim::cli {
 
 namespace {
-
-void write_memory(JsonWriter& json, const MemoryBreakdown& m, std::int64_t hbm_bytes) {
-    json.begin_object();
-    json.field("weights_bytes", m.weights_bytes);
-    json.field("gradients_bytes", m.gradients_bytes);
-    json.field("optimizer_bytes", m.optimizer_bytes);
-    json.field("activations_bytes", m.activations_bytes);
-    json.field("transient_bytes", m.transient_bytes);
-    json.field("total_bytes", m.total_bytes());
-    json.field("hbm_bytes", hbm_bytes);
-    json.end_object();
-}
-
-std::string result_json(const std::string& topology_file,
-                        const std::string& workload_file,
-                        const TrainingJob& job,
-                        const StepResult& r) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("topology", topology_file);
-    json.field("workload", workload_file);
-    json.field("schedule", r.schedule);
-    json.field("fidelity", to_string(r.fidelity));
-    json.field("step_time_s", r.step_time_s);
-    json.field("bubble_fraction", r.bubble_fraction);
-    json.field("bubble_ratio", r.bubble_ratio);
-    json.field("mfu", r.mfu);
-    json.field("hfu", r.hfu);
-    json.field("tokens_per_s", r.tokens_per_s);
-    json.field("useful_tokens_per_s", r.useful_tokens_per_s);
-    json.field("model_flops_per_step", r.model_flops_per_step);
-    json.field("six_n_tokens_flops", r.six_n_tokens_flops);
-    json.field("hardware_flops_per_step", r.hardware_flops_per_step);
-    json.field("parameters", r.parameters);
-    json.key("cluster_breakdown");
-    write_json(json, r.cluster);
-    json.key("memory_per_gpu_bytes");
-    write_memory(json, r.memory_per_gpu, job.gpu.hbm_bytes);
-    json.field("memory_stage", r.memory_stage);
-    json.key("stages").begin_array();
-    for (const StageResult& s : r.stages) {
-        json.begin_object();
-        json.field("stage", s.stage);
-        json.field("rank", static_cast<std::int64_t>(s.rank.value));
-        json.field("bubble_fraction", s.bubble_fraction);
-        json.field("peak_in_flight_chunks", s.peak_in_flight_chunks);
-        json.key("breakdown");
-        write_json(json, s.breakdown);
-        json.key("memory_bytes");
-        write_memory(json, s.memory, job.gpu.hbm_bytes);
-        json.key("kernels").begin_object();
-        json.field("time_s", s.kernels.time_s);
-        json.field("gemm_s", s.kernels.gemm_s);
-        json.field("attention_s", s.kernels.attention_s);
-        json.field("memory_s", s.kernels.memory_s);
-        json.field("launch_s", s.kernels.launch_s);
-        json.field("kernels", s.kernels.kernels);
-        json.field("kernels_from_profile", s.kernels.kernels_from_profile);
-        json.field("kernels_from_model", s.kernels.kernels - s.kernels.kernels_from_profile);
-        json.end_object();
-        json.end_object();
-    }
-    json.end_array();
-    json.key("compute").begin_object();
-    json.field("model", r.compute_model);
-    json.field("stack", r.stack);
-    json.field("attention_kernel", r.attention_kernel);
-    json.field("kernel_profile", r.kernel_profile);
-    double kernels = 0;
-    double from_profile = 0;
-    for (const StageResult& s : r.stages) {
-        kernels += s.kernels.kernels;
-        from_profile += s.kernels.kernels_from_profile;
-    }
-    // Over the simulated GPUs (one per stage), per step.
-    json.field("kernels", kernels);
-    json.field("kernels_from_profile", from_profile);
-    json.field("kernels_from_model", kernels - from_profile);
-    json.end_object();
-    json.key("critical_path").begin_array();
-    for (const CriticalPathEntry& e : r.critical_path) {
-        json.begin_object();
-        json.field("stage", e.stage);
-        json.field("rank", static_cast<std::int64_t>(e.rank.value));
-        json.field("kind", e.kind);
-        json.field("time_s", e.time_s);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("estimates").begin_array();
-    for (const StepEstimate& e : r.estimates) {
-        json.begin_object();
-        json.field("name", e.name);
-        json.field("simulated_s", e.simulated_s);
-        json.field("closed_form_s", e.closed_form_s);
-        json.field("difference_s", e.difference_s);
-        json.field("closed_form", e.closed_form);
-        json.field("explanation", e.explanation);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("simulation").begin_object();
-    json.field("gpus", r.gpus);
-    json.field("simulated_gpus", r.simulated_gpus);
-    json.field("stages", r.stages_count);
-    json.field("microbatches", r.microbatches);
-    json.field("chunks", r.chunks);
-    json.field("tasks", static_cast<std::uint64_t>(r.tasks));
-    json.field("events", r.events);
-    json.field("fingerprint", r.fingerprint);
-    json.end_object();
-    json.end_object();
-    return json.str() + "\n";
-}
 
 std::string result_table(const std::string& topology_file,
                          const std::string& workload_file,
@@ -298,9 +185,13 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         take_topology_overrides(workload_overrides);
     const Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
-    validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
-                                 workload_file, topology_file);
-    const StepResult result = simulate_step(job, topology, options);
+    study::StepStudyOptions study_options;
+    study_options.step = options;
+    study_options.allows_oom = allow_oom;
+    study_options.topology_file = topology_file;
+    study_options.workload_file = workload_file;
+    const study::StepStudyResult study_result = study::run_step(job, topology, study_options);
+    const StepResult& result = study_result.step;
     if (!trace_file.empty()) {
         write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
     }
@@ -323,7 +214,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         chakra::finish_chakra_export(chakra_prefix,
                                      static_cast<std::size_t>(job.layout.world_size()), groups);
     }
-    io.emit(common.json ? result_json(topology_file, workload_file, job, result)
+    io.emit(common.json ? to_json(study_result)
                         : result_table(topology_file, workload_file, job, result));
     return 0;
 }

@@ -2,10 +2,9 @@
 // File: sweep_runner.cc
 #include "sweep_runner.h"
 
-#include "stepsim/error.h"
+#include "stepsim/json_path.h"
 #include "stepsim/report.h"
 
-#include "json_lookup.h"
 #include "run_command.h"
 
 #include <algorithm>

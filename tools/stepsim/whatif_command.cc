@@ -10,6 +10,7 @@
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
 #include "stepsim/stragglers.h"
+#include "stepsim/study/whatif.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
 #include "stepsim/units.h"
@@ -86,103 +87,6 @@ StragglerSweep parse_sweep(const std::string& text) {
     return sweep;
 }
 
-void write_summary(JsonWriter& json, const SampleSummary& s) {
-    json.begin_object();
-    json.field("count", s.count);
-    json.field("mean_s", s.mean);
-    json.field("p50_s", s.p50);
-    json.field("p99_s", s.p99);
-    json.field("min_s", s.min);
-    json.field("max_s", s.max);
-    json.end_object();
-}
-
-StepBreakdown delta(const StepBreakdown& a, const StepBreakdown& b) {
-    StepBreakdown d;
-    d.compute_s = b.compute_s - a.compute_s;
-    d.recompute_s = b.recompute_s - a.recompute_s;
-    d.tp_s = b.tp_s - a.tp_s;
-    d.pp_s = b.pp_s - a.pp_s;
-    d.dp_s = b.dp_s - a.dp_s;
-    d.zero_s = b.zero_s - a.zero_s;
-    d.ep_s = b.ep_s - a.ep_s;
-    d.bubble_s = b.bubble_s - a.bubble_s;
-    d.other_idle_s = b.other_idle_s - a.other_idle_s;
-    return d;
-}
-
-std::string result_json(const std::string& topology_file,
-                        const std::string& workload_file,
-                        const Scenario& scenario,
-                        const WhatIfResult& r) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("topology", topology_file);
-    json.field("workload", workload_file);
-    json.field("description", scenario.description);
-    json.field("seed", static_cast<std::uint64_t>(scenario.seed));
-    json.field("baseline_step_time_s", r.baseline_step_time_s);
-    json.field("scenario_step_time_s", r.scenario_step_time_s.mean);
-    json.field("slowdown", r.slowdown);
-    json.field("is_faster_than_baseline", r.is_faster_than_baseline);
-    json.key("scenario_step_time_stats");
-    write_summary(json, r.scenario_step_time_s);
-    json.key("simulated_replicas").begin_array();
-    for (const int d : r.simulated_replicas) {
-        json.value(static_cast<std::int64_t>(d));
-    }
-    json.end_array();
-    json.key("baseline_breakdown");
-    write_json(json, r.baseline);
-    json.key("scenario_breakdown");
-    write_json(json, r.scenario);
-    json.key("breakdown_delta");
-    write_json(json, delta(r.baseline, r.scenario));
-    json.field("baseline_waiting_s", r.baseline_waiting_s);
-    json.field("scenario_waiting_s", r.scenario_waiting_s);
-    json.key("attribution").begin_array();
-    for (const AttributionEntry& a : r.attribution) {
-        json.begin_object();
-        json.field("element", a.element);
-        json.field("step_time_s", a.step_time_s);
-        json.field("slowdown", a.slowdown);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("sweep").begin_array();
-    for (const SweepCurvePoint& p : r.sweep) {
-        json.begin_object();
-        json.field("value", p.value);
-        json.field("mean_s", p.step_time_s.mean);
-        json.field("p50_s", p.step_time_s.p50);
-        json.field("p99_s", p.step_time_s.p99);
-        json.field("slowdown", p.slowdown);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("sensitivity").begin_array();
-    for (const SensitivityEntry& s : r.sensitivity) {
-        json.begin_object();
-        json.field("element", s.element);
-        json.field("critical_path_s_per_percent", s.critical_path_s_per_percent);
-        if (std::isfinite(s.simulated_s_per_percent)) {
-            json.field("simulated_s_per_percent", s.simulated_s_per_percent);
-        }
-        json.end_object();
-    }
-    json.end_array();
-    json.key("critical_path").begin_array();
-    for (const auto& [name, time_s] : r.critical_path) {
-        json.begin_object();
-        json.field("segment", name);
-        json.field("time_s", time_s);
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
-
 std::string result_table(const std::string& topology_file,
                          const std::string& workload_file,
                          const Scenario& scenario,
@@ -226,7 +130,8 @@ std::string result_table(const std::string& topology_file,
     };
     row("baseline", r.baseline, r.baseline_waiting_s);
     row("scenario", r.scenario, r.scenario_waiting_s);
-    row("delta", delta(r.baseline, r.scenario), r.scenario_waiting_s - r.baseline_waiting_s);
+    row("delta", study::breakdown_delta(r.baseline, r.scenario),
+        r.scenario_waiting_s - r.baseline_waiting_s);
     if (!r.attribution.empty()) {
         out << "\nattribution (each element alone)\n";
         for (const AttributionEntry& a : r.attribution) {
@@ -499,8 +404,6 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         take_prefixed_overrides(workload_overrides, "scenario.");
     Topology topology = load_topology_file(topology_file, topology_overrides);
     const TrainingJob job = load_workload_file(workload_file, workload_overrides);
-    validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), allow_oom,
-                                 workload_file, topology_file);
     Scenario scenario;
     if (!scenario_file.empty()) {
         scenario = load_scenario_file(scenario_file, topology, job, scenario_overrides);
@@ -511,7 +414,15 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
     if (seed != 0) {
         scenario.seed = seed;
     }
-    const WhatIfResult result = run_whatif(job, topology, scenario, step_options, options);
+    study::WhatIfStudyOptions study_options;
+    study_options.step = step_options;
+    study_options.whatif = options;
+    study_options.allows_oom = allow_oom;
+    study_options.topology_file = topology_file;
+    study_options.workload_file = workload_file;
+    const study::WhatIfStudyResult study_result =
+        study::run_whatif_study(job, topology, scenario, study_options);
+    const WhatIfResult& result = study_result.whatif;
     if (!trace_file.empty()) {
         LinkEdits edits(topology, scenario.slowdowns);
         StepOptions traced = step_options;
@@ -525,7 +436,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         write_file_atomically(plot_file,
                               sweep_plot_svg(topology_file, workload_file, *options.sweep, result));
     }
-    io.emit(common.json ? result_json(topology_file, workload_file, scenario, result)
+    io.emit(common.json ? to_json(study_result)
                         : result_table(topology_file, workload_file, scenario, result));
     return 0;
 }

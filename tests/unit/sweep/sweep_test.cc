@@ -7,8 +7,8 @@
 #include "stepsim/sweep.h"
 
 #include "stepsim/error.h"
+#include "stepsim/json_path.h"
 
-#include "json_lookup.h"
 #include "run_command.h"
 #include "sweep_runner.h"
 
@@ -157,13 +157,13 @@ TEST_CASE("sweeps past 10^7 points are refused up front", "[sweep]") {
 TEST_CASE("json_lookup returns raw values by path", "[sweep]") {
     const std::string doc =
         R"({"a": {"b": [1, {"c": 2.50e-3, "s": "x\"y\n"}]}, "t": true, "e": []})";
-    CHECK(stepsim::cli::json_lookup(doc, "a.b[1].c") == "2.50e-3");
-    CHECK(stepsim::cli::json_lookup(doc, "a.b[0]") == "1");
-    CHECK(stepsim::cli::json_text(*stepsim::cli::json_lookup(doc, "a.b[1].s")) == "x\"y\n");
-    CHECK(stepsim::cli::json_lookup(doc, "t") == "true");
-    CHECK(stepsim::cli::json_lookup(doc, "e") == "[]");
-    CHECK_FALSE(stepsim::cli::json_lookup(doc, "a.b[2]"));
-    CHECK_FALSE(stepsim::cli::json_lookup(doc, "a.x"));
+    CHECK(stepsim::json_lookup(doc, "a.b[1].c") == "2.50e-3");
+    CHECK(stepsim::json_lookup(doc, "a.b[0]") == "1");
+    CHECK(stepsim::json_text(*stepsim::json_lookup(doc, "a.b[1].s")) == "x\"y\n");
+    CHECK(stepsim::json_lookup(doc, "t") == "true");
+    CHECK(stepsim::json_lookup(doc, "e") == "[]");
+    CHECK_FALSE(stepsim::json_lookup(doc, "a.b[2]"));
+    CHECK_FALSE(stepsim::json_lookup(doc, "a.x"));
 }
 
 TEST_CASE("ranks split the points deterministically, balanced by predicted cost", "[sweep]") {
@@ -226,10 +226,10 @@ TEST_CASE("sweep output is identical with 1 and 2 threads and records invalid po
     CHECK(read(one / "results.jsonl") == read(two / "results.jsonl"));
     // 5 tp x 3 pp x 5 dp x 2 micro-batches = 150 points; tp·pp·dp = 16 for 12 (tp, pp, dp)
     // triples of these axes, each at mb 2 (runs) and 3 (32 % (3·dp) != 0: invalid).
-    CHECK(stepsim::cli::json_lookup(r2.output, "points") == "150");
-    CHECK(stepsim::cli::json_lookup(r2.output, "ok") == "12");
-    CHECK(stepsim::cli::json_lookup(r2.output, "invalid") == "12");
-    CHECK(stepsim::cli::json_lookup(r2.output, "skipped") == "126");
+    CHECK(stepsim::json_lookup(r2.output, "points") == "150");
+    CHECK(stepsim::json_lookup(r2.output, "ok") == "12");
+    CHECK(stepsim::json_lookup(r2.output, "invalid") == "12");
+    CHECK(stepsim::json_lookup(r2.output, "skipped") == "126");
     const std::string csv = read(one / "results.csv");
     CHECK(count_lines(csv) == 151);
     CHECK_THAT(csv, Catch::Contains("\n0,1,1,1,2,skipped,,,,,,,tp*pp*dp != 16 GPUs\n"));
@@ -243,9 +243,9 @@ TEST_CASE("sweep output is identical with 1 and 2 threads and records invalid po
          "--set", "parallelism.tp=2", "--set", "parallelism.pp=4", "--set", "parallelism.dp=2",
          "--set", "training.micro_batch=2", "--json"});
     REQUIRE(step.status == 0);
-    CHECK_THAT(csv, Catch::Contains(
-                        ",2,4,2,2,ok," +
-                        std::string(*stepsim::cli::json_lookup(step.output, "step_time_s")) + ","));
+    CHECK_THAT(
+        csv, Catch::Contains(",2,4,2,2,ok," +
+                             std::string(*stepsim::json_lookup(step.output, "step_time_s")) + ","));
 }
 
 TEST_CASE("a sweep resumes after a partial last row, byte-identical", "[sweep]") {
@@ -270,7 +270,7 @@ TEST_CASE("a sweep resumes after a partial last row, byte-identical", "[sweep]")
     const auto resumed =
         stepsim::cli::run_command("sweep", {spec, "--out", cut.string(), "-q", "--json"});
     REQUIRE(resumed.status == 0);
-    CHECK(stepsim::cli::json_lookup(resumed.output, "resumed") == "9");
+    CHECK(stepsim::json_lookup(resumed.output, "resumed") == "9");
     CHECK(read(cut / "results.csv") == csv);
     CHECK(read(cut / "results.jsonl") == jsonl);
     // Another sweep's directory is refused.
@@ -321,7 +321,7 @@ TEST_CASE("a sweep killed with SIGKILL and restarted loses and repeats no point"
     args.push_back("--json");
     const auto resumed = stepsim::cli::run_command("sweep", args);
     REQUIRE(resumed.status == 0);
-    CHECK(std::stoll(std::string(*stepsim::cli::json_lookup(resumed.output, "resumed"))) >= 5);
+    CHECK(std::stoll(std::string(*stepsim::json_lookup(resumed.output, "resumed"))) >= 5);
     CHECK(read(killed / "results.csv") == read(reference / "results.csv"));
     CHECK(read(killed / "results.jsonl") == read(reference / "results.jsonl"));
 }

@@ -14,9 +14,9 @@
 // mean, the slow rank's ops enter the mean (1 + 0.2/4 = 1.05x for stage 3's op types), the
 // ideal step is 2.4% above the baseline, and S_replay = 1.0953: the gap is the mean rule's,
 // checked here at < 3%.
+#include "stepsim/json_path.h"
 #include "stepsim/trace.h"
 
-#include "json_lookup.h"
 #include "run_command.h"
 #include "unit/trace/trace_test_traces.h"
 
@@ -37,15 +37,15 @@ const std::string kSource = STEPSIM_SOURCE_DIR;
 const std::string kShipped = "/work/shared/data/straggler-traces";
 
 double number_at(const std::string& json, const std::string& path) {
-    const auto raw = stepsim::cli::json_lookup(json, path);
+    const auto raw = stepsim::json_lookup(json, path);
     REQUIRE(raw.has_value());
     return std::stod(std::string(*raw));
 }
 
 std::string text_at(const std::string& json, const std::string& path) {
-    const auto raw = stepsim::cli::json_lookup(json, path);
+    const auto raw = stepsim::json_lookup(json, path);
     REQUIRE(raw.has_value());
-    return stepsim::cli::json_text(*raw);
+    return stepsim::json_text(*raw);
 }
 
 /// Replays `trace` with --plot and --trace outputs and checks that the run failed with status

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// File: json_lookup.cc
+// File: json_path.cc
 // A scanner that skips JSON values without building a tree: enough to walk a path.
-#include "json_lookup.h"
+#include "stepsim/json_path.h"
 
 #include "stepsim/error.h"
 
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace stepsim::cli {
+namespace stepsim {
 
 namespace {
 
@@ -224,4 +224,4 @@ std::string json_text(std::string_view raw) {
     return text;
 }
 
-}  // namespace stepsim::cli
+}  // namespace stepsim
