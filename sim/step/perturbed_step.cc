@@ -60,7 +60,8 @@ namespace {
 
 bool is_shared(const Task& task) {
     return task.kind != TaskKind::kCompute &&
-           (task.comm == CommKind::kDataParallel || task.comm == CommKind::kZero);
+           (task.comm == CommKind::kDataParallel || task.comm == CommKind::kZero ||
+            task.comm == CommKind::kFsdp);
 }
 
 struct ReplicatedStep {
@@ -263,6 +264,8 @@ void add_scaled(StepBreakdown& into, const StepBreakdown& b, double weight) {
     into.pp_s += weight * b.pp_s;
     into.dp_s += weight * b.dp_s;
     into.zero_s += weight * b.zero_s;
+    into.cp_s += weight * b.cp_s;
+    into.fsdp_s += weight * b.fsdp_s;
     into.bubble_s += weight * b.bubble_s;
     into.other_idle_s += weight * b.other_idle_s;
 }
@@ -275,9 +278,16 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                             const StepPerturbation& perturbation) {
     const ParallelLayout& layout = job.layout;
     if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
-        throw std::invalid_argument("tp·pp·dp = " + std::to_string(layout.world_size()) +
+        throw std::invalid_argument("tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
                                     " GPUs, the topology has " +
                                     std::to_string(topology.gpu_count()));
+    }
+    if (layout.cp > 1) {
+        // The replicas of a perturbed step are DP replicas of one CP rank; the CP peers'
+        // perturbations are not modelled (docs/models/context-parallel.md, "Limits").
+        throw SpecError(SourceLocation{}, "parallelism.cp",
+                        "what-if studies do not support context parallelism (cp " +
+                            std::to_string(layout.cp) + ") yet");
     }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);

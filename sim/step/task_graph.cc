@@ -54,6 +54,10 @@ std::string_view to_string(CommKind kind) {
             return "dp";
         case CommKind::kZero:
             return "zero";
+        case CommKind::kContextParallel:
+            return "cp";
+        case CommKind::kFsdp:
+            return "fsdp";
     }
     return "?";
 }
@@ -68,6 +72,8 @@ std::string_view to_string(StreamKind kind) {
             return "zero";
         case StreamKind::kTensorParallel:
             return "tp";
+        case StreamKind::kContextParallel:
+            return "cp";
     }
     return "?";
 }
