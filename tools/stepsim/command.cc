@@ -89,21 +89,6 @@ bool parse_command_line(const std::vector<std::string>& args,
     return true;
 }
 
-void write_breakdown(JsonWriter& json, const StepBreakdown& b) {
-    json.begin_object();
-    json.field("compute_s", b.compute_s);
-    json.field("recompute_s", b.recompute_s);
-    json.field("tp_s", b.tp_s);
-    json.field("pp_s", b.pp_s);
-    json.field("dp_s", b.dp_s);
-    json.field("zero_s", b.zero_s);
-    json.field("cp_s", b.cp_s);
-    json.field("fsdp_s", b.fsdp_s);
-    json.field("bubble_s", b.bubble_s);
-    json.field("other_idle_s", b.other_idle_s);
-    json.end_object();
-}
-
 StepFidelity parse_fidelity_flag(const std::string& text) {
     if (text == "fast") {
         return StepFidelity::kFast;

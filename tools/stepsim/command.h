@@ -78,10 +78,6 @@ bool parse_command_line(const std::vector<std::string>& args,
                         CommandIo& io,
                         std::string_view usage);
 
-/// Writes a step breakdown as a JSON object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s,
-/// bubble_s, other_idle_s): the shape `step` and `whatif` share.
-void write_breakdown(JsonWriter& json, const StepBreakdown& breakdown);
-
 /// --fidelity: "fast" or "full"; anything else raises UsageError.
 StepFidelity parse_fidelity_flag(const std::string& text);
 

@@ -7,6 +7,7 @@
 // path that is a topology field but not a workload field ("instance[0].count").
 #include "stepsim/chakra.h"
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
 #include "stepsim/units.h"
@@ -61,7 +62,7 @@ std::string result_json(const std::string& topology_file,
     json.field("hardware_flops_per_step", r.hardware_flops_per_step);
     json.field("parameters", r.parameters);
     json.key("cluster_breakdown");
-    write_breakdown(json, r.cluster);
+    write_json(json, r.cluster);
     json.key("memory_per_gpu_bytes");
     write_memory(json, r.memory_per_gpu, job.gpu.hbm_bytes);
     json.field("memory_stage", r.memory_stage);
@@ -73,7 +74,7 @@ std::string result_json(const std::string& topology_file,
         json.field("bubble_fraction", s.bubble_fraction);
         json.field("peak_in_flight_chunks", s.peak_in_flight_chunks);
         json.key("breakdown");
-        write_breakdown(json, s.breakdown);
+        write_json(json, s.breakdown);
         json.key("memory_bytes");
         write_memory(json, s.memory, job.gpu.hbm_bytes);
         json.key("kernels").begin_object();

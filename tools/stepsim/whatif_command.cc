@@ -8,6 +8,7 @@
 // (replay_command.cc).
 #include "stepsim/perturbed_step.h"
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/stragglers.h"
 #include "stepsim/topology.h"
 #include "stepsim/training_step.h"
@@ -133,11 +134,11 @@ std::string result_json(const std::string& topology_file,
     }
     json.end_array();
     json.key("baseline_breakdown");
-    write_breakdown(json, r.baseline);
+    write_json(json, r.baseline);
     json.key("scenario_breakdown");
-    write_breakdown(json, r.scenario);
+    write_json(json, r.scenario);
     json.key("breakdown_delta");
-    write_breakdown(json, delta(r.baseline, r.scenario));
+    write_json(json, delta(r.baseline, r.scenario));
     json.field("baseline_waiting_s", r.baseline_waiting_s);
     json.field("scenario_waiting_s", r.scenario_waiting_s);
     json.key("attribution").begin_array();
