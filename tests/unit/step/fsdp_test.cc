@@ -18,6 +18,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 using namespace stepsim;
@@ -102,7 +103,8 @@ TEST_CASE("FSDP prefetch: only the first gather and the last reduce-scatter are 
     // gather, which was issued behind the last forward gather.
     const StepAnalysis slow = run(fsdp_layers(15'000, 3'000, 1));
     REQUIRE(slow.step_time ==
-            ns(std::max(kLayers * 15'000 + kF, (kLayers + 1) * 15'000) + kLayers * kB + 3'000));
+            ns(std::max<std::int64_t>(kLayers * 15'000 + kF, (kLayers + 1) * 15'000) +
+               kLayers * kB + 3'000));
 }
 
 TEST_CASE("ZeRO-3 gather volume and reduce-scatters of a step against the closed form",
