@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace stepsim::analytic {
 
@@ -129,6 +130,42 @@ double hierarchical_all_reduce_time_s(std::int64_t nodes,
                                       const CollectiveCost& intra,
                                       const CollectiveCost& inter,
                                       std::int64_t pieces);
+
+/// All-to-all with per-pair volumes: `pair_bytes` is n×n row-major, entry i·n + j what member
+/// i sends to member j (the diagonal is ignored). The closed forms below take it; the uniform
+/// all-to-all of S bytes per member is pair_bytes = S/n off the diagonal.
+///
+/// Direct (every pair at once): T = α + β·max over members of max(bytes out, bytes in) when
+/// the flows of a member share its port (port-limited), α + β·max pair otherwise. The
+/// port-limited form is the lower bound every schedule obeys; max-min sharing reaches it when
+/// the busiest port's flows are the last to finish (uniform volumes, one hot receiver).
+double direct_all_to_all_skewed_time_s(std::int64_t n,
+                                       const std::vector<double>& pair_bytes,
+                                       const CollectiveCost& cost,
+                                       bool is_port_limited);
+/// Pairwise exchange (MPI's): n−1 steps, in step s member i sends to i+s and receives from
+/// i−s (mod n), each step after the previous one of both ends:
+///   T = Σ_{s=1}^{n−1} (α + β·max_i pair_bytes(i, i+s)).
+/// Exact for uniform volumes and when each step's largest transfer lies on one member's chain
+/// (one hot receiver); an upper bound otherwise.
+double pairwise_all_to_all_time_s(std::int64_t n,
+                                  const std::vector<double>& pair_bytes,
+                                  const CollectiveCost& cost);
+/// Hierarchical all-to-all on `nodes` servers × `ranks_per_node` GPUs (group index
+/// v·ranks_per_node + l for server v, local index l): (1) inside each server, GPU (v, l) hands
+/// GPU (v, l') everything it has for local index l' on every server; (2) across servers, on
+/// rail l', GPU (v, l') sends GPU (w, l') what its server has for (w, l'), after all of its
+/// phase-1 receives. T = α_intra + β_intra·P1 + α_inter + β_inter·P2 with P1, P2 each phase's
+/// busiest port (port-limited) or largest message (not). Exact for uniform volumes and one
+/// hot receiver on rail-optimized servers; an upper bound otherwise.
+double hierarchical_all_to_all_time_s(std::int64_t nodes,
+                                      std::int64_t ranks_per_node,
+                                      const std::vector<double>& pair_bytes,
+                                      const CollectiveCost& intra,
+                                      const CollectiveCost& inter,
+                                      bool is_port_limited);
+/// The uniform pair matrix: `size_bytes`/n from every member to every other.
+std::vector<double> uniform_pair_bytes(std::int64_t n, double size_bytes);
 
 // ============================================================================ end collectives
 

@@ -53,8 +53,16 @@ struct CollectiveRequest {
     /// Root rank (index into `ranks`) for broadcast and reduce.
     std::size_t root_index = 0;
     /// Algorithm name from the registry ("ring", "tree", "halving_doubling", "direct",
-    /// "hierarchical", ...) or "auto" for the lowest predicted time.
+    /// "hierarchical", "pairwise", "hierarchical_alltoall", ...) or "auto" for the lowest
+    /// predicted time.
     std::string algorithm = "auto";
+    /// All-to-all with uneven volumes (MoE token dispatch under a skewed router): n×n bytes,
+    /// row-major, entry i·n + j what group member i sends to member j (the diagonal is not
+    /// sent). Empty: every member sends size_bytes / n to every other (the even split).
+    std::vector<std::int64_t> pair_bytes = {};
+
+    /// Bytes group member `from` sends to member `to` (pair_bytes, or the even split).
+    std::int64_t bytes_between(std::size_t from, std::size_t to) const;
 };
 
 struct CollectiveOptions {
@@ -219,7 +227,8 @@ std::vector<std::string_view> collective_algorithm_names();
 const CollectiveAlgorithm* find_collective_algorithm(std::string_view name);
 
 /// Checks the request against the topology (ranks exist and are distinct, size > 0, root and
-/// send/recv shape); throws std::invalid_argument with a lower-case message otherwise.
+/// send/recv shape, pair_bytes only for all-to-all with n×n entries >= 0); throws
+/// std::invalid_argument with a lower-case message otherwise.
 void validate_collective_request(const CollectiveRequest& request, const Topology& topology);
 
 /// Reads GroupCosts for the request's group off the topology through `router`.

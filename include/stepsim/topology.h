@@ -90,6 +90,22 @@ public:
     void set_link_bandwidth(LinkId id, double bandwidth_Bps);
     void set_link_up(LinkId id, bool is_up);
 
+    /// Connected components of the devices, every link that is up taken as an undirected
+    /// cable (boost::connected_components). Entry i is the component of NodeId(i); components
+    /// are numbered 0, 1, ... in order of their lowest NodeId, so device 0 is in component 0.
+    std::vector<std::uint32_t> connected_components() const;
+
+    enum class Reach : std::uint8_t {
+        kFrom,  ///< devices that `source` reaches: source -> device
+        kTo,    ///< devices that reach `source`: device -> source
+    };
+
+    /// Which devices connect to `source` along the directions of the links that are up
+    /// (boost::breadth_first_search); indexed by NodeId, `source` itself included. With
+    /// `through_gpus` false a path passes through no GPU other than its two ends, the rule the
+    /// Router's routes follow.
+    std::vector<bool> reachable(NodeId source, Reach direction, bool through_gpus) const;
+
     /// Opaque access for the routing code (Boost.Graph lives behind it).
     struct Impl;
 

@@ -60,14 +60,15 @@ struct StepBreakdown {
     double pp_s = 0;          ///< exposed pipeline send/recv
     double dp_s = 0;          ///< exposed DP gradient reduction
     double zero_s = 0;        ///< exposed ZeRO 1-2 parameter all-gathers
+    double ep_s = 0;          ///< exposed MoE all-to-alls (token dispatch and combine)
     double cp_s = 0;          ///< exposed context-parallel K/V exchange (ring or all-gather)
     double fsdp_s = 0;        ///< exposed ZeRO-3 per-layer gathers and reduce-scatters
     double bubble_s = 0;      ///< waiting for other stages (warm-up, drain, imbalance)
     double other_idle_s = 0;  ///< data loading, anything else
 
     double total_s() const {
-        return compute_s + recompute_s + tp_s + pp_s + dp_s + zero_s + cp_s + fsdp_s + bubble_s +
-               other_idle_s;
+        return compute_s + recompute_s + tp_s + pp_s + dp_s + zero_s + ep_s + cp_s + fsdp_s +
+               bubble_s + other_idle_s;
     }
 };
 
@@ -134,7 +135,7 @@ struct StepResult {
     double useful_tokens_per_s = 0;  ///< tokens_per_s · packing utilization
     double model_flops_per_step = 0;
     double hardware_flops_per_step = 0;
-    double six_n_tokens_flops = 0;  ///< 6 · parameters · tokens
+    double six_n_tokens_flops = 0;  ///< 6 · active parameters · tokens (all for dense models)
     std::int64_t parameters = 0;
     MemoryBreakdown memory_per_gpu;  ///< the most loaded stage
     int memory_stage = 0;

@@ -10,6 +10,7 @@
 #include "stepsim/collective.h"
 #include "stepsim/kernels.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -67,7 +68,7 @@ struct GpuSpec {
     double peak_flops_per_s(Dtype dtype) const;
 };
 
-/// The bundled GPUs: "A100-80GB-SXM", "H100-SXM", "H200", "B200" (figures and citations in
+/// The bundled GPUs: "A100-80GB-SXM", "H100-SXM", "H200", "B200", "H800" (figures and citations in
 /// docs/models/compute.md). Returned by value, in that order.
 std::vector<GpuSpec> gpu_library();
 /// Looks a GPU up by name (case-insensitive; "-" and "_" are interchangeable);
@@ -131,8 +132,9 @@ double compute_time_s(const GpuSpec& gpu, const WorkAmount& work);
 enum class NormKind : std::uint8_t { kLayerNorm, kRmsNorm };
 enum class PositionEmbedding : std::uint8_t { kLearned, kRotary };
 
-/// Transformer shape. Dense for now; `experts`/`top_k` are reserved for MoE (validation
-/// rejects experts > 1 until MoE lowering exists).
+/// Transformer shape, dense or mixture-of-experts (experts > 1: every layer from
+/// `dense_layers` on replaces its MLP by a router, `shared_experts` always-on experts and
+/// `experts` routed experts of which each token uses `top_k`; docs/models/moe.md).
 struct ModelConfig {
     std::string name;
     int layers = 0;
@@ -148,8 +150,22 @@ struct ModelConfig {
     PositionEmbedding position_embedding = PositionEmbedding::kLearned;
     bool has_tied_embeddings = true;  ///< output layer reuses the input embedding
     bool has_dropout = true;  ///< dropout masks are stored (Korthikanti's 34sbh counts them)
-    int experts = 1;          ///< MoE experts per layer (1 = dense)
-    int top_k = 1;            ///< experts each token is routed to
+    int experts = 1;          ///< routed experts per MoE layer (1 = dense)
+    int top_k = 1;            ///< routed experts each token goes to
+    std::int64_t expert_ffn_hidden = 0;  ///< f_e of each expert's MLP (gated like the MLP)
+    int shared_experts = 0;              ///< experts every token goes through (DeepSeek: 1)
+    /// Megatron's --moe-expert-capacity-factor: each expert takes at most
+    /// tokens·top_k·factor/experts tokens of each source rank, the rest are dropped before
+    /// the exchange; 0 = dropless.
+    double capacity_factor = 0.0;
+    int dense_layers = 0;  ///< leading layers that keep the dense MLP (DeepSeek-V3: 3)
+
+    bool is_moe() const { return experts > 1; }
+
+    /// Layer `layer` (global index) has routed experts.
+    bool is_moe_layer(int layer) const { return is_moe() && layer >= dense_layers; }
+
+    int moe_layer_count() const { return is_moe() ? std::max(0, layers - dense_layers) : 0; }
 
     std::int64_t head_dim() const { return hidden / heads; }
 
@@ -185,6 +201,10 @@ struct TrainingConfig {
     /// Host work of the pipeline engine before every forward and backward op of a pipelined
     /// job (DeepSpeed's instruction interpreter; 0 for Megatron's own schedules).
     double pipeline_op_overhead_s = 0.0;
+    /// MoE load imbalance: expert e gets a share of the routed tokens ∝ 1/(rank_e + 1)^skew,
+    /// rank_e a permutation of the experts drawn from `expert_skew_seed`; 0 = balanced.
+    double expert_skew = 0.0;
+    std::uint64_t expert_skew_seed = 1;
 };
 
 enum class ParallelDim : std::uint8_t { kTp, kDp, kPp, kCp };
@@ -248,6 +268,11 @@ struct ParallelLayout {
     std::array<ParallelDim, 4> order = {ParallelDim::kTp, ParallelDim::kCp, ParallelDim::kDp,
                                         ParallelDim::kPp};
     PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
+
+    /// Expert parallelism: the routed experts of a MoE layer are split over `ep` GPUs taken
+    /// from the data-parallel dimension (same tp and pp coordinates, ep consecutive DP
+    /// indices); tokens reach their experts by all-to-all over that group.
+    int ep = 1;
 
     int world_size() const { return tp * cp * pp * dp; }
 
@@ -330,8 +355,19 @@ int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int sta
 /// layer. GPT-style: 12·l·h² + 13·l·h + (V + s)·h + 2h (the Megatron formula plus the final
 /// layer norm, which that formula leaves out).
 std::int64_t parameter_count(const ModelConfig& model);
-/// Parameters of one transformer layer (all TP ranks together).
+/// Parameters of one transformer layer (all TP ranks together); for a MoE model, of a dense
+/// layer.
 std::int64_t layer_parameter_count(const ModelConfig& model);
+/// Parameters of layer `layer`: a MoE layer has the router (experts·h), the shared and all
+/// routed experts instead of the MLP.
+std::int64_t layer_parameter_count(const ModelConfig& model, int layer);
+/// Parameters one token uses (MoE: the router, shared experts and top_k routed experts per
+/// MoE layer instead of all experts): DeepSeek-V3's "37B activated". Equal to
+/// parameter_count for a dense model.
+std::int64_t active_parameter_count(const ModelConfig& model);
+/// Routed-expert parameters held by one GPU of `stage` (experts/ep per MoE layer, split by
+/// tp); their gradients and optimizer state shard over the dp/ep expert-data-parallel ranks.
+std::int64_t stage_expert_parameter_count(const TrainingJob& job, int stage);
 
 /// Parameters held by one GPU of pipeline stage `stage` (one TP shard; before ZeRO sharding).
 /// Column/row-parallel matrices and their split biases are divided by tp; norms and
@@ -361,6 +397,35 @@ struct CpExchange {
     std::int64_t kv_chunk_bytes = 0;
 };
 
+/// The expert-parallel part of a MoE layer for one micro-batch on one GPU of the most loaded
+/// EP rank (the one every all-to-all waits for).
+struct MoeCosts {
+    WorkAmount forward;          ///< routed experts: grouped GEMMs, activation, (un)permute
+    WorkAmount backward_input;   ///< their input gradients
+    WorkAmount backward_weight;  ///< their weight gradients
+    /// Forward dispatch (tokens to experts) and combine (expert outputs back), as bytes each
+    /// EP rank sends in total (its own share included: the nccl-tests convention); backward
+    /// sends the gradients the other way: combine-sized dispatch first, then dispatch-sized.
+    std::int64_t dispatch_bytes = 0;
+    std::int64_t combine_bytes = 0;
+    std::int64_t backward_dispatch_bytes = 0;  ///< gradient of the combine (toward experts)
+    std::int64_t backward_combine_bytes = 0;   ///< gradient of the dispatch (back to tokens)
+    /// ep×ep per-pair bytes (row = sender) for each of the four, when the routing is skewed;
+    /// empty when balanced.
+    std::vector<std::int64_t> dispatch_pairs;
+    std::vector<std::int64_t> combine_pairs;
+    std::vector<std::int64_t> backward_dispatch_pairs;
+    std::vector<std::int64_t> backward_combine_pairs;
+    /// Routed tokens the busiest EP rank receives over the mean (1 balanced).
+    double load_imbalance_factor = 1.0;
+    /// Routed token-expert pairs kept / routed (capacity factor drops, 1 dropless).
+    double kept_fraction = 1.0;
+};
+
+/// Each expert's share of the routed tokens (sums to 1): balanced, or with expert_skew the
+/// seeded power law. Deterministic in (experts, skew, seed).
+std::vector<double> expert_load_shares(const ModelConfig& model, const TrainingConfig& training);
+
 /// Costs of one transformer layer for one micro-batch on one TP rank.
 struct LayerCosts {
     WorkAmount forward;
@@ -371,9 +436,16 @@ struct LayerCosts {
     std::vector<TpCollective> backward_collectives;   ///< in order; empty when tp == 1
     std::vector<TpCollective> recompute_collectives;  ///< extra ones re-run by recompute
     CpExchange cp;                                    ///< context parallelism (ranks == 1: none)
+    /// MoE layers: the routed experts and their all-to-alls (forward/backward above then hold
+    /// attention, the router and the shared experts).
+    bool is_moe = false;
+    MoeCosts moe;
 };
 
+/// Costs of the first layer (dense unless a MoE model has no dense layers).
 LayerCosts layer_costs(const TrainingJob& job);
+/// Costs of layer `layer` (global index): dense or MoE.
+LayerCosts layer_costs(const TrainingJob& job, int layer);
 
 /// Costs of the embedding (first stage) and of the output layer + loss (last stage) for one
 /// micro-batch on one TP rank. The embedding is a memory-bound lookup; the logits are a
@@ -406,7 +478,9 @@ std::int64_t pipeline_message_bytes(const TrainingJob& job);
 std::int64_t stage_gradient_bytes(const TrainingJob& job, int stage);
 
 /// Model FLOPs per step (forward + backward, no recompute), all GPUs together: per layer
-/// 3·(forward GEMMs + attention) plus the logits' 6·B·s·h·V. For a GPT-style model this is
+/// 3·(forward GEMMs + attention) plus the logits' 6·B·s·h·V. MoE layers count the active
+/// parameters: the router, the shared experts and top_k routed experts per token (no drops,
+/// no imbalance), i.e. 6·N_active per token plus attention. For a GPT-style model this is
 /// Megatron's 72·B·s·l·h²·(1 + s/(6h) + V/(12·h·l)).
 double model_flops_per_step(const TrainingJob& job);
 /// Hardware FLOPs per step: model FLOPs plus the recompute mode's extra forward work.

@@ -225,4 +225,138 @@ double hierarchical_all_reduce_time_s(std::int64_t nodes,
     return t1 + t2 + t3 + (k - 1) * std::max({t1, t2, t3});
 }
 
+namespace {
+
+void require_pairs(std::int64_t n, const std::vector<double>& pair_bytes) {
+    require_group(n);
+    if (pair_bytes.size() != static_cast<std::size_t>(n * n)) {
+        throw std::invalid_argument("pair volumes need n·n = " + std::to_string(n * n) +
+                                    " entries, got " + std::to_string(pair_bytes.size()));
+    }
+}
+
+}  // namespace
+
+std::vector<double> uniform_pair_bytes(std::int64_t n, double size_bytes) {
+    require_group(n);
+    std::vector<double> pairs(static_cast<std::size_t>(n * n), size_bytes / nd(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        pairs[static_cast<std::size_t>(i * n + i)] = 0.0;
+    }
+    return pairs;
+}
+
+double direct_all_to_all_skewed_time_s(std::int64_t n,
+                                       const std::vector<double>& pair_bytes,
+                                       const CollectiveCost& cost,
+                                       bool is_port_limited) {
+    require_pairs(n, pair_bytes);
+    if (n == 1) {
+        return 0;
+    }
+    const auto at = [&](std::int64_t i, std::int64_t j) {
+        return pair_bytes[static_cast<std::size_t>(i * n + j)];
+    };
+    double busiest = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        double out = 0.0;
+        double in = 0.0;
+        for (std::int64_t j = 0; j < n; ++j) {
+            if (j == i) {
+                continue;
+            }
+            if (is_port_limited) {
+                out += at(i, j);
+                in += at(j, i);
+            } else {
+                busiest = std::max(busiest, at(i, j));
+            }
+        }
+        busiest = std::max({busiest, out, in});
+    }
+    return cost.alpha_s + busiest * cost.beta_s_per_byte;
+}
+
+double pairwise_all_to_all_time_s(std::int64_t n,
+                                  const std::vector<double>& pair_bytes,
+                                  const CollectiveCost& cost) {
+    require_pairs(n, pair_bytes);
+    double total = 0.0;
+    for (std::int64_t s = 1; s < n; ++s) {
+        double largest = 0.0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            largest = std::max(largest, pair_bytes[static_cast<std::size_t>(i * n + (i + s) % n)]);
+        }
+        total += cost.alpha_s + largest * cost.beta_s_per_byte;
+    }
+    return total;
+}
+
+double hierarchical_all_to_all_time_s(std::int64_t nodes,
+                                      std::int64_t ranks_per_node,
+                                      const std::vector<double>& pair_bytes,
+                                      const CollectiveCost& intra,
+                                      const CollectiveCost& inter,
+                                      bool is_port_limited) {
+    require_group(nodes);
+    require_group(ranks_per_node);
+    const std::int64_t n = nodes * ranks_per_node;
+    require_pairs(n, pair_bytes);
+    const auto at = [&](std::int64_t v, std::int64_t l, std::int64_t w, std::int64_t m) {
+        return pair_bytes[static_cast<std::size_t>((v * ranks_per_node + l) * n +
+                                                   w * ranks_per_node + m)];
+    };
+    // Phase 1 message (v, l) -> (v, l'): everything for local index l' on every server.
+    // Phase 2 message (v, l') -> (w, l'): what server v has for (w, l').
+    std::vector<double> out1(static_cast<std::size_t>(n), 0.0);
+    std::vector<double> in1(static_cast<std::size_t>(n), 0.0);
+    std::vector<double> out2(static_cast<std::size_t>(n), 0.0);
+    std::vector<double> in2(static_cast<std::size_t>(n), 0.0);
+    double largest1 = 0.0;
+    double largest2 = 0.0;
+    for (std::int64_t v = 0; v < nodes; ++v) {
+        for (std::int64_t l = 0; l < ranks_per_node; ++l) {
+            for (std::int64_t m = 0; m < ranks_per_node; ++m) {
+                double phase1 = 0.0;  // (v, l) -> (v, m)
+                for (std::int64_t w = 0; w < nodes; ++w) {
+                    phase1 += at(v, l, w, m);
+                }
+                if (m != l) {
+                    out1[static_cast<std::size_t>(v * ranks_per_node + l)] += phase1;
+                    in1[static_cast<std::size_t>(v * ranks_per_node + m)] += phase1;
+                    largest1 = std::max(largest1, phase1);
+                }
+            }
+            for (std::int64_t w = 0; w < nodes; ++w) {
+                if (w == v) {
+                    continue;
+                }
+                double phase2 = 0.0;
+                for (std::int64_t k = 0; k < ranks_per_node; ++k) {
+                    phase2 += at(v, k, w, l);
+                }
+                out2[static_cast<std::size_t>(v * ranks_per_node + l)] += phase2;
+                in2[static_cast<std::size_t>(w * ranks_per_node + l)] += phase2;
+                largest2 = std::max(largest2, phase2);
+            }
+        }
+    }
+    double p1 = largest1;
+    double p2 = largest2;
+    if (is_port_limited) {
+        p1 = std::max(*std::max_element(out1.begin(), out1.end()),
+                      *std::max_element(in1.begin(), in1.end()));
+        p2 = std::max(*std::max_element(out2.begin(), out2.end()),
+                      *std::max_element(in2.begin(), in2.end()));
+    }
+    double total = 0.0;
+    if (ranks_per_node > 1) {
+        total += intra.alpha_s + p1 * intra.beta_s_per_byte;
+    }
+    if (nodes > 1) {
+        total += inter.alpha_s + p2 * inter.beta_s_per_byte;
+    }
+    return total;
+}
+
 }  // namespace stepsim::analytic

@@ -21,6 +21,22 @@ std::unique_ptr<CollectiveAlgorithm> make_halving_doubling_algorithm();
 std::unique_ptr<CollectiveAlgorithm> make_recursive_doubling_algorithm();
 std::unique_ptr<CollectiveAlgorithm> make_direct_algorithm();
 std::unique_ptr<CollectiveAlgorithm> make_hierarchical_algorithm();
+std::unique_ptr<CollectiveAlgorithm> make_pairwise_all_to_all_algorithm();
+std::unique_ptr<CollectiveAlgorithm> make_hierarchical_all_to_all_algorithm();
+
+/// The request's n×n per-pair volumes as doubles (pair_bytes or the even split), diagonal 0.
+inline std::vector<double> pair_matrix(const CollectiveRequest& request) {
+    const std::size_t n = request.ranks.size();
+    std::vector<double> pairs(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+            if (i != j) {
+                pairs[i * n + j] = static_cast<double>(request.bytes_between(i, j));
+            }
+        }
+    }
+    return pairs;
+}
 
 /// Byte count of part `index` when `total` is cut into `parts` near-equal parts (sizes
 /// differ by at most one byte; the parts sum to `total`).

@@ -144,6 +144,16 @@ void CommPlan::reserve(std::size_t transfers, std::size_t dependencies) {
     deps_.reserve(dependencies);
 }
 
+std::int64_t CollectiveRequest::bytes_between(std::size_t from, std::size_t to) const {
+    const std::size_t n = ranks.size();
+    if (!pair_bytes.empty()) {
+        return pair_bytes[from * n + to];
+    }
+    const auto parts = static_cast<std::int64_t>(n);
+    const auto index = static_cast<std::int64_t>(to);
+    return size_bytes * (index + 1) / parts - size_bytes * index / parts;
+}
+
 void validate_collective_request(const CollectiveRequest& request, const Topology& topology) {
     if (request.ranks.empty()) {
         throw std::invalid_argument("the group is empty");
@@ -170,6 +180,24 @@ void validate_collective_request(const CollectiveRequest& request, const Topolog
         throw std::invalid_argument("root index " + std::to_string(request.root_index) +
                                     " is outside the group of " +
                                     std::to_string(request.ranks.size()) + " ranks");
+    }
+    if (!request.pair_bytes.empty()) {
+        const std::size_t n = request.ranks.size();
+        if (request.op != CollectiveOp::kAllToAll) {
+            throw std::invalid_argument("per-pair volumes are for alltoall only, got " +
+                                        std::string(to_string(request.op)));
+        }
+        if (request.pair_bytes.size() != n * n) {
+            throw std::invalid_argument("per-pair volumes need " + std::to_string(n * n) +
+                                        " entries for " + std::to_string(n) + " ranks, got " +
+                                        std::to_string(request.pair_bytes.size()));
+        }
+        for (const std::int64_t bytes : request.pair_bytes) {
+            if (bytes < 0) {
+                throw std::invalid_argument("per-pair volume must be >= 0, got " +
+                                            std::to_string(bytes) + " bytes");
+            }
+        }
     }
     if (request.op == CollectiveOp::kSendRecv && request.ranks.size() != 2) {
         throw std::invalid_argument("sendrecv needs exactly 2 ranks (sender, receiver), got " +

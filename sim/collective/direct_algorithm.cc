@@ -4,8 +4,8 @@
 // all at once, as on an NVSwitch. Reduce-scatter: block b of every rank goes to rank b, which
 // reduces the n−1 pieces; all-gather: rank b sends its block to everyone; all-reduce: the two
 // in a row (the all-gather of block b waits for rank b's reductions); all-to-all: rank i sends
-// its block for j to j; broadcast: the root sends the buffer to everyone; reduce: everyone
-// sends to the root; send/recv: one transfer.
+// its block for j to j (CollectiveRequest::pair_bytes, or the even split); broadcast: the root
+// sends the buffer to everyone; reduce: everyone sends to the root; send/recv: one transfer.
 #include "stepsim/analytic.h"
 
 #include "algorithms.h"
@@ -66,7 +66,8 @@ public:
                 for (std::uint32_t i = 0; i < n; ++i) {
                     for (std::uint32_t j = 0; j < n; ++j) {
                         if (i != j) {
-                            const std::uint32_t chunk = plan.add_chunk(even_part(size, n, j), j, i);
+                            const std::uint32_t chunk =
+                                plan.add_chunk(request.bytes_between(i, j), j, i);
                             plan.add_transfer(i, j, chunk, 1, false, 0, {});
                         }
                     }
@@ -113,6 +114,10 @@ public:
             case CollectiveOp::kAllGather:
                 return analytic::direct_all_gather_time_s(n, size, cost, kIsPortLimited);
             case CollectiveOp::kAllToAll:
+                if (!request.pair_bytes.empty()) {
+                    return analytic::direct_all_to_all_skewed_time_s(n, pair_matrix(request), cost,
+                                                                     kIsPortLimited);
+                }
                 return analytic::direct_all_to_all_time_s(n, size, cost, kIsPortLimited);
             case CollectiveOp::kBroadcast:
                 return analytic::direct_broadcast_time_s(n, size, cost, kIsPortLimited);

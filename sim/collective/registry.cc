@@ -23,6 +23,8 @@ struct Registry {
         algorithms.push_back(collective::make_direct_algorithm());
         algorithms.push_back(collective::make_halving_doubling_algorithm());
         algorithms.push_back(collective::make_hierarchical_algorithm());
+        algorithms.push_back(collective::make_hierarchical_all_to_all_algorithm());
+        algorithms.push_back(collective::make_pairwise_all_to_all_algorithm());
         algorithms.push_back(collective::make_recursive_doubling_algorithm());
         algorithms.push_back(collective::make_ring_algorithm());
         algorithms.push_back(collective::make_double_binary_tree_algorithm());

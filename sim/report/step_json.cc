@@ -15,6 +15,7 @@ void write_json(JsonWriter& json, const StepBreakdown& b) {
     json.field("pp_s", b.pp_s);
     json.field("dp_s", b.dp_s);
     json.field("zero_s", b.zero_s);
+    json.field("ep_s", b.ep_s);
     json.field("cp_s", b.cp_s);
     json.field("fsdp_s", b.fsdp_s);
     json.field("bubble_s", b.bubble_s);

@@ -2,8 +2,8 @@
 // File: topology_expander.h
 // Turns a parsed topology spec into the explicit graph: templates are instantiated, edges and
 // fabric builders become cables, names are resolved, quantities parsed, and the result is
-// checked (limits, duplicates, dangling ends, GPU connectivity). Every problem goes to the
-// Diagnostics; the graph is complete only when none was added.
+// checked (limits, duplicates, dangling ends; GPU connectivity once built). Every problem goes
+// to the Diagnostics; the graph is complete only when none was added.
 #pragma once
 
 #include "stepsim/topology.h"
@@ -74,7 +74,10 @@ ExpandedTopology expand_topology(const Topology& spec,
                                  const SpecLocator& locator,
                                  Diagnostics& diagnostics);
 
-/// The runtime graph of a valid expansion (devices in order, so GPU ranks follow it).
-::stepsim::Topology build_topology(const ExpandedTopology& expanded);
+/// The runtime graph of a valid expansion (devices in order, so GPU ranks follow it), then
+/// the check that every GPU reaches every other one the way routes go (connected components
+/// and reachability of sim/topology); problems go to `diagnostics`, located where the GPUs
+/// were defined.
+::stepsim::Topology build_topology(const ExpandedTopology& expanded, Diagnostics& diagnostics);
 
 }  // namespace stepsim::spec

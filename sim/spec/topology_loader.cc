@@ -24,7 +24,9 @@ Topology load_topology_text(std::string_view text,
     spec::Diagnostics diagnostics;
     const spec::ExpandedTopology expanded = spec::expand_topology(message, locator, diagnostics);
     diagnostics.throw_if_any();
-    return spec::build_topology(expanded);
+    Topology topology = spec::build_topology(expanded, diagnostics);
+    diagnostics.throw_if_any();
+    return topology;
 }
 
 Topology load_topology_file(const std::filesystem::path& path,

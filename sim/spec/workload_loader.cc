@@ -131,6 +131,10 @@ private:
         m.has_dropout = p.has_dropout() ? p.dropout() : true;
         m.experts = p.has_experts() ? p.experts() : 1;
         m.top_k = p.has_top_k() ? p.top_k() : 1;
+        m.expert_ffn_hidden = p.has_expert_ffn_hidden() ? p.expert_ffn_hidden() : m.ffn_hidden;
+        m.shared_experts = p.shared_experts();
+        m.capacity_factor = p.capacity_factor();
+        m.dense_layers = p.dense_layers();
     }
 
     void convert_training(TrainingConfig& t) {
@@ -165,6 +169,8 @@ private:
         }
         t.packing_utilization_fraction =
             p.has_packing_utilization() ? p.packing_utilization() : 1.0;
+        t.expert_skew = p.expert_skew();
+        t.expert_skew_seed = p.has_expert_skew_seed() ? p.expert_skew_seed() : 1;
         if (!p.data_loader_time().empty()) {
             t.data_loader_s =
                 quantity(p, "data_loader_time", p.data_loader_time(), [](const std::string& s) {
@@ -186,6 +192,7 @@ private:
         }
         l.is_sequence_parallel = p.sequence_parallel();
         l.virtual_stages = p.has_virtual_stages() ? p.virtual_stages() : 1;
+        l.ep = p.has_ep() ? p.ep() : 1;
         if (p.has_zero_stage()) {
             l.zero_stage = p.zero_stage();
         }

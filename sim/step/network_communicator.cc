@@ -76,8 +76,8 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
 }
 
 IsolatedCollectiveTimer::Key IsolatedCollectiveTimer::key_of(const CollectiveRequest& request) {
-    return Key{request.op, request.size_bytes, request.algorithm, request.root_index,
-               group_key(request.ranks)};
+    return Key{request.op,         request.size_bytes,       request.algorithm,
+               request.root_index, group_key(request.ranks), request.pair_bytes};
 }
 
 Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
@@ -185,6 +185,8 @@ bool NetworkCommunicator::is_shared(CommKind kind) const {
         case CommKind::kZero:
         case CommKind::kFsdp:
             return policy_.is_zero_shared;
+        case CommKind::kExpertParallel:
+            return policy_.is_ep_shared;
         case CommKind::kContextParallel:
             return policy_.is_cp_shared;
     }

@@ -264,6 +264,7 @@ void add_scaled(StepBreakdown& into, const StepBreakdown& b, double weight) {
     into.pp_s += weight * b.pp_s;
     into.dp_s += weight * b.dp_s;
     into.zero_s += weight * b.zero_s;
+    into.ep_s += weight * b.ep_s;
     into.cp_s += weight * b.cp_s;
     into.fsdp_s += weight * b.fsdp_s;
     into.bubble_s += weight * b.bubble_s;

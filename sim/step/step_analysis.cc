@@ -28,6 +28,8 @@ std::string_view to_string(TimeCategory category) {
             return "dp";
         case TimeCategory::kZero:
             return "zero";
+        case TimeCategory::kEp:
+            return "ep";
         case TimeCategory::kCp:
             return "cp";
         case TimeCategory::kFsdp:
@@ -52,6 +54,8 @@ TimeCategory comm_category(CommKind kind) {
             return TimeCategory::kDp;
         case CommKind::kZero:
             return TimeCategory::kZero;
+        case CommKind::kExpertParallel:
+            return TimeCategory::kEp;
         case CommKind::kContextParallel:
             return TimeCategory::kCp;
         case CommKind::kFsdp:
@@ -265,6 +269,7 @@ StepBreakdown to_step_breakdown(const TimeBreakdown& times) {
     b.pp_s = at(TimeCategory::kPp);
     b.dp_s = at(TimeCategory::kDp);
     b.zero_s = at(TimeCategory::kZero);
+    b.ep_s = at(TimeCategory::kEp);
     b.cp_s = at(TimeCategory::kCp);
     b.fsdp_s = at(TimeCategory::kFsdp);
     b.bubble_s = at(TimeCategory::kBubble);

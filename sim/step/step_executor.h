@@ -70,7 +70,12 @@ public:
     std::size_t distinct_runs() const { return cache_.size(); }
 
 private:
-    using Key = std::tuple<CollectiveOp, std::int64_t, std::string, std::size_t, std::size_t>;
+    using Key = std::tuple<CollectiveOp,
+                           std::int64_t,
+                           std::string,
+                           std::size_t,
+                           std::size_t,
+                           std::vector<std::int64_t>>;
 
     std::size_t group_key(const std::vector<RankId>& ranks);
     Key key_of(const CollectiveRequest& request);
@@ -95,6 +100,7 @@ struct CommunicationPolicy {
     bool is_pp_shared = true;
     bool is_dp_shared = false;
     bool is_zero_shared = false;  ///< ZeRO 1-2 gathers and ZeRO-3 (FSDP) collectives
+    bool is_ep_shared = false;
     bool is_cp_shared = false;
     bool starts_mirrors = false;  ///< start CommRequest::mirrors on the shared network
 };

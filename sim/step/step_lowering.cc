@@ -6,6 +6,7 @@
 #include "stepsim/error.h"
 
 #include "fsdp.h"
+#include "moe_lowering.h"
 
 #include <algorithm>
 #include <map>
@@ -421,6 +422,26 @@ private:
         return op_last_;
     }
 
+    /// A MoE layer's routed-expert tasks of this op (moe_lowering.h) on the compute stream:
+    /// the EP all-to-alls block it, like TP collectives without overlap. Returns the last
+    /// compute task (invalid when none).
+    TaskId add_moe_tasks(int stage, const MoeWork& moe, PipelineOpKind kind, const Task& context) {
+        TaskId last_compute;
+        for (const MoeTaskSpec& spec : moe_layer_tasks(moe, kind, schedule_.splits_backward())) {
+            Task task = context;
+            if (spec.is_exchange) {
+                task.kind = TaskKind::kCollective;
+                task.comm = CommKind::kExpertParallel;
+                task.request =
+                    builder_.add_request(ep_all_to_all_request(groups_, stage, *spec.exchange));
+                add_compute_stream_task(task, stage);
+            } else {
+                last_compute = add_compute(stage, spec.compute, spec.duration, context);
+            }
+        }
+        return last_compute;
+    }
+
     /// overlap_param_gather: the stage's parameter all-gathers in buckets of the stage's
     /// layers in forward order (chunk by chunk), issued at the start of the step on the ZeRO
     /// stream; each layer's first forward waits for its bucket.
@@ -551,6 +572,7 @@ private:
                     if (layer.cp.blocks > 0) {
                         add_cp_pass(s, layer.cp, ComputeKind::kForward, false, context);
                     }
+                    add_moe_tasks(s, layer.moe, PipelineOpKind::kForward, context);
                     if (gather.is_valid()) {
                         fsdp_.used(op_last_);
                     }
@@ -572,6 +594,8 @@ private:
                         }
                         deps.clear();
                     }
+                    // The routed experts' backward comes first: they are the layer's end.
+                    add_moe_tasks(s, layer.moe, PipelineOpKind::kBackward, context);
                     const Time duration =
                         split ? layer.backward_input : layer.backward_input + layer.backward_weight;
                     // The attention backward comes first in a layer's backward pass order
@@ -600,6 +624,7 @@ private:
             } else {
                 for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
                     context.layer = it->layer;
+                    add_moe_tasks(s, it->moe, PipelineOpKind::kWeight, context);
                     const TaskId weight =
                         add_compute(s, ComputeKind::kWeight, it->backward_weight, context);
                     gradients.emplace_back(weight, it->gradient_bytes);

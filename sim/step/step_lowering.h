@@ -34,6 +34,28 @@ struct TpOverlap {
     Time gemm{0};  ///< the partner GEMM's time, part of the op's compute time
 };
 
+/// One all-to-all of a MoE layer over the EP group: bytes each member sends in total (own
+/// share included) and, for skewed routing, the ep×ep per-pair bytes.
+struct EpAllToAll {
+    std::int64_t size_bytes = 0;
+    std::vector<std::int64_t> pair_bytes;  ///< empty: the even split
+};
+
+/// The routed-expert part of a MoE layer (moe_lowering.h): on the compute stream, forward
+/// runs dispatch → experts → combine after the layer's own forward; backward runs the
+/// gradients' dispatch → experts' B (and W unless split off) → combine before the layer's
+/// own backward.
+struct MoeWork {
+    bool is_moe = false;
+    Time forward{0};
+    Time backward_input{0};
+    Time backward_weight{0};
+    EpAllToAll dispatch;
+    EpAllToAll combine;
+    EpAllToAll backward_dispatch;
+    EpAllToAll backward_combine;
+};
+
 /// One layer (or the embedding / the logits) of a model chunk, for one micro-batch on one GPU.
 struct LayerWork {
     int layer = kNoLayer;  ///< global layer index, kEmbeddingLayer or kLogitsLayer
@@ -53,6 +75,7 @@ struct LayerWork {
     /// Context parallelism: the attention blocks (their time is part of forward,
     /// backward_input and recompute above) and the K/V exchange; blocks == 0: none.
     CpAttentionWork cp;
+    MoeWork moe;  ///< MoE layers only
 };
 
 struct StepCosts {
@@ -101,6 +124,9 @@ struct RankGroups {
     /// [stage][tp index]: the context-parallel ring of that GPU in ring order, starting with
     /// the GPU itself (one entry without context parallelism). Empty: no CP anywhere.
     std::vector<std::vector<std::vector<RankId>>> cp_rings;
+    /// [stage][tp index]: the expert-parallel group of that GPU (ep consecutive DP indices,
+    /// the simulated GPU's first); empty without expert parallelism.
+    std::vector<std::vector<std::vector<RankId>>> ep_groups;
 
     /// Ranks 0..p-1 as p one-GPU stages with no TP and no DP (tests without a topology).
     static RankGroups single_pipeline(int stages);

@@ -54,6 +54,8 @@ std::string_view to_string(CommKind kind) {
             return "dp";
         case CommKind::kZero:
             return "zero";
+        case CommKind::kExpertParallel:
+            return "ep";
         case CommKind::kContextParallel:
             return "cp";
         case CommKind::kFsdp:

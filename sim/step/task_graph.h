@@ -37,6 +37,7 @@ enum class CommKind : std::uint8_t {
     kPipeline,         ///< activations and their gradients between pipeline stages
     kDataParallel,     ///< gradient reduction across data-parallel replicas
     kZero,             ///< ZeRO 1-2 parameter all-gathers (distributed optimizer)
+    kExpertParallel,   ///< MoE token dispatch / combine all-to-alls over the EP group
     kContextParallel,  ///< context parallelism's K/V exchange (ring transfers or all-gather)
     kFsdp,             ///< ZeRO-3 per-layer parameter all-gathers and gradient reduce-scatters
 };
@@ -53,7 +54,7 @@ enum class StreamKind : std::uint8_t {
 
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(ComputeKind kind);
-/// "tp", "pp", "dp", "zero", "cp", "fsdp"
+/// "tp", "pp", "dp", "zero", "ep", "cp", "fsdp"
 std::string_view to_string(CommKind kind);
 std::string_view to_string(StreamKind kind);
 

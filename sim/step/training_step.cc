@@ -7,6 +7,7 @@
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 
+#include "moe_lowering.h"
 #include "pipeline_schedule.h"
 #include "step_analysis.h"
 #include "step_executor.h"
@@ -131,15 +132,44 @@ StepCosts build_step_costs(const TrainingJob& job) {
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
     STEPSIM_CHECK(static_cast<int>(layers_per_chunk.size()) == p * v,
                   "chunk_layers returned the wrong number of chunks");
-    const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
-    const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
-    const Time forward = duration_of(gpu, layer.forward);
-    const Time backward_input = duration_of(gpu, layer.backward_input);
-    const Time backward_weight = duration_of(gpu, layer.backward_weight);
-    const Time recompute = duration_of(gpu, layer.recompute);
-    const CpAttentionWork cp = cp_attention_work(job, layer);
+    // Per kind of layer (dense, MoE): its costs as LayerWork (without index and bytes).
+    const auto layer_work_of = [&](int index) {
+        const LayerCosts layer = layer_costs(job, index);
+        const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
+        LayerWork work;
+        work.forward = duration_of(gpu, layer.forward);
+        work.backward_input = duration_of(gpu, layer.backward_input);
+        work.backward_weight = duration_of(gpu, layer.backward_weight);
+        work.recompute = duration_of(gpu, layer.recompute);
+        work.forward_collectives = layer.forward_collectives;
+        work.backward_collectives = layer.backward_collectives;
+        work.recompute_collectives = layer.recompute_collectives;
+        work.forward_overlaps = overlaps.forward;
+        work.backward_overlaps = overlaps.backward;
+        work.recompute_overlaps = overlaps.recompute;
+        work.cp = cp_attention_work(job, layer);
+        if (layer.is_moe) {
+            const MoeCosts& moe = layer.moe;
+            work.moe.is_moe = true;
+            work.moe.forward = duration_of(gpu, moe.forward);
+            work.moe.backward_input = duration_of(gpu, moe.backward_input);
+            work.moe.backward_weight = duration_of(gpu, moe.backward_weight);
+            if (layout.ep > 1) {
+                work.moe.dispatch = {moe.dispatch_bytes, moe.dispatch_pairs};
+                work.moe.combine = {moe.combine_bytes, moe.combine_pairs};
+                work.moe.backward_dispatch = {moe.backward_dispatch_bytes,
+                                              moe.backward_dispatch_pairs};
+                work.moe.backward_combine = {moe.backward_combine_bytes,
+                                             moe.backward_combine_pairs};
+            }
+        }
+        return work;
+    };
+    const LayerWork dense_work = layer_work_of(0);
+    const LayerWork moe_work =
+        job.model.moe_layer_count() > 0 ? layer_work_of(job.model.layers - 1) : dense_work;
     const std::int64_t layer_params_per_gpu =
         layer_parameter_count(job.model) / std::max(1, layout.tp);
 
@@ -171,21 +201,11 @@ StepCosts build_step_costs(const TrainingJob& job) {
             works.push_back(embedding);
         }
         for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
-            LayerWork work;
+            const bool is_moe = job.model.is_moe_layer(next_layer);
+            LayerWork work = is_moe ? moe_work : dense_work;
             work.layer = next_layer++;
-            work.forward = forward;
-            work.backward_input = backward_input;
-            work.backward_weight = backward_weight;
-            work.recompute = recompute;
-            work.forward_collectives = layer.forward_collectives;
-            work.backward_collectives = layer.backward_collectives;
-            work.recompute_collectives = layer.recompute_collectives;
-            work.forward_overlaps = overlaps.forward;
-            work.backward_overlaps = overlaps.backward;
-            work.recompute_overlaps = overlaps.recompute;
             work.gradient_bytes = stage_layer_gradient[static_cast<std::size_t>(stage)];
             work.weight_bytes = layer_params_per_gpu * 2;
-            work.cp = cp;
             works.push_back(std::move(work));
         }
         if (vs == p * v - 1) {
@@ -217,7 +237,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
         costs.receive_collectives = {{CollectiveOp::kAllGather, pipeline_message_bytes(job)}};
     }
     costs.is_param_gather_overlapped = layout.is_param_gather_overlapped;
-    if (overlaps.active && gpu.sm_count > 0) {
+    if (tp_overlap_plan(job, layer_costs(job)).active && gpu.sm_count > 0) {
         const auto slowdown = [&](int sms) {
             return sms < gpu.sm_count ? static_cast<double>(gpu.sm_count) / (gpu.sm_count - sms)
                                       : 1.0;
@@ -261,16 +281,37 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     ParallelLayout chunk_layout = job.layout;
     chunk_layout.virtual_stages = v;
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
-    const LayerCosts layer = layer_costs(job);
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
-    const KernelTiming one_layer =
-        time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
-        time_work(gpu, layer.backward_weight) + time_work(gpu, layer.recompute);
+    const auto timing_of = [&](int index) {
+        const LayerCosts layer = layer_costs(job, index);
+        KernelTiming timing = time_work(gpu, layer.forward) + time_work(gpu, layer.backward_input) +
+                              time_work(gpu, layer.backward_weight) +
+                              time_work(gpu, layer.recompute);
+        if (layer.is_moe) {
+            timing += time_work(gpu, layer.moe.forward) + time_work(gpu, layer.moe.backward_input) +
+                      time_work(gpu, layer.moe.backward_weight);
+        }
+        return timing;
+    };
+    const KernelTiming dense_layer = timing_of(0);
+    const KernelTiming moe_layer =
+        job.model.moe_layer_count() > 0 ? timing_of(job.model.layers - 1) : dense_layer;
     std::vector<KernelTiming> stages(static_cast<std::size_t>(p));
+    int next_layer = 0;
     for (int vs = 0; vs < p * v; ++vs) {
         KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
-        t += (m * layers_per_chunk[static_cast<std::size_t>(vs)]) * one_layer;
+        int dense_count = 0;
+        int moe_count = 0;
+        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
+            ++(job.model.is_moe_layer(next_layer++) ? moe_count : dense_count);
+        }
+        if (dense_count > 0) {
+            t += (m * dense_count) * dense_layer;
+        }
+        if (moe_count > 0) {
+            t += (m * moe_count) * moe_layer;
+        }
         if (vs == 0) {
             t += m *
                  (time_work(gpu, edge.embedding_forward) + time_work(gpu, edge.embedding_backward));
@@ -306,6 +347,7 @@ RankGroups build_rank_groups(const ParallelLayout& layout) {
         std::vector<RankId> stage_ranks;
         std::vector<std::vector<RankId>> dp_groups;
         std::vector<std::vector<RankId>> cp_rings;
+        std::vector<std::vector<RankId>> ep_groups;
         for (int t = 0; t < layout.tp; ++t) {
             stage_ranks.push_back(rank(t, 0, s, 0));
             // The gradient group: every DP replica's every CP rank, in global rank order
@@ -317,6 +359,14 @@ RankGroups build_rank_groups(const ParallelLayout& layout) {
                 }
             }
             std::sort(dp_group.begin() + 1, dp_group.end());
+            if (layout.ep > 1) {
+                // DP replica 0's EP group: the first ep DP indices (CP rank 0).
+                std::vector<RankId> ep_group;
+                for (int d = 0; d < layout.ep; ++d) {
+                    ep_group.push_back(rank(t, d, s, 0));
+                }
+                ep_groups.push_back(std::move(ep_group));
+            }
             dp_groups.push_back(std::move(dp_group));
             std::vector<RankId> ring;
             for (int c = 0; c < layout.cp; ++c) {
@@ -329,6 +379,7 @@ RankGroups build_rank_groups(const ParallelLayout& layout) {
         if (layout.cp > 1) {
             groups.cp_rings.push_back(std::move(cp_rings));
         }
+        groups.ep_groups.push_back(std::move(ep_groups));
     }
     return groups;
 }
@@ -381,6 +432,18 @@ public:
             default:
                 return analytic::ring_all_reduce_time_s(ranks, size, cost);
         }
+    }
+
+    /// The predicted time of the algorithm `auto` picks (all-to-all: direct, pairwise or
+    /// hierarchical_alltoall by their closed forms).
+    double auto_time_s(const CollectiveRequest& request) {
+        if (request.ranks.size() < 2) {
+            return 0.0;
+        }
+        CollectiveOptions options;
+        options.gamma_s_per_byte = gamma_s_per_byte_;
+        const GroupCosts costs = group_costs(request, topology_, router_, options);
+        return choose_collective_algorithm(request, topology_, costs, options).predicted_time_s;
     }
 
 private:
@@ -445,7 +508,7 @@ StepResult simulate_step(const TrainingJob& job,
                                          options.is_memoized_by_shape);
         CommunicationPolicy policy;
         if (options.fidelity == StepFidelity::kFull) {
-            policy = CommunicationPolicy{true, true, true, true, true, true};
+            policy = CommunicationPolicy{true, true, true, true, true, true, true};
         }
         NetworkCommunicator communicator(sim, topology, *network, collectives, isolated, policy);
         communicator.precompute_isolated(lowered.graph, options.threads);
@@ -501,6 +564,7 @@ StepResult simulate_step(const TrainingJob& job,
         result.cluster.pp_s += b.pp_s / p;
         result.cluster.dp_s += b.dp_s / p;
         result.cluster.zero_s += b.zero_s / p;
+        result.cluster.ep_s += b.ep_s / p;
         result.cluster.cp_s += b.cp_s / p;
         result.cluster.fsdp_s += b.fsdp_s / p;
         result.cluster.bubble_s += b.bubble_s / p;
@@ -513,8 +577,10 @@ StepResult simulate_step(const TrainingJob& job,
     result.model_flops_per_step = model_flops_per_step(job);
     result.hardware_flops_per_step = hardware_flops_per_step(job);
     result.parameters = parameter_count(job.model);
-    result.six_n_tokens_flops = analytic::six_n_d_flops(static_cast<double>(result.parameters),
-                                                        static_cast<double>(tokens_per_step(job)));
+    // N: the active parameters (all of them for a dense model; MoE: the routed top_k).
+    result.six_n_tokens_flops =
+        analytic::six_n_d_flops(static_cast<double>(active_parameter_count(job.model)),
+                                static_cast<double>(tokens_per_step(job)));
     if (step_s > 0) {
         const double capacity = step_s * result.gpus * peak;
         result.mfu = capacity > 0 ? result.model_flops_per_step / capacity : 0;
@@ -548,25 +614,38 @@ StepResult simulate_step(const TrainingJob& job,
         }
         return total;
     };
-    double worst_f = 0, worst_b = 0, worst_w = 0, worst_tp = 0, worst_compute = 0;
+    const auto ep_time = [&](int stage, const EpAllToAll& exchange) {
+        if (options.is_communication_free || exchange.size_bytes <= 0) {
+            return 0.0;
+        }
+        const CommRequest comm = ep_all_to_all_request(groups, stage, exchange);
+        return closed.auto_time_s(comm.request);
+    };
+    double worst_f = 0, worst_b = 0, worst_w = 0, worst_tp = 0, worst_compute = 0, worst_ep = 0;
     int worst_stage = 0;
     for (int s = 0; s < p; ++s) {
-        double f = 0, b = 0, w = 0, tp = 0;
+        double f = 0, b = 0, w = 0, tp = 0, ep = 0;
         for (int c = 0; c < v; ++c) {
             for (const LayerWork& work :
                  costs.virtual_stages[static_cast<std::size_t>(virtual_stage(s, c, p))]) {
-                f += seconds(work.forward);
-                b += seconds(work.backward_input + work.recompute);
-                w += seconds(work.backward_weight);
+                f += seconds(work.forward + work.moe.forward);
+                b += seconds(work.backward_input + work.recompute + work.moe.backward_input);
+                w += seconds(work.backward_weight + work.moe.backward_weight);
                 tp += tp_time(s, work.forward_collectives) + tp_time(s, work.backward_collectives) +
                       tp_time(s, work.recompute_collectives);
+                ep += ep_time(s, work.moe.dispatch) + ep_time(s, work.moe.combine) +
+                      ep_time(s, work.moe.backward_dispatch) +
+                      ep_time(s, work.moe.backward_combine);
             }
         }
+        // EP all-to-alls block the compute stream like TP collectives: part of the op.
+        tp += ep;
         if (f + b + w + tp > worst_f + worst_b + worst_w + worst_tp) {
             worst_f = f;
             worst_b = b;
             worst_w = w;
             worst_tp = tp;
+            worst_ep = ep;
             worst_stage = s;
         }
         worst_compute = std::max(
@@ -614,8 +693,16 @@ StepResult simulate_step(const TrainingJob& job,
         make_estimate("compute", worst.breakdown.compute_s + worst.breakdown.recompute_s,
                       worst_compute, "m·Σ work/(peak·efficiency) + optimizer, slowest stage",
                       "kernels are not contended: only picosecond rounding differs"));
+    if (job.model.is_moe() && layout.ep > 1) {
+        result.estimates.push_back(make_estimate(
+            "ep", worst.breakdown.ep_s, m * worst_ep,
+            "m·Σ all-to-all closed form per MoE layer (4 per layer: dispatch, combine, and both "
+            "backward)",
+            "the all-to-alls block the compute stream; the simulation times each on the real "
+            "routes of the EP group (uncontended, memoized, with fast fidelity)"));
+    }
     result.estimates.push_back(make_estimate(
-        "tp", worst.breakdown.tp_s, m * worst_tp,
+        "tp", worst.breakdown.tp_s, m * (worst_tp - worst_ep),
         "m·Σ ring α–β per TP collective (α slowest neighbour route, β narrowest link)",
         "the simulated collective is pipelined in chunks over the real per-hop routes; with "
         "full fidelity it also shares links with PP and DP traffic"));

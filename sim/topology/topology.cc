@@ -221,7 +221,13 @@ void Topology::set_link_bandwidth(LinkId id, double bandwidth_Bps) {
 
 void Topology::set_link_up(LinkId id, bool is_up) {
     impl_->link_at(id);
-    impl_->links[id.index()].is_up = is_up;
+    Link& link = impl_->links[id.index()];
+    if (link.is_up && !is_up) {
+        ++impl_->down_link_count;
+    } else if (!link.is_up && is_up) {
+        --impl_->down_link_count;
+    }
+    link.is_up = is_up;
     ++impl_->version;
 }
 

@@ -39,6 +39,8 @@ struct Topology::Impl {
     std::vector<RankId> rank_by_node;
     /// Distinct non-negative `host` values among GPUs.
     std::set<std::int32_t> gpu_hosts;
+    /// Links whose is_up is false (connectivity skips its per-edge check when there are none).
+    std::size_t down_link_count = 0;
     /// Bumped by every edit (devices, links, bandwidth, up/down), so that a Router can tell
     /// that its tables were built for an older topology.
     std::uint64_t version = 0;

@@ -98,6 +98,12 @@ std::vector<GpuSpec> gpu_library() {
     // are Hopper's (no Blackwell measurement cited: U).
     library.push_back(make_gpu("B200", 2250 * kTera, 180 * kGB, 8e12, 1745.0 / 2250, 0.55, 148,
                                1965e6, 4500 * kTera, hopper_flash2, hopper_flash3, 3432.5 / 4500));
+    // H800 (the export variant of the H100 SXM that DeepSeek-V3 trained on): the H100 SXM's
+    // SMs, clocks, tensor-core peaks and HBM3, with NVLink cut to 400 GB/s (the NVLink
+    // figure lives in the topology, topologies/dgx-h800-2048.textproto). No official spec
+    // sheet was read (compute-reference "not confirmed"); DeepSeek-V3 §3.2.2 gives 132 SMs.
+    library.push_back(make_gpu("H800", 989 * kTera, 80 * kGB, 3.35e12, 794.5 / 989, 0.55, 132,
+                               1830e6, 1979 * kTera, hopper_flash2, hopper_flash3, 1402.6 / 1979));
     return library;
 }
 

@@ -6,6 +6,7 @@
 #include "stepsim/workload.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,19 @@ namespace {
 
 std::string str(std::int64_t value) {
     return std::to_string(value);
+}
+
+/// A double in the fewest digits that read back to it ("-1", "0.5").
+std::string shortest(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    for (int digits = 1; digits <= 17; ++digits) {
+        std::snprintf(text, sizeof text, "%.*g", digits, value);
+        if (std::strtod(text, nullptr) == value) {
+            break;
+        }
+    }
+    return text;
 }
 
 /// "71.3 GiB" (units.h's format_size lives in the spec module, which this one may not use).
@@ -69,13 +83,52 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
                                       str(m.heads) + ") evenly");
         }
     }
-    if (m.experts != 1) {
-        add("model.experts", "mixture-of-experts models (experts " + str(m.experts) +
-                                 ") are not supported yet; only dense models (experts 1)");
+    if (m.experts < 1) {
+        add("model.experts", "experts must be >= 1 (1 = dense), got " + str(m.experts));
     }
-    if (m.top_k < 1 || m.top_k > m.experts) {
+    if (m.top_k < 1 || m.top_k > std::max(1, m.experts)) {
         add("model.top_k",
             "top_k (" + str(m.top_k) + ") must be between 1 and experts (" + str(m.experts) + ")");
+    }
+    if (m.is_moe()) {
+        if (m.expert_ffn_hidden <= 0) {
+            add("model.expert_ffn_hidden",
+                "expert_ffn_hidden must be positive, got " + str(m.expert_ffn_hidden));
+        }
+        if (m.shared_experts < 0) {
+            add("model.shared_experts",
+                "shared_experts must be >= 0, got " + str(m.shared_experts));
+        }
+        if (m.capacity_factor < 0) {
+            add("model.capacity_factor",
+                "capacity_factor must be >= 0 (0 = dropless), got " + shortest(m.capacity_factor));
+        }
+        if (m.dense_layers < 0 || m.dense_layers > m.layers) {
+            add("model.dense_layers", "dense_layers (" + str(m.dense_layers) +
+                                          ") must be between 0 and layers (" + str(m.layers) + ")");
+        }
+    }
+    if (t.expert_skew < 0) {
+        add("training.expert_skew", "expert_skew must be >= 0, got " + shortest(t.expert_skew));
+    }
+    if (p.ep < 1) {
+        add("parallelism.ep", "ep must be >= 1, got " + str(p.ep));
+    } else if (p.ep > 1) {
+        if (!m.is_moe()) {
+            add("parallelism.ep",
+                "ep (" + str(p.ep) + ") needs a mixture-of-experts model " + "(experts > 1)");
+        } else if (m.experts % p.ep != 0) {
+            add("parallelism.ep",
+                "ep (" + str(p.ep) + ") must divide experts (" + str(m.experts) + ") evenly");
+        }
+        if (p.dp % p.ep != 0) {
+            add("parallelism.ep", "ep (" + str(p.ep) + ") must divide dp (" + str(p.dp) +
+                                      ") evenly: expert-parallel ranks come from data parallelism");
+        }
+    }
+    if (m.is_moe() && shape_ok && layout_ok && m.expert_ffn_hidden % p.tp != 0) {
+        add("parallelism.tp", "tp (" + str(p.tp) + ") must divide expert_ffn_hidden (" +
+                                  str(m.expert_ffn_hidden) + ") evenly");
     }
     if (shape_ok && layout_ok) {
         if (m.heads % p.tp != 0) {

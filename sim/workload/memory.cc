@@ -103,13 +103,23 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     MemoryBreakdown memory;
     // fp8 GEMMs keep an fp8 copy of the weights beside the bf16 ones (1 byte per parameter;
     // Transformer Engine's cached fp8 weights).
-    const std::int64_t weights =
-        params * (kWeightBytesPerParam + (job.training.gemm_dtype == Dtype::kFp8 ? 1 : 0));
-    const std::int64_t gradients = params * grad_bytes_per_param;
-    const std::int64_t optimizer = params * kOptimizerBytesPerParam;
-    memory.weights_bytes = zero >= 3 ? ceil_div(weights, dp) : weights;
-    memory.gradients_bytes = zero >= 2 ? ceil_div(gradients, dp) : gradients;
-    memory.optimizer_bytes = zero >= 1 ? ceil_div(optimizer, dp) : optimizer;
+    const std::int64_t weight_bytes_per_param =
+        kWeightBytesPerParam + (job.training.gemm_dtype == Dtype::kFp8 ? 1 : 0);
+    // Routed experts are replicated over dp/ep expert-data-parallel ranks only, so ZeRO
+    // shards their state that many ways; everything else over dp.
+    const std::int64_t expert_params = stage_expert_parameter_count(job, stage);
+    const std::int64_t dense_params = params - expert_params;
+    const std::int64_t expert_dp = std::max<std::int64_t>(1, dp / std::max(1, job.layout.ep));
+    const auto sharded = [&](std::int64_t bytes_per_param, bool is_sharded) {
+        if (!is_sharded) {
+            return params * bytes_per_param;
+        }
+        return ceil_div(dense_params * bytes_per_param, dp) +
+               ceil_div(expert_params * bytes_per_param, expert_dp);
+    };
+    memory.weights_bytes = sharded(weight_bytes_per_param, zero >= 3);
+    memory.gradients_bytes = sharded(grad_bytes_per_param, zero >= 2);
+    memory.optimizer_bytes = sharded(kOptimizerBytesPerParam, zero >= 1);
 
     // Activations: each in-flight chunk holds (stage layers / v) layers' worth; the first
     // stage also keeps the embedding's dropout mask per micro-batch.
@@ -120,6 +130,24 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     const double h = static_cast<double>(m.hidden);
     const double replicated_divisor = job.layout.is_sequence_parallel ? job.layout.tp : 1.0;
     double per_chunk = layers_per_chunk * static_cast<double>(layer_activation_bytes(job));
+    if (m.is_moe()) {
+        // MoE layers keep, instead of the MLP's, the shared experts' and each routed copy's
+        // (top_k per token, times the busiest rank's imbalance) expert activations, plus the
+        // permuted dispatch input (k·h·2 bytes per token). Averaged over the model's layers.
+        TrainingJob moe_job = job;
+        const LayerCosts moe = layer_costs(job, m.layers - 1);
+        moe_job.model.ffn_hidden =
+            m.expert_ffn_hidden *
+            std::max<std::int64_t>(
+                1, std::llround(m.shared_experts +
+                                m.top_k * moe.moe.load_imbalance_factor * moe.moe.kept_fraction));
+        const double moe_bytes = static_cast<double>(layer_activation_bytes(moe_job)) +
+                                 tokens * m.top_k * h * 2.0 / replicated_divisor;
+        const double moe_share = static_cast<double>(m.moe_layer_count()) / m.layers;
+        per_chunk = layers_per_chunk *
+                    ((1.0 - moe_share) * static_cast<double>(layer_activation_bytes(job)) +
+                     moe_share * moe_bytes);
+    }
     if (stage == 0 && m.has_dropout) {
         per_chunk +=
             tokens * h / replicated_divisor / static_cast<double>(job.layout.virtual_stages);

@@ -37,7 +37,8 @@ namespace {
 constexpr const char* kUsage =
     "stepsim search --topology FILE --workload FILE [--by step_time|goodput|straggler] "
     "[--top N] [--jobs N] [--tp LIST] [--pp LIST] [--micro-batch LIST] [--schedule LIST] "
-    "[--zero LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, --restart-cost R, "
+    "[--zero LIST] [--ep LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, "
+    "--restart-cost R, "
     "--steps N, --seeds N] [straggler: --straggler SPEC... | --scenario FILE, --seeds N] [--json] "
     "[--set FIELD=VALUE]...";
 
@@ -49,6 +50,7 @@ struct Candidate {
     std::string schedule;  ///< the workload.proto enum name
     int virtual_stages = 1;
     int zero_stage = 0;
+    int ep = 1;  ///< expert parallelism (MoE workloads)
 };
 
 enum class Verdict : std::uint8_t { kSimulated, kInvalid, kOutOfMemory };
@@ -143,6 +145,7 @@ std::vector<SpecOverride> layout_overrides(const Candidate& c) {
             {"parallelism.schedule", c.schedule},
             {"parallelism.virtual_stages", std::to_string(c.virtual_stages)},
             {"parallelism.zero_stage", std::to_string(c.zero_stage)},
+            {"parallelism.ep", std::to_string(c.ep)},
             {"training.micro_batch", std::to_string(c.micro_batch)}};
 }
 
@@ -167,6 +170,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string mb_list = "1,2,4";
     std::string schedule_list = "1f1b,interleaved,zb-h1";
     std::string zero_list = "0,1";
+    std::string ep_list;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     std::string mtbf;
@@ -192,8 +196,11 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("micro-batch", po::value(&mb_list), "micro-batch sizes (default 1,2,4)")           //
         ("schedule", po::value(&schedule_list),
          "pipeline schedules: 1f1b, gpipe, zb-h1, interleaved[:V] (default "
-         "1f1b,interleaved,zb-h1)")                                                  //
-        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")                 //
+         "1f1b,interleaved,zb-h1)")                                   //
+        ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")  //
+        ("ep", po::value(&ep_list),
+         "expert-parallel sizes of a MoE workload (default: the powers of 2 that divide its "
+         "experts, up to 64; 1 for a dense model)")                                  //
         ("fidelity", po::value(&fidelity), "step fidelity: fast (default) or full")  //
         ("network", po::value(&network),
          "fair_share (default) or alpha_beta (faster: no contention inside a collective)")     //
@@ -294,6 +301,16 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     const std::vector<int> mbs = parse_int_list("--micro-batch", mb_list);
     const std::vector<std::pair<std::string, int>> schedules = parse_schedules(schedule_list);
     const std::vector<int> zeros = parse_int_list("--zero", zero_list);
+    const bool is_moe = base_job.model.is_moe();
+    std::vector<int> eps;
+    if (!ep_list.empty()) {
+        eps = parse_int_list("--ep", ep_list);
+    } else {
+        for (int ep = 1; ep <= 64 && (ep == 1 || (is_moe && base_job.model.experts % ep == 0));
+             ep *= 2) {
+            eps.push_back(ep);
+        }
+    }
     std::vector<Candidate> candidates;
     for (int tp : tps) {
         for (int pp : pps) {
@@ -306,8 +323,13 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                         continue;  // without a pipeline every schedule is the same
                     }
                     for (int zero : zeros) {
-                        candidates.push_back(
-                            Candidate{tp, pp, gpus / (tp * pp), mb, schedule, v, zero});
+                        const int dp = gpus / (tp * pp);
+                        for (int ep : eps) {
+                            if (ep < 1 || dp % ep != 0) {
+                                continue;  // EP ranks come from data parallelism
+                            }
+                            candidates.push_back(Candidate{tp, pp, dp, mb, schedule, v, zero, ep});
+                        }
                     }
                 }
             }
@@ -488,6 +510,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
             json.field("micro_batch", c.micro_batch);
             json.field("schedule", schedule_label(c));
             json.field("zero_stage", c.zero_stage);
+            if (is_moe) {
+                json.field("ep", c.ep);
+            }
             json.field("step_time_s", e.step_time_s);
             json.field("mfu", e.mfu);
             json.field("tokens_per_s", e.tokens_per_s);
@@ -518,6 +543,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::snprintf(line, sizeof line, "%4s %4s %4s %5s %3s %-14s %4s %12s %6s %10s", "rank", "tp",
                   "pp", "dp", "mb", "schedule", "zero", "step time", "MFU", "mem/GPU");
     out << line;
+    if (is_moe) {
+        out << "   ep";
+    }
     if (goodput.is_enabled) {
         std::snprintf(line, sizeof line, " %9s %12s %14s", "goodput", "ckpt every", "step/goodput");
         out << line;
@@ -535,6 +563,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
                       format_duration(e.step_time_s).c_str(), 100 * e.mfu,
                       format_size(static_cast<double>(e.memory_per_gpu_bytes)).c_str());
         out << line;
+        if (is_moe) {
+            std::snprintf(line, sizeof line, " %4d", c.ep);
+            out << line;
+        }
         if (goodput.is_enabled) {
             std::snprintf(line, sizeof line, " %9.4f %12s %14s", e.goodput,
                           format_duration(e.checkpoint_interval_s).c_str(),

@@ -105,6 +105,7 @@ StepBreakdown delta(const StepBreakdown& a, const StepBreakdown& b) {
     d.pp_s = b.pp_s - a.pp_s;
     d.dp_s = b.dp_s - a.dp_s;
     d.zero_s = b.zero_s - a.zero_s;
+    d.ep_s = b.ep_s - a.ep_s;
     d.cp_s = b.cp_s - a.cp_s;
     d.fsdp_s = b.fsdp_s - a.fsdp_s;
     d.bubble_s = b.bubble_s - a.bubble_s;

@@ -47,8 +47,8 @@ Derived derive(const TrainingJob& job) {
     d.tokens = tokens_per_step(job);
     d.model_flops = model_flops_per_step(job);
     d.hardware_flops = hardware_flops_per_step(job);
-    d.six_n_d =
-        analytic::six_n_d_flops(static_cast<double>(d.parameters), static_cast<double>(d.tokens));
+    d.six_n_d = analytic::six_n_d_flops(static_cast<double>(active_parameter_count(job.model)),
+                                        static_cast<double>(d.tokens));
     d.layer = layer_costs(job);
     d.edge = edge_costs(job);
     d.layer_activation_bytes = layer_activation_bytes(job);

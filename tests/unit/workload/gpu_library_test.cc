@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-TEST_CASE("the library has the four GPUs, found by loose name", "[workload]") {
+TEST_CASE("the library has the five GPUs, found by loose name", "[workload]") {
     std::set<std::string> names;
     for (const stepsim::GpuSpec& gpu : stepsim::gpu_library()) {
         names.insert(gpu.name);
@@ -17,7 +17,7 @@ TEST_CASE("the library has the four GPUs, found by loose name", "[workload]") {
         REQUIRE(gpu.hbm_bytes > 0);
         REQUIRE(gpu.hbm_Bps > 0.0);
     }
-    REQUIRE(names == std::set<std::string>{"A100-80GB-SXM", "H100-SXM", "H200", "B200"});
+    REQUIRE(names == std::set<std::string>{"A100-80GB-SXM", "H100-SXM", "H200", "B200", "H800"});
     REQUIRE(stepsim::find_gpu("h100_sxm")->name == "H100-SXM");
     REQUIRE_FALSE(stepsim::find_gpu("V100").has_value());
     // H200 is H100's compute with more, faster memory (reference.md §6).
@@ -26,6 +26,12 @@ TEST_CASE("the library has the four GPUs, found by loose name", "[workload]") {
     REQUIRE(h200.peak_bf16_flops_per_s == h100.peak_bf16_flops_per_s);
     REQUIRE(h200.hbm_bytes > h100.hbm_bytes);
     REQUIRE(h200.hbm_Bps > h100.hbm_Bps);
+    // H800 is the H100 SXM's compute and memory (its NVLink is the topology's).
+    const stepsim::GpuSpec h800 = *stepsim::find_gpu("h800");
+    REQUIRE(h800.peak_bf16_flops_per_s == h100.peak_bf16_flops_per_s);
+    REQUIRE(h800.peak_fp8_flops_per_s == h100.peak_fp8_flops_per_s);
+    REQUIRE(h800.sm_count == h100.sm_count);
+    REQUIRE(h800.hbm_bytes == h100.hbm_bytes);
 }
 
 TEST_CASE("compute time sums each kind of work at its own efficiency", "[workload]") {

@@ -76,7 +76,9 @@ TEST_CASE("validate_job names the field and the numbers", "[workload]") {
 
     job = good;
     job.model.experts = 8;
-    REQUIRE(has_problem(job, "model.experts", "not supported yet"));
+    job.model.expert_ffn_hidden = job.model.ffn_hidden;
+    job.layout.ep = 3;
+    REQUIRE(has_problem(job, "parallelism.ep", "must divide experts (8) evenly"));
 }
 
 TEST_CASE("cluster checks: GPU count and HBM capacity", "[workload]") {
