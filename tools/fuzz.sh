@@ -3,8 +3,8 @@
 # Fuzzes one spec parser with libFuzzer for N seconds:
 #
 #   tools/fuzz.sh TARGET SECONDS [libFuzzer flags...]
-#   TARGET: topology | workload | failures | units | overrides | scenario | sweep | trace
-#           (tests/fuzz/<TARGET>_fuzz.cc)
+#   TARGET: topology | workload | failures | units | overrides | scenario | sweep | trace |
+#           chakra | kernel_profile  (tests/fuzz/<TARGET>_fuzz.cc)
 #
 # Builds the targets with clang 14 (-fsanitize=fuzzer,address,undefined) in build-fuzz/
 # (STEPSIM_FUZZ_BUILD_DIR to change it), seeds from tests/fuzz/corpus/TARGET/ (read only; new
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '3,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 [ $# -ge 2 ] || usage
@@ -25,7 +25,8 @@ target=$1
 seconds=$2
 shift 2
 case $target in
-  topology | workload | failures | units | overrides | scenario | sweep | trace) ;;
+  topology | workload | failures | units | overrides | scenario | sweep | trace | chakra | \
+    kernel_profile) ;;
   *) echo "fuzz.sh: unknown target \"$target\"" >&2; usage ;;
 esac
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number" >&2; usage; }
@@ -41,8 +42,12 @@ command -v "$compiler" >/dev/null || {
 }
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
+  launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
   cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$compiler" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTEPSIM_FUZZ=ON -DSTEPSIM_BUILD_TESTS=OFF -DSTEPSIM_BUILD_BENCHMARKS=OFF >/dev/null
+    -DSTEPSIM_FUZZ=ON -DSTEPSIM_BUILD_TESTS=OFF -DSTEPSIM_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
 fi
 cmake --build "$build" -j "$(nproc)" --target "${target}_fuzz"
 
@@ -68,6 +73,9 @@ mkdir -p "$build/fuzz-work/$target" "$build/fuzz-artifacts/$target"
     forward-send forward-recv backward-send backward-recv grads-reduce-scatter \
     params-all-gather optimizer-clip-main-grad embedding-grads-all-reduce 'pp send mb0 vs0' \
     'F mb0 L0' 'B mb0 L0' bubble null true false
+  # Chakra node attributes and the comm_groups.json shape (tools/fuzz.sh chakra).
+  printf '%s\n' is_cpu_op num_ops tensor_size comm_type comm_size comm_src comm_dst comm_tag \
+    comm_priority pg_name stepsim_duration_ps 0.0.4 '{"1":[0,1]}'
 } | sort -u | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' >"$dict"
 
 echo "fuzz.sh: fuzzing $target for ${seconds}s ($jobs job(s)); artifacts in $build/fuzz-artifacts/$target/" >&2

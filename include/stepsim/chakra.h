@@ -104,6 +104,9 @@ struct Limits {
     /// Over all files read: the replay keeps about 0.5 KB per node (8,388,608 → ~4 GB).
     std::size_t max_total_nodes = 1 << 23;
     std::size_t max_export_nodes = 1 << 26;  ///< over all files written by an export
+    /// data_deps + ctrl_deps over all files read: each costs about 40 bytes of decode and
+    /// replay state (33,554,432 → ~1.3 GB), and a file of 1-byte varints holds 8 per 8 bytes.
+    std::size_t max_total_dependencies = 1 << 25;
 };
 
 // ---- file I/O (sim/spec/chakra_io.cc; the only code that links protobuf) -----------------
@@ -117,17 +120,33 @@ std::string encode_trace(const Trace& trace);
 /// unknown node type, a duplicate id, a dependency on a missing id, a cycle, or a limit.
 Trace decode_trace(std::string_view bytes, const std::string& file, const Limits& limits = {});
 
+/// Parses PREFIX.comm_groups.json: {"1": [0, 1, 2], "2": [3, 4]} (group id -> NPUs). Throws
+/// SpecError "FILE: error: offset N: ..." for anything else.
+std::map<std::int64_t, std::vector<int>> parse_comm_groups(std::string_view text,
+                                                           const std::string& file);
+
 /// Reads PREFIX.0.et, PREFIX.1.et, ... up to the first missing index (at least one file), and
 /// PREFIX.comm_groups.json when present. Throws SpecError as decode_trace.
 TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits = {});
 
 /// Writes every trace to PREFIX.<npu>.et and, when there are groups,
-/// PREFIX.comm_groups.json, each atomically. Returns the paths written.
+/// PREFIX.comm_groups.json, each atomically, then finish_chakra_export(). Returns the paths
+/// written.
 std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
                                                        const TraceSet& set);
 
 /// Writes PREFIX.<trace.npu>.et atomically (creating PREFIX's folder); returns the path.
 std::filesystem::path write_chakra_trace(const std::string& prefix, const Trace& trace);
+
+/// Ends an export of `npus` traces (PREFIX.0.et .. PREFIX.<npus-1>.et, already written):
+/// writes PREFIX.comm_groups.json atomically when there are groups, and removes what an
+/// earlier export to the same prefix left that this one does not have (a comm_groups.json,
+/// PREFIX.<npus>.et and up), which a reader would otherwise take as part of this set. Returns
+/// the paths written.
+std::vector<std::filesystem::path> finish_chakra_export(
+    const std::string& prefix,
+    std::size_t npus,
+    const std::map<std::int64_t, std::vector<int>>& groups);
 
 /// Writes PREFIX.comm_groups.json atomically; returns the path.
 std::filesystem::path write_chakra_groups(const std::string& prefix,

@@ -66,6 +66,11 @@ Trace parse_trace_json(std::string_view text,
                        const std::string& file,
                        const TraceLimits& limits = {});
 
+/// As load_trace_file, from the file's bytes already in memory (gzip or plain JSON).
+Trace parse_trace_bytes(std::string_view bytes,
+                        const std::string& file,
+                        const TraceLimits& limits = {});
+
 /// The job's shape from a meta YAML ("dp_size: 4" lines, as the StragglerAnalysis artifact
 /// writes them). Only flat `key: value` lines are read.
 struct TraceMeta {
@@ -88,6 +93,9 @@ enum class ComputeIdeal : std::uint8_t { kMean, kMedian };
 struct ReplayOptions {
     ComputeIdeal compute_ideal = ComputeIdeal::kMean;
     bool has_attribution = true;
+    /// Ranks (DP, PP, TP, gpu), stages and workers beyond this are refused (SpecError naming
+    /// the limit): the per-worker tables and the attribution runs grow with them.
+    std::int64_t max_ranks = 1 << 20;
 };
 
 /// One group kept at its recorded durations while everything else is idealised.

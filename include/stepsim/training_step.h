@@ -9,7 +9,10 @@
 // of TP rank 0 in DP replica 0, each running its schedule's ops on a compute stream. The other
 // TP ranks of a stage and the other DP replicas do the same work at the same times
 // (symmetry), so their compute is not simulated again; they appear as the peers of every
-// collective and, with StepFidelity::kFull, as mirrored traffic on the shared network.
+// collective and, with StepFidelity::kFull, as mirrored traffic on the shared network. The
+// symmetry of DP replicas is checked (route colours of their GPUs, routes of their pipeline
+// messages): replicas that differ are simulated each, one per class of alike replicas; with
+// StepOptions::is_exact every replica is.
 #pragma once
 
 #include "stepsim/collective.h"
@@ -45,6 +48,11 @@ struct StepOptions {
     /// Fast fidelity: collectives of groups with the same shape (server pattern and pairwise
     /// route latency, hops and bottleneck) share one uncontended run; false runs each group.
     bool is_memoized_by_shape = true;
+    /// Simulate every DP replica's pipeline (dp·pp compute streams) and time every collective
+    /// group itself (no sharing by shape), instead of folding alike replicas into one. In
+    /// full fidelity all replicas' traffic then shares one network; in fast fidelity each
+    /// replica's pipeline messages run on a network of their own, as the folded replica's do.
+    bool is_exact = false;
     /// Keep every task's slice in StepResult::timeline (for --trace).
     bool keeps_timeline = false;
     /// Fast fidelity: threads that time the distinct uncontended collectives before the step
@@ -150,7 +158,7 @@ struct StepResult {
 
     // What was simulated.
     int gpus = 0;
-    int simulated_gpus = 0;  ///< compute streams simulated (pipeline stages)
+    int simulated_gpus = 0;  ///< compute streams simulated (stages × simulated replicas)
     int stages_count = 0;
     int microbatches = 0;
     int chunks = 1;

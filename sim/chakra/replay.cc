@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -88,7 +89,9 @@ private:
     }
 
     std::vector<int> group_of(const Node& node, NodeRef ref) const;
-    Time compute_time(const Node& node) const;
+    Time compute_time(const Node& node, NodeRef ref) const;
+    /// schedule_in, refusing (std::invalid_argument) a time past the clock's range.
+    void schedule(Time delay, NodeRef ref, std::function<void()> fn);
     void issue(NodeRef ref);
     void finish(NodeRef ref);
     void begin_all(const std::vector<NodeRef>& refs, NodeRef last);
@@ -136,9 +139,17 @@ std::vector<int> Replayer::group_of(const Node& node, NodeRef ref) const {
     return it->second;
 }
 
-Time Replayer::compute_time(const Node& node) const {
+Time Replayer::compute_time(const Node& node, NodeRef ref) const {
     if (node.duration_ps) {
         return Time(std::max<std::int64_t>(0, *node.duration_ps));
+    }
+    // The step clock's range in whole microseconds (2^63 ps is 106 days).
+    constexpr std::uint64_t kMaxMicros =
+        static_cast<std::uint64_t>(Time::max().count()) / 1'000'000;
+    if (node.duration_micros > kMaxMicros) {
+        throw std::invalid_argument(where(ref) + ": duration_micros " +
+                                    std::to_string(node.duration_micros) +
+                                    " is past the step clock's range of 106 days");
     }
     if (node.duration_micros > 0) {
         return Time(static_cast<std::int64_t>(node.duration_micros) * 1'000'000);
@@ -151,7 +162,20 @@ Time Replayer::compute_time(const Node& node) const {
         seconds = std::max(seconds,
                            static_cast<double>(*node.tensor_size) / options_.memory_bandwidth_Bps);
     }
+    if (!(seconds < to_seconds(Time::max()))) {
+        throw std::invalid_argument(where(ref) + ": num_ops or tensor_size gives " +
+                                    std::to_string(seconds) +
+                                    " s, past the step clock's range of 106 days");
+    }
     return from_seconds(seconds);
+}
+
+void Replayer::schedule(Time delay, NodeRef ref, std::function<void()> fn) {
+    if (delay > Time::max() - sim_.now()) {
+        throw std::invalid_argument(where(ref) + ": the replay passes the step clock's range " +
+                                    "of 106 days");
+    }
+    sim_.schedule_in(delay, std::move(fn));
 }
 
 void Replayer::begin_all(const std::vector<NodeRef>& refs, NodeRef last) {
@@ -168,7 +192,7 @@ void Replayer::issue(NodeRef ref) {
     const Node& node = node_of(ref);
     switch (node.type) {
         case NodeType::kCompute:
-            sim_.schedule_in(compute_time(node), [this, ref] { finish(ref); });
+            schedule(compute_time(node, ref), ref, [this, ref] { finish(ref); });
             return;
         case NodeType::kCollective: {
             const std::vector<int>& group = state.group[ref.index];

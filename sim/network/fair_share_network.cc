@@ -33,6 +33,13 @@ using network::schedule_local_transfer;
 namespace {
 // Min-heap order on (share, link id): ties go to the lower link id, so the filling order and
 // hence the rounding of every rate is deterministic.
+struct LevelAfter {
+    template <class Entry>
+    bool operator()(const Entry& a, const Entry& b) const {
+        return a.level_Bps > b.level_Bps || (a.level_Bps == b.level_Bps && a.link > b.link);
+    }
+};
+
 struct HeapAfter {
     template <class Entry>
     bool operator()(const Entry& a, const Entry& b) const {
@@ -59,6 +66,7 @@ std::uint32_t FairShareNetwork::allocate_slot() {
     }
     flows_.emplace_back();
     flow_visit_.push_back(0);
+    slot_rate_Bps_.push_back(0);
     return static_cast<std::uint32_t>(flows_.size() - 1);
 }
 
@@ -67,6 +75,9 @@ void FairShareNetwork::ensure_links() {
         const std::size_t first = links_.size();
         links_.resize(topology_.link_count());
         link_visit_.resize(topology_.link_count(), 0);
+        link_done_.resize(topology_.link_count(), 0);
+        link_changed_.resize(topology_.link_count(), 0);
+        link_level_Bps_.resize(topology_.link_count(), 0);
         for (std::size_t l = first; l < links_.size(); ++l) {
             links_[l].bandwidth_Bps =
                 topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
@@ -155,12 +166,16 @@ void FairShareNetwork::begin_transmission(std::uint32_t slot) {
         // this tick marks the link dirty, and that re-sharing recomputes this rate too.
         STEPSIM_CHECK(narrowest_Bps > 0, "a link of the flow has no capacity");
         flow.rate_Bps = narrowest_Bps;
+        slot_rate_Bps_[slot] = narrowest_Bps;
         schedule_completion(slot);
         return;
     }
-    for (const LinkId link : flow.links) {
-        mark_dirty(static_cast<std::uint32_t>(link.index()));
-    }
+    // No rate yet: above every threshold, so the re-sharing always includes it.
+    slot_rate_Bps_[slot] = std::numeric_limits<double>::infinity();
+    added_flows_.push_back(slot);
+    // Its links are seeded from added_flows_ when the re-sharing runs (the level needs the
+    // flow counts of that tick); this only schedules it.
+    mark_dirty(static_cast<std::uint32_t>(flow.links.front().index()), kNoLevel);
 }
 
 void FairShareNetwork::schedule_completion(std::uint32_t slot) {
@@ -209,7 +224,8 @@ void FairShareNetwork::complete(std::uint32_t slot) {
         stats_.flow_finished(flow.links[i], sim_.now());
         // A link left without flows changes no rate: re-sharing it would find nothing.
         if (!state.flows.empty()) {
-            mark_dirty(link);
+            // Saturation below the departing flow's rate does not move (collect_component()).
+            mark_dirty(link, flow.rate_Bps);
         }
     }
     Callback done = std::move(flow.on_done);
@@ -223,8 +239,10 @@ void FairShareNetwork::complete(std::uint32_t slot) {
     }
 }
 
-void FairShareNetwork::mark_dirty(std::uint32_t link) {
-    dirty_links_.push_back(link);
+void FairShareNetwork::mark_dirty(std::uint32_t link, double level_Bps) {
+    if (level_Bps != kNoLevel) {
+        dirty_links_.push_back({level_Bps, link});
+    }
     if (!is_resharing_scheduled_) {
         is_resharing_scheduled_ = true;
         // kLast: every start and end at this tick is in before the rates are recomputed.
@@ -241,7 +259,8 @@ void FairShareNetwork::refresh_link(LinkId id) {
     ensure_links();
     links_[id.index()].bandwidth_Bps = topology_.link(id).bandwidth_Bps;
     if (!links_[id.index()].flows.empty()) {
-        mark_dirty(static_cast<std::uint32_t>(id.index()));
+        // Any rate on the link may move.
+        mark_dirty(static_cast<std::uint32_t>(id.index()), 0.0);
     }
 }
 
@@ -251,34 +270,84 @@ void FairShareNetwork::reshare() {
     ++resharing_count_;
     component_links_.clear();
     component_flows_.clear();
-    if (options_.is_incremental) {
-        collect_component();
-    } else {
+    if (!options_.is_incremental) {
         collect_everything();
+    } else if (!collect_plain_component(kSmallComponentFlows)) {
+        // Too large for the plain search to be cheap: the search by level is worth its extra
+        // cost per flow when it leaves most of the component out (random traffic through a
+        // core), not when every flow of the component can move (a symmetric collective, where
+        // all rates are equal). Every kProbeInterval-th large re-sharing runs both searches
+        // and uses the one chosen; the fraction of the component that the search by level
+        // takes in, averaged over recent probes, makes the choice. Both are exact, and the
+        // choice depends only on the run's history, so it is deterministic.
+        const bool use_levels =
+            options_.is_search_by_level_forced || taken_fraction_ < kMaxTakenFraction;
+        if (large_resharings_++ % kProbeInterval == 0) {
+            const auto search_and_count = [this](bool by_level) {
+                restart_search();
+                if (by_level) {
+                    collect_component();
+                } else {
+                    collect_plain_component(std::numeric_limits<std::size_t>::max());
+                }
+                return static_cast<double>(component_flows_.size());
+            };
+            // The search to use runs last, so that its marks are the ones left.
+            const double first = search_and_count(!use_levels);
+            const double second = search_and_count(use_levels);
+            const double taken = use_levels ? second : first;
+            const double component = use_levels ? first : second;
+            taken_fraction_ += (taken / component - taken_fraction_) / kTakenFractionWindow;
+        } else {
+            restart_search();
+            if (use_levels) {
+                collect_component();
+            } else {
+                collect_plain_component(std::numeric_limits<std::size_t>::max());
+            }
+        }
     }
     dirty_links_.clear();
+    added_flows_.clear();
     flows_reshared_ += component_flows_.size();
     progressive_filling();
     apply_rates();
 }
 
-// Breadth-first search from the changed links: link -> flows on it -> their links -> ...
-// Flows outside this set share no link with any flow inside it, so their max-min rates are
-// unaffected by the change.
-void FairShareNetwork::collect_component() {
-    for (const std::uint32_t link : dirty_links_) {
-        if (link_visit_[link] != epoch_) {
-            link_visit_[link] = epoch_;
-            component_links_.push_back(link);
+// The connected component of the change (link -> flows on it -> their links -> ...), if it
+// has at most `max_flows` flows: flows outside it share no link, even transitively, with the
+// change, so they keep their rates. For a small component this plain search is cheaper than
+// the one by level below; false (and a partial search) when it is larger.
+void FairShareNetwork::restart_search() {
+    ++epoch_;
+    component_links_.clear();
+    component_flows_.clear();
+}
+
+bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
+    for (const LevelEntry& dirty : dirty_links_) {
+        if (link_visit_[dirty.link] != epoch_) {
+            link_visit_[dirty.link] = epoch_;
+            component_links_.push_back(dirty.link);
         }
     }
-    // The marks live in their own dense arrays: the search touches one word per flow and per
-    // link instead of a cache line of each one's state.
+    for (const std::uint32_t slot : added_flows_) {
+        for (const LinkId link : flows_[slot].links) {
+            const auto index = static_cast<std::uint32_t>(link.index());
+            if (link_visit_[index] != epoch_) {
+                link_visit_[index] = epoch_;
+                component_links_.push_back(index);
+            }
+        }
+    }
     for (std::size_t next = 0; next < component_links_.size(); ++next) {
         const std::uint32_t link = component_links_[next];
         for (const std::uint32_t slot : links_[link].flows) {
             if (flow_visit_[slot] == epoch_) {
                 continue;
+            }
+            if (component_flows_.size() == max_flows) {
+                return false;
             }
             flow_visit_[slot] = epoch_;
             component_flows_.push_back(slot);
@@ -291,6 +360,127 @@ void FairShareNetwork::collect_component() {
             }
         }
     }
+    return true;
+}
+
+// Which rates can move, and which cannot. Progressive filling raises every rate together; a
+// link saturates at the level s_l where sum over its flows of min(rate, s_l) reaches its
+// bandwidth, and a flow's rate is the lowest saturation level of its links. So a link's
+// saturation level can only move if the contribution min(rate, x) of one of its flows moves
+// at some x below it, i.e. from the level min(old rate, new rate) of a flow whose rate moves
+// (from the departing flow's old rate, from a joining flow's new rate, from 0 after a
+// bandwidth change), and a flow whose old rate lies below that level on all its links keeps
+// it. The search below propagates these levels in increasing order (Dijkstra): a link
+// reached at level d takes in every flow on it whose old rate is at least d; such a flow can
+// only differ from level max(d, min(old rate, lower bound of its new rate)) on, which its
+// other links inherit. The lower bound is the equal split, min over its links of
+// bandwidth / flows: on the link where a flow is a bottleneck it has the largest rate of a
+// saturated link. The flows taken in are re-solved on the capacity the others leave
+// (progressive_filling()); the others keep their rates and completion events. Without the
+// levels this is the connected component of the change: rates that are lower than a change
+// shield the flows behind them.
+void FairShareNetwork::collect_component() {
+    level_heap_.clear();
+    for (const LevelEntry& dirty : dirty_links_) {
+        link_changed_[dirty.link] = epoch_;
+    }
+    for (const std::uint32_t slot : added_flows_) {
+        for (const LinkId link : flows_[slot].links) {
+            link_changed_[link.index()] = epoch_;
+        }
+    }
+    for (const LevelEntry& dirty : dirty_links_) {
+        reach_link(dirty.link, dirty.level_Bps);
+    }
+    for (const std::uint32_t slot : added_flows_) {
+        const Flow& flow = flows_[slot];
+        if (flow.is_transmitting && !flow.completion.is_valid() && flow_visit_[slot] != epoch_) {
+            take_in(slot, equal_split_Bps(slot));
+        }
+    }
+    while (!level_heap_.empty()) {
+        std::pop_heap(level_heap_.begin(), level_heap_.end(), LevelAfter{});
+        const LevelEntry entry = level_heap_.back();
+        level_heap_.pop_back();
+        if (link_done_[entry.link] == epoch_ || entry.level_Bps != link_level_Bps_[entry.link]) {
+            continue;  // reached again at a lower level since this entry
+        }
+        link_done_[entry.link] = epoch_;
+        const double threshold_Bps = entry_threshold_Bps(entry);
+        // The marks, rates and levels live in their own dense arrays: the search touches a
+        // word per flow and per link instead of a cache line of each one's state.
+        for (const std::uint32_t slot : links_[entry.link].flows) {
+            const double rate_Bps = slot_rate_Bps_[slot];
+            if (flow_visit_[slot] == epoch_ || rate_Bps < threshold_Bps) {
+                continue;
+            }
+            take_in(slot, std::max(entry.level_Bps, std::min(rate_Bps, equal_split_Bps(slot))));
+        }
+    }
+}
+
+// The rate from which a flow of a link reached at `entry.level_Bps` may be affected through
+// it: min(old saturation level, new saturation level) of the link, at least the level. A link
+// whose flows all kept their place on it (no flow joined or left, same bandwidth) saturated at
+// its largest rate if it was full, never if it had room. Its new saturation level is at least
+// the equal split of what the flows that cannot change (below the level and outside the
+// search) leave: (bandwidth - their rates) / the others.
+double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
+    if (link_changed_[entry.link] == epoch_) {
+        return entry.level_Bps;
+    }
+    const LinkState& state = links_[entry.link];
+    double load_Bps = 0;
+    double largest_Bps = 0;
+    double fixed_Bps = 0;
+    std::uint32_t others = 0;
+    for (const std::uint32_t slot : state.flows) {
+        const double rate_Bps = slot_rate_Bps_[slot];
+        load_Bps += rate_Bps;
+        largest_Bps = std::max(largest_Bps, rate_Bps);
+        if (flow_visit_[slot] != epoch_ && rate_Bps < entry.level_Bps) {
+            fixed_Bps += rate_Bps;
+        } else {
+            ++others;
+        }
+    }
+    constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    // Full to within rounding counts as full: that errs toward re-solving more flows.
+    const double old_level_Bps =
+        load_Bps >= state.bandwidth_Bps * (1 - kFullTolerance) ? largest_Bps : kInfinity;
+    const double new_bound_Bps =
+        others > 0 ? (state.bandwidth_Bps - fixed_Bps) / static_cast<double>(others) : kInfinity;
+    return std::max(entry.level_Bps, std::min(old_level_Bps, new_bound_Bps));
+}
+
+double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
+    double split_Bps = std::numeric_limits<double>::infinity();
+    for (const LinkId link : flows_[slot].links) {
+        const LinkState& state = links_[link.index()];
+        split_Bps =
+            std::min(split_Bps, state.bandwidth_Bps / static_cast<double>(state.flows.size()));
+    }
+    return split_Bps;
+}
+
+void FairShareNetwork::take_in(std::uint32_t slot, double level_Bps) {
+    flow_visit_[slot] = epoch_;
+    component_flows_.push_back(slot);
+    for (const LinkId link : flows_[slot].links) {
+        reach_link(static_cast<std::uint32_t>(link.index()), level_Bps);
+    }
+}
+
+void FairShareNetwork::reach_link(std::uint32_t link, double level_Bps) {
+    if (link_visit_[link] != epoch_) {
+        link_visit_[link] = epoch_;
+        component_links_.push_back(link);
+    } else if (link_done_[link] == epoch_ || level_Bps >= link_level_Bps_[link]) {
+        return;
+    }
+    link_level_Bps_[link] = level_Bps;
+    level_heap_.push_back({level_Bps, link});
+    std::push_heap(level_heap_.begin(), level_heap_.end(), LevelAfter{});
 }
 
 void FairShareNetwork::collect_everything() {
@@ -318,28 +508,37 @@ void FairShareNetwork::collect_everything() {
 // stale pop instead of one per link touched. Both orders are exact in real arithmetic; in
 // floating point they can differ from an eager heap in the last bits of a rate.
 void FairShareNetwork::progressive_filling() {
+    // Each link starts with the capacity the flows outside the component leave (they keep
+    // their rates); its unfrozen flows are those of the component.
+    active_links_.clear();
+    for (const std::uint32_t link : component_links_) {
+        LinkState& state = links_[link];
+        state.capacity_left_Bps = state.bandwidth_Bps;
+        state.unfrozen = 0;
+        state.version = 0;
+        for (const std::uint32_t slot : state.flows) {
+            if (flow_visit_[slot] == epoch_) {
+                ++state.unfrozen;
+            } else {
+                state.capacity_left_Bps -= slot_rate_Bps_[slot];
+            }
+        }
+        if (state.unfrozen > 0) {
+            active_links_.push_back(link);
+        }
+    }
     if (component_flows_.size() == 1) {
-        // A flow alone on its links: its rate is the narrowest link's bandwidth, the value
-        // the filling below would reach (every share is bandwidth / 1).
+        // A flow alone in its component: its rate is the narrowest capacity left, the value
+        // the filling below would reach (every share is capacity_left / 1).
         Flow& flow = flows_[component_flows_.front()];
         double rate_Bps = std::numeric_limits<double>::infinity();
         for (const LinkId crossed : flow.links) {
-            rate_Bps = std::min(rate_Bps, links_[crossed.index()].bandwidth_Bps);
+            rate_Bps = std::min(rate_Bps, links_[crossed.index()].capacity_left_Bps);
         }
         STEPSIM_CHECK(rate_Bps > 0, "a link of the flow has no capacity");
         flow.frozen_mark = epoch_;
         flow.new_rate_Bps = rate_Bps;
         return;
-    }
-    active_links_.clear();
-    for (const std::uint32_t link : component_links_) {
-        LinkState& state = links_[link];
-        state.capacity_left_Bps = state.bandwidth_Bps;
-        state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
-        state.version = 0;
-        if (state.unfrozen > 0) {
-            active_links_.push_back(link);
-        }
     }
     // Level by level while few levels have been seen: each round finds the lowest share with
     // one scan of the links still filling and saturates every link at that level together.
@@ -396,8 +595,8 @@ void FairShareNetwork::progressive_filling() {
 void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) {
     for (const std::uint32_t slot : bottleneck.flows) {
         Flow& flow = flows_[slot];
-        if (flow.frozen_mark == epoch_) {
-            continue;
+        if (flow_visit_[slot] != epoch_ || flow.frozen_mark == epoch_) {
+            continue;  // outside the component (its rate stays), or frozen already
         }
         flow.frozen_mark = epoch_;
         flow.new_rate_Bps = share_Bps;
@@ -438,6 +637,7 @@ void FairShareNetwork::apply_rates() {
         }
         flow.last_update = now;
         flow.rate_Bps = flow.new_rate_Bps;
+        slot_rate_Bps_[slot] = flow.rate_Bps;
         if (flow.completion.is_valid()) {
             sim_.cancel(flow.completion);
         }

@@ -3,11 +3,14 @@
 // Flow-level max-min fair sharing (the fluid model of SimGrid's network models, without
 // their TCP corrections). A transfer first waits its route's latency, then its bytes flow at
 // the max-min fair rate of the flows transmitting at that moment. Rates are recomputed by
-// progressive filling when a flow starts or ends transmitting, over the connected component
-// of flows that share links (transitively) with the change only; other flows keep their rates
-// and completion events. Changes at the same tick are batched into one re-sharing event. A
-// flow that starts alone on its links takes the narrowest bandwidth at once, and a flow whose
-// end leaves its links empty changes no rate: neither needs a re-sharing.
+// progressive filling when a flow starts or ends transmitting, over the flows whose rate can
+// move only: a search from the changed links, in increasing order of the level from which
+// each link's saturation can differ, takes in the flows at or above that level; the rest keep
+// their rates and completion events, and the flows taken in are re-solved on the capacity
+// the others leave (collect_component() gives the argument). Changes at the same tick are
+// batched into one re-sharing event. A flow that starts alone on its links takes the
+// narrowest bandwidth at once, and a flow whose end leaves its links empty changes no rate:
+// neither needs a re-sharing.
 // See docs/models/network.md.
 #pragma once
 
@@ -17,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace stepsim {
@@ -27,6 +31,9 @@ public:
         /// false: every re-sharing recomputes all flows (the reference the incremental mode
         /// is tested against).
         bool is_incremental = true;
+        /// true: every re-sharing of more than a few flows uses the search by level (tests);
+        /// false: it is used while it pays (see reshare()).
+        bool is_search_by_level_forced = false;
     };
 
     /// `sim`, `topology` and `router` must outlive the model.
@@ -100,6 +107,23 @@ private:
         std::uint32_t version = 0;
     };
 
+    struct LevelEntry {
+        double level_Bps;
+        std::uint32_t link;
+    };
+
+    static constexpr double kNoLevel = -1;
+    /// Components up to this many flows are re-solved whole (collect_plain_component()).
+    static constexpr std::size_t kSmallComponentFlows = 16;
+    /// The search by level is used while it takes in less than this fraction of the
+    /// connected component (a running mean over about kTakenFractionWindow probes, one every
+    /// kProbeInterval large re-sharings, the first one included).
+    static constexpr double kMaxTakenFraction = 0.5;
+    static constexpr double kTakenFractionWindow = 4;
+    static constexpr std::uint64_t kProbeInterval = 16;
+    /// Relative slack under which a link counts as full when the search reads old rates.
+    static constexpr double kFullTolerance = 1e-9;
+
     struct HeapEntry {
         double share_Bps;
         std::uint32_t link;
@@ -112,9 +136,17 @@ private:
     void complete(std::uint32_t slot);
     /// Schedules the flow's completion at now + remaining_bytes / rate_Bps.
     void schedule_completion(std::uint32_t slot);
-    void mark_dirty(std::uint32_t link);
+    /// Schedules a re-sharing; `level_Bps` (kNoLevel: none) seeds the search at `link`.
+    void mark_dirty(std::uint32_t link, double level_Bps);
     void reshare();
+    void restart_search();
+    bool collect_plain_component(std::size_t max_flows);
     void collect_component();
+    /// min over the flow's links of bandwidth / flows: a lower bound of its max-min rate.
+    double equal_split_Bps(std::uint32_t slot) const;
+    double entry_threshold_Bps(const LevelEntry& entry) const;
+    void take_in(std::uint32_t slot, double level_Bps);
+    void reach_link(std::uint32_t link, double level_Bps);
     void collect_everything();
     void progressive_filling();
 
@@ -137,7 +169,17 @@ private:
     std::vector<LinkState> links_;
     std::vector<std::uint64_t> flow_visit_;  ///< by slot: epoch of the last search that found it
     std::vector<std::uint64_t> link_visit_;  ///< by link: the same
-    std::vector<std::uint32_t> dirty_links_;
+    std::vector<double> slot_rate_Bps_;      ///< by slot: rate_Bps, +inf while a new flow has none
+    std::vector<std::uint64_t> link_done_;   ///< by link: epoch of the search that left it
+    std::vector<double> link_level_Bps_;     ///< by link: level it was reached at
+    std::vector<std::uint64_t> link_changed_;  ///< by link: epoch in which a flow joined or left
+    /// Links whose flows changed since the last re-sharing, with the level from which their
+    /// saturation may move (a departing flow's rate; 0 after a bandwidth change).
+    std::vector<LevelEntry> dirty_links_;
+    std::vector<std::uint32_t> added_flows_;  ///< slots that joined since the last re-sharing
+    std::vector<LevelEntry> level_heap_;
+    double taken_fraction_ = 1.0;
+    std::uint64_t large_resharings_ = 0;
     bool is_resharing_scheduled_ = false;
 
     // Scratch of one re-sharing, kept to avoid reallocation.

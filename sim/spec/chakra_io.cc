@@ -8,6 +8,8 @@
 
 #include "workloads/chakra/et_def.pb.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -140,70 +142,12 @@ Node to_node(const ChakraProtoMsg::Node& in, const std::string& file, std::size_
     return node;
 }
 
-/// Minimal reader for {"1":[0,1,2],"2":[3,4]}.
-std::map<std::int64_t, std::vector<int>> parse_groups(const std::string& text,
-                                                      const std::string& file) {
-    std::map<std::int64_t, std::vector<int>> groups;
-    std::size_t i = 0;
-    const auto skip = [&] {
-        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
-            ++i;
-        }
-    };
-    const auto expect = [&](char c) {
-        skip();
-        if (i >= text.size() || text[i] != c) {
-            fail(file, "offset " + std::to_string(i) + ": expected '" + std::string(1, c) + "'");
-        }
-        ++i;
-    };
-    const auto number = [&] {
-        skip();
-        const std::size_t begin = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-            ++i;
-        }
-        if (begin == i || i - begin > 9) {
-            fail(file, "offset " + std::to_string(begin) + ": expected a non-negative integer");
-        }
-        return std::stoll(text.substr(begin, i - begin));
-    };
-    expect('{');
-    skip();
-    if (i < text.size() && text[i] == '}') {
-        return groups;
+std::size_t dependency_count(const Trace& trace) {
+    std::size_t count = 0;
+    for (const Node& node : trace.nodes) {
+        count += node.data_deps.size() + node.ctrl_deps.size();
     }
-    while (true) {
-        expect('"');
-        const std::int64_t id = number();
-        expect('"');
-        expect(':');
-        expect('[');
-        std::vector<int>& ranks = groups[id];
-        skip();
-        if (i < text.size() && text[i] == ']') {
-            ++i;
-        } else {
-            while (true) {
-                ranks.push_back(static_cast<int>(number()));
-                skip();
-                if (i < text.size() && text[i] == ',') {
-                    ++i;
-                    continue;
-                }
-                expect(']');
-                break;
-            }
-        }
-        skip();
-        if (i < text.size() && text[i] == ',') {
-            ++i;
-            continue;
-        }
-        expect('}');
-        break;
-    }
-    return groups;
+    return count;
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -295,9 +239,13 @@ std::string encode_trace(const Trace& trace) {
 }
 
 Trace decode_trace(std::string_view bytes, const std::string& file, const Limits& limits) {
+    // protobuf logs a string field that is not UTF-8 to stderr before the parse fails; the
+    // failure is reported here as a SpecError, and library code prints nothing.
+    const google::protobuf::LogSilencer silence;
     Trace trace;
     std::size_t offset = 0;
     std::size_t record = 0;
+    std::size_t dependencies = 0;
     std::unordered_map<std::uint64_t, std::size_t> record_of_id;
     std::vector<std::size_t> records;  // record index of each node
     while (offset < bytes.size()) {
@@ -323,7 +271,8 @@ Trace decode_trace(std::string_view bytes, const std::string& file, const Limits
         if (length > limits.max_record_bytes) {
             fail(file, record_prefix(record) + "length " + std::to_string(length) +
                            " bytes exceeds the limit max_record_bytes = " +
-                           std::to_string(limits.max_record_bytes));
+                           std::to_string(limits.max_record_bytes) +
+                           " (raise it with --max-record-bytes N)");
         }
         if (length > bytes.size() - offset) {
             fail(file, record_prefix(record) + "truncated record: length " +
@@ -342,13 +291,20 @@ Trace decode_trace(std::string_view bytes, const std::string& file, const Limits
         }
         if (trace.nodes.size() >= limits.max_nodes_per_file) {
             fail(file, record_prefix(record) + "more than the limit max_nodes_per_file = " +
-                           std::to_string(limits.max_nodes_per_file) + " nodes");
+                           std::to_string(limits.max_nodes_per_file) +
+                           " nodes (raise it with --max-nodes-per-file N)");
         }
         ChakraProtoMsg::Node message;
         if (!message.ParseFromArray(data, static_cast<int>(length))) {
             fail(file, record_prefix(record) + "Node does not parse");
         }
         Node node = to_node(message, file, record);
+        dependencies += node.data_deps.size() + node.ctrl_deps.size();
+        if (dependencies > limits.max_total_dependencies) {
+            fail(file, record_prefix(record) + "more than the limit max_total_dependencies = " +
+                           std::to_string(limits.max_total_dependencies) +
+                           " dependencies (raise it with --max-total-dependencies N)");
+        }
         if (!record_of_id.emplace(node.id, record).second) {
             fail(file, record_prefix(record) + "duplicate node id " + std::to_string(node.id) +
                            " (first in record " + std::to_string(record_of_id[node.id]) + ")");
@@ -412,9 +368,76 @@ Trace decode_trace(std::string_view bytes, const std::string& file, const Limits
     return trace;
 }
 
+/// Minimal reader for {"1":[0,1,2],"2":[3,4]}.
+std::map<std::int64_t, std::vector<int>> parse_comm_groups(std::string_view text,
+                                                           const std::string& file) {
+    std::map<std::int64_t, std::vector<int>> groups;
+    std::size_t i = 0;
+    const auto skip = [&] {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
+            ++i;
+        }
+    };
+    const auto expect = [&](char c) {
+        skip();
+        if (i >= text.size() || text[i] != c) {
+            fail(file, "offset " + std::to_string(i) + ": expected '" + std::string(1, c) + "'");
+        }
+        ++i;
+    };
+    const auto number = [&] {
+        skip();
+        const std::size_t begin = i;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+            ++i;
+        }
+        if (begin == i || i - begin > 9) {
+            fail(file, "offset " + std::to_string(begin) + ": expected a non-negative integer");
+        }
+        return std::stoll(std::string(text.substr(begin, i - begin)));
+    };
+    expect('{');
+    skip();
+    if (i < text.size() && text[i] == '}') {
+        return groups;
+    }
+    while (true) {
+        expect('"');
+        const std::int64_t id = number();
+        expect('"');
+        expect(':');
+        expect('[');
+        std::vector<int>& ranks = groups[id];
+        skip();
+        if (i < text.size() && text[i] == ']') {
+            ++i;
+        } else {
+            while (true) {
+                ranks.push_back(static_cast<int>(number()));
+                skip();
+                if (i < text.size() && text[i] == ',') {
+                    ++i;
+                    continue;
+                }
+                expect(']');
+                break;
+            }
+        }
+        skip();
+        if (i < text.size() && text[i] == ',') {
+            ++i;
+            continue;
+        }
+        expect('}');
+        break;
+    }
+    return groups;
+}
+
 TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits) {
     TraceSet set;
     std::size_t total = 0;
+    std::size_t dependencies = 0;
     for (std::size_t npu = 0;; ++npu) {
         const std::filesystem::path path = prefix + "." + std::to_string(npu) + ".et";
         if (!std::filesystem::exists(path)) {
@@ -425,20 +448,29 @@ TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits) {
         }
         if (npu >= limits.max_files) {
             fail(path.string(),
-                 "more than the limit max_files = " + std::to_string(limits.max_files) + " files");
+                 "more than the limit max_files = " + std::to_string(limits.max_files) +
+                     " files, one per NPU (raise it with --max-files N)");
         }
         Trace trace = decode_trace(read_file(path), path.string(), limits);
         trace.npu = static_cast<int>(npu);
         total += trace.nodes.size();
         if (total > limits.max_total_nodes) {
-            fail(path.string(), "more than the limit max_total_nodes = " +
-                                    std::to_string(limits.max_total_nodes) + " nodes in all");
+            fail(path.string(),
+                 "more than the limit max_total_nodes = " + std::to_string(limits.max_total_nodes) +
+                     " nodes in all (raise it with --max-total-nodes N)");
+        }
+        dependencies += dependency_count(trace);
+        if (dependencies > limits.max_total_dependencies) {
+            fail(path.string(),
+                 "more than the limit max_total_dependencies = " +
+                     std::to_string(limits.max_total_dependencies) +
+                     " dependencies in all (raise it with --max-total-dependencies N)");
         }
         set.traces.push_back(std::move(trace));
     }
     const std::filesystem::path groups = prefix + ".comm_groups.json";
     if (std::filesystem::exists(groups)) {
-        set.groups = parse_groups(read_file(groups), groups.string());
+        set.groups = parse_comm_groups(read_file(groups), groups.string());
     }
     return set;
 }
@@ -472,15 +504,36 @@ std::filesystem::path write_chakra_groups(const std::string& prefix,
     return path;
 }
 
+std::vector<std::filesystem::path> finish_chakra_export(
+    const std::string& prefix,
+    std::size_t npus,
+    const std::map<std::int64_t, std::vector<int>>& groups) {
+    std::vector<std::filesystem::path> written;
+    const std::filesystem::path groups_path = prefix + ".comm_groups.json";
+    if (!groups.empty()) {
+        written.push_back(write_chakra_groups(prefix, groups));
+    } else {
+        std::filesystem::remove(groups_path);
+    }
+    // A reader takes PREFIX.0.et up to the first missing index: what an earlier, larger export
+    // left from PREFIX.<npus>.et on would join this set.
+    for (std::size_t npu = npus;; ++npu) {
+        if (!std::filesystem::remove(prefix + "." + std::to_string(npu) + ".et")) {
+            break;
+        }
+    }
+    return written;
+}
+
 std::vector<std::filesystem::path> write_chakra_traces(const std::string& prefix,
                                                        const TraceSet& set) {
     std::vector<std::filesystem::path> written;
     for (const Trace& trace : set.traces) {
         written.push_back(write_chakra_trace(prefix, trace));
     }
-    if (!set.groups.empty()) {
-        written.push_back(write_chakra_groups(prefix, set.groups));
-    }
+    const std::vector<std::filesystem::path> groups =
+        finish_chakra_export(prefix, set.traces.size(), set.groups);
+    written.insert(written.end(), groups.begin(), groups.end());
     return written;
 }
 

@@ -20,6 +20,9 @@ namespace {
 
 /// More rows than this is not a profile but a mistake (a generated file gone wrong).
 constexpr int kMaxProfileRows = 1'000'000;
+/// One launch longer than an hour is not a kernel measurement; the bound also keeps a step
+/// built from measured times inside the step clock's range.
+constexpr double kMaxKernelTimeS = 3600.0;
 
 }  // namespace
 
@@ -78,6 +81,9 @@ KernelProfile load_kernel_profile_text(std::string_view text, std::string_view d
             e.time_s = parse_duration_s(row.time());
             if (!(e.time_s > 0.0)) {
                 bad("time", "time must be positive, got \"" + row.time() + "\"");
+            } else if (e.time_s > kMaxKernelTimeS) {
+                bad("time", "time \"" + row.time() + "\" is longer than the limit of 1h for one " +
+                                "kernel launch (fixed)");
             }
         } catch (const UnitError& err) {
             bad("time", "time \"" + row.time() + "\": " + err.what());

@@ -7,13 +7,18 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/text_format.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
 namespace stepsim::spec {
 
-/// The whole file; SpecError (location: the file) when it cannot be read.
+/// Text specs larger than this are refused before they are read (256 MiB; fixed).
+inline constexpr std::uintmax_t kMaxSpecFileBytes = std::uintmax_t{256} << 20;
+
+/// The whole file; SpecError (location: the file) when it cannot be read or is larger than
+/// kMaxSpecFileBytes.
 std::string read_spec_file(const std::filesystem::path& path);
 
 /// Parses `text` into `message` and records field locations in `tree`. Throws SpecError with

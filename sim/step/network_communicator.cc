@@ -58,8 +58,10 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
             shape.push_back(it->second);
             shape.push_back(gpu_index_in_server_[rank.index()]);
         }
-        for (const RankId from : ranks) {
-            for (const RankId to : ranks) {
+        // Destination-major, so that each member's distance table is built once even when
+        // the group has more members than the router keeps tables.
+        for (const RankId to : ranks) {
+            for (const RankId from : ranks) {
                 if (from == to) {
                     continue;
                 }

@@ -69,6 +69,11 @@ public:
 
     std::size_t distinct_runs() const { return cache_.size(); }
 
+    /// Keys the group `ranks` now (what time() would do for a request over it), so that the
+    /// routes its shape reads are built while the caller's other routes to the same GPUs
+    /// are (see replica_classes()). Changes no result.
+    void key_group(const std::vector<RankId>& ranks) { group_key(ranks); }
+
 private:
     using Key = std::tuple<CollectiveOp,
                            std::int64_t,

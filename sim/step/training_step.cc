@@ -9,15 +9,18 @@
 
 #include "moe_lowering.h"
 #include "pipeline_schedule.h"
+#include "replicated_step.h"
 #include "step_analysis.h"
 #include "step_executor.h"
 #include "step_inputs.h"
 #include "step_lowering.h"
+#include "step_symmetry.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -494,18 +497,39 @@ StepResult simulate_step(const TrainingJob& job,
     const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
     const LoweredStep lowered = lower_step(costs, groups, *schedule);
 
+    // Which DP replicas are simulated: one standing for all (folded) when they are alike,
+    // one per class of alike replicas otherwise, every one with is_exact.
+    StepOptions run_options = options;
+    std::vector<int> replicas{0};
+    std::vector<int> weights{layout.dp};
     Simulator sim(0);
+    Router router(topology);
+    IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
+                                     options.is_memoized_by_shape && !options.is_exact);
+    if (options.is_exact) {
+        run_options.is_memoized_by_shape = false;
+        replicas.resize(static_cast<std::size_t>(layout.dp));
+        std::iota(replicas.begin(), replicas.end(), 0);
+        weights.assign(replicas.size(), 1);
+    } else if (!options.is_communication_free) {
+        ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
+        replicas = std::move(classes.representatives);
+        weights = std::move(classes.weights);
+    }
+    const bool is_folded = replicas.size() == 1;
+    ReplicatedStep replicated;
+    if (!is_folded) {
+        replicated = replicate_step(lowered, layout, replicas, 0);
+    }
+    const LoweredStep& simulated = is_folded ? lowered : replicated.lowered;
     TaskTimeline timeline;
     if (options.is_communication_free) {
         FreeCommunicator communicator(sim);
-        timeline = execute_task_graph(sim, lowered.graph, communicator);
-    } else {
-        Router router(topology);
+        timeline = execute_task_graph(sim, simulated.graph, communicator);
+    } else if (is_folded) {
         std::unique_ptr<NetworkModel> network =
             make_network_model(options.network, sim, topology, router);
         CollectiveExecutor collectives(sim, topology, *network, options.collective);
-        IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
-                                         options.is_memoized_by_shape);
         CommunicationPolicy policy;
         if (options.fidelity == StepFidelity::kFull) {
             policy = CommunicationPolicy{true, true, true, true, true, true, true};
@@ -513,8 +537,20 @@ StepResult simulate_step(const TrainingJob& job,
         NetworkCommunicator communicator(sim, topology, *network, collectives, isolated, policy);
         communicator.precompute_isolated(lowered.graph, options.threads);
         timeline = execute_task_graph(sim, lowered.graph, communicator);
+    } else {
+        ReplicaCommunicator communicator(
+            sim, topology, router, run_options, replicas.size(), replicated.replica,
+            options.is_exact && options.fidelity == StepFidelity::kFull);
+        communicator.precompute_isolated(simulated.graph, options.threads);
+        timeline = execute_task_graph(sim, simulated.graph, communicator);
     }
-    const StepAnalysis analysis = analyze_step(lowered, timeline);
+    const StepAnalysis analysis = analyze_step(simulated, timeline);
+    // The replica whose stages are reported: the one standing for the most (the first on ties).
+    const std::size_t typical = static_cast<std::size_t>(
+        std::max_element(weights.begin(), weights.end()) - weights.begin());
+    const auto replica_rank = [&](std::size_t replica, int stage) {
+        return RankId(static_cast<std::uint32_t>(rank_of(layout, {0, replicas[replica], stage})));
+    };
 
     StepResult result;
     const int p = layout.pp;
@@ -523,13 +559,13 @@ StepResult simulate_step(const TrainingJob& job,
     const double step_s = seconds(analysis.step_time);
     result.step_time_s = step_s;
     result.gpus = layout.world_size();
-    result.simulated_gpus = p;
+    result.simulated_gpus = p * static_cast<int>(replicas.size());
     result.stages_count = p;
     result.microbatches = m;
     result.chunks = v;
     result.schedule = std::string(schedule->name());
     result.fidelity = options.fidelity;
-    result.tasks = lowered.graph.size();
+    result.tasks = simulated.graph.size();
     result.events = sim.events_executed();
     result.fingerprint = sim.fingerprint();
 
@@ -541,23 +577,49 @@ StepResult simulate_step(const TrainingJob& job,
                                   : "unfused";
     result.kernel_profile = job.gpu.kernel_profile ? job.gpu.kernel_profile->file : "";
     std::int64_t best_memory = -1;
+    const auto stage_index = [&](std::size_t replica, int stage) {
+        return replica * static_cast<std::size_t>(p) + static_cast<std::size_t>(stage);
+    };
     for (int s = 0; s < p; ++s) {
-        const StageAnalysis& stage = analysis.stages[static_cast<std::size_t>(s)];
+        const StageAnalysis& stage = analysis.stages[stage_index(typical, s)];
         StageResult stage_result;
         stage_result.stage = s;
-        stage_result.rank = groups.stage_ranks[static_cast<std::size_t>(s)][0];
+        stage_result.rank = replica_rank(typical, s);
         stage_result.breakdown = to_step_breakdown(stage.breakdown);
         stage_result.bubble_fraction = step_s > 0 ? stage_result.breakdown.bubble_s / step_s : 0;
-        stage_result.peak_in_flight_chunks = stage.peak_in_flight_chunks;
-        stage_result.memory = memory_per_gpu(job, s, stage.peak_in_flight_chunks);
+        // Memory: the replica holding the most micro-batches at this stage.
+        int in_flight = 0;
+        for (std::size_t i = 0; i < replicas.size(); ++i) {
+            in_flight =
+                std::max(in_flight, analysis.stages[stage_index(i, s)].peak_in_flight_chunks);
+        }
+        stage_result.peak_in_flight_chunks = in_flight;
+        stage_result.memory = memory_per_gpu(job, s, in_flight);
         stage_result.kernels = kernels[static_cast<std::size_t>(s)];
         if (stage_result.memory.total_bytes() > best_memory) {
             best_memory = stage_result.memory.total_bytes();
             result.memory_per_gpu = stage_result.memory;
             result.memory_stage = s;
         }
-        // Every stage stands for tp·dp GPUs, so the cluster mean is the mean over stages.
-        const StepBreakdown& b = stage_result.breakdown;
+        // Every stage stands for tp·dp GPUs, so the cluster mean is the mean over stages (of
+        // the replica means, each simulated replica weighted by the replicas it stands for).
+        StepBreakdown b = stage_result.breakdown;
+        if (!is_folded) {
+            b = StepBreakdown{};
+            for (std::size_t i = 0; i < replicas.size(); ++i) {
+                const StepBreakdown r =
+                    to_step_breakdown(analysis.stages[stage_index(i, s)].breakdown);
+                const double w = static_cast<double>(weights[i]) / layout.dp;
+                b.compute_s += w * r.compute_s;
+                b.recompute_s += w * r.recompute_s;
+                b.tp_s += w * r.tp_s;
+                b.pp_s += w * r.pp_s;
+                b.dp_s += w * r.dp_s;
+                b.zero_s += w * r.zero_s;
+                b.bubble_s += w * r.bubble_s;
+                b.other_idle_s += w * r.other_idle_s;
+            }
+        }
         result.cluster.compute_s += b.compute_s / p;
         result.cluster.recompute_s += b.recompute_s / p;
         result.cluster.tp_s += b.tp_s / p;
@@ -594,7 +656,8 @@ StepResult simulate_step(const TrainingJob& job,
         CriticalPathEntry entry;
         entry.stage = segment.stage;
         if (segment.stage >= 0) {
-            entry.rank = groups.stage_ranks[static_cast<std::size_t>(segment.stage)][0];
+            entry.stage = segment.stage % p;
+            entry.rank = replica_rank(static_cast<std::size_t>(segment.stage / p), entry.stage);
         }
         entry.kind = segment.kind;
         entry.time_s = seconds(segment.time);
@@ -775,10 +838,12 @@ StepResult simulate_step(const TrainingJob& job,
     }
 
     if (options.keeps_timeline) {
-        const TaskGraph& graph = lowered.graph;
+        const TaskGraph& graph = simulated.graph;
         std::map<std::uint32_t, int> stage_of_rank;
-        for (int s = 0; s < p; ++s) {
-            stage_of_rank.emplace(groups.stage_ranks[static_cast<std::size_t>(s)][0].value, s);
+        for (std::size_t i = 0; i < replicas.size(); ++i) {
+            for (int s = 0; s < p; ++s) {
+                stage_of_rank.emplace(replica_rank(i, s).value, s);
+            }
         }
         for (std::size_t i = 0; i < graph.size(); ++i) {
             const Task& task = graph.tasks()[i];
@@ -807,10 +872,12 @@ StepResult simulate_step(const TrainingJob& job,
             }
             result.timeline.push_back(std::move(slice));
         }
-        for (int s = 0; s < p; ++s) {
-            for (const IdleGap& gap : analysis.stages[static_cast<std::size_t>(s)].gaps) {
+        for (std::size_t k = 0; k < analysis.stages.size(); ++k) {
+            const std::size_t i = k / static_cast<std::size_t>(p);
+            const int s = static_cast<int>(k % static_cast<std::size_t>(p));
+            for (const IdleGap& gap : analysis.stages[k].gaps) {
                 TimelineSlice slice;
-                slice.rank = groups.stage_ranks[static_cast<std::size_t>(s)][0];
+                slice.rank = replica_rank(i, s);
                 slice.stage = s;
                 slice.category = std::string(to_string(gap.category));
                 slice.stream = "compute";

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: router.cc
-// `Router`: for each destination, one Boost.Graph Dijkstra on the reversed graph gives every
-// device's (latency, hops) distance to it, ordered lexicographically so that latency ties go to
-// fewer hops; the table is cached. A route then walks from the source, at each device taking
-// an out-link on a shortest path, chosen among several by a hash of (src, dst, flow_label,
-// device): equal-cost multi-path (ECMP) that is deterministic per flow. Routes are cached too.
+// `Router`: for each destination, one Dijkstra over the links into each device (a flat
+// snapshot of the reversed graph, binary heap) gives every device's (latency, hops) distance to it,
+// ordered lexicographically so that latency ties go to fewer hops; the table is cached. A route
+// then walks from the source, at each device taking an out-link on a shortest path, chosen among
+// several by a hash of (src, dst, flow_label, device): equal-cost multi-path (ECMP) that is
+// deterministic per flow. Routes are cached too.
 #include "stepsim/error.h"
 #include "stepsim/random.h"
 #include "stepsim/topology.h"
@@ -12,25 +13,20 @@
 #include "route_cache.h"
 #include "topology_impl.h"
 
-#include <boost/graph/dijkstra_shortest_paths_no_color_map.hpp>
-#include <boost/graph/filtered_graph.hpp>
-#include <boost/property_map/function_property_map.hpp>
-
 #include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <memory>
+#include <queue>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace stepsim {
 
 namespace {
-
-using Graph = Topology::Impl::Graph;
-using ReverseEdge = boost::graph_traits<Graph>::edge_descriptor;
 
 constexpr std::int64_t kUnreachableLatency = std::numeric_limits<std::int64_t>::max();
 
@@ -79,17 +75,6 @@ bool is_usable(const Hop& hop, std::uint32_t destination) {
     return hop.is_up && (!hop.enters_gpu || hop.next == destination);
 }
 
-/// Filter of the reversed graph: the links a route to `destination` may take.
-struct UsableReverseEdge {
-    const Graph* reversed = nullptr;
-    const Hop* hop_by_link = nullptr;
-    std::uint32_t destination = 0;
-
-    bool operator()(const ReverseEdge& edge) const {
-        return is_usable(hop_by_link[(*reversed)[edge].index()], destination);
-    }
-};
-
 /// Every device's shortest distance to one destination, stored compactly (12 bytes a device).
 struct DestinationTable {
     std::vector<std::int64_t> latency_ps;  ///< kUnreachableLatency when dst is unreachable
@@ -112,9 +97,23 @@ struct Router::Impl {
     /// hops[hop_begin[node] .. hop_begin[node + 1]) are the node's out-links in order.
     std::vector<std::uint32_t> hop_begin;
     std::vector<Hop> hops;
-    /// The same hops indexed by LinkId, for Dijkstra's weights.
+    /// The same hops indexed by LinkId.
     std::vector<Hop> hop_by_link;
-    std::vector<Distance> scratch;
+    /// in_hops[in_begin[node] .. in_begin[node + 1]) are the links into the node (Dijkstra
+    /// walks them backwards from the destination), in link order.
+    std::vector<std::uint32_t> in_begin;
+    std::vector<std::uint32_t> in_hops;  ///< link ids
+    /// Dijkstra's heap of (distance, device), smallest first.
+    using HeapEntry = std::pair<Distance, std::uint32_t>;
+
+    struct HeapGreater {
+        bool operator()(const HeapEntry& a, const HeapEntry& b) const {
+            return DistanceLess{}(b.first, a.first) ||
+                   (!DistanceLess{}(a.first, b.first) && b.second < a.second);
+        }
+    };
+
+    std::vector<HeapEntry> heap;
     std::vector<std::uint32_t> candidates;
 
     Impl(const Topology& t, Limits l)
@@ -130,6 +129,8 @@ struct Router::Impl {
         hop_begin.clear();
         hops.clear();
         hop_by_link.clear();
+        in_begin.clear();
+        in_hops.clear();
     }
 
     void build_hops() {
@@ -148,6 +149,18 @@ struct Router::Impl {
         hop_by_link.resize(hops.size());
         for (const Hop& hop : hops) {
             hop_by_link[hop.link] = hop;
+        }
+        in_begin.assign(t.nodes.size() + 1, 0);
+        for (const Link& link : t.links) {
+            ++in_begin[link.dst.index() + 1];
+        }
+        for (std::size_t i = 1; i < in_begin.size(); ++i) {
+            in_begin[i] += in_begin[i - 1];
+        }
+        in_hops.assign(t.links.size(), 0);
+        std::vector<std::uint32_t> next(in_begin.begin(), in_begin.end() - 1);
+        for (const Link& link : t.links) {
+            in_hops[next[link.dst.index()]++] = link.id.value;
         }
     }
 
@@ -184,23 +197,46 @@ const DestinationTable& Router::Impl::table(NodeId dst) {
     if (hop_begin.empty()) {
         build_hops();
     }
-    // Dijkstra from dst over the reversed links that a route to dst may take.
-    const UsableReverseEdge usable_edge{&t.reversed, hop_by_link.data(), dst.value};
-    const boost::filtered_graph<Graph, UsableReverseEdge> usable(t.reversed, usable_edge);
-    const auto weight_map = boost::make_function_property_map<ReverseEdge, Distance>(
-        [this, &t](const ReverseEdge& edge) {
-            return Distance{hop_by_link[t.reversed[edge].index()].latency_ps, 1};
-        });
-    scratch.assign(t.nodes.size(), kUnreachable);
-    const auto distance_map = boost::make_iterator_property_map(
-        scratch.begin(), boost::get(boost::vertex_index, t.reversed));
-    boost::dijkstra_shortest_paths_no_color_map(usable, dst.index(),
-                                                boost::weight_map(weight_map)
-                                                    .distance_map(distance_map)
-                                                    .distance_compare(DistanceLess{})
-                                                    .distance_combine(DistanceCombine{})
-                                                    .distance_inf(kUnreachable)
-                                                    .distance_zero(Distance{0, 0}));
+    // Dijkstra from dst over the reversed links that a route to dst may take: a link is
+    // usable when it is up and does not enter a GPU other than dst (GPUs do not forward).
+    // Distances are (latency, hops) ordered lexicographically, so they do not depend on the
+    // order in which ties are settled.
+    auto built = std::make_unique<DestinationTable>();
+    built->latency_ps.assign(t.nodes.size(), kUnreachableLatency);
+    built->hops.assign(t.nodes.size(), kUnreachable.hops);
+    std::vector<std::int64_t>& latency = built->latency_ps;
+    std::vector<std::int32_t>& hop_count = built->hops;
+    latency[dst.index()] = 0;
+    hop_count[dst.index()] = 0;
+    heap.clear();
+    heap.emplace_back(Distance{0, 0}, dst.value);
+    const DistanceCombine combine;
+    const DistanceLess less;
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), HeapGreater{});
+        const auto [distance, u] = heap.back();
+        heap.pop_back();
+        if (distance.latency_ps != latency[u] || distance.hops != hop_count[u]) {
+            continue;  // a stale entry: u was settled closer
+        }
+        if (u != dst.value && t.nodes[u].kind == NodeKind::kGpu) {
+            continue;  // no usable link enters a GPU other than dst
+        }
+        for (std::uint32_t k = in_begin[u]; k < in_begin[u + 1]; ++k) {
+            const Hop& hop = hop_by_link[in_hops[k]];
+            if (!hop.is_up) {
+                continue;
+            }
+            const std::uint32_t v = t.links[hop.link].src.value;
+            const Distance through = combine(distance, Distance{hop.latency_ps, 1});
+            if (less(through, Distance{latency[v], hop_count[v]})) {
+                latency[v] = through.latency_ps;
+                hop_count[v] = through.hops;
+                heap.emplace_back(through, v);
+                std::push_heap(heap.begin(), heap.end(), HeapGreater{});
+            }
+        }
+    }
     // Keep the tables within their byte budget: drop the oldest ones (never the one being
     // built, which a caller is about to read).
     const std::size_t table_bytes =
@@ -210,13 +246,6 @@ const DestinationTable& Router::Impl::table(NodeId dst) {
         tables[table_order.front()].reset();
         table_order.pop_front();
         --table_count;
-    }
-    auto built = std::make_unique<DestinationTable>();
-    built->latency_ps.resize(scratch.size());
-    built->hops.resize(scratch.size());
-    for (std::size_t i = 0; i < scratch.size(); ++i) {
-        built->latency_ps[i] = scratch[i].latency_ps;
-        built->hops[i] = scratch[i].hops;
     }
     slot = std::move(built);
     ++table_count;

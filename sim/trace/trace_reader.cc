@@ -93,7 +93,9 @@ std::string gunzip(std::string_view bytes, const std::string& file, const TraceL
             inflateEnd(&stream);
             throw SpecError(SourceLocation{file, 0, 0}, "",
                             "decompressed trace exceeds the limit of " +
-                                std::to_string(limits.max_json_bytes) + " bytes");
+                                std::to_string(limits.max_json_bytes) +
+                                " bytes of JSON (max_json_bytes; raise it with "
+                                "--max-json-bytes N)");
         }
         if (status == Z_STREAM_END) {
             if (stream.avail_in == 0) {
@@ -616,7 +618,8 @@ private:
             if (event_index_ >= limits_.max_events) {
                 fail(pos_, "traceEvents",
                      "more than " + std::to_string(limits_.max_events) +
-                         " events: over the trace limit (max_events)");
+                         " events: over the trace limit (max_events; raise it with "
+                         "--max-events N)");
             }
             event_start_ = pos_;
             in_event_ = true;
@@ -673,18 +676,22 @@ Trace parse_trace_json(std::string_view text, const std::string& file, const Tra
     if (static_cast<std::int64_t>(text.size()) > limits.max_json_bytes) {
         throw SpecError(SourceLocation{file, 0, 0}, "",
                         "trace exceeds the limit of " + std::to_string(limits.max_json_bytes) +
-                            " bytes of JSON");
+                            " bytes of JSON (max_json_bytes; raise it with --max-json-bytes N)");
     }
     return Reader(text, file, limits).read();
 }
 
-Trace load_trace_file(const std::filesystem::path& path, const TraceLimits& limits) {
-    const std::string file = path.string();
-    std::string bytes = read_bytes(path);
+Trace parse_trace_bytes(std::string_view bytes,
+                        const std::string& file,
+                        const TraceLimits& limits) {
     if (is_gzip(bytes)) {
-        bytes = gunzip(bytes, file, limits);
+        return parse_trace_json(gunzip(bytes, file, limits), file, limits);
     }
     return parse_trace_json(bytes, file, limits);
+}
+
+Trace load_trace_file(const std::filesystem::path& path, const TraceLimits& limits) {
+    return parse_trace_bytes(read_bytes(path), path.string(), limits);
 }
 
 }  // namespace stepsim

@@ -109,6 +109,23 @@ public:
     ReplayResult run();
 
 private:
+    /// A rank, stage or pid outside 0 .. max_ranks - 1 (the tables and the attribution runs
+    /// grow with them) is refused, naming the limit.
+    void check_rank(std::size_t event, const char* what, std::int64_t value) const {
+        if (value < 0 || value >= options_.max_ranks) {
+            fail(event, std::string(what) + " " + std::to_string(value) + " is outside 0.." +
+                            std::to_string(options_.max_ranks - 1) +
+                            " (the limit max_ranks; raise it with --max-ranks N)");
+        }
+    }
+
+    void check_new_worker(std::size_t event) const {
+        if (static_cast<std::int64_t>(worker_names_.size()) >= options_.max_ranks) {
+            fail(event, "more than " + std::to_string(options_.max_ranks) +
+                            " workers (the limit max_ranks; raise it with --max-ranks N)");
+        }
+    }
+
     [[noreturn]] void fail(std::size_t event, const std::string& message) const {
         const TraceEvent& e = trace_.events[event];
         throw SpecError(SourceLocation{trace_.file, e.line, e.column},
@@ -185,9 +202,13 @@ void Replay::read_megatron_op(std::size_t i, const TraceEvent& e, const std::str
                         std::to_string(meta_->dp));
         }
     }
+    check_rank(i, "DP rank (pid)", e.pid);
+    check_rank(i, "PP rank", pp);
+    check_rank(i, "TP rank", tp);
     const auto key = std::make_tuple(static_cast<int>(e.pid), pp, tp);
     auto it = worker_by_position_.find(key);
     if (it == worker_by_position_.end()) {
+        check_new_worker(i);
         it = worker_by_position_.emplace(key, static_cast<int>(worker_names_.size())).first;
         worker_names_.push_back("dp " + std::to_string(e.pid) + " pp " + std::to_string(pp) +
                                 (tp != 0 ? " tp " + std::to_string(tp) : ""));
@@ -222,8 +243,11 @@ void Replay::read_stepsim_op(std::size_t i, const TraceEvent& e, const std::stri
     if (e.category == "bubble" || e.name.rfind("wait ", 0) == 0) {
         return;  // idle time, not an op
     }
+    check_rank(i, "gpu", rank);
+    check_rank(i, "stage", stage);
     auto it = stepsim_rank_worker_.find(rank);
     if (it == stepsim_rank_worker_.end()) {
+        check_new_worker(i);
         it = stepsim_rank_worker_.emplace(rank, static_cast<int>(worker_names_.size())).first;
         worker_names_.push_back("gpu " + std::to_string(rank));
         worker_stage_.push_back(stage);

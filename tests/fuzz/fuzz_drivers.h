@@ -7,8 +7,10 @@
 // (tests/fuzz/*_fuzz.cc) and the corpus replay in the normal suite (tests/unit/fuzz_regression).
 #pragma once
 
+#include "stepsim/chakra.h"
 #include "stepsim/error.h"
 #include "stepsim/failures.h"
+#include "stepsim/kernels.h"
 #include "stepsim/perturbed_step.h"
 #include "stepsim/spec.h"
 #include "stepsim/stragglers.h"
@@ -24,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <sstream>
 #include <stdexcept>
@@ -180,14 +183,15 @@ struct OverrideBases {
     std::string failures;
 };
 
-/// Trace-event JSON: read (small limits), and when it reads, replayed with every
-/// attribution. Bad input ends in SpecError; every reported time is finite and non-negative.
-inline void drive_trace(std::string_view text) {
+/// A recorded trace, plain or gzip (by its magic bytes, as `whatif --replay` reads files):
+/// read (small limits), and when it reads, replayed with every attribution. Bad input ends in
+/// SpecError; every reported time is finite and non-negative.
+inline void drive_trace(std::string_view bytes) {
     TraceLimits limits;
     limits.max_events = 20'000;
     limits.max_json_bytes = 1 << 20;
     try {
-        const Trace trace = parse_trace_json(text, "fuzz.json", limits);
+        const Trace trace = parse_trace_bytes(bytes, "fuzz.json", limits);
         if (trace.events.size() > 2'000) {
             return;  // keep an execution fast
         }
@@ -395,6 +399,128 @@ inline void drive_sweep(std::string_view text, const std::filesystem::path& sour
         require(!sweep.command_args(point).empty(), "empty command line");
     }
     sweep.identity();
+}
+
+// ---- Chakra execution traces (sim/spec/chakra_io.cc, sim/chakra/replay.cc) ------------------
+
+/// The cluster a Chakra trace is replayed on: topologies/dgx-h100-16, loaded once.
+inline const Topology& chakra_topology(const std::filesystem::path& source_dir) {
+    static const Topology topology =
+        load_topology_file(source_dir / "topologies/dgx-h100-16.textproto");
+    return topology;
+}
+
+/// Graphs up to this size are also replayed (two NPUs running the decoded graph).
+inline constexpr std::size_t kMaxReplayedChakraNodes = 256;
+
+/// An input starting with '{' is a PREFIX.comm_groups.json; anything else one NPU's .et file.
+/// A file that decodes must encode and decode back to the same graph, and is then replayed as
+/// two NPUs running that graph (SPMD, as a training job's ranks do) with communicator group 1
+/// = {0, 1}, as `stepsim replay` does: bad input ends in SpecError (reading) or
+/// std::invalid_argument (replay), and every reported time is finite and non-negative.
+inline void drive_chakra(std::string_view bytes, const std::filesystem::path& source_dir) {
+    if (!bytes.empty() && bytes.front() == '{') {
+        try {
+            for (const auto& [id, ranks] :
+                 chakra::parse_comm_groups(bytes, "fuzz.comm_groups.json")) {
+                require(id >= 0, "negative group id");
+                for (const int rank : ranks) {
+                    require(rank >= 0, "negative rank in a group");
+                }
+            }
+        } catch (const SpecError&) {}
+        return;
+    }
+    chakra::Limits limits;
+    limits.max_nodes_per_file = 4'096;
+    limits.max_record_bytes = 1 << 16;
+    chakra::Trace trace;
+    try {
+        trace = chakra::decode_trace(bytes, "fuzz.0.et", limits);
+    } catch (const SpecError&) {
+        return;
+    }
+    require(!trace.nodes.empty(), "a decoded trace without nodes");
+    const chakra::Trace again = chakra::decode_trace(chakra::encode_trace(trace), "again.0.et");
+    require(again.nodes.size() == trace.nodes.size(), "round trip changed the node count");
+    for (std::size_t i = 0; i < trace.nodes.size(); ++i) {
+        const chakra::Node& a = trace.nodes[i];
+        const chakra::Node& b = again.nodes[i];
+        require(a.id == b.id && a.type == b.type && a.data_deps == b.data_deps &&
+                    a.ctrl_deps == b.ctrl_deps && a.duration_micros == b.duration_micros &&
+                    a.comm_size == b.comm_size && a.comm_type == b.comm_type &&
+                    a.duration_ps == b.duration_ps && a.pg_name == b.pg_name,
+                "round trip changed node " + std::to_string(a.id));
+    }
+    if (trace.nodes.size() > kMaxReplayedChakraNodes) {
+        return;
+    }
+    chakra::TraceSet set;
+    set.traces = {trace, trace};
+    set.traces[1].npu = 1;
+    set.groups = {{1, {0, 1}}};
+    chakra::ReplayResult result;
+    try {
+        result = chakra::replay_chakra(set, chakra_topology(source_dir));
+    } catch (const std::invalid_argument&) {
+        return;
+    }
+    require_finite_nonnegative(result.total_s, "replay total_s");
+    require(result.ranks.size() == 2, "a replay result per NPU");
+    for (const chakra::RankReplay& rank : result.ranks) {
+        require_finite_nonnegative(rank.total_s, "rank total_s");
+        require_finite_nonnegative(rank.compute_s, "rank compute_s");
+        require(rank.compute_s <= rank.total_s, "compute longer than the rank's time");
+        require(rank.total_s <= result.total_s, "a rank slower than the slowest");
+    }
+    for (const chakra::CriticalPathStep& step : result.critical_path) {
+        require(step.start_s <= step.end_s && step.end_s <= result.total_s,
+                "critical-path step outside the replay");
+    }
+}
+
+// ---- kernel profiles (sim/spec/kernel_profile_loader.cc, workloads/kernel_profile.proto) ----
+
+/// load_kernel_profile_text on the input; then what a workload does with a profile: each row
+/// (the first 64) as a kernel, looked up and timed by time_work on an H100 that carries the
+/// profile. Every row found, every time finite and positive.
+inline void drive_kernel_profile(std::string_view text) {
+    KernelProfile profile;
+    try {
+        profile = load_kernel_profile_text(text, "fuzz.textproto");
+    } catch (const SpecError&) {
+        return;
+    }
+    GpuSpec gpu = *find_gpu("H100-SXM");
+    auto shared = std::make_shared<const KernelProfile>(std::move(profile));
+    gpu.kernel_profile = shared;
+    WorkAmount work;
+    std::size_t rows = 0;
+    for (const KernelProfileEntry& e : shared->entries) {
+        require(std::isfinite(e.time_s) && e.time_s > 0, "row time not positive and finite");
+        require(std::isfinite(e.bytes) && e.bytes >= 0, "row bytes not finite and non-negative");
+        if (rows++ == 64) {
+            break;
+        }
+        Kernel kernel;
+        kernel.kind = e.kind;
+        kernel.name = e.name;  // lives as long as `shared`
+        kernel.dtype = e.dtype;
+        kernel.m = e.m;
+        kernel.n = e.n;
+        kernel.k = e.k;
+        kernel.batch = e.batch;
+        kernel.is_backward = e.is_backward;
+        kernel.is_causal = e.is_causal;
+        kernel.bytes = e.bytes;
+        const std::optional<double> found = shared->find(kernel);
+        require(found && std::isfinite(*found) && *found > 0, "a row does not find itself");
+        require(std::isfinite(kernel.flops()) && kernel.flops() >= 0, "kernel flops");
+        work.add(kernel);
+    }
+    const KernelTiming timing = time_work(gpu, work);
+    require_finite_nonnegative(timing.time_s, "time_work time_s");
+    require(timing.kernels_from_profile == timing.kernels, "a profiled kernel timed by the model");
 }
 
 }  // namespace stepsim::fuzz

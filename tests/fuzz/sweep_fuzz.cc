@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: sweep_fuzz.cc
-// libFuzzer target: drive_sweep (fuzz_drivers.h) on each input. Run with tools/fuzz.sh sweep.
+// libFuzzer target: drive_sweep (fuzz_drivers.h) on each input, mutated as a
+// Sweep message by the structure-aware mutator (spec_mutator.h). Run with tools/fuzz.sh sweep.
 #include "fuzz_drivers.h"
+#include "spec_mutator.h"
+#include "workloads/sweep.pb.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -11,4 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     stepsim::fuzz::drive_sweep(std::string_view(reinterpret_cast<const char*>(data), size),
                                STEPSIM_SOURCE_DIR);
     return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data,
+                                               std::size_t size,
+                                               std::size_t max_size,
+                                               unsigned int seed) {
+    return stepsim::fuzz::mutate_text_spec<stepsim::spec::Sweep>(data, size, max_size, seed);
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: topology_fuzz.cc
-// libFuzzer target: drive_topology (fuzz_drivers.h) on each input. Run with tools/fuzz.sh topology.
+// libFuzzer target: drive_topology (fuzz_drivers.h) on each input, mutated as a
+// Topology message by the structure-aware mutator (spec_mutator.h). Run with tools/fuzz.sh
+// topology.
 #include "fuzz_drivers.h"
+#include "spec_mutator.h"
+#include "topologies/topology.pb.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -10,4 +14,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     stepsim::fuzz::drive_topology(std::string_view(reinterpret_cast<const char*>(data), size));
     return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data,
+                                               std::size_t size,
+                                               std::size_t max_size,
+                                               unsigned int seed) {
+    return stepsim::fuzz::mutate_text_spec<stepsim::spec::Topology>(data, size, max_size, seed);
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: workload_fuzz.cc
-// libFuzzer target: drive_workload (fuzz_drivers.h) on each input. Run with tools/fuzz.sh workload.
+// libFuzzer target: drive_workload (fuzz_drivers.h) on each input, mutated as a
+// Workload message by the structure-aware mutator (spec_mutator.h). Run with tools/fuzz.sh
+// workload.
 #include "fuzz_drivers.h"
+#include "spec_mutator.h"
+#include "workloads/workload.pb.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -10,4 +14,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     stepsim::fuzz::drive_workload(std::string_view(reinterpret_cast<const char*>(data), size));
     return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data,
+                                               std::size_t size,
+                                               std::size_t max_size,
+                                               unsigned int seed) {
+    return stepsim::fuzz::mutate_text_spec<stepsim::spec::Workload>(data, size, max_size, seed);
 }

@@ -6,7 +6,9 @@
 // Timed: planning + executing (a fresh Simulator, network and executor per iteration); the
 // topology is loaded once; the router's route cache is kept across iterations ("warm") or
 // rebuilt each time ("cold"). Counters: simulated events and transfers per wall second, plan
-// bytes, peak resident memory of the process.
+// bytes, peak resident memory of the process. `4Chunks`: the same with each ring step cut into
+// four pieces (8.4 M transfers); run it alone for its peak memory:
+//   build/tools/collective_bench --benchmark_filter=4Chunks
 //   build/tools/collective_bench --benchmark_filter=Ring
 #include "stepsim/collective.h"
 #include "stepsim/network.h"
@@ -35,7 +37,10 @@ double peak_rss_bytes() {
     return static_cast<double>(usage.ru_maxrss) * 1024.0;  // Linux: kilobytes
 }
 
-void ring_all_reduce_1024(benchmark::State& state, NetworkKind kind, bool is_warm_router) {
+void ring_all_reduce_1024(benchmark::State& state,
+                          NetworkKind kind,
+                          bool is_warm_router,
+                          std::int64_t chunk_bytes = 0) {
     const Topology& topology = cluster();
     CollectiveRequest request;
     request.op = CollectiveOp::kAllReduce;
@@ -44,11 +49,13 @@ void ring_all_reduce_1024(benchmark::State& state, NetworkKind kind, bool is_war
     for (std::size_t r = 0; r < topology.gpu_count(); ++r) {
         request.ranks.emplace_back(static_cast<std::uint32_t>(r));
     }
+    CollectiveOptions options;
+    options.chunk_bytes = chunk_bytes;
     auto warm_router = std::make_unique<Router>(topology);
     if (is_warm_router) {
         // Route every (sender, receiver, channel) of the plan before timing: the timed runs
         // then measure the simulation, not the 1,024 Dijkstras of the first route lookups.
-        const CommPlan plan = find_collective_algorithm("ring")->plan(request, topology, {});
+        const CommPlan plan = find_collective_algorithm("ring")->plan(request, topology, options);
         for (const PlanTransfer& t : plan.transfers()) {
             warm_router->route(topology.gpu(request.ranks[t.src]),
                                topology.gpu(request.ranks[t.dst]), t.channel);
@@ -65,7 +72,7 @@ void ring_all_reduce_1024(benchmark::State& state, NetworkKind kind, bool is_war
         Router& router = is_warm_router ? *warm_router : *cold_router;
         Simulator sim(1);
         auto network = make_network_model(kind, sim, topology, router);
-        const CommPlan plan = find_collective_algorithm("ring")->plan(request, topology, {});
+        const CommPlan plan = find_collective_algorithm("ring")->plan(request, topology, options);
         auto shared_plan = std::make_shared<const CommPlan>(std::move(plan));
         PlanExecutor executor(sim, topology, *network, reduction_gamma_s_per_byte({}));
         executor.execute(shared_plan, request.ranks, [] {});
@@ -97,7 +104,13 @@ void BM_RingAllReduce1GiB_1024_AlphaBeta_WarmRoutes(benchmark::State& state) {
     ring_all_reduce_1024(state, NetworkKind::kAlphaBeta, true);
 }
 
+// Each 1 MiB ring step cut into 4 pieces of 256 KiB: 4 x 2.1 M = 8.4 M transfers.
+void BM_RingAllReduce1GiB_1024_FairShare_4Chunks_WarmRoutes(benchmark::State& state) {
+    ring_all_reduce_1024(state, NetworkKind::kFairShare, true, std::int64_t{256} << 10);
+}
+
 BENCHMARK(BM_RingAllReduce1GiB_1024_FairShare_WarmRoutes)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RingAllReduce1GiB_1024_FairShare_4Chunks_WarmRoutes)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RingAllReduce1GiB_1024_FairShare_ColdRoutes)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RingAllReduce1GiB_1024_AlphaBeta_WarmRoutes)->Unit(benchmark::kMillisecond);
 

@@ -56,7 +56,10 @@ def main(out_png):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
+    # Written beside the target, then renamed over it: an interrupted run leaves no
+    # half-written PNG (as the CLI's outputs, docs/robustness.md).
+    fig.savefig(out_png + ".tmp", dpi=120, format="png")
+    os.replace(out_png + ".tmp", out_png)
     print(f"wrote {out_png} ({len(rows)} sweep points)")
 
 

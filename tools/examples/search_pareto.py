@@ -66,7 +66,10 @@ def main():
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    # Written beside the target, then renamed over it: an interrupted run leaves no
+    # half-written PNG (as the CLI's outputs, docs/robustness.md).
+    fig.savefig(args.out + ".tmp", dpi=120, format="png")
+    os.replace(args.out + ".tmp", args.out)
     print(f"wrote {args.out}: {len(front)} Pareto-optimal of {len(layouts)} simulated layouts")
 
 

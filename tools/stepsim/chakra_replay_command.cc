@@ -154,7 +154,13 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
         "max-nodes-per-file", po::value<std::size_t>(&limits.max_nodes_per_file),
         "refuse a file with more nodes (default 4194304)")(
         "max-total-nodes", po::value<std::size_t>(&limits.max_total_nodes),
-        "refuse traces with more nodes in all (default 8388608, about 4 GB of replay state)");
+        "refuse traces with more nodes in all (default 8388608, about 4 GB of replay state)")(
+        "max-total-dependencies", po::value<std::size_t>(&limits.max_total_dependencies),
+        "refuse traces with more data and control dependencies in all (default 33554432)")(
+        "max-files", po::value<std::size_t>(&limits.max_files),
+        "refuse a prefix with more NPU files (default 65536)")(
+        "max-record-bytes", po::value<std::size_t>(&limits.max_record_bytes),
+        "refuse a record longer than this (default 16777216)");
     add_common_options(description, common);
     if (!parse_command_line(
             args, description, {}, common, io,

@@ -332,6 +332,8 @@ int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string ideal_trace_file;
     std::string compute_ideal = "mean";
     std::int64_t max_events = TraceLimits{}.max_events;
+    std::int64_t max_json_bytes = TraceLimits{}.max_json_bytes;
+    std::int64_t max_ranks = ReplayOptions{}.max_ranks;
     bool no_attribution = false;
     po::options_description description("stepsim whatif --replay options");
     description.add_options()("replay", po::value<std::string>(&trace_file)->required(),
@@ -346,7 +348,11 @@ int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
         "mean (default, as Lin et al.) or median of each compute op type")(
         "no-attribution", po::bool_switch(&no_attribution), "skip the attribution runs")(
         "max-events", po::value<std::int64_t>(&max_events),
-        "refuse traces with more events (default 50000000)");
+        "refuse traces with more events (default 50000000)")(
+        "max-json-bytes", po::value<std::int64_t>(&max_json_bytes),
+        "refuse traces with more bytes of JSON, after gzip (default 8589934592)")(
+        "max-ranks", po::value<std::int64_t>(&max_ranks),
+        "refuse ranks, stages or workers at or past this (default 1048576)");
     add_common_options(description, common);
     if (!parse_command_line(args, description, {}, common, io,
                             "stepsim whatif --replay TRACE [--meta META.yaml] [--json] "
@@ -357,8 +363,8 @@ int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!common.set.empty()) {
         throw UsageError("--set does not apply to --replay");
     }
-    if (max_events < 1) {
-        throw UsageError("--max-events must be >= 1");
+    if (max_events < 1 || max_json_bytes < 1 || max_ranks < 1) {
+        throw UsageError("--max-events, --max-json-bytes and --max-ranks must be >= 1");
     }
     ReplayOptions options;
     if (compute_ideal == "mean") {
@@ -370,8 +376,10 @@ int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
                          "\"");
     }
     options.has_attribution = !no_attribution;
+    options.max_ranks = max_ranks;
     TraceLimits limits;
     limits.max_events = max_events;
+    limits.max_json_bytes = max_json_bytes;
     std::optional<TraceMeta> meta;
     if (!meta_file.empty()) {
         meta = load_trace_meta(meta_file);

@@ -243,6 +243,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     bool allow_oom = false;
     bool free_comm = false;
     bool exact_groups = false;
+    bool exact = false;
     int threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     po::options_description description("stepsim step options");
     description.add_options()("topology", po::value<std::string>(&topology_file)->required(),
@@ -257,6 +258,9 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "the shared network)")("network", po::value<std::string>(&network),
                                "fair_share (default) or alpha_beta")(
         "free-comm", po::bool_switch(&free_comm), "make every communication take zero time")(
+        "exact", po::bool_switch(&exact),
+        "simulate every DP replica's pipeline and time every collective group itself, instead "
+        "of folding alike replicas into one (the check of the symmetry the default relies on)")(
         "exact-groups", po::bool_switch(&exact_groups),
         "fast fidelity: time every collective group itself instead of sharing one run among "
         "groups of the same shape")(
@@ -268,11 +272,12 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         "fast fidelity: threads timing the distinct collectives (default: all cores; the "
         "result does not depend on it)");
     add_common_options(description, common);
-    if (!parse_command_line(args, description, {}, common, io,
-                            "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
-                            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
-                            "[--network fair_share|alpha_beta] [--free-comm] [--exact-groups] "
-                            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
+    if (!parse_command_line(
+            args, description, {}, common, io,
+            "stepsim step --topology FILE --workload FILE [--json] [--trace FILE] "
+            "[--set FIELD=VALUE]... [--allow-oom] [--fidelity fast|full] "
+            "[--network fair_share|alpha_beta] [--free-comm] [--exact] [--exact-groups] "
+            "[--threads N] [--plot FILE.svg] [--chakra-out PREFIX] [-o FILE]")) {
         return 0;
     }
     StepOptions options;
@@ -280,6 +285,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     options.network = parse_network_flag(network);
     options.is_communication_free = free_comm;
     options.is_memoized_by_shape = !exact_groups;
+    options.is_exact = exact;
     options.keeps_timeline = !trace_file.empty() || !chakra_prefix.empty() || !plot_file.empty();
     if (threads < 1) {
         throw UsageError("--threads must be >= 1, got " + std::to_string(threads));
@@ -313,9 +319,8 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
         } catch (const std::invalid_argument& e) {
             throw UsageError(std::string("--chakra-out: ") + e.what());
         }
-        if (!groups.empty()) {
-            chakra::write_chakra_groups(chakra_prefix, groups);
-        }
+        chakra::finish_chakra_export(chakra_prefix,
+                                     static_cast<std::size_t>(job.layout.world_size()), groups);
     }
     io.emit(common.json ? result_json(topology_file, workload_file, job, result)
                         : result_table(topology_file, workload_file, job, result));

@@ -83,3 +83,15 @@ TEST_CASE("sweep corpus loads or is rejected with SpecError", "[fuzz_regression]
 TEST_CASE("trace corpus reads and replays or is rejected with SpecError", "[fuzz_regression]") {
     replay("trace", [](const std::string& input) { stepsim::fuzz::drive_trace(input); });
 }
+
+TEST_CASE("chakra corpus decodes and replays or is rejected as bad input", "[fuzz_regression]") {
+    replay("chakra", [](const std::string& input) {
+        stepsim::fuzz::drive_chakra(input, STEPSIM_SOURCE_DIR);
+    });
+}
+
+TEST_CASE("kernel-profile corpus loads and times or is rejected with SpecError",
+          "[fuzz_regression]") {
+    replay("kernel_profile",
+           [](const std::string& input) { stepsim::fuzz::drive_kernel_profile(input); });
+}

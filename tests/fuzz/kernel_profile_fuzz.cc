@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: kernel_profile_fuzz.cc
+// libFuzzer target: drive_kernel_profile (fuzz_drivers.h) on each input, mutated as a
+// KernelProfile message by the structure-aware mutator (spec_mutator.h). Run with
+// tools/fuzz.sh kernel_profile.
+#include "fuzz_drivers.h"
+#include "spec_mutator.h"
+#include "workloads/kernel_profile.pb.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    stepsim::fuzz::drive_kernel_profile(
+        std::string_view(reinterpret_cast<const char*>(data), size));
+    return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data,
+                                               std::size_t size,
+                                               std::size_t max_size,
+                                               unsigned int seed) {
+    return stepsim::fuzz::mutate_text_spec<stepsim::spec::KernelProfile>(data, size, max_size,
+                                                                         seed);
+}
