@@ -506,12 +506,19 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
+    if (options.is_exact && layout.cp > 1) {
+        throw SpecError(SourceLocation{}, "parallelism.cp",
+                        "--exact does not support context parallelism (cp " +
+                            std::to_string(layout.cp) + ") yet");
+    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));
         std::iota(replicas.begin(), replicas.end(), 0);
         weights.assign(replicas.size(), 1);
-    } else if (!options.is_communication_free) {
+    } else if (!options.is_communication_free && layout.cp == 1) {
+        // (With context parallelism the replicas are folded into replica 0 unchecked: the
+        // replicated step does not remap CP rings; docs/models/context-parallel.md, "Limits".)
         ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
         replicas = std::move(classes.representatives);
         weights = std::move(classes.weights);
