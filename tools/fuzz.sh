@@ -11,7 +11,7 @@
 # inputs go to BUILD/fuzz-work/TARGET/) and stops after SECONDS. A crash, leak, timeout or
 # out-of-memory input is written to BUILD/fuzz-artifacts/TARGET/ and the script exits non-zero;
 # copy it into tests/fuzz/corpus/TARGET/ (name it regression-<what>) so that the normal suite
-# replays it (tests/unit/fuzz_regression), then fix the bug. STEPSIM_FUZZ_JOBS=N runs N
+# replays it (tests/unit/robustness), then fix the bug. STEPSIM_FUZZ_JOBS=N runs N
 # fuzzing processes in parallel. Needs clang-14 and libclang-rt-14-dev
 # (tools/scripts/install_deps.sh --fuzz). See docs/robustness.md.
 set -euo pipefail

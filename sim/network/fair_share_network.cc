@@ -31,8 +31,7 @@ using network::revision_of;
 using network::schedule_local_transfer;
 
 namespace {
-// Min-heap order on (share, link id): ties go to the lower link id, so the filling order and
-// hence the rounding of every rate is deterministic.
+// Min-heap order of the search by level on (level, link id), ties to the lower link id.
 struct LevelAfter {
     template <class Entry>
     bool operator()(const Entry& a, const Entry& b) const {
@@ -40,6 +39,8 @@ struct LevelAfter {
     }
 };
 
+// Min-heap order on (share, link id): ties go to the lower link id, so the filling order and
+// hence the rounding of every rate is deterministic.
 struct HeapAfter {
     template <class Entry>
     bool operator()(const Entry& a, const Entry& b) const {
@@ -268,6 +269,7 @@ void FairShareNetwork::reshare() {
     is_resharing_scheduled_ = false;
     ++epoch_;
     ++resharing_count_;
+    is_search_by_level_ = false;
     component_links_.clear();
     component_flows_.clear();
     if (!options_.is_incremental) {
@@ -314,16 +316,17 @@ void FairShareNetwork::reshare() {
     apply_rates();
 }
 
-// The connected component of the change (link -> flows on it -> their links -> ...), if it
-// has at most `max_flows` flows: flows outside it share no link, even transitively, with the
-// change, so they keep their rates. For a small component this plain search is cheaper than
-// the one by level below; false (and a partial search) when it is larger.
 void FairShareNetwork::restart_search() {
+    is_search_by_level_ = false;
     ++epoch_;
     component_links_.clear();
     component_flows_.clear();
 }
 
+// The connected component of the change (link -> flows on it -> their links -> ...), if it
+// has at most `max_flows` flows: flows outside it share no link, even transitively, with the
+// change, so they keep their rates. For a small component this plain search is cheaper than
+// the one by level below; false (and a partial search) when it is larger.
 bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
     for (const LevelEntry& dirty : dirty_links_) {
         if (link_visit_[dirty.link] != epoch_) {
@@ -380,6 +383,7 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
 // levels this is the connected component of the change: rates that are lower than a change
 // shield the flows behind them.
 void FairShareNetwork::collect_component() {
+    is_search_by_level_ = true;
     level_heap_.clear();
     for (const LevelEntry& dirty : dirty_links_) {
         link_changed_[dirty.link] = epoch_;
@@ -514,13 +518,14 @@ void FairShareNetwork::progressive_filling() {
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
         state.capacity_left_Bps = state.bandwidth_Bps;
-        state.unfrozen = 0;
+        state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
         state.version = 0;
-        for (const std::uint32_t slot : state.flows) {
-            if (flow_visit_[slot] == epoch_) {
-                ++state.unfrozen;
-            } else {
-                state.capacity_left_Bps -= slot_rate_Bps_[slot];
+        if (is_search_by_level_) {
+            for (const std::uint32_t slot : state.flows) {
+                if (flow_visit_[slot] != epoch_) {
+                    --state.unfrozen;
+                    state.capacity_left_Bps -= slot_rate_Bps_[slot];
+                }
             }
         }
         if (state.unfrozen > 0) {

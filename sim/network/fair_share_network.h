@@ -118,9 +118,9 @@ private:
     /// The search by level is used while it takes in less than this fraction of the
     /// connected component (a running mean over about kTakenFractionWindow probes, one every
     /// kProbeInterval large re-sharings, the first one included).
-    static constexpr double kMaxTakenFraction = 0.5;
+    static constexpr double kMaxTakenFraction = 0.25;
     static constexpr double kTakenFractionWindow = 4;
-    static constexpr std::uint64_t kProbeInterval = 16;
+    static constexpr std::uint64_t kProbeInterval = 32;
     /// Relative slack under which a link counts as full when the search reads old rates.
     static constexpr double kFullTolerance = 1e-9;
 
@@ -178,6 +178,8 @@ private:
     std::vector<LevelEntry> dirty_links_;
     std::vector<std::uint32_t> added_flows_;  ///< slots that joined since the last re-sharing
     std::vector<LevelEntry> level_heap_;
+    /// The flows re-solved now were found by level: others may share their links.
+    bool is_search_by_level_ = false;
     double taken_fraction_ = 1.0;
     std::uint64_t large_resharings_ = 0;
     bool is_resharing_scheduled_ = false;

@@ -121,6 +121,17 @@ private:
     }
 
     CollectiveRequest remap(CollectiveRequest request, std::size_t i, bool keeps_replica) const {
+        if (request.op == CollectiveOp::kAllToAll && !keeps_replica && layout_.ep > 1) {
+            // An EP group spans ep DP indices: replica i's is the block of ep that holds it,
+            // member k at that block's k-th DP index (TP ranks swapped as above).
+            const int block = replicas_[i] - replicas_[i] % layout_.ep;
+            for (RankId& rank : request.ranks) {
+                RankCoordinates c = coordinates_of(layout_, static_cast<int>(rank.value));
+                c.dp = block + c.dp % layout_.ep;
+                rank = remap(RankId(static_cast<std::uint32_t>(rank_of(layout_, c))), i, true);
+            }
+            return request;
+        }
         for (RankId& rank : request.ranks) {
             rank = remap(rank, i, keeps_replica);
         }

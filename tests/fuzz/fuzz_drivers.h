@@ -4,7 +4,7 @@
 // load-and-validate path (and the cheap derived figures a command computes next). Bad input
 // must end in SpecError or UnitError; any other exception, a sanitizer report or an output
 // invariant broken (a NaN, a negative time or size) is a bug. Shared by the libFuzzer targets
-// (tests/fuzz/*_fuzz.cc) and the corpus replay in the normal suite (tests/unit/fuzz_regression).
+// (tests/fuzz/*_fuzz.cc) and the corpus replay in the normal suite (tests/unit/robustness).
 #pragma once
 
 #include "stepsim/chakra.h"

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: step_command.cc
 // `stepsim step --topology T --workload W [--json] [--trace FILE] [--set FIELD=VALUE]...
-// [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]`:
-// simulate one training step and report where its time goes. --set applies to the workload;
-// a path starting with "topology." applies (without the prefix) to the topology, and so does a
-// path that is a topology field but not a workload field ("instance[0].count").
+// [--allow-oom] [--fidelity fast|full] [--network fair_share|alpha_beta] [--free-comm]
+// [--exact]`: simulate one training step and report where its time goes (--exact: every DP
+// replica simulated, the reference for the default's symmetry folding). --set applies to the
+// workload; a path starting with "topology." applies (without the prefix) to the topology, and
+// so does a path that is a topology field but not a workload field ("instance[0].count").
 #include "stepsim/chakra.h"
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"

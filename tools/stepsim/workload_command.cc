@@ -31,6 +31,7 @@ struct Derived {
     double hardware_flops = 0.0;
     double six_n_d = 0.0;
     LayerCosts layer;
+    LayerCosts moe_layer;  ///< the last layer (MoE) of a MoE model
     EdgeCosts edge;
     std::int64_t layer_activation_bytes = 0;
     std::int64_t pipeline_message_bytes = 0;
@@ -50,6 +51,9 @@ Derived derive(const TrainingJob& job) {
     d.six_n_d = analytic::six_n_d_flops(static_cast<double>(active_parameter_count(job.model)),
                                         static_cast<double>(d.tokens));
     d.layer = layer_costs(job);
+    if (job.model.moe_layer_count() > 0) {
+        d.moe_layer = layer_costs(job, job.model.layers - 1);
+    }
     d.edge = edge_costs(job);
     d.layer_activation_bytes = layer_activation_bytes(job);
     d.pipeline_message_bytes = pipeline_message_bytes(job);
@@ -163,6 +167,24 @@ std::string derived_json(const std::string& file, const TrainingJob& job, const 
     work_json(json, "logits_backward_input", job.gpu, d.edge.logits_backward_input);
     work_json(json, "logits_backward_weight", job.gpu, d.edge.logits_backward_weight);
     json.end_object();
+    if (d.moe_layer.is_moe) {
+        // The routed experts of one MoE layer on the busiest EP rank (docs/models/moe.md).
+        const MoeCosts& moe = d.moe_layer.moe;
+        json.key("moe").begin_object();
+        json.field("experts", job.model.experts);
+        json.field("top_k", job.model.top_k);
+        json.field("ep", job.layout.ep);
+        json.field("moe_layers", job.model.moe_layer_count());
+        json.field("active_parameters", active_parameter_count(job.model));
+        work_json(json, "experts_forward", job.gpu, moe.forward);
+        work_json(json, "experts_backward_input", job.gpu, moe.backward_input);
+        work_json(json, "experts_backward_weight", job.gpu, moe.backward_weight);
+        json.field("dispatch_bytes", moe.dispatch_bytes);
+        json.field("combine_bytes", moe.combine_bytes);
+        json.field("load_imbalance_factor", moe.load_imbalance_factor);
+        json.field("kept_fraction", moe.kept_fraction);
+        json.end_object();
+    }
     json.field("pipeline_message_bytes", d.pipeline_message_bytes);
     json.field("bubble_rate_closed_form", d.bubble_rate);
     json.key("stages").begin_array();
@@ -240,6 +262,26 @@ std::string derived_table(const std::string& file, const TrainingJob& job, const
         format_size(static_cast<double>(d.pipeline_message_bytes)).c_str(),
         format_size(static_cast<double>(d.layer_activation_bytes)).c_str());
     out << line;
+    if (d.moe_layer.is_moe) {
+        const MoeCosts& moe = d.moe_layer.moe;
+        std::snprintf(line, sizeof line,
+                      "MoE layers (%d of %d): %d experts, top-%d, ep %d, %.4g B active "
+                      "parameters; routed experts on the busiest EP rank:\n",
+                      job.model.moe_layer_count(), job.model.layers, job.model.experts,
+                      job.model.top_k, job.layout.ep,
+                      static_cast<double>(active_parameter_count(job.model)) / 1e9);
+        out << line;
+        out << work_line("experts fwd", job.gpu, moe.forward);
+        out << work_line("experts bwd-in", job.gpu, moe.backward_input);
+        out << work_line("experts bwd-w", job.gpu, moe.backward_weight);
+        std::snprintf(line, sizeof line,
+                      "  all-to-alls per EP rank: dispatch %s, combine %s (forward; backward "
+                      "the same)   load imbalance %.3f   kept %.3f\n",
+                      format_size(static_cast<double>(moe.dispatch_bytes)).c_str(),
+                      format_size(static_cast<double>(moe.combine_bytes)).c_str(),
+                      moe.load_imbalance_factor, moe.kept_fraction);
+        out << line;
+    }
     std::snprintf(line, sizeof line, "closed-form bubble (rate of the step): %.4f\n",
                   d.bubble_rate);
     out << line;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -41,7 +42,8 @@ std::string slurp(const fs::path& path) {
 }
 
 fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "stepsim_checkpoint_cli_test";
+    const fs::path dir =
+        fs::temp_directory_path() / ("stepsim_checkpoint_cli_test." + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path path = dir / name;
     fs::remove(path);

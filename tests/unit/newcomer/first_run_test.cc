@@ -11,6 +11,7 @@
 #include <iterator>
 #include <regex>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -77,11 +78,30 @@ TEST_CASE("first run: step --help's usage line names every option", "[newcomer]"
     const auto outcome = run_cli_process("step", "--help");
     REQUIRE(outcome.status == 0);
     const std::string usage = outcome.out.substr(0, outcome.out.find('\n'));
-    for (const char* flag : {"--network", "--free-comm", "--exact-groups", "-o FILE",
+    for (const char* flag : {"--network", "--free-comm", "--exact", "--exact-groups", "-o FILE",
                              "--chakra-out", "--trace", "--threads", "--fidelity"}) {
         INFO(flag);
         CHECK(usage.find(flag) != std::string::npos);
     }
+}
+
+TEST_CASE("first run: step --exact simulates every DP replica and gives the same step",
+          "[newcomer]") {
+    // tiny-pp (TP2 PP4 DP2) on two DGX H100 servers: a symmetric cluster, so the folded step
+    // (4 compute streams) and --exact (4 x 2) agree.
+    const std::string args = "--topology " + kTopology16 + " --workload " + kTinyPp + " --json";
+    const auto folded = run_cli_process("step", args);
+    const auto exact = run_cli_process("step", args + " --exact");
+    REQUIRE(folded.status == 0);
+    REQUIRE(exact.status == 0);
+    std::smatch a;
+    std::smatch b;
+    const std::regex step_time("\"step_time_s\": ([0-9.e+-]+)");
+    REQUIRE(std::regex_search(folded.out, a, step_time));
+    REQUIRE(std::regex_search(exact.out, b, step_time));
+    CHECK(a[1] == b[1]);
+    CHECK(folded.out.find("\"simulated_gpus\": 4,") != std::string::npos);
+    CHECK(exact.out.find("\"simulated_gpus\": 8,") != std::string::npos);
 }
 
 TEST_CASE("first run: whatif labels its replicas and sensitivity columns", "[newcomer]") {
@@ -113,7 +133,8 @@ TEST_CASE("first run: step says what \"simulated\", the bubble ratio and the row
 
 TEST_CASE("first run: sweep progress into a file is a line per 10%, not per point", "[newcomer]") {
     const std::filesystem::path out =
-        std::filesystem::temp_directory_path() / "stepsim_newcomer_sweep_progress";
+        std::filesystem::temp_directory_path() /
+        ("stepsim_newcomer_sweep_progress." + std::to_string(::getpid()));
     std::filesystem::remove_all(out);
     const auto outcome =
         run_cli_process("sweep", kSource + "/tools/examples/sweeps/straggler.textproto --out " +
@@ -183,7 +204,8 @@ TEST_CASE("first run: checkpoint refines the optimum between grid points", "[new
 TEST_CASE("first run: step --plot draws one row per stage, the blocks and the step time",
           "[newcomer]") {
     const std::filesystem::path svg =
-        std::filesystem::temp_directory_path() / "stepsim_newcomer_timeline.svg";
+        std::filesystem::temp_directory_path() /
+        ("stepsim_newcomer_timeline." + std::to_string(::getpid()) + ".svg");
     std::filesystem::remove(svg);
     const auto outcome = run_cli_process("step", "--topology " + kTopology16 + " --workload " +
                                                      kTinyPp + " --json --plot " + svg.string());

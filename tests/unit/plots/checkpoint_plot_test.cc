@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -84,7 +85,8 @@ TEST_CASE("duration ticks are human values in one unit", "[plots]") {
 }
 
 TEST_CASE("checkpoint --plot: human ticks, a curve and an optimum per failure rate", "[plots]") {
-    const fs::path dir = fs::temp_directory_path() / "stepsim_checkpoint_plot_test";
+    const fs::path dir =
+        fs::temp_directory_path() / ("stepsim_checkpoint_plot_test." + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path plot = dir / "goodput.svg";
     fs::remove(plot);

@@ -137,6 +137,14 @@ TEST_CASE("bad Chakra files exit 2 naming the file and record, and write nothing
     replay("cut", "", {(dir / "cut.0.et").string(), "record 4: truncated record"});
     write_bytes(dir / "cycle.0.et", kMetadata + compute_node(1, 2) + compute_node(2, 1));
     replay("cycle", "", {(dir / "cycle.0.et").string(), "dependency cycle"});
+    // A duration past the step clock: 10^13 us made a negative delay (InternalError, exit 1)
+    // and 2^62 us wrapped to a zero-time replay (exit 0).
+    for (const std::string& micros : {std::string("\x80\xc0\xca\xf3\x84\xa3\x02", 7),
+                                      std::string("\x80\x80\x80\x80\x80\x80\x80\x80\x40", 9)}) {
+        write_bytes(dir / "long.0.et",
+                    kMetadata + record(std::string("\x08\x01\x18\x04\x38", 5) + micros));
+        replay("long", "", {(dir / "long").string(), "past the step clock's range of 106 days"});
+    }
     // A bad comm_groups.json next to good traces.
     write_bytes(dir / "groups.0.et", chain);
     write_bytes(dir / "groups.comm_groups.json", "{\"1\": [0, 1,]}");

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -21,7 +22,8 @@ const std::string kSource = STEPSIM_SOURCE_DIR;
 }  // namespace
 
 TEST_CASE("a Chakra export removes the files a larger earlier export left", "[robustness]") {
-    const fs::path dir = fs::temp_directory_path() / "stepsim_export_outputs_test";
+    const fs::path dir =
+        fs::temp_directory_path() / ("stepsim_export_outputs_test." + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const std::string prefix = (dir / "tiny").string();

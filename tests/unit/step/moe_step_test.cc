@@ -90,3 +90,16 @@ TEST_CASE("MoE: a skewed router slows the experts and the all-to-alls", "[step][
     CHECK(simulate_step(job, topology).step_time_s == skewed.step_time_s);
     CHECK(skewed.model_flops_per_step == balanced.model_flops_per_step);
 }
+
+TEST_CASE("MoE: every replica simulated (exact) gives the folded step", "[step][moe]") {
+    // The 4 DP replicas form one EP group; each simulated replica runs the same all-to-all
+    // over ranks 0-3 (its own position in it), so the exact step equals the folded one.
+    const Topology topology = test::four_gpus();
+    const TrainingJob job = moe_job();
+    const StepResult folded = simulate_step(job, topology);
+    StepOptions exact;
+    exact.is_exact = true;
+    const StepResult every = simulate_step(job, topology, exact);
+    CHECK(every.step_time_s == Approx(folded.step_time_s).epsilon(1e-9));
+    CHECK(every.cluster.ep_s == Approx(folded.cluster.ep_s).epsilon(1e-9));
+}

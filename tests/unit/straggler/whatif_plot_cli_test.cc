@@ -22,6 +22,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -41,8 +42,9 @@ std::vector<std::string> whatif_args(std::vector<std::string> extra) {
 
 // A folder of its own per file name: ctest runs the test cases in parallel.
 fs::path scratch(const std::string& name) {
-    const fs::path dir =
-        fs::temp_directory_path() / "stepsim_whatif_plot_cli_test" / fs::path(name).stem();
+    const fs::path dir = fs::temp_directory_path() /
+                         ("stepsim_whatif_plot_cli_test." + std::to_string(::getpid())) /
+                         fs::path(name).stem();
     fs::create_directories(dir);
     const fs::path path = dir / name;
     fs::remove(path);
