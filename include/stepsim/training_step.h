@@ -67,14 +67,16 @@ struct StepBreakdown {
     double tp_s = 0;          ///< exposed tensor-parallel communication
     double pp_s = 0;          ///< exposed pipeline send/recv
     double dp_s = 0;          ///< exposed DP gradient reduction
-    double zero_s = 0;        ///< exposed ZeRO parameter all-gathers
+    double zero_s = 0;        ///< exposed ZeRO 1-2 parameter all-gathers
     double ep_s = 0;          ///< exposed MoE all-to-alls (token dispatch and combine)
+    double cp_s = 0;          ///< exposed context-parallel K/V exchange (ring or all-gather)
+    double fsdp_s = 0;        ///< exposed ZeRO-3 per-layer gathers and reduce-scatters
     double bubble_s = 0;      ///< waiting for other stages (warm-up, drain, imbalance)
     double other_idle_s = 0;  ///< data loading, anything else
 
     double total_s() const {
-        return compute_s + recompute_s + tp_s + pp_s + dp_s + zero_s + ep_s + bubble_s +
-               other_idle_s;
+        return compute_s + recompute_s + tp_s + pp_s + dp_s + zero_s + ep_s + cp_s + fsdp_s +
+               bubble_s + other_idle_s;
     }
 };
 

@@ -208,17 +208,39 @@ struct TrainingConfig {
     std::uint64_t expert_skew_seed = 1;
 };
 
-enum class ParallelDim : std::uint8_t { kTp, kDp, kPp };
+enum class ParallelDim : std::uint8_t { kTp, kDp, kPp, kCp };
 enum class PipelineScheduleKind : std::uint8_t { kGPipe, kOneFOneB, kInterleaved, kZeroBubbleH1 };
 
 std::string_view to_string(PipelineScheduleKind kind);
 std::string_view to_string(Recompute mode);
 std::string_view to_string(ParallelDim dim);
 
+/// How context-parallel ranks exchange keys and values (Transformer Engine's cp_comm_type;
+/// docs/models/context-parallel.md).
+enum class CpCommType : std::uint8_t {
+    /// Ring of point-to-point transfers, each overlapped with the attention block on the chunk
+    /// already held (Megatron-Core's default, TE "p2p").
+    kP2p,
+    /// All-gather of the whole sequence's K and V before attention, not overlapped; the key and
+    /// value gradients are reduce-scattered after the backward (Llama 3, TE "all_gather").
+    kAllGather,
+};
+
+std::string_view to_string(CpCommType type);
+
 struct ParallelLayout {
     int tp = 1;
     int pp = 1;
     int dp = 1;
+    /// Context parallelism: each micro-batch's sequence is split over cp ranks (2·cp chunks,
+    /// rank i holding chunks i and 2·cp−1−i for causal load balance); only attention
+    /// communicates. Gradients are reduced over the dp·cp ranks of a stage (Megatron's
+    /// data-parallel group with CP), and the distributed optimizer shards over them.
+    int cp = 1;
+    CpCommType cp_comm = CpCommType::kP2p;
+    /// ZeRO-3: layers whose parameters are all-gathered ahead of the one running (1: the next
+    /// layer's gather overlaps the current layer's compute; 0: none, each gather is exposed).
+    int fsdp_prefetch_layers = 1;
     bool is_sequence_parallel = false;
     int virtual_stages = 1;  ///< v model chunks per pipeline rank (interleaved schedule only)
     int zero_stage = 0;      ///< 0 none, 1 optimizer, 2 + gradients, 3 + weights (FSDP)
@@ -243,8 +265,9 @@ struct ParallelLayout {
     /// rank sends 1/tp of the activation and the receivers all-gather it over NVLink.
     bool is_p2p_scatter_gather = true;
     /// Rank order, innermost (consecutive global ranks) first. Default: TP inside a node, then
-    /// DP, then PP (Megatron-LM's default order).
-    std::array<ParallelDim, 3> order = {ParallelDim::kTp, ParallelDim::kDp, ParallelDim::kPp};
+    /// CP, DP, PP (Megatron-Core's order tp-cp-ep-dp-pp without experts).
+    std::array<ParallelDim, 4> order = {ParallelDim::kTp, ParallelDim::kCp, ParallelDim::kDp,
+                                        ParallelDim::kPp};
     PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
 
     /// Expert parallelism: the routed experts of a MoE layer are split over `ep` GPUs taken
@@ -252,14 +275,18 @@ struct ParallelLayout {
     /// indices); tokens reach their experts by all-to-all over that group.
     int ep = 1;
 
-    int world_size() const { return tp * pp * dp; }
+    int world_size() const { return tp * cp * pp * dp; }
+
+    /// Ranks a stage's gradients are reduced over and its ZeRO state is sharded over: dp·cp.
+    int gradient_group_size() const { return dp * cp; }
 };
 
-/// Where a global rank sits in the 3D grid.
+/// Where a global rank sits in the 4D grid.
 struct RankCoordinates {
     int tp = 0;
     int dp = 0;
     int pp = 0;  ///< pipeline stage
+    int cp = 0;  ///< context-parallel rank (which pair of sequence chunks)
 };
 
 /// Global rank (0 .. world_size-1) of `coordinates` under `layout.order`.
@@ -314,6 +341,8 @@ struct TrainingJob {
 std::int64_t microbatches(const TrainingJob& job);
 /// Tokens per step: global_batch · seq_len (allocated, before packing utilization).
 std::int64_t tokens_per_step(const TrainingJob& job);
+/// Tokens of one micro-batch on one GPU: micro_batch · seq_len / cp.
+std::int64_t microbatch_tokens_per_rank(const TrainingJob& job);
 
 /// Layers of each model chunk, pp · virtual_stages entries; chunk c runs on pipeline stage
 /// c % pp (Megatron's interleaved assignment). When pp·v does not divide the layers, every
@@ -358,6 +387,20 @@ struct TpCollective {
     std::int64_t size_bytes = 0;
 };
 
+/// Context parallelism's exchange of keys and values in one layer for one micro-batch on one
+/// GPU (cp > 1; docs/models/context-parallel.md). The attention kernels in LayerCosts are then
+/// per rank: with kP2p, `blocks` kernels of s/cp queries against one s/cp chunk of keys each
+/// (causal load balance makes every block half a full s/cp × s/cp tile: the size of a causal
+/// s/cp diagonal block); with kAllGather one kernel of s/cp queries against all s keys.
+struct CpExchange {
+    CpCommType type = CpCommType::kP2p;
+    int ranks = 1;   ///< cp; 1: no exchange
+    int blocks = 1;  ///< attention kernels per forward (and per backward): cp for p2p, else 1
+    /// K and V of one rank's share of the sequence (b·s/cp tokens, kv_heads/tp heads, bf16):
+    /// what one ring step passes on, and each rank's part of the all-gather.
+    std::int64_t kv_chunk_bytes = 0;
+};
+
 /// The expert-parallel part of a MoE layer for one micro-batch on one GPU of the most loaded
 /// EP rank (the one every all-to-all waits for).
 struct MoeCosts {
@@ -396,6 +439,7 @@ struct LayerCosts {
     std::vector<TpCollective> forward_collectives;    ///< in order; empty when tp == 1
     std::vector<TpCollective> backward_collectives;   ///< in order; empty when tp == 1
     std::vector<TpCollective> recompute_collectives;  ///< extra ones re-run by recompute
+    CpExchange cp;                                    ///< context parallelism (ranks == 1: none)
     /// MoE layers: the routed experts and their all-to-alls (forward/backward above then hold
     /// attention, the router and the shared experts).
     bool is_moe = false;

@@ -18,6 +18,8 @@ void write_json(JsonWriter& json, const StepBreakdown& b) {
     json.field("dp_s", b.dp_s);
     json.field("zero_s", b.zero_s);
     json.field("ep_s", b.ep_s);
+    json.field("cp_s", b.cp_s);
+    json.field("fsdp_s", b.fsdp_s);
     json.field("bubble_s", b.bubble_s);
     json.field("other_idle_s", b.other_idle_s);
     json.end_object();

@@ -13,6 +13,7 @@
 #include "text_parser.h"
 #include "workloads/workload.pb.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -183,6 +184,12 @@ private:
         l.tp = p.has_tp() ? p.tp() : 1;
         l.pp = p.has_pp() ? p.pp() : 1;
         l.dp = p.has_dp() ? p.dp() : 1;
+        l.cp = p.has_cp() ? p.cp() : 1;
+        l.cp_comm = p.cp_comm_type() == spec::Parallelism::CP_ALL_GATHER ? CpCommType::kAllGather
+                                                                         : CpCommType::kP2p;
+        if (p.has_fsdp_prefetch_layers()) {
+            l.fsdp_prefetch_layers = p.fsdp_prefetch_layers();
+        }
         l.is_sequence_parallel = p.sequence_parallel();
         l.virtual_stages = p.has_virtual_stages() ? p.virtual_stages() : 1;
         l.ep = p.has_ep() ? p.ep() : 1;
@@ -264,6 +271,8 @@ private:
                 dims.push_back(ParallelDim::kDp);
             } else if (part == "pp") {
                 dims.push_back(ParallelDim::kPp);
+            } else if (part == "cp") {
+                dims.push_back(ParallelDim::kCp);
             } else {
                 ok = false;
             }
@@ -272,15 +281,27 @@ private:
             }
             start = dash + 1;
         }
-        ok = ok && dims.size() == 3 && dims[0] != dims[1] && dims[0] != dims[2] &&
-             dims[1] != dims[2];
+        // Without cp the order names tp, dp and pp, and cp sits right outside tp (Megatron's
+        // place for it).
+        if (ok && dims.size() == 3 &&
+            std::find(dims.begin(), dims.end(), ParallelDim::kCp) == dims.end()) {
+            dims.insert(std::find(dims.begin(), dims.end(), ParallelDim::kTp) + 1,
+                        ParallelDim::kCp);
+        }
+        for (std::size_t i = 0; ok && i < dims.size(); ++i) {
+            for (std::size_t j = i + 1; j < dims.size(); ++j) {
+                ok = ok && dims[i] != dims[j];
+            }
+        }
+        ok = ok && dims.size() == 4;
         if (!ok) {
             error(p, "rank_order",
                   "rank_order \"" + text +
-                      "\" must name tp, dp and pp once each, innermost first (e.g. \"tp-dp-pp\")");
+                      "\" must name tp, dp and pp (and optionally cp) once each, innermost first "
+                      "(e.g. \"tp-dp-pp\" or \"tp-cp-dp-pp\")");
             return;
         }
-        l.order = {dims[0], dims[1], dims[2]};
+        l.order = {dims[0], dims[1], dims[2], dims[3]};
     }
 
     void convert_attention_kernel(TrainingJob& job) {
@@ -490,15 +511,21 @@ void check_limits(const spec::Workload& message,
 
     const ParallelLayout& l = job.layout;
     const spec::Parallelism& p = message.parallelism();
-    const double gpus = static_cast<double>(l.tp) * l.pp * l.dp;
-    if (l.tp > 0 && l.pp > 0 && l.dp > 0 && gpus > static_cast<double>(max_gpus)) {
-        const char* field = l.dp >= l.tp && l.dp >= l.pp ? "dp" : l.pp >= l.tp ? "pp" : "tp";
+    const double gpus = static_cast<double>(l.tp) * l.cp * l.pp * l.dp;
+    if (l.tp > 0 && l.pp > 0 && l.dp > 0 && l.cp > 0 && gpus > static_cast<double>(max_gpus)) {
+        const char* field = l.dp >= l.tp && l.dp >= l.pp && l.dp >= l.cp ? "dp"
+                            : l.pp >= l.tp && l.pp >= l.cp               ? "pp"
+                            : l.cp >= l.tp                               ? "cp"
+                                                                         : "tp";
         char text[32];
         std::snprintf(text, sizeof text, "%.6g", gpus);
+        const std::string product = l.cp > 1 ? "tp x cp x pp x dp = " + std::to_string(l.tp) +
+                                                   " x " + std::to_string(l.cp) + " x "
+                                             : "tp x pp x dp = " + std::to_string(l.tp) + " x ";
         diagnostics.error(locator.where(p, field), locator.path(p, field),
-                          "tp x pp x dp = " + std::to_string(l.tp) + " x " + std::to_string(l.pp) +
-                              " x " + std::to_string(l.dp) + " = " + text + " GPUs, more than " +
-                              std::to_string(max_gpus) + limit_hint("max_gpus", max_gpus));
+                          product + std::to_string(l.pp) + " x " + std::to_string(l.dp) + " = " +
+                              text + " GPUs, more than " + std::to_string(max_gpus) +
+                              limit_hint("max_gpus", max_gpus));
     }
     const TrainingConfig& t = job.training;
     if (t.global_batch > 0 && t.micro_batch > 0 && l.dp > 0) {

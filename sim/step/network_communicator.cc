@@ -170,9 +170,12 @@ bool NetworkCommunicator::is_shared(CommKind kind) const {
         case CommKind::kDataParallel:
             return policy_.is_dp_shared;
         case CommKind::kZero:
+        case CommKind::kFsdp:
             return policy_.is_zero_shared;
         case CommKind::kExpertParallel:
             return policy_.is_ep_shared;
+        case CommKind::kContextParallel:
+            return policy_.is_cp_shared;
     }
     return true;
 }

@@ -67,6 +67,8 @@ void add_scaled(StepBreakdown& into, const StepBreakdown& b, double weight) {
     into.dp_s += weight * b.dp_s;
     into.zero_s += weight * b.zero_s;
     into.ep_s += weight * b.ep_s;
+    into.cp_s += weight * b.cp_s;
+    into.fsdp_s += weight * b.fsdp_s;
     into.bubble_s += weight * b.bubble_s;
     into.other_idle_s += weight * b.other_idle_s;
 }
@@ -80,9 +82,16 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
     const ParallelLayout& layout = job.layout;
     if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
         throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
-                                 "tp·pp·dp = " + std::to_string(layout.world_size()) +
+                                 "tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
                                      " GPUs, the topology has " +
                                      std::to_string(topology.gpu_count()));
+    }
+    if (layout.cp > 1) {
+        // The replicas of a perturbed step are DP replicas of one CP rank; the CP peers'
+        // perturbations are not modelled (docs/models/context-parallel.md, "Limits").
+        throw SpecError(SourceLocation{}, "parallelism.cp",
+                        "what-if studies do not support context parallelism (cp " +
+                            std::to_string(layout.cp) + ") yet");
     }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);

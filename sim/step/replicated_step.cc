@@ -17,7 +17,8 @@ namespace {
 
 bool is_shared(const Task& task) {
     return task.kind != TaskKind::kCompute &&
-           (task.comm == CommKind::kDataParallel || task.comm == CommKind::kZero);
+           (task.comm == CommKind::kDataParallel || task.comm == CommKind::kZero ||
+            task.comm == CommKind::kFsdp);
 }
 
 class Replicator {

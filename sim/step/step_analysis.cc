@@ -30,6 +30,10 @@ std::string_view to_string(TimeCategory category) {
             return "zero";
         case TimeCategory::kEp:
             return "ep";
+        case TimeCategory::kCp:
+            return "cp";
+        case TimeCategory::kFsdp:
+            return "fsdp";
         case TimeCategory::kBubble:
             return "bubble";
         case TimeCategory::kOtherIdle:
@@ -52,6 +56,10 @@ TimeCategory comm_category(CommKind kind) {
             return TimeCategory::kZero;
         case CommKind::kExpertParallel:
             return TimeCategory::kEp;
+        case CommKind::kContextParallel:
+            return TimeCategory::kCp;
+        case CommKind::kFsdp:
+            return TimeCategory::kFsdp;
     }
     return TimeCategory::kOtherIdle;
 }
@@ -140,12 +148,13 @@ StepAnalysis analyze_step(const LoweredStep& lowered, const TaskTimeline& timeli
                     idle(TimeCategory::kOtherIdle, gap);
                 } else {
                     const Task& blocking = graph.task(blocker);
-                    if (blocking.kind == TaskKind::kSendRecv) {
+                    if (blocking.kind == TaskKind::kSendRecv &&
+                        blocking.comm == CommKind::kPipeline) {
                         const Time left =
                             std::clamp(timeline.start[blocker.index()], cursor, start);
                         idle(TimeCategory::kBubble, left - cursor);
                         idle(TimeCategory::kPp, start - left);
-                    } else if (blocking.kind == TaskKind::kCollective) {
+                    } else if (blocking.kind != TaskKind::kCompute) {
                         idle(comm_category(blocking.comm), gap);
                     } else {
                         idle(TimeCategory::kBubble, gap);
@@ -261,6 +270,8 @@ StepBreakdown to_step_breakdown(const TimeBreakdown& times) {
     b.dp_s = at(TimeCategory::kDp);
     b.zero_s = at(TimeCategory::kZero);
     b.ep_s = at(TimeCategory::kEp);
+    b.cp_s = at(TimeCategory::kCp);
+    b.fsdp_s = at(TimeCategory::kFsdp);
     b.bubble_s = at(TimeCategory::kBubble);
     b.other_idle_s = at(TimeCategory::kOtherIdle);
     return b;

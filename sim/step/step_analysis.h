@@ -24,15 +24,17 @@ enum class TimeCategory : std::uint8_t {
     kTp,         ///< exposed tensor-parallel collectives (they block the compute stream)
     kPp,         ///< waiting while a pipeline message is on the wire
     kDp,         ///< waiting for gradient reduction
-    kZero,       ///< waiting for ZeRO parameter all-gathers
+    kZero,       ///< waiting for ZeRO 1-2 parameter all-gathers
     kEp,         ///< waiting for MoE all-to-alls (token dispatch and combine)
+    kCp,         ///< waiting for context parallelism's K/V exchange
+    kFsdp,       ///< waiting for ZeRO-3 (FSDP) per-layer gathers and reduce-scatters
     kBubble,     ///< waiting for another stage's compute (warm-up, drain, imbalance)
     kOtherIdle,  ///< data loading and anything else
 };
 
-inline constexpr std::size_t kTimeCategories = 9;
+inline constexpr std::size_t kTimeCategories = 11;
 
-/// "compute", "recompute", "tp", "pp", "dp", "zero", "ep", "bubble", "other_idle"
+/// "compute", "recompute", "tp", "pp", "dp", "zero", "ep", "cp", "fsdp", "bubble", "other_idle"
 std::string_view to_string(TimeCategory category);
 
 /// Time per category; the entries of one stage sum to the step time.

@@ -104,8 +104,9 @@ struct CommunicationPolicy {
     bool is_tp_shared = false;
     bool is_pp_shared = true;
     bool is_dp_shared = false;
-    bool is_zero_shared = false;
+    bool is_zero_shared = false;  ///< ZeRO 1-2 gathers and ZeRO-3 (FSDP) collectives
     bool is_ep_shared = false;
+    bool is_cp_shared = false;
     bool starts_mirrors = false;  ///< start CommRequest::mirrors on the shared network
 };
 

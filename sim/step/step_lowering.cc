@@ -5,6 +5,7 @@
 
 #include "stepsim/error.h"
 
+#include "fsdp.h"
 #include "moe_lowering.h"
 
 #include <algorithm>
@@ -33,7 +34,8 @@ public:
         : costs_(costs)
         , groups_(groups)
         , schedule_(schedule)
-        , shape_(costs.shape) {
+        , shape_(costs.shape)
+        , fsdp_(builder_, costs.fsdp_prefetch_layers) {
         const int p = shape_.stages;
         const int chunks_total = p * shape_.chunks;
         if (static_cast<int>(costs.virtual_stages.size()) != chunks_total) {
@@ -72,6 +74,7 @@ public:
             dp_stream_.push_back(builder_.add_stream(rank, StreamKind::kDataParallel));
             zero_stream_.push_back(builder_.add_stream(rank, StreamKind::kZero));
             tp_stream_.push_back(builder_.add_stream(rank, StreamKind::kTensorParallel));
+            cp_stream_.push_back(builder_.add_stream(rank, StreamKind::kContextParallel));
         }
         lowered.compute_streams = compute_stream_;
         for (int s = 0; s < p; ++s) {
@@ -87,6 +90,11 @@ public:
     }
 
 private:
+    /// The attention blocks' share of a pass (forward or backward) of `cp`.
+    static Time cp_time(const CpAttentionWork& cp, bool backward) {
+        return cp.blocks * (backward ? cp.backward_block : cp.forward_block);
+    }
+
     RankId representative(int stage) const {
         return groups_.stage_ranks[static_cast<std::size_t>(stage)][0];
     }
@@ -137,6 +145,99 @@ private:
         const std::int32_t index = builder_.add_request(std::move(comm));
         p2p_requests_.emplace(key, index);
         return index;
+    }
+
+    /// The context-parallel ring of TP rank `t` of `stage` (just the GPU without CP).
+    const std::vector<RankId>& cp_ring(int stage, std::size_t t) const {
+        static const std::vector<RankId> kNone;
+        if (groups_.cp_rings.empty()) {
+            return kNone;
+        }
+        return groups_.cp_rings[static_cast<std::size_t>(stage)][t];
+    }
+
+    /// A context-parallel exchange of `stage`: a ring step (kSendRecv: every CP rank of every
+    /// TP rank sends `size_bytes` to the next, the simulated GPU's send timed, the others
+    /// mirrored) or a collective over the CP group of each TP rank.
+    std::int32_t cp_request(int stage, CollectiveOp op, std::int64_t size_bytes) {
+        const auto key = std::make_tuple(stage, static_cast<int>(op), size_bytes);
+        if (const auto it = cp_requests_.find(key); it != cp_requests_.end()) {
+            return it->second;
+        }
+        const auto tps = groups_.stage_ranks[static_cast<std::size_t>(stage)].size();
+        CommRequest comm;
+        bool first = true;
+        for (std::size_t t = 0; t < tps; ++t) {
+            const std::vector<RankId>& ring = cp_ring(stage, t);
+            STEPSIM_CHECK(ring.size() >= 2, "a context-parallel exchange needs a CP group");
+            const std::size_t senders = op == CollectiveOp::kSendRecv ? ring.size() : 1;
+            for (std::size_t c = 0; c < senders; ++c) {
+                CollectiveRequest request;
+                request.op = op;
+                request.ranks = op == CollectiveOp::kSendRecv
+                                    ? std::vector<RankId>{ring[c], ring[(c + 1) % ring.size()]}
+                                    : ring;
+                request.size_bytes = size_bytes;
+                if (first) {
+                    comm.request = std::move(request);
+                    first = false;
+                } else {
+                    comm.mirrors.push_back(std::move(request));
+                }
+            }
+        }
+        const std::int32_t index = builder_.add_request(std::move(comm));
+        cp_requests_.emplace(key, index);
+        return index;
+    }
+
+    /// The requests of one context-parallel pass of `layer` (backward: K/V and dK/dV).
+    CpPassRequests cp_pass_requests(int stage, const CpAttentionWork& cp, bool backward) {
+        CpPassRequests requests;
+        const auto ranks = static_cast<std::int64_t>(cp.blocks);
+        if (cp.type == CpCommType::kP2p) {
+            if (cp.blocks > 1) {
+                requests.ring_step = cp_request(stage, CollectiveOp::kSendRecv,
+                                                (backward ? 2 : 1) * cp.kv_chunk_bytes);
+                if (backward) {
+                    requests.ring_tail =
+                        cp_request(stage, CollectiveOp::kSendRecv, cp.kv_chunk_bytes);
+                }
+            }
+        } else {
+            const auto size = cp_ring(stage, 0).size();
+            STEPSIM_CHECK(ranks == 1 && size >= 2, "all-gather CP needs one block and a group");
+            const std::int64_t whole = static_cast<std::int64_t>(size) * cp.kv_chunk_bytes;
+            requests.gather = cp_request(stage, CollectiveOp::kAllGather, whole);
+            if (backward) {
+                requests.scatter = cp_request(stage, CollectiveOp::kReduceScatter, whole);
+            }
+        }
+        return requests;
+    }
+
+    /// Adds a context-parallel pass after the op's tasks so far.
+    void add_cp_pass(int stage,
+                     const CpAttentionWork& cp,
+                     ComputeKind kind,
+                     bool backward,
+                     const Task& context) {
+        const CpPassRequests requests = cp_pass_requests(stage, cp, backward);
+        if (!op_last_.is_valid()) {
+            // The pass opens the op: a marker takes the op's incoming data dependency, so the
+            // first transfer cannot leave before the op may start.
+            add_compute(stage, kind, Time(0), context);
+        }
+        const CpLoweringTarget target{representative(stage),
+                                      compute_stream_[static_cast<std::size_t>(stage)],
+                                      cp_stream_[static_cast<std::size_t>(stage)]};
+        const CpLoweredPass pass = lower_cp_pass(builder_, target, context, kind,
+                                                 backward ? cp.backward_block : cp.forward_block,
+                                                 cp.blocks, requests, op_last_);
+        if (!op_first_.is_valid()) {
+            op_first_ = pass.first;
+        }
+        op_last_ = pass.last;
     }
 
     std::int32_t dp_request(int stage, CollectiveOp op, std::int64_t size_bytes) {
@@ -387,30 +488,36 @@ private:
         }
     }
 
-    /// ZeRO-3: the layer's weights are all-gathered across DP before use, on the ZeRO stream,
-    /// at most two gathered layers at a time (the gather waits for the use two back).
+    /// ZeRO-3: the layer's weights are all-gathered across the gradient group before use
+    /// (sim/step/fsdp.h); invalid when the layer has nothing to gather.
     TaskId add_zero3_gather(int stage, const LayerWork& layer, const Task& context) {
         if (costs_.zero_stage != 3 || dp_size(stage) <= 1 || layer.weight_bytes <= 0) {
             return TaskId();
         }
-        Task task = context;
-        task.kind = TaskKind::kCollective;
-        task.comm = CommKind::kZero;
-        task.rank = representative(stage);
-        task.stream = zero_stream_[static_cast<std::size_t>(stage)];
-        task.request = dp_request(stage, CollectiveOp::kAllGather, layer.weight_bytes);
-        std::vector<TaskId> deps;
-        if (gather_uses_.size() >= 2) {
-            deps.push_back(gather_uses_[gather_uses_.size() - 2]);
+        return fsdp_.gather(context,
+                            dp_request(stage, CollectiveOp::kAllGather, layer.weight_bytes));
+    }
+
+    /// ZeRO-3: the layer's gradient reduce-scattered right after `ready` produced it.
+    void add_zero3_reduce_scatter(int stage,
+                                  const Task& context,
+                                  std::int64_t gradient_bytes,
+                                  TaskId ready) {
+        if (costs_.zero_stage != 3 || dp_size(stage) <= 1 || gradient_bytes <= 0) {
+            return;
         }
-        return builder_.add(task, deps);
+        Task task = context;
+        task.virtual_stage = context.virtual_stage;
+        fsdp_.reduce_scatter(task, dp_request(stage, CollectiveOp::kReduceScatter, gradient_bytes),
+                             ready);
     }
 
     void lower_stage(int s, const std::vector<PipelineOp>& ops, LoweredStep& lowered) {
         const int p = shape_.stages;
         const int last_vs = p * shape_.chunks - 1;
         const bool split = schedule_.splits_backward();
-        gather_uses_.clear();
+        fsdp_.start_stage(representative(s), zero_stream_[static_cast<std::size_t>(s)],
+                          dp_stream_[static_cast<std::size_t>(s)]);
         chunk_forward_seen_.assign(static_cast<std::size_t>(shape_.chunks), false);
         // Per local chunk: the tasks that finish each layer's gradient in the latest B/W op of
         // that chunk, and that op's position (buckets follow the order chunks finish).
@@ -458,12 +565,15 @@ private:
                             deps.push_back(it->second);
                         }
                     }
-                    add_compute_with_tp(s, ComputeKind::kForward, layer.forward,
-                                        layer.forward_collectives, layer.forward_overlaps, context,
-                                        deps);
+                    add_compute_with_tp(
+                        s, ComputeKind::kForward, layer.forward - cp_time(layer.cp, false),
+                        layer.forward_collectives, layer.forward_overlaps, context, deps);
+                    if (layer.cp.blocks > 0) {
+                        add_cp_pass(s, layer.cp, ComputeKind::kForward, false, context);
+                    }
                     add_moe_tasks(s, layer.moe, PipelineOpKind::kForward, context);
                     if (gather.is_valid()) {
-                        gather_uses_.push_back(op_last_);
+                        fsdp_.used(op_last_);
                     }
                 }
             } else if (op.kind == PipelineOpKind::kBackward) {
@@ -473,25 +583,41 @@ private:
                     const TaskId gather = add_zero3_gather(s, layer, context);
                     std::vector<TaskId> deps = {gather};
                     if (layer.recompute > Time(0) || !layer.recompute_collectives.empty()) {
-                        add_compute_with_tp(s, ComputeKind::kRecompute, layer.recompute,
-                                            layer.recompute_collectives, layer.recompute_overlaps,
-                                            context, deps);
+                        const bool cp_again = layer.cp.blocks > 0 && layer.cp.is_recomputed;
+                        add_compute_with_tp(
+                            s, ComputeKind::kRecompute,
+                            layer.recompute - (cp_again ? cp_time(layer.cp, false) : Time(0)),
+                            layer.recompute_collectives, layer.recompute_overlaps, context, deps);
+                        if (cp_again) {
+                            add_cp_pass(s, layer.cp, ComputeKind::kRecompute, false, context);
+                        }
                         deps.clear();
                     }
                     // The routed experts' backward comes first: they are the layer's end.
                     add_moe_tasks(s, layer.moe, PipelineOpKind::kBackward, context);
                     const Time duration =
                         split ? layer.backward_input : layer.backward_input + layer.backward_weight;
+                    // The attention backward comes first in a layer's backward pass order
+                    // here (its blocks, then the rest); the timing does not depend on the order.
+                    if (layer.cp.blocks > 0) {
+                        if (!deps.empty() && deps[0].is_valid()) {
+                            add_compute_after(s, ComputeKind::kBackward, Time(0), context, deps);
+                            deps.clear();
+                        }
+                        add_cp_pass(s, layer.cp, ComputeKind::kBackward, true, context);
+                    }
                     // A split-off W leaves no weight-gradient GEMM for the bulk overlaps.
                     static const std::vector<TpOverlap> kNoOverlap;
                     const TaskId backward = add_compute_with_tp(
-                        s, ComputeKind::kBackward, duration, layer.backward_collectives,
-                        split ? kNoOverlap : layer.backward_overlaps, context, deps);
+                        s, ComputeKind::kBackward, duration - cp_time(layer.cp, true),
+                        layer.backward_collectives, split ? kNoOverlap : layer.backward_overlaps,
+                        context, deps);
                     if (gather.is_valid()) {
-                        gather_uses_.push_back(op_last_);
+                        fsdp_.used(op_last_);
                     }
                     if (!split) {
                         gradients.emplace_back(backward, layer.gradient_bytes);
+                        add_zero3_reduce_scatter(s, context, layer.gradient_bytes, backward);
                     }
                 }
             } else {
@@ -501,6 +627,7 @@ private:
                     const TaskId weight =
                         add_compute(s, ComputeKind::kWeight, it->backward_weight, context);
                     gradients.emplace_back(weight, it->gradient_bytes);
+                    add_zero3_reduce_scatter(s, context, it->gradient_bytes, weight);
                 }
             }
             STEPSIM_CHECK(op_first_.is_valid(), "pipeline op lowered to no tasks");
@@ -541,8 +668,9 @@ private:
         }
         const TaskId backward_end = op_last_;
 
-        // DP gradient reduction in buckets, chunks in the order their last gradients finish.
-        if (dp_size(s) > 1) {
+        // DP gradient reduction in buckets, chunks in the order their last gradients finish
+        // (ZeRO-3 reduce-scattered every layer's gradient already).
+        if (dp_size(s) > 1 && costs_.zero_stage != 3) {
             std::vector<int> chunk_order(static_cast<std::size_t>(shape_.chunks));
             for (int c = 0; c < shape_.chunks; ++c) {
                 chunk_order[static_cast<std::size_t>(c)] = c;
@@ -607,6 +735,7 @@ private:
     std::vector<std::int32_t> dp_stream_;
     std::vector<std::int32_t> zero_stream_;
     std::vector<std::int32_t> tp_stream_;
+    std::vector<std::int32_t> cp_stream_;
     /// overlap_param_gather: per global layer index (embedding and logits by their ids), the
     /// all-gather its first forward waits for, for the stage being lowered.
     std::map<int, TaskId> param_gather_of_layer_;
@@ -615,7 +744,8 @@ private:
     std::vector<std::pair<TaskId, std::size_t>> needs_;  ///< (task, message_key)
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> tp_requests_;
     std::map<std::pair<int, int>, std::int32_t> p2p_requests_;
-    std::vector<TaskId> gather_uses_;  ///< per ZeRO-3 gather: the last task that used it
+    std::map<std::tuple<int, int, std::int64_t>, std::int32_t> cp_requests_;
+    FsdpLowering fsdp_;  ///< ZeRO-3 gathers and reduce-scatters of the stage being lowered
     TaskId op_first_;
     TaskId op_last_;
 };

@@ -11,6 +11,7 @@
 
 #include "stepsim/workload.h"
 
+#include "context_parallel.h"
 #include "pipeline_schedule.h"
 #include "task_graph.h"
 
@@ -71,7 +72,10 @@ struct LayerWork {
     std::vector<TpOverlap> recompute_overlaps;
     std::int64_t gradient_bytes = 0;  ///< this GPU's gradient of the layer's weights (DP)
     std::int64_t weight_bytes = 0;    ///< bytes a ZeRO-3 all-gather brings in before use
-    MoeWork moe;                      ///< MoE layers only
+    /// Context parallelism: the attention blocks (their time is part of forward,
+    /// backward_input and recompute above) and the K/V exchange; blocks == 0: none.
+    CpAttentionWork cp;
+    MoeWork moe;  ///< MoE layers only
 };
 
 struct StepCosts {
@@ -80,7 +84,11 @@ struct StepCosts {
     std::vector<std::vector<LayerWork>> virtual_stages;
     std::int64_t pipeline_message_bytes = 0;  ///< per micro-batch per TP rank, each direction
     CollectiveOp gradient_op = CollectiveOp::kAllReduce;
+    /// 0-2: gradients reduced in buckets after the last micro-batch's backward (below); 3:
+    /// per-layer parameter gathers before every use and per-layer gradient reduce-scatters
+    /// after every backward (sim/step/fsdp.h).
     int zero_stage = 0;
+    int fsdp_prefetch_layers = 1;  ///< ZeRO-3: gathers allowed ahead of the running layer
     std::int64_t grad_bucket_bytes = 25 * 1024 * 1024;
     bool is_grad_reduce_overlapped = true;
     std::vector<Time> optimizer;                  ///< per stage
@@ -109,9 +117,13 @@ struct StepCosts {
 /// 0); the other TP ranks of the stage are symmetric and appear only as collective peers
 /// and as the senders of mirrored traffic.
 struct RankGroups {
-    std::vector<std::vector<RankId>> stage_ranks;  ///< [stage][tp index], DP replica 0
-    /// [stage][tp index]: the DP group of that GPU; [s][0] is the simulated one.
+    std::vector<std::vector<RankId>> stage_ranks;  ///< [stage][tp index], DP replica 0, CP rank 0
+    /// [stage][tp index]: the gradient group of that GPU (its DP replicas times its CP ranks,
+    /// Megatron's data-parallel group with context parallelism); [s][0] is the simulated one.
     std::vector<std::vector<std::vector<RankId>>> dp_groups;
+    /// [stage][tp index]: the context-parallel ring of that GPU in ring order, starting with
+    /// the GPU itself (one entry without context parallelism). Empty: no CP anywhere.
+    std::vector<std::vector<std::vector<RankId>>> cp_rings;
     /// [stage][tp index]: the expert-parallel group of that GPU (ep consecutive DP indices,
     /// the simulated GPU's first); empty without expert parallelism.
     std::vector<std::vector<std::vector<RankId>>> ep_groups;

@@ -56,6 +56,10 @@ std::string_view to_string(CommKind kind) {
             return "zero";
         case CommKind::kExpertParallel:
             return "ep";
+        case CommKind::kContextParallel:
+            return "cp";
+        case CommKind::kFsdp:
+            return "fsdp";
     }
     return "?";
 }
@@ -70,6 +74,8 @@ std::string_view to_string(StreamKind kind) {
             return "zero";
         case StreamKind::kTensorParallel:
             return "tp";
+        case StreamKind::kContextParallel:
+            return "cp";
     }
     return "?";
 }

@@ -33,19 +33,28 @@ enum class ComputeKind : std::uint8_t {
 
 /// Which parallelism a communication task belongs to (the breakdown's exposed-comm kinds).
 enum class CommKind : std::uint8_t {
-    kTensorParallel,  ///< TP all-reduce / all-gather / reduce-scatter inside a layer
-    kPipeline,        ///< activations and their gradients between pipeline stages
-    kDataParallel,    ///< gradient reduction across data-parallel replicas
-    kZero,            ///< ZeRO parameter all-gathers
-    kExpertParallel,  ///< MoE token dispatch / combine all-to-alls over the EP group
+    kTensorParallel,   ///< TP all-reduce / all-gather / reduce-scatter inside a layer
+    kPipeline,         ///< activations and their gradients between pipeline stages
+    kDataParallel,     ///< gradient reduction across data-parallel replicas
+    kZero,             ///< ZeRO 1-2 parameter all-gathers (distributed optimizer)
+    kExpertParallel,   ///< MoE token dispatch / combine all-to-alls over the EP group
+    kContextParallel,  ///< context parallelism's K/V exchange (ring transfers or all-gather)
+    kFsdp,             ///< ZeRO-3 per-layer parameter all-gathers and gradient reduce-scatters
 };
 
 /// kTensorParallel carries the TP collectives that tp_comm_overlap runs beside the GEMMs.
-enum class StreamKind : std::uint8_t { kCompute, kDataParallel, kZero, kTensorParallel };
+/// kContextParallel carries context parallelism's ring transfers.
+enum class StreamKind : std::uint8_t {
+    kCompute,
+    kDataParallel,
+    kZero,
+    kTensorParallel,
+    kContextParallel,
+};
 
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(ComputeKind kind);
-/// "tp", "pp", "dp", "zero", "ep"
+/// "tp", "pp", "dp", "zero", "ep", "cp", "fsdp"
 std::string_view to_string(CommKind kind);
 std::string_view to_string(StreamKind kind);
 

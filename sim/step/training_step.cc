@@ -94,6 +94,36 @@ TpOverlapPlan tp_overlap_plan(const TrainingJob& job, const LayerCosts& layer) {
     return plan;
 }
 
+/// One block of context parallelism's attention: the time of one launch of the layer's
+/// attention kernel in `work` (0 when it has none).
+Time attention_block_time(const GpuSpec& gpu, const WorkAmount& work) {
+    for (const Kernel& kernel : work.kernels) {
+        if (kernel.kind == KernelKind::kAttention) {
+            Kernel one = kernel;
+            one.repeat = 1.0;
+            WorkAmount block;
+            block.add(one);
+            return duration_of(gpu, block);
+        }
+    }
+    return Time(0);
+}
+
+/// Context parallelism of every layer (blocks 0 without it).
+CpAttentionWork cp_attention_work(const TrainingJob& job, const LayerCosts& layer) {
+    CpAttentionWork cp;
+    if (layer.cp.ranks <= 1) {
+        return cp;
+    }
+    cp.type = layer.cp.type;
+    cp.blocks = layer.cp.blocks;
+    cp.forward_block = attention_block_time(job.gpu, layer.forward);
+    cp.backward_block = attention_block_time(job.gpu, layer.backward_input);
+    cp.kv_chunk_bytes = layer.cp.kv_chunk_bytes;
+    cp.is_recomputed = job.training.recompute == Recompute::kFull;
+    return cp;
+}
+
 StepCosts build_step_costs(const TrainingJob& job) {
     const ParallelLayout& layout = job.layout;
     const int p = layout.pp;
@@ -122,6 +152,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
         work.forward_overlaps = overlaps.forward;
         work.backward_overlaps = overlaps.backward;
         work.recompute_overlaps = overlaps.recompute;
+        work.cp = cp_attention_work(job, layer);
         if (layer.is_moe) {
             const MoeCosts& moe = layer.moe;
             work.moe.is_moe = true;
@@ -220,6 +251,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
     costs.gradient_op =
         layout.zero_stage >= 2 ? CollectiveOp::kReduceScatter : CollectiveOp::kAllReduce;
     costs.zero_stage = layout.zero_stage;
+    costs.fsdp_prefetch_layers = layout.fsdp_prefetch_layers;
     costs.grad_bucket_bytes = std::max<std::int64_t>(1, layout.grad_bucket_bytes);
     costs.is_grad_reduce_overlapped = layout.is_grad_reduce_overlapped;
     costs.data_loader = from_seconds(job.training.data_loader_s);
@@ -227,7 +259,8 @@ StepCosts build_step_costs(const TrainingJob& job) {
         // Adam on this GPU's shard: read and write fp32 master weights and two moments
         // (24 bytes), read the gradient, write the bf16 weights (2 bytes); memory-bound.
         const std::int64_t params = stage_parameter_count(job, s);
-        const std::int64_t shard = layout.zero_stage >= 1 ? params / layout.dp : params;
+        const std::int64_t shard =
+            layout.zero_stage >= 1 ? params / layout.gradient_group_size() : params;
         WorkAmount adam;
         Kernel step;
         step.kind = KernelKind::kMemory;
@@ -294,7 +327,8 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     }
     for (int s = 0; s < p; ++s) {
         const std::int64_t params = stage_parameter_count(job, s);
-        const std::int64_t shard = job.layout.zero_stage >= 1 ? params / job.layout.dp : params;
+        const std::int64_t shard =
+            job.layout.zero_stage >= 1 ? params / job.layout.gradient_group_size() : params;
         WorkAmount adam;
         Kernel step;
         step.kind = KernelKind::kMemory;
@@ -309,24 +343,45 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
 
 RankGroups build_rank_groups(const ParallelLayout& layout) {
     RankGroups groups;
+    const auto rank = [&](int t, int d, int s, int c) {
+        return RankId(static_cast<std::uint32_t>(rank_of(layout, {t, d, s, c})));
+    };
     for (int s = 0; s < layout.pp; ++s) {
         std::vector<RankId> stage_ranks;
         std::vector<std::vector<RankId>> dp_groups;
+        std::vector<std::vector<RankId>> cp_rings;
         std::vector<std::vector<RankId>> ep_groups;
         for (int t = 0; t < layout.tp; ++t) {
-            stage_ranks.emplace_back(static_cast<std::uint32_t>(rank_of(layout, {t, 0, s})));
+            stage_ranks.push_back(rank(t, 0, s, 0));
+            // The gradient group: every DP replica's every CP rank, in global rank order
+            // (DP replica 0, CP rank 0 first: the simulated GPU).
             std::vector<RankId> dp_group;
             for (int d = 0; d < layout.dp; ++d) {
-                dp_group.emplace_back(static_cast<std::uint32_t>(rank_of(layout, {t, d, s})));
+                for (int c = 0; c < layout.cp; ++c) {
+                    dp_group.push_back(rank(t, d, s, c));
+                }
             }
+            std::sort(dp_group.begin() + 1, dp_group.end());
             if (layout.ep > 1) {
-                // DP replica 0's EP group: the first ep DP indices.
-                ep_groups.emplace_back(dp_group.begin(), dp_group.begin() + layout.ep);
+                // DP replica 0's EP group: the first ep DP indices (CP rank 0).
+                std::vector<RankId> ep_group;
+                for (int d = 0; d < layout.ep; ++d) {
+                    ep_group.push_back(rank(t, d, s, 0));
+                }
+                ep_groups.push_back(std::move(ep_group));
             }
             dp_groups.push_back(std::move(dp_group));
+            std::vector<RankId> ring;
+            for (int c = 0; c < layout.cp; ++c) {
+                ring.push_back(rank(t, 0, s, c));
+            }
+            cp_rings.push_back(std::move(ring));
         }
         groups.stage_ranks.push_back(std::move(stage_ranks));
         groups.dp_groups.push_back(std::move(dp_groups));
+        if (layout.cp > 1) {
+            groups.cp_rings.push_back(std::move(cp_rings));
+        }
         groups.ep_groups.push_back(std::move(ep_groups));
     }
     return groups;
@@ -434,7 +489,7 @@ StepResult simulate_step(const TrainingJob& job,
     const ParallelLayout& layout = job.layout;
     if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
         throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
-                                 "tp·pp·dp = " + std::to_string(layout.world_size()) +
+                                 "tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
                                      " GPUs, the topology has " +
                                      std::to_string(topology.gpu_count()));
     }
@@ -452,13 +507,20 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
+    if (options.is_exact && layout.cp > 1) {
+        throw SpecError(SourceLocation{}, "parallelism.cp",
+                        "--exact does not support context parallelism (cp " +
+                            std::to_string(layout.cp) + ") yet");
+    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));
         std::iota(replicas.begin(), replicas.end(), 0);
         weights.assign(replicas.size(), 1);
-    } else if (!options.is_communication_free && layout.ep == 1) {
-        // (With ep > 1 the replicas of an EP group exchange tokens: they are folded unchecked.)
+    } else if (!options.is_communication_free && layout.ep == 1 && layout.cp == 1) {
+        // (With ep > 1 the replicas of an EP group exchange tokens: they are folded unchecked.
+        // With context parallelism too: the replicated step does not remap CP rings;
+        // docs/models/context-parallel.md, "Limits".)
         ReplicaClasses classes = replica_classes(layout, topology, router, isolated);
         replicas = std::move(classes.representatives);
         weights = std::move(classes.weights);
@@ -479,7 +541,7 @@ StepResult simulate_step(const TrainingJob& job,
         CollectiveExecutor collectives(sim, topology, *network, options.collective);
         CommunicationPolicy policy;
         if (options.fidelity == StepFidelity::kFull) {
-            policy = CommunicationPolicy{true, true, true, true, true};
+            policy = CommunicationPolicy{true, true, true, true, true, true, true};
         }
         NetworkCommunicator communicator(sim, topology, *network, collectives, isolated, policy);
         communicator.precompute_isolated(lowered.graph, options.threads);
@@ -575,6 +637,8 @@ StepResult simulate_step(const TrainingJob& job,
         result.cluster.dp_s += b.dp_s / p;
         result.cluster.zero_s += b.zero_s / p;
         result.cluster.ep_s += b.ep_s / p;
+        result.cluster.cp_s += b.cp_s / p;
+        result.cluster.fsdp_s += b.fsdp_s / p;
         result.cluster.bubble_s += b.bubble_s / p;
         result.cluster.other_idle_s += b.other_idle_s / p;
         result.stages.push_back(std::move(stage_result));
@@ -729,6 +793,59 @@ StepResult simulate_step(const TrainingJob& job,
         costs.is_grad_reduce_overlapped ? "last bucket's ring α–β" : "Σ buckets' ring α–β",
         "buckets that finish under the remaining backward are hidden; the rest wait in line on "
         "the DP stream and share links with pipeline traffic"));
+
+    if (layout.cp > 1) {
+        // Context parallelism, per layer per micro-batch on the slowest stage: the ring hides
+        // each transfer behind the block before it, (cp−1)·max(0, c − a) forward and
+        // (cp−1)·max(0, c₂ − b) + c backward (c₂: K/V + dK/dV, the last c: dK/dV home); the
+        // all-gather variant exposes its all-gathers (forward, backward) and the reduce-scatter.
+        const auto& ring = groups.cp_rings[static_cast<std::size_t>(worst_stage)][0];
+        const auto comm_s = [&](CollectiveOp op, std::int64_t bytes) {
+            if (options.is_communication_free) {
+                return 0.0;
+            }
+            CollectiveRequest request;
+            request.op = op;
+            request.ranks =
+                op == CollectiveOp::kSendRecv ? std::vector<RankId>{ring[0], ring[1]} : ring;
+            request.size_bytes = bytes;
+            return closed.time_s(request);
+        };
+        double exposed = 0;
+        for (int c = 0; c < v; ++c) {
+            for (const LayerWork& work :
+                 costs.virtual_stages[static_cast<std::size_t>(virtual_stage(worst_stage, c, p))]) {
+                const CpAttentionWork& cp = work.cp;
+                if (cp.blocks == 0) {
+                    continue;
+                }
+                double forward = 0, backward = 0;
+                if (cp.type == CpCommType::kP2p) {
+                    const double steps = cp.blocks - 1;
+                    forward =
+                        steps * std::max(0.0, comm_s(CollectiveOp::kSendRecv, cp.kv_chunk_bytes) -
+                                                  seconds(cp.forward_block));
+                    backward = steps * std::max(0.0, comm_s(CollectiveOp::kSendRecv,
+                                                            2 * cp.kv_chunk_bytes) -
+                                                         seconds(cp.backward_block)) +
+                               comm_s(CollectiveOp::kSendRecv, cp.kv_chunk_bytes);
+                } else {
+                    const auto whole = static_cast<std::int64_t>(ring.size()) * cp.kv_chunk_bytes;
+                    forward = comm_s(CollectiveOp::kAllGather, whole);
+                    backward = forward + comm_s(CollectiveOp::kReduceScatter, whole);
+                }
+                exposed += forward * (cp.is_recomputed ? 2.0 : 1.0) + backward;
+            }
+        }
+        result.estimates.push_back(make_estimate(
+            "cp", worst.breakdown.cp_s, m * exposed,
+            layout.cp_comm == CpCommType::kP2p
+                ? "m·Σ layers [(cp−1)·max(0, t_kv − t_fwd block) + (cp−1)·max(0, t_2kv − "
+                  "t_bwd block) + t_kv]"
+                : "m·Σ layers [2·t_allgather + t_reducescatter]",
+            "the closed form times each transfer alone (α + S/B of the slowest hop); the "
+            "simulation runs it on the network, blocks and transfers in dependency order"));
+    }
 
     if (options.keeps_timeline) {
         const TaskGraph& graph = simulated.graph;

@@ -118,7 +118,7 @@ private:
 };
 
 double waiting_s(const StepBreakdown& b) {
-    return b.bubble_s + b.dp_s + b.zero_s + b.ep_s;
+    return b.bubble_s + b.dp_s + b.zero_s + b.ep_s + b.fsdp_s;
 }
 
 bool is_compute_kind(const std::string& kind) {

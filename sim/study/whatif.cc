@@ -16,6 +16,8 @@ StepBreakdown breakdown_delta(const StepBreakdown& a, const StepBreakdown& b) {
     d.dp_s = b.dp_s - a.dp_s;
     d.zero_s = b.zero_s - a.zero_s;
     d.ep_s = b.ep_s - a.ep_s;
+    d.cp_s = b.cp_s - a.cp_s;
+    d.fsdp_s = b.fsdp_s - a.fsdp_s;
     d.bubble_s = b.bubble_s - a.bubble_s;
     d.other_idle_s = b.other_idle_s - a.other_idle_s;
     return d;

@@ -87,6 +87,12 @@ void add_elementwise(LayerKernels& out, std::string_view name, double bytes) {
     out.backward_input.add(memory(name, 2.0 * bytes, true));
 }
 
+/// Context parallelism of a layer's kernels: cp ranks, and how K and V are exchanged.
+struct CpSplit {
+    int ranks = 1;
+    CpCommType type = CpCommType::kP2p;
+};
+
 LayerKernels layer_kernels(const ModelConfig& m,
                            double batch,
                            double tp,
@@ -94,8 +100,12 @@ LayerKernels layer_kernels(const ModelConfig& m,
                            bool flash_attention,
                            AttentionKernel attention_kernel,
                            Dtype gemm_dtype = Dtype::kBf16,
+                           CpSplit cp = {},
                            bool is_moe_layer = false) {
-    const double s = static_cast<double>(m.seq_len);
+    // With context parallelism every token-wise kernel sees this rank's s/cp tokens; only the
+    // attention core reaches the other ranks' keys.
+    const double s_full = static_cast<double>(m.seq_len);
+    const double s = s_full / cp.ranks;
     const double h = static_cast<double>(m.hidden);
     const double f = static_cast<double>(m.ffn_hidden);
     const double kv = static_cast<double>(m.kv_dim());
@@ -124,10 +134,20 @@ LayerKernels layer_kernels(const ModelConfig& m,
         attention.kind = KernelKind::kAttention;
         attention.name = "flash_attention";
         attention.attention = attention_kernel;
-        attention.m = m.seq_len;
+        attention.m = m.seq_len / cp.ranks;
         attention.n = m.seq_len;
         attention.k = m.head_dim();
         attention.batch = static_cast<std::int64_t>(heads_batch);
+        if (cp.ranks > 1 && cp.type == CpCommType::kP2p) {
+            // The ring: one block per K/V chunk. With the load-balanced chunks (rank i holds
+            // chunks i and 2cp−1−i) the diagonal block is causal over s/cp × s/cp and every
+            // other block is s/cp × s/(2cp) (or s/(2cp) × s/cp) without a mask: the same
+            // work as the causal diagonal block, so each block is timed and counted as one.
+            attention.n = m.seq_len / cp.ranks;
+            attention.repeat = cp.ranks;
+        }
+        // The all-gather variant: s/cp queries (two load-balanced chunks) against all s keys,
+        // half of it under the causal mask, as the kernel's causal flag times it.
         out.forward.add(attention);
         attention.is_backward = true;
         out.backward_input.add(attention);
@@ -194,7 +214,7 @@ LayerKernels layer_kernels(const ModelConfig& m,
 /// Tokens one GPU routes per micro-batch: its sequences' tokens, split over TP with sequence
 /// parallelism (each TP rank dispatches its shard).
 double routed_source_tokens(const TrainingJob& job) {
-    const double tokens = static_cast<double>(job.training.micro_batch * job.model.seq_len);
+    const double tokens = static_cast<double>(microbatch_tokens_per_rank(job));
     return job.layout.is_sequence_parallel ? tokens / job.layout.tp : tokens;
 }
 
@@ -315,7 +335,11 @@ MoeCosts moe_costs(const TrainingJob& job) {
 }
 
 std::int64_t activation_size_bytes(const TrainingJob& job) {
-    return job.training.micro_batch * job.model.seq_len * job.model.hidden * 2;
+    return microbatch_tokens_per_rank(job) * job.model.hidden * 2;
+}
+
+CpSplit cp_split(const TrainingJob& job) {
+    return CpSplit{std::max(1, job.layout.cp), job.layout.cp_comm};
 }
 
 std::vector<TpCollective> forward_collectives(const TrainingJob& job) {
@@ -360,11 +384,19 @@ LayerCosts layer_costs(const TrainingJob& job) {
 LayerCosts layer_costs(const TrainingJob& job, int layer) {
     const double tp = job.layout.tp;
     const bool is_moe = job.model.is_moe_layer(layer);
-    LayerKernels kernels =
-        layer_kernels(job.model, static_cast<double>(job.training.micro_batch), tp,
-                      job.layout.is_sequence_parallel, job.training.is_flash_attention,
-                      job.training.attention_kernel, job.training.gemm_dtype, is_moe);
+    LayerKernels kernels = layer_kernels(
+        job.model, static_cast<double>(job.training.micro_batch), tp,
+        job.layout.is_sequence_parallel, job.training.is_flash_attention,
+        job.training.attention_kernel, job.training.gemm_dtype, cp_split(job), is_moe);
     LayerCosts costs;
+    if (job.layout.cp > 1) {
+        costs.cp.type = job.layout.cp_comm;
+        costs.cp.ranks = job.layout.cp;
+        costs.cp.blocks = job.layout.cp_comm == CpCommType::kP2p ? job.layout.cp : 1;
+        // K and V (kv_heads/tp heads each) of the rank's b·s/cp tokens, bf16.
+        costs.cp.kv_chunk_bytes = 2 * microbatch_tokens_per_rank(job) *
+                                  (job.model.kv_dim() / std::max(1, job.layout.tp)) * 2;
+    }
     if (is_moe) {
         costs.is_moe = true;
         costs.moe = moe_costs(job);
@@ -397,7 +429,7 @@ LayerCosts layer_costs(const TrainingJob& job, int layer) {
 EdgeCosts edge_costs(const TrainingJob& job) {
     const ModelConfig& m = job.model;
     const double tp = job.layout.tp;
-    const double tokens = static_cast<double>(job.training.micro_batch * m.seq_len);
+    const double tokens = static_cast<double>(microbatch_tokens_per_rank(job));
     const double h = static_cast<double>(m.hidden);
     const double vocab = static_cast<double>(m.vocab);
     const double rows = job.layout.is_sequence_parallel ? tokens / tp : tokens;
@@ -644,7 +676,7 @@ double model_flops_per_step(const TrainingJob& job) {
     // (the active-parameter convention: no drops, no imbalance, no padding).
     const LayerKernels moe =
         layer_kernels(m, static_cast<double>(job.training.global_batch), 1.0, false, true,
-                      AttentionKernel::kFlash2, Dtype::kBf16, true);
+                      AttentionKernel::kFlash2, Dtype::kBf16, CpSplit{}, true);
     const double fe = static_cast<double>(m.expert_ffn_hidden);
     const double fe_in = m.is_gated ? 2.0 * fe : fe;
     const double routed = 2.0 * tokens * m.top_k * (fe_in + fe) * static_cast<double>(m.hidden);

@@ -69,6 +69,7 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
     bool layout_ok = positive("parallelism.tp", p.tp);
     layout_ok = positive("parallelism.pp", p.pp) && layout_ok;
     layout_ok = positive("parallelism.dp", p.dp) && layout_ok;
+    layout_ok = positive("parallelism.cp", p.cp) && layout_ok;
     layout_ok = positive("parallelism.virtual_stages", p.virtual_stages) && layout_ok;
     bool batch_ok = positive("training.global_batch", t.global_batch);
     batch_ok = positive("training.micro_batch", t.micro_batch) && batch_ok;
@@ -142,10 +143,23 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("parallelism.tp",
                 "tp (" + str(p.tp) + ") must divide ffn_hidden (" + str(m.ffn_hidden) + ") evenly");
         }
-        if (p.is_sequence_parallel && m.seq_len % p.tp != 0) {
-            add("parallelism.sequence_parallel", "sequence parallelism needs tp (" + str(p.tp) +
-                                                     ") to divide seq_len (" + str(m.seq_len) +
-                                                     ") evenly");
+        // Context parallelism cuts the sequence into 2·cp load-balanced chunks.
+        const bool cp_ok = p.cp == 1 || m.seq_len % (2 * static_cast<std::int64_t>(p.cp)) == 0;
+        if (!cp_ok) {
+            add("parallelism.cp", "cp (" + str(p.cp) + ") needs seq_len (" + str(m.seq_len) +
+                                      ") divisible by 2 x cp = " + str(2 * p.cp) +
+                                      " (two load-balanced chunks per context-parallel rank)");
+        }
+        if (cp_ok && p.is_sequence_parallel && (m.seq_len / p.cp) % p.tp != 0) {
+            add("parallelism.sequence_parallel",
+                "sequence parallelism needs tp (" + str(p.tp) + ") to divide seq_len" +
+                    (p.cp > 1 ? " / cp (" + str(m.seq_len / p.cp) + ")"
+                              : " (" + str(m.seq_len) + ")") +
+                    " evenly");
+        }
+        if (p.cp > 1 && !t.is_flash_attention) {
+            add("parallelism.cp", "context parallelism (cp " + str(p.cp) +
+                                      ") needs fused attention (training.flash_attention: true)");
         }
         const std::int64_t chunks = static_cast<std::int64_t>(p.pp) * p.virtual_stages;
         if (m.layers < chunks) {
@@ -169,6 +183,10 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         if (interleaved && p.pp < 2) {
             add("parallelism.schedule", "the interleaved schedule needs pp >= 2, got " + str(p.pp));
         }
+    }
+    if (p.fsdp_prefetch_layers < 0 || p.fsdp_prefetch_layers > 64) {
+        add("parallelism.fsdp_prefetch_layers",
+            "fsdp_prefetch_layers must be 0..64, got " + str(p.fsdp_prefetch_layers));
     }
     if (p.zero_stage < 0 || p.zero_stage > 3) {
         add("parallelism.zero_stage", "zero_stage must be 0, 1, 2 or 3, got " + str(p.zero_stage));
@@ -233,13 +251,15 @@ void validate_job_against_cluster(const TrainingJob& job,
                                        : job.source.locate(field);
     };
     const ParallelLayout& p = job.layout;
-    if (static_cast<std::int64_t>(p.tp) * p.pp * p.dp != gpu_count) {
-        throw JobClusterMismatch(where("parallelism.tp"), "parallelism.tp",
-                                 "tp x pp x dp (" + str(p.tp) + " x " + str(p.pp) + " x " +
-                                     str(p.dp) + " = " +
-                                     str(static_cast<std::int64_t>(p.tp) * p.pp * p.dp) +
-                                     ") must equal the topology's gpu count (" + str(gpu_count) +
-                                     (topology_file.empty() ? "" : " in " + topology_file) + ")");
+    const std::int64_t world = static_cast<std::int64_t>(p.tp) * p.cp * p.pp * p.dp;
+    if (world != gpu_count) {
+        throw JobClusterMismatch(
+            where("parallelism.tp"), "parallelism.tp",
+            (p.cp > 1 ? "tp x cp x pp x dp (" + str(p.tp) + " x " + str(p.cp) + " x "
+                      : "tp x pp x dp (" + str(p.tp) + " x ") +
+                str(p.pp) + " x " + str(p.dp) + " = " + str(world) +
+                ") must equal the topology's gpu count (" + str(gpu_count) +
+                (topology_file.empty() ? "" : " in " + topology_file) + ")");
     }
     if (allow_oom) {
         return;

@@ -63,7 +63,7 @@ double layer_activation_bytes_per_token(const TrainingJob& job) {
 }  // namespace
 
 std::int64_t layer_activation_bytes(const TrainingJob& job) {
-    const double tokens = static_cast<double>(job.training.micro_batch * job.model.seq_len);
+    const double tokens = static_cast<double>(microbatch_tokens_per_rank(job));
     return std::llround(tokens * layer_activation_bytes_per_token(job));
 }
 
@@ -94,7 +94,8 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
         throw InternalError("memory_per_gpu: negative in-flight count");
     }
     const int zero = job.layout.zero_stage;
-    const std::int64_t dp = job.layout.dp;
+    // ZeRO shards over the stage's gradient group: the DP replicas times the CP ranks.
+    const std::int64_t dp = job.layout.gradient_group_size();
     const std::int64_t params = stage_parameter_count(job, stage);
     const std::int64_t grad_bytes_per_param =
         job.training.gradient_precision == GradientPrecision::kFp32 ? 4 : 2;
@@ -125,7 +126,7 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     const ModelConfig& m = job.model;
     const double layers_per_chunk = static_cast<double>(stage_layers(m, job.layout, stage)) /
                                     static_cast<double>(job.layout.virtual_stages);
-    const double tokens = static_cast<double>(job.training.micro_batch * m.seq_len);
+    const double tokens = static_cast<double>(microbatch_tokens_per_rank(job));
     const double h = static_cast<double>(m.hidden);
     const double replicated_divisor = job.layout.is_sequence_parallel ? job.layout.tp : 1.0;
     double per_chunk = layers_per_chunk * static_cast<double>(layer_activation_bytes(job));
@@ -155,7 +156,9 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
         std::llround(static_cast<double>(in_flight_chunk_microbatches) * per_chunk);
 
     // Transient: the last stage's fp32 logits of one micro-batch and the inputs of the final
-    // norm and the output layer; ZeRO-3's two gathered layers (current + prefetch).
+    // norm and the output layer; ZeRO-3's gathered layers (the one running and the
+    // fsdp_prefetch_layers gathered ahead of it) and one layer's unsharded gradient before
+    // its reduce-scatter; context parallelism's K/V buffers of one layer.
     double transient = 0.0;
     if (stage == job.layout.pp - 1) {
         transient += 4.0 * tokens * static_cast<double>(m.vocab) / job.layout.tp;
@@ -163,7 +166,18 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     }
     if (zero >= 3) {
         const double layer_shard = static_cast<double>(layer_parameter_count(m)) / job.layout.tp;
-        transient += 2.0 * layer_shard * kWeightBytesPerParam;
+        const double gathered = 1.0 + std::max(0, job.layout.fsdp_prefetch_layers);
+        transient += gathered * layer_shard * kWeightBytesPerParam;
+        transient += layer_shard * static_cast<double>(grad_bytes_per_param);
+    }
+    if (job.layout.cp > 1) {
+        // K and V of the rank's tokens for its kv_heads/tp heads, bf16.
+        const double kv_chunk = 2.0 * tokens * static_cast<double>(m.kv_dim()) / job.layout.tp *
+                                static_cast<double>(kWeightBytesPerParam);
+        // p2p: the chunk being received beside the one in use (double buffer); all_gather:
+        // the whole sequence's K and V (cp chunks).
+        transient +=
+            job.layout.cp_comm == CpCommType::kP2p ? 2.0 * kv_chunk : kv_chunk * job.layout.cp;
     }
     memory.transient_bytes = std::llround(transient);
     return memory;

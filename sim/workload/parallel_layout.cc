@@ -5,6 +5,7 @@
 #include "stepsim/error.h"
 #include "stepsim/workload.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,8 +46,14 @@ std::string_view to_string(ParallelDim dim) {
             return "dp";
         case ParallelDim::kPp:
             return "pp";
+        case ParallelDim::kCp:
+            return "cp";
     }
     return "unknown";
+}
+
+std::string_view to_string(CpCommType type) {
+    return type == CpCommType::kAllGather ? "all_gather" : "p2p";
 }
 
 namespace {
@@ -59,6 +66,8 @@ int size_of(const ParallelLayout& layout, ParallelDim dim) {
             return layout.dp;
         case ParallelDim::kPp:
             return layout.pp;
+        case ParallelDim::kCp:
+            return layout.cp;
     }
     return 0;
 }
@@ -69,6 +78,8 @@ int& coordinate(RankCoordinates& c, ParallelDim dim) {
             return c.tp;
         case ParallelDim::kDp:
             return c.dp;
+        case ParallelDim::kCp:
+            return c.cp;
         case ParallelDim::kPp:
             break;
     }
@@ -77,11 +88,15 @@ int& coordinate(RankCoordinates& c, ParallelDim dim) {
 
 void check_order(const ParallelLayout& layout) {
     const auto& o = layout.order;
-    if (o[0] == o[1] || o[0] == o[2] || o[1] == o[2]) {
-        throw UserError("rank order must name tp, dp and pp once each");
+    for (std::size_t i = 0; i < o.size(); ++i) {
+        for (std::size_t j = i + 1; j < o.size(); ++j) {
+            if (o[i] == o[j]) {
+                throw UserError("rank order must name tp, cp, dp and pp once each");
+            }
+        }
     }
-    if (layout.tp < 1 || layout.dp < 1 || layout.pp < 1) {
-        throw UserError("tp, dp and pp must be >= 1");
+    if (layout.tp < 1 || layout.dp < 1 || layout.pp < 1 || layout.cp < 1) {
+        throw UserError("tp, cp, dp and pp must be >= 1");
     }
 }
 
@@ -132,6 +147,10 @@ std::int64_t microbatches(const TrainingJob& job) {
 
 std::int64_t tokens_per_step(const TrainingJob& job) {
     return job.training.global_batch * job.model.seq_len;
+}
+
+std::int64_t microbatch_tokens_per_rank(const TrainingJob& job) {
+    return job.training.micro_batch * job.model.seq_len / std::max(1, job.layout.cp);
 }
 
 std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout) {

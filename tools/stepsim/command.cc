@@ -161,8 +161,8 @@ std::string timeline_trace_json(const Topology& topology,
     json.begin_object();
     json.field("displayTimeUnit", "ns");
     json.key("traceEvents").begin_array();
-    const std::map<std::string, int> stream_index = {
-        {"compute", 0}, {"dp", 1}, {"zero", 2}, {"pp", 3}, {"other", 4}};
+    const std::map<std::string, int> stream_index = {{"compute", 0}, {"dp", 1},    {"zero", 2},
+                                                     {"pp", 3},      {"other", 4}, {"cp", 5}};
     std::map<std::int64_t, std::string> processes;
     std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads;
     for (const TimelineSlice& slice : timeline) {

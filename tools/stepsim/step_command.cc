@@ -83,13 +83,13 @@ std::string result_table(const std::string& topology_file,
                   format_size(static_cast<double>(r.memory_per_gpu.activations_bytes)).c_str(),
                   format_size(static_cast<double>(r.memory_per_gpu.transient_bytes)).c_str());
     out << line;
-    out << "breakdown (s)  compute  recompute       tp       pp       dp     zero       ep   "
-           "bubble  other\n";
+    out << "breakdown (s)  compute  recompute       tp       pp       dp     zero       ep       cp"
+           "     fsdp   bubble  other\n";
     const auto row = [&](const std::string& name, const StepBreakdown& b) {
         std::snprintf(line, sizeof line,
-                      "%-12s %8.4f %10.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.4f\n",
+                      "%-12s %8.4f %10.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %6.4f\n",
                       name.c_str(), b.compute_s, b.recompute_s, b.tp_s, b.pp_s, b.dp_s, b.zero_s,
-                      b.ep_s, b.bubble_s, b.other_idle_s);
+                      b.ep_s, b.cp_s, b.fsdp_s, b.bubble_s, b.other_idle_s);
         out << line;
     };
     row("cluster mean", r.cluster);

@@ -45,7 +45,7 @@ int class_of(const TimelineSlice& slice) {
     if (slice.name.rfind("wait", 0) == 0) {
         return 6;
     }
-    if (c == "tp" || c == "pp" || c == "dp" || c == "zero") {
+    if (c == "tp" || c == "pp" || c == "dp" || c == "zero" || c == "cp" || c == "fsdp") {
         return 5;
     }
     if (c == "recompute") {

@@ -179,7 +179,7 @@ std::string result_table(const ValidationResult& result, bool include_slow) {
     if (!include_slow) {
         for (const ValidationRow& row : study::validation_rows()) {
             if (row.is_slow) {
-                out << "\n(skipped " << row.model << ": about a minute on 2 cores; add --slow)\n";
+                out << "\n(skipped " << row.model << ": a minute or more on 2 cores; add --slow)\n";
             }
         }
     }
@@ -220,9 +220,9 @@ int validate_command(const std::vector<std::string>& args, CommandIo& io) {
         "rows", po::value<std::string>(&rows_flag),
         "comma-separated rows, e.g. 1.7B,18B,bloom-176b (default: all)")(
         "tables", po::value<std::string>(&tables_flag),
-        "comma-separated tables: sc21, mt-nlg, bloom, opt, llama3 (default: all)")(
-        "slow", po::bool_switch(&include_slow),
-        "also the rows that take most of a minute (llama3-405b-16k)")(
+        "comma-separated tables: sc21, mt-nlg, bloom, opt, llama3, mlperf, mlperf-v4 (default: "
+        "all)")("slow", po::bool_switch(&include_slow),
+                "also the rows that take most of a minute (llama3-405b-16k and the MLPerf rows)")(
         "list", po::bool_switch(&list_only), "print the rows and settings without simulating")(
         "fidelity", po::value<std::string>(&fidelity), "fast (default) or full")(
         "jobs", po::value<int>(&jobs), "rows simulated at once on threads (default 1)");

@@ -4,7 +4,7 @@
 // validate a workload spec and print what follows from it: parameters, micro-batches, model
 // and hardware FLOPs per step beside 6·N·D, per-layer costs and times on one TP rank, the TP
 // and pipeline message sizes, memory per GPU per stage, and the closed-form bubble. With
-// --gpus, also the checks that need the cluster (tp·pp·dp = N, fits in HBM).
+// --gpus, also the checks that need the cluster (tp·cp·pp·dp = N, fits in HBM).
 #include "stepsim/analytic.h"
 #include "stepsim/collective.h"
 #include "stepsim/report.h"
@@ -117,6 +117,9 @@ void memory_json(JsonWriter& json, const MemoryBreakdown& m) {
 std::string order_text(const ParallelLayout& layout) {
     std::string text;
     for (const ParallelDim dim : layout.order) {
+        if (dim == ParallelDim::kCp && layout.cp == 1) {
+            continue;  // without context parallelism the order reads as before (tp-dp-pp)
+        }
         text += text.empty() ? "" : "-";
         text += to_string(dim);
     }
@@ -133,6 +136,8 @@ std::string derived_json(const std::string& file, const TrainingJob& job, const 
     json.field("tp", job.layout.tp);
     json.field("pp", job.layout.pp);
     json.field("dp", job.layout.dp);
+    json.field("cp", job.layout.cp);
+    json.field("cp_comm_type", to_string(job.layout.cp_comm));
     json.field("gpus", job.layout.world_size());
     json.field("sequence_parallel", job.layout.is_sequence_parallel);
     json.field("virtual_stages", job.layout.virtual_stages);
@@ -224,6 +229,13 @@ std::string derived_table(const std::string& file, const TrainingJob& job, const
                   std::string(to_string(job.training.recompute)).c_str(),
                   order_text(job.layout).c_str());
     out << line;
+    if (job.layout.cp > 1) {
+        std::snprintf(line, sizeof line,
+                      "context parallelism: cp %d (%s), %lld tokens per GPU per micro-batch\n",
+                      job.layout.cp, std::string(to_string(job.layout.cp_comm)).c_str(),
+                      static_cast<long long>(microbatch_tokens_per_rank(job)));
+        out << line;
+    }
     std::snprintf(line, sizeof line,
                   "parameters: %.4g B   micro-batches per pipeline: %lld   tokens per step: %lld\n",
                   static_cast<double>(d.parameters) / 1e9, static_cast<long long>(d.microbatches),
@@ -305,7 +317,7 @@ int workload_command(const std::vector<std::string>& args, CommandIo& io) {
     po::options_description description("stepsim workload options");
     description.add_options()("file", po::value<std::string>(&file), "workload spec (.textproto)")(
         "gpus", po::value<int>()->notifier([&gpus](int n) { gpus = n; }),
-        "also check against a cluster of N GPUs (tp*pp*dp = N, fits in HBM)")(
+        "also check against a cluster of N GPUs (tp*cp*pp*dp = N, fits in HBM)")(
         "allow-oom", po::bool_switch(&allow_oom), "with --gpus: do not fail when out of memory");
     add_common_options(description, common);
     if (!parse_command_line(

@@ -53,10 +53,11 @@ TEST_CASE("ZeRO stage k divides what it shards by dp", "[workload]") {
         REQUIRE(zero.weights_bytes == (stage >= 3 ? base.weights_bytes / dp : base.weights_bytes));
         REQUIRE(zero.activations_bytes == base.activations_bytes);
     }
-    // ZeRO-3 holds two gathered layers (current + prefetch) transiently.
+    // ZeRO-3 holds two gathered layers (current + prefetch, bf16) and one layer's unsharded
+    // bf16 gradient before its reduce-scatter transiently.
     const std::int64_t layer = stepsim::layer_parameter_count(job.model);
     REQUIRE(stepsim::memory_per_gpu(job, 0).transient_bytes ==
-            base.transient_bytes + 2 * 2 * layer);
+            base.transient_bytes + 2 * 2 * layer + 2 * layer);
 }
 
 TEST_CASE("activation bytes per layer follow Korthikanti's Table 2", "[workload]") {

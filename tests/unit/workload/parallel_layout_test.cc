@@ -29,7 +29,7 @@ TEST_CASE("default rank order puts TP innermost, then DP, then PP", "[workload]"
         seen.insert(rank);
     }
     REQUIRE(seen.size() == 64u);
-    layout.order = {ParallelDim::kDp, ParallelDim::kTp, ParallelDim::kPp};
+    layout.order = {ParallelDim::kDp, ParallelDim::kTp, ParallelDim::kCp, ParallelDim::kPp};
     REQUIRE(stepsim::rank_of(layout, {3, 2, 1}) == 2 + 4 * (3 + 8 * 1));
     REQUIRE_THROWS_AS(stepsim::coordinates_of(layout, 64), stepsim::InternalError);
 }
