@@ -462,6 +462,11 @@ void Expander::add_explicit_devices() {
         if (device.has_host() && device.host() < 0) {
             error(device, "host",
                   "host must be a server index >= 0, got " + std::to_string(device.host()));
+        } else if (device.has_host() && device.host() >= limits_.max_devices) {
+            // Hosts after it are numbered from host + 1: past the device limit they overflow.
+            error(device, "host",
+                  "host " + std::to_string(device.host()) + " is past the topology's device limit" +
+                      limit_hint("max_devices", limits_.max_devices));
         }
         if (device.has_tier() && (device.tier() < 0 || device.tier() > 3)) {
             error(device, "tier",
@@ -482,7 +487,9 @@ void Expander::add_instance_devices() {
     std::int32_t next_host = 0;
     for (const Device& device : spec_.device()) {
         if (device.has_host()) {
-            next_host = std::max(next_host, device.host() + 1);
+            // Saturates: a host at INT32_MAX was reported above; no signed overflow here.
+            next_host =
+                std::max(next_host, device.host() == INT32_MAX ? device.host() : device.host() + 1);
         }
     }
     for (ResolvedInstance& instance : instances_) {
