@@ -3,6 +3,7 @@
 // load_failures_file / load_failures_text: parse a failures spec (workloads/failures.proto),
 // apply --set overrides, check every class (located through the parse tree, all errors at
 // once), and resolve counts against the cluster's component counts.
+#include "stepsim/error.h"
 #include "stepsim/spec.h"
 #include "stepsim/units.h"
 
@@ -14,6 +15,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -219,13 +221,29 @@ FailureSpec load_failures_text(std::string_view text,
             }
             policy.spare_nodes = r.spare_nodes();
         }
+        // A duration past the run clock's range (about 292 years) is bad input at its field.
+        const auto run_time = [&](const char* field, double seconds) -> std::optional<RunTime> {
+            try {
+                return run_time_from_seconds(seconds);
+            } catch (const ResourceLimitError& error) {
+                check.error(r, field, std::string(field) + ": " + error.what());
+                return std::nullopt;
+            }
+        };
         if (detection && reschedule && load && warmup && repair) {
-            policy.detection = run_time_from_seconds(*detection);
-            policy.reschedule = run_time_from_seconds(*reschedule);
-            policy.load = run_time_from_seconds(*load);
-            policy.warmup = run_time_from_seconds(*warmup);
-            policy.repair_time = run_time_from_seconds(*repair);
-            result.restart = policy;
+            const auto d = run_time("detection", *detection);
+            const auto s = run_time("reschedule", *reschedule);
+            const auto l = run_time("load", *load);
+            const auto w = run_time("warmup", *warmup);
+            const auto t = run_time("repair_time", *repair);
+            if (d && s && l && w && t) {
+                policy.detection = *d;
+                policy.reschedule = *s;
+                policy.load = *l;
+                policy.warmup = *w;
+                policy.repair_time = *t;
+                result.restart = policy;
+            }
         }
     }
     diagnostics.throw_if_any();
