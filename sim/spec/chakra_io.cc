@@ -11,6 +11,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -394,7 +395,9 @@ std::map<std::int64_t, std::vector<int>> parse_comm_groups(std::string_view text
         if (begin == i || i - begin > 9) {
             fail(file, "offset " + std::to_string(begin) + ": expected a non-negative integer");
         }
-        return std::stoll(std::string(text.substr(begin, i - begin)));
+        std::int64_t value = 0;  // at most 9 digits: fits
+        std::from_chars(text.data() + begin, text.data() + i, value);
+        return value;
     };
     expect('{');
     skip();
