@@ -8,6 +8,7 @@
 //   3. a job that does not fit its cluster exits 2 with the workload's file:line:col and the
 //      topology file in the message.
 #include "stepsim/analytic.h"
+#include "stepsim/chakra.h"
 #include "stepsim/collective.h"
 #include "stepsim/error.h"
 #include "stepsim/failures.h"
@@ -165,6 +166,14 @@ TEST_CASE("library calls with bad input throw the error family, never a bare exc
          [] {
              write_file_atomically(
                  std::filesystem::path(STEPSIM_SOURCE_DIR) / "no-such-folder" / "out.json", "{}");
+         }},
+        {"Chakra export under a path that is a file", Family::kUser,
+         [] {
+             // README.md is a file, so README.md/out cannot be a folder.
+             chakra::Trace trace;
+             (void)chakra::write_chakra_trace(
+                 (std::filesystem::path(STEPSIM_SOURCE_DIR) / "README.md" / "out" / "t").string(),
+                 trace);
          }},
         {"job against a cluster of another size", Family::kUser,
          [] {
