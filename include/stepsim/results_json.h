@@ -16,6 +16,7 @@ namespace stepsim {
 
 class JsonWriter;
 class Topology;
+struct MemoryBreakdown;
 struct ReplayResult;
 struct StepBreakdown;
 struct SweepSummary;
@@ -38,6 +39,11 @@ struct WorkloadStudyResult;
 /// A step breakdown as an object (compute_s, recompute_s, tp_s, pp_s, dp_s, zero_s, bubble_s,
 /// other_idle_s): the shape step, whatif and validate share.
 void write_json(JsonWriter& json, const StepBreakdown& breakdown);
+
+/// A memory breakdown's fields (weights_bytes, gradients_bytes, optimizer_bytes,
+/// activations_bytes, transient_bytes, total_bytes) into the object open in `json`: the
+/// fields step and workload share.
+void write_fields(JsonWriter& json, const MemoryBreakdown& memory);
 
 /// `stepsim step --json`: step time, rates, the cluster and per-stage breakdowns, memory,
 /// kernels, critical path, closed-form estimates and simulation counts. Ends with a newline.

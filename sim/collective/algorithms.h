@@ -99,6 +99,11 @@ std::vector<std::uint32_t> ring_order(const std::vector<RankId>& ranks,
 /// The reason string for an op the algorithm does not implement.
 std::string unsupported_op(std::string_view algorithm, CollectiveOp op);
 
+/// Empty when every server of `layout` holds the same number of the group's GPUs, as the
+/// hierarchical algorithms (intra-server phases, then one inter-server phase per local index)
+/// need; else the reason string, with the two counts that differ.
+std::string non_uniform_reason(std::string_view algorithm, const NodeLayout& layout);
+
 }  // namespace stepsim::collective
 
 namespace stepsim::collective {

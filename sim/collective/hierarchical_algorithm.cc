@@ -41,20 +41,7 @@ public:
         if (request.op != CollectiveOp::kAllReduce) {
             return unsupported_op(name(), request.op);
         }
-        const NodeLayout layout = node_layout(request.ranks, topology);
-        if (!layout.is_uniform) {
-            std::size_t other = 0;
-            for (std::size_t v = 1; v < layout.members.size(); ++v) {
-                if (layout.members[v].size() != layout.members[0].size()) {
-                    other = v;
-                    break;
-                }
-            }
-            return "hierarchical needs the same number of the group's GPUs on every server, got " +
-                   std::to_string(layout.members[0].size()) + " on the first server and " +
-                   std::to_string(layout.members[other].size()) + " on another";
-        }
-        return {};
+        return non_uniform_reason(name(), node_layout(request.ranks, topology));
     }
 
     CommPlan plan(const CollectiveRequest& request,

@@ -31,12 +31,7 @@ public:
         if (request.op != CollectiveOp::kAllToAll) {
             return unsupported_op(name(), request.op);
         }
-        const NodeLayout layout = node_layout(request.ranks, topology);
-        if (!layout.is_uniform) {
-            return "hierarchical_alltoall needs the same number of the group's GPUs on every "
-                   "server";
-        }
-        return {};
+        return non_uniform_reason(name(), node_layout(request.ranks, topology));
     }
 
     CommPlan plan(const CollectiveRequest& request,

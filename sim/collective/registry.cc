@@ -193,6 +193,26 @@ std::string unsupported_op(std::string_view algorithm, CollectiveOp op) {
     return std::string(algorithm) + " does not implement " + std::string(to_string(op));
 }
 
+std::string non_uniform_reason(std::string_view algorithm, const NodeLayout& layout) {
+    if (layout.is_uniform) {
+        return {};
+    }
+    if (layout.members.empty()) {
+        return std::string(algorithm) + " needs a group of at least one GPU";
+    }
+    std::size_t other = 0;
+    for (std::size_t v = 1; v < layout.members.size(); ++v) {
+        if (layout.members[v].size() != layout.members[0].size()) {
+            other = v;
+            break;
+        }
+    }
+    return std::string(algorithm) +
+           " needs the same number of the group's GPUs on every server, got " +
+           std::to_string(layout.members[0].size()) + " on the first server and " +
+           std::to_string(layout.members[other].size()) + " on another";
+}
+
 }  // namespace collective
 
 }  // namespace stepsim

@@ -67,19 +67,13 @@ void write_moe(JsonWriter& json, const TrainingJob& job, const study::WorkloadMo
 }
 
 void write_stage(JsonWriter& json, std::size_t index, const study::WorkloadStage& s) {
-    const MemoryBreakdown& m = s.memory_per_gpu;
     json.begin_object();
     json.field("stage", static_cast<std::int64_t>(index));
     json.field("layers", s.layers);
     json.field("parameters_per_gpu", s.parameters_per_gpu);
     json.field("in_flight_chunk_microbatches", s.in_flight_chunk_microbatches);
     json.key("memory_per_gpu").begin_object();
-    json.field("weights_bytes", m.weights_bytes);
-    json.field("gradients_bytes", m.gradients_bytes);
-    json.field("optimizer_bytes", m.optimizer_bytes);
-    json.field("activations_bytes", m.activations_bytes);
-    json.field("transient_bytes", m.transient_bytes);
-    json.field("total_bytes", m.total_bytes());
+    write_fields(json, s.memory_per_gpu);
     json.end_object();
     json.end_object();
 }
