@@ -99,10 +99,14 @@ std::vector<std::uint32_t> ring_order(const std::vector<RankId>& ranks,
 /// The reason string for an op the algorithm does not implement.
 std::string unsupported_op(std::string_view algorithm, CollectiveOp op);
 
-/// Empty when every server of `layout` holds the same number of the group's GPUs, as the
-/// hierarchical algorithms (intra-server phases, then one inter-server phase per local index)
-/// need; else the reason string, with the two counts that differ.
-std::string non_uniform_reason(std::string_view algorithm, const NodeLayout& layout);
+/// Why a hierarchical algorithm (intra-server phases, then one inter-server phase per local
+/// index), which implements only `op`, cannot run `request`: another op, or servers holding
+/// different numbers of the group's GPUs (the reason names two counts that differ). Empty
+/// when it can.
+std::string hierarchical_unsupported_reason(std::string_view algorithm,
+                                            CollectiveOp op,
+                                            const CollectiveRequest& request,
+                                            const Topology& topology);
 
 }  // namespace stepsim::collective
 

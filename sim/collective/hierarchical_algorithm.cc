@@ -38,10 +38,7 @@ public:
 
     std::string unsupported_reason(const CollectiveRequest& request,
                                    const Topology& topology) const override {
-        if (request.op != CollectiveOp::kAllReduce) {
-            return unsupported_op(name(), request.op);
-        }
-        return non_uniform_reason(name(), node_layout(request.ranks, topology));
+        return hierarchical_unsupported_reason(name(), CollectiveOp::kAllReduce, request, topology);
     }
 
     CommPlan plan(const CollectiveRequest& request,

@@ -28,10 +28,7 @@ public:
 
     std::string unsupported_reason(const CollectiveRequest& request,
                                    const Topology& topology) const override {
-        if (request.op != CollectiveOp::kAllToAll) {
-            return unsupported_op(name(), request.op);
-        }
-        return non_uniform_reason(name(), node_layout(request.ranks, topology));
+        return hierarchical_unsupported_reason(name(), CollectiveOp::kAllToAll, request, topology);
     }
 
     CommPlan plan(const CollectiveRequest& request,

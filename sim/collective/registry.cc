@@ -193,7 +193,14 @@ std::string unsupported_op(std::string_view algorithm, CollectiveOp op) {
     return std::string(algorithm) + " does not implement " + std::string(to_string(op));
 }
 
-std::string non_uniform_reason(std::string_view algorithm, const NodeLayout& layout) {
+std::string hierarchical_unsupported_reason(std::string_view algorithm,
+                                            CollectiveOp op,
+                                            const CollectiveRequest& request,
+                                            const Topology& topology) {
+    if (request.op != op) {
+        return unsupported_op(algorithm, request.op);
+    }
+    const NodeLayout layout = node_layout(request.ranks, topology);
     if (layout.is_uniform) {
         return {};
     }
