@@ -2,7 +2,8 @@
 // File: registry.cc
 // The algorithm registry (typed factories, looked up by name), the shared plan helpers of
 // algorithms.h, the group's alpha/beta read off the topology, and `auto`: the supporting
-// algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc).
+// algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc); and
+// CollectiveAlgorithm::plan(), the support check before every algorithm's make_plan().
 #include "stepsim/error.h"
 
 #include "algorithms.h"
@@ -48,6 +49,15 @@ std::vector<std::string_view> collective_algorithm_names() {
         names.push_back(algorithm->name());
     }
     return names;
+}
+
+CommPlan CollectiveAlgorithm::plan(const CollectiveRequest& request,
+                                   const Topology& topology,
+                                   const CollectiveOptions& options) const {
+    if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
+        throw UserError(why);
+    }
+    return make_plan(request, topology, options);
 }
 
 const CollectiveAlgorithm* find_collective_algorithm(std::string_view name) {
