@@ -86,6 +86,10 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
     }
     if (m.experts < 1) {
         add("model.experts", "experts must be >= 1 (1 = dense), got " + str(m.experts));
+    } else if (m.experts > kMaxExperts) {
+        // The load model keeps a share per expert: 2^31 experts took 16 GB (a fuzz find).
+        add("model.experts", "experts (" + str(m.experts) + ") exceeds the limit of " +
+                                 str(kMaxExperts) + " (fixed)");
     }
     if (m.top_k < 1 || m.top_k > std::max(1, m.experts)) {
         add("model.top_k",
