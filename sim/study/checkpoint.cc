@@ -6,6 +6,9 @@
 
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
+#include "stepsim/topology.h"
+#include "stepsim/training_step.h"
+#include "stepsim/workload.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +16,21 @@
 #include <map>
 
 namespace stepsim::study {
+
+WorkloadCheckpointFacts workload_checkpoint_facts(const TrainingJob& job,
+                                                  const Topology& topology,
+                                                  bool needs_step_time,
+                                                  const std::string& workload_file,
+                                                  const std::string& topology_file) {
+    validate_job_against_cluster(job, static_cast<int>(topology.gpu_count()), false, workload_file,
+                                 topology_file);
+    WorkloadCheckpointFacts facts;
+    if (needs_step_time) {
+        facts.step_time_s = simulate_step(job, topology).step_time_s;
+    }
+    facts.checkpoint_bytes = parameter_count(job.model) * std::int64_t{14};
+    return facts;
+}
 
 DefaultIntervalGrid default_interval_grid(const RunSpec& base,
                                           const std::vector<FailureModel>& failure_rates,

@@ -11,7 +11,6 @@
 #include "stepsim/results_json.h"
 #include "stepsim/spec.h"
 #include "stepsim/study/checkpoint.h"
-#include "stepsim/training_step.h"
 #include "stepsim/units.h"
 #include "stepsim/workload.h"
 
@@ -364,22 +363,20 @@ std::optional<study::CheckpointStudyResult> run_checkpoint_flags(
     if (!o.topology.empty()) {
         cluster.emplace(load_topology_file(o.topology, topology_overrides));
     }
-    // With a workload: the step time is simulated on the cluster (unless --step-time is
-    // given) and the checkpoint holds the full model state: bf16 weights (2 bytes/parameter)
-    // plus fp32 master weights and two Adam moments (12 bytes/parameter).
+    // With a workload: the step time simulated on the cluster (unless --step-time is given)
+    // and the checkpoint size of its full model state.
     std::optional<std::int64_t> workload_checkpoint_bytes;
     if (!o.workload.empty()) {
         if (!cluster) {
             throw UsageError("--workload needs --topology (the cluster the step runs on)");
         }
-        const TrainingJob job = load_workload_file(o.workload, workload_overrides);
-        validate_job_against_cluster(job, static_cast<int>(cluster->gpu_count()), false, o.workload,
-                                     o.topology);
+        const study::WorkloadCheckpointFacts facts =
+            study::workload_checkpoint_facts(load_workload_file(o.workload, workload_overrides),
+                                             *cluster, o.step_time.empty(), o.workload, o.topology);
         if (o.step_time.empty()) {
-            const StepResult step = simulate_step(job, *cluster);
-            o.step_time = format_number(step.step_time_s) + "s";
+            o.step_time = format_number(facts.step_time_s) + "s";
         }
-        workload_checkpoint_bytes = parameter_count(job.model) * std::int64_t{14};
+        workload_checkpoint_bytes = facts.checkpoint_bytes;
     }
     if (o.step_time.empty()) {
         throw UsageError("give --step-time or --workload (usage: " + std::string(kUsage) + ")");

@@ -18,7 +18,28 @@
 #include <string>
 #include <vector>
 
+namespace stepsim {
+class Topology;
+struct TrainingJob;
+}  // namespace stepsim
+
 namespace stepsim::study {
+
+/// What a workload gives the checkpoint study: its step time simulated on the cluster, and the
+/// size of its full model state, the checkpoint: bf16 weights (2 bytes/parameter) plus fp32
+/// master weights and two Adam moments (12 bytes/parameter).
+struct WorkloadCheckpointFacts {
+    double step_time_s = 0;  ///< 0 unless asked for
+    std::int64_t checkpoint_bytes = 0;
+};
+
+/// Checks `job` against `topology` (a JobClusterMismatch located in `workload_file`, naming
+/// `topology_file`), then simulates one step when `needs_step_time`.
+WorkloadCheckpointFacts workload_checkpoint_facts(const TrainingJob& job,
+                                                  const Topology& topology,
+                                                  bool needs_step_time,
+                                                  const std::string& workload_file,
+                                                  const std::string& topology_file);
 
 /// The grid used when none is given: `count` log-spaced intervals (seconds of useful compute)
 /// from a quarter of the shortest Young interval over `failure_rates` to four times the
