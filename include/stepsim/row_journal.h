@@ -45,8 +45,8 @@ public:
     /// Opens or creates `files` (at least one). A file whose first record is complete and is
     /// not its header is refused with a UserError naming the file (nothing is changed); a new
     /// file, an empty one or one whose header is torn starts afresh, its header written
-    /// atomically. `check` sees every complete row kept, in order. Throws std::runtime_error
-    /// when a file cannot be written.
+    /// atomically. `check` sees every complete row kept, in order. Throws IoError when a file
+    /// cannot be read or written.
     RowJournal(std::vector<JournalFile> files, std::int64_t row_count, const RowCheck& check = {});
 
     /// Rows complete on disk when opened: they are not written again.
@@ -58,8 +58,8 @@ public:
     bool is_done() const { return next_ == row_count_; }
 
     /// Adds row `row`'s records, one per file in the order of the files, each ending in '\n'.
-    /// A row below written() (a resumed one) is ignored. Throws std::runtime_error on I/O
-    /// errors, InternalError when `records` does not match the files or `row` is out of range.
+    /// A row below written() (a resumed one) is ignored. Throws IoError on I/O errors,
+    /// InternalError when `records` does not match the files or `row` is out of range.
     void add(std::int64_t row, std::vector<std::string> records);
 
 private:

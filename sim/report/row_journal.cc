@@ -7,14 +7,24 @@
 #include "stepsim/report.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace stepsim {
 
 namespace {
 
+/// The file's bytes; "" when it does not exist.
 std::string read_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        return "";
+    }
     std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw IoError("cannot read " + path.string() + ": " + std::strerror(errno));
+    }
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -61,9 +71,7 @@ RowJournal::RowJournal(std::vector<JournalFile> files,
     for (std::size_t f = 0; f < files_.size(); ++f) {
         const JournalFile& file = files_[f];
         ReadBack& r = read[f];
-        if (std::filesystem::exists(file.path)) {
-            r.content = read_file(file.path);
-        }
+        r.content = read_file(file.path);
         r.ends = record_ends(r.content, file.syntax);
         if (!file.header.empty()) {
             if (r.ends.empty()) {
@@ -100,12 +108,16 @@ RowJournal::RowJournal(std::vector<JournalFile> files,
         if (done == 0) {
             write_file_atomically(files_[f].path, files_[f].header);
         } else {
+            std::error_code ec;
             std::filesystem::resize_file(files_[f].path,
-                                         read[f].ends[static_cast<std::size_t>(done) - 1]);
+                                         read[f].ends[static_cast<std::size_t>(done) - 1], ec);
+            if (ec) {
+                throw IoError("cannot truncate " + files_[f].path.string() + ": " + ec.message());
+            }
         }
         out_.emplace_back(files_[f].path, std::ios::binary | std::ios::app);
         if (!out_.back()) {
-            throw std::runtime_error("cannot write " + files_[f].path.string());
+            throw IoError("cannot write " + files_[f].path.string() + ": " + std::strerror(errno));
         }
     }
     resumed_ = done;
@@ -134,7 +146,8 @@ void RowJournal::add(std::int64_t row, std::vector<std::string> records) {
         for (std::size_t f = 0; f < files_.size(); ++f) {
             out_[f].flush();
             if (!out_[f]) {
-                throw std::runtime_error("cannot write " + files_[f].path.string());
+                throw IoError("cannot write " + files_[f].path.string() + ": " +
+                              std::strerror(errno));
             }
         }
     }

@@ -301,7 +301,11 @@ void Progress::draw(std::int64_t done, bool /*is_final*/) {
 
 SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec)
     : dir_(dir) {
-    std::filesystem::create_directories(dir_);
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+        throw IoError("cannot create --out " + dir_.string() + ": " + ec.message());
+    }
     char id_text[96];
     std::snprintf(id_text, sizeof id_text, "stepsim sweep %016llx %lld points\n",
                   static_cast<unsigned long long>(spec.identity()),
