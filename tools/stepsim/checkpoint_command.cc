@@ -7,12 +7,12 @@
 // and an SVG plot. Model: docs/models/failures-checkpoints.md.
 #include "stepsim/checkpoint_csv.h"
 #include "stepsim/failures.h"
+#include "stepsim/parallel.h"
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
 #include "stepsim/spec.h"
 #include "stepsim/study/checkpoint.h"
 #include "stepsim/units.h"
-#include "stepsim/workload.h"
 
 #include "checkpoint_plot.h"
 #include "command.h"
@@ -22,7 +22,6 @@
 #include <cstdio>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 namespace po = boost::program_options;
 
@@ -541,9 +540,7 @@ std::optional<study::CheckpointStudyResult> run_checkpoint_flags(
     if (o.threads < 0) {
         throw UsageError("--threads must be >= 1");
     }
-    spec.threads = o.threads > 0
-                       ? o.threads
-                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    spec.threads = o.threads > 0 ? o.threads : hardware_threads();
     study::CheckpointStudyOptions options;
     options.max_segments = o.max_segments;
     options.limit_hint = " (--max-segments; raise it with --max-segments N)";
