@@ -139,6 +139,24 @@ std::vector<stepsim::SpecOverride> overrides_from(const py::object& set) {
     return result;
 }
 
+/// load_topology()/load_workload(): from `path` or from `text` (exactly one), with the
+/// overrides `set`, through the loader's two forms.
+template <class Spec>
+Spec load_spec(
+    const py::object& path,
+    const py::object& text,
+    const py::object& set,
+    const std::string& name,
+    Spec (*from_text)(std::string_view, std::string_view, std::span<const stepsim::SpecOverride>),
+    Spec (*from_file)(const std::filesystem::path&, std::span<const stepsim::SpecOverride>)) {
+    const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
+    if (path.is_none() == text.is_none()) {
+        throw py::value_error("give path or text");
+    }
+    return path.is_none() ? from_text(text.cast<std::string>(), name, overrides)
+                          : from_file(path.cast<std::string>(), overrides);
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
@@ -686,13 +704,8 @@ PYBIND11_MODULE(stepsim, m) {
         "load_topology",
         [](const py::object& path, const py::object& text, const py::object& set,
            const std::string& name) {
-            const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
-            if (path.is_none() == text.is_none()) {
-                throw py::value_error("give path or text");
-            }
-            return path.is_none()
-                       ? stepsim::load_topology_text(text.cast<std::string>(), name, overrides)
-                       : stepsim::load_topology_file(path.cast<std::string>(), overrides);
+            return load_spec(path, text, set, name, &stepsim::load_topology_text,
+                             &stepsim::load_topology_file);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",
@@ -702,13 +715,8 @@ PYBIND11_MODULE(stepsim, m) {
         "load_workload",
         [](const py::object& path, const py::object& text, const py::object& set,
            const std::string& name) {
-            const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
-            if (path.is_none() == text.is_none()) {
-                throw py::value_error("give path or text");
-            }
-            return path.is_none()
-                       ? stepsim::load_workload_text(text.cast<std::string>(), name, overrides)
-                       : stepsim::load_workload_file(path.cast<std::string>(), overrides);
+            return load_spec(path, text, set, name, &stepsim::load_workload_text,
+                             &stepsim::load_workload_file);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",

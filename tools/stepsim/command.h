@@ -22,10 +22,6 @@ namespace stepsim {
 namespace study {
 struct CheckpointStudyResult;
 }  // namespace study
-class JsonWriter;
-class Topology;
-struct StepBreakdown;
-struct TimelineSlice;
 enum class StepFidelity : std::uint8_t;
 enum class NetworkKind : std::uint8_t;
 }  // namespace stepsim
@@ -98,18 +94,6 @@ std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& ove
 /// workload field but is a topology field ("instance[0].count"). A path that is both, or
 /// neither, stays with the workload (whose loader reports an unknown one).
 std::vector<SpecOverride> take_topology_overrides(std::vector<SpecOverride>& overrides);
-
-/// Writes one timeline slice as a Chrome trace-event complete ("X") event on track (pid, tid),
-/// times in microseconds.
-void write_trace_slice(JsonWriter& json,
-                       const TimelineSlice& slice,
-                       std::int64_t pid,
-                       std::int64_t tid);
-
-/// A step's timeline as Chrome trace-event JSON (Perfetto): a process per server, a track per
-/// GPU stream named "gpu R (stage S) <stream>" (the names `whatif --replay` reads back).
-std::string timeline_trace_json(const Topology& topology,
-                                const std::vector<TimelineSlice>& timeline);
 
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 

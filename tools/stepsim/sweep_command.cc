@@ -3,10 +3,11 @@
 // `stepsim sweep SPEC --out DIR [--jobs N] [--quiet] [--json] [--set FIELD=VALUE]...`: run the
 // sweep spec's command at every point on N threads, or across MPI ranks when launched by
 // mpirun/srun (rank 0 gathers the rows and writes them), resuming an interrupted run in DIR.
-// The files are byte-identical for every thread and rank count.
+// The files are byte-identical for every thread and rank count. The closing summary is a
+// SweepSummary (--json: sim/report/sweep_json.cc).
 #include "stepsim/error.h"
 #include "stepsim/parallel.h"
-#include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/sweep.h"
 
 #include "command.h"
@@ -194,50 +195,43 @@ private:
     int size_ = 1;
 };
 
-std::string summary_json(const std::string& spec_file,
-                         const SweepSpec& spec,
-                         const SweepWriter& writer,
-                         int ranks,
-                         int jobs) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("spec", spec_file);
-    json.field("command", spec.command);
-    json.field("points", spec.point_count);
-    for (RowStatus s :
-         {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
-        const auto it = writer.counts().find(s);
-        json.field(to_string(s), it == writer.counts().end() ? std::int64_t{0} : it->second);
-    }
-    json.field("resumed", writer.resumed());
-    json.field("ranks", ranks);
-    json.field("jobs", jobs);
-    json.field("csv", writer.csv_path().string());
-    json.field("jsonl", writer.jsonl_path().string());
-    json.end_object();
-    return json.str() + "\n";
-}
-
-std::string summary_table(const std::string& spec_file,
-                          const SweepSpec& spec,
-                          const SweepWriter& writer,
-                          int ranks,
-                          int jobs) {
-    std::ostringstream out;
+/// The run's summary from the writer's counts.
+SweepSummary summarize_run(const std::string& spec_file,
+                           const SweepSpec& spec,
+                           const SweepWriter& writer,
+                           int ranks,
+                           int jobs) {
     const auto count = [&](RowStatus s) {
         const auto it = writer.counts().find(s);
         return it == writer.counts().end() ? std::int64_t{0} : it->second;
     };
-    out << "sweep: " << spec_file << " (command " << spec.command << "), " << spec.point_count
-        << " points: " << count(RowStatus::kOk) << " ok, " << count(RowStatus::kSkipped)
-        << " skipped, " << count(RowStatus::kInvalid) << " invalid, " << count(RowStatus::kFailed)
-        << " failed\n";
-    if (writer.resumed() > 0) {
-        out << "resumed after " << writer.resumed() << " points already done\n";
+    SweepSummary summary;
+    summary.spec_file = spec_file;
+    summary.command = spec.command;
+    summary.points = spec.point_count;
+    summary.ok = count(RowStatus::kOk);
+    summary.skipped = count(RowStatus::kSkipped);
+    summary.invalid = count(RowStatus::kInvalid);
+    summary.failed = count(RowStatus::kFailed);
+    summary.resumed = writer.resumed();
+    summary.ranks = ranks;
+    summary.jobs = jobs;
+    summary.csv_path = writer.csv_path().string();
+    summary.jsonl_path = writer.jsonl_path().string();
+    return summary;
+}
+
+std::string summary_table(const SweepSummary& s) {
+    std::ostringstream out;
+    out << "sweep: " << s.spec_file << " (command " << s.command << "), " << s.points
+        << " points: " << s.ok << " ok, " << s.skipped << " skipped, " << s.invalid << " invalid, "
+        << s.failed << " failed\n";
+    if (s.resumed > 0) {
+        out << "resumed after " << s.resumed << " points already done\n";
     }
-    out << "ran on " << ranks << (ranks == 1 ? " rank" : " ranks") << " x " << jobs
-        << (jobs == 1 ? " thread" : " threads") << "\nwrote " << writer.csv_path().string()
-        << " and " << writer.jsonl_path().string() << '\n';
+    out << "ran on " << s.ranks << (s.ranks == 1 ? " rank" : " ranks") << " x " << s.jobs
+        << (s.jobs == 1 ? " thread" : " threads") << "\nwrote " << s.csv_path << " and "
+        << s.jsonl_path << '\n';
     return out.str();
 }
 
@@ -342,8 +336,8 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
     parallel_for_driven(mine.size(), jobs, compute, drive);
     mpi.wait_for_all();
     if (rank == 0) {
-        io.emit(common.json ? summary_json(spec_file, spec, *writer, ranks, jobs)
-                            : summary_table(spec_file, spec, *writer, ranks, jobs));
+        const SweepSummary summary = summarize_run(spec_file, spec, *writer, ranks, jobs);
+        io.emit(common.json ? to_json(summary) : summary_table(summary));
     }
     return 0;
 }
