@@ -28,6 +28,7 @@ struct ReplayResult;
 }  // namespace chakra
 
 namespace study {
+struct CheckpointStudyResult;
 struct CollectiveStudyResult;
 struct ValidationResult;
 struct SearchResult;
@@ -52,6 +53,11 @@ std::string to_json(const study::StepStudyResult& result);
 /// `stepsim whatif --json`: baseline and scenario step times, slowdown, breakdowns and their
 /// delta, attribution, sweep curve, sensitivity and critical path. Ends with a newline.
 std::string to_json(const study::WhatIfStudyResult& result);
+
+/// `stepsim checkpoint --json`: the run spec, then per failure rate the best interval and its
+/// band, Young's and Daly's intervals as simulated, the refined optimum, the caveats and the
+/// grid's points. Ends with a newline.
+std::string to_json(const study::CheckpointStudyResult& result);
 
 /// `stepsim validate --json`: the rows (listed, or with their results), per-table error
 /// statistics and the targets over the rows held to them. Ends with a newline.

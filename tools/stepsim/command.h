@@ -19,6 +19,9 @@
 #include <vector>
 
 namespace stepsim {
+namespace study {
+struct CheckpointStudyResult;
+}  // namespace study
 enum class StepFidelity : std::uint8_t;
 enum class NetworkKind : std::uint8_t;
 }  // namespace stepsim
@@ -109,6 +112,12 @@ int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
+/// `stepsim checkpoint ARGS`'s work without the printing: the flags turned into the study's
+/// inputs, the study run (the --csv journal and the --plot file written); std::nullopt after
+/// --help. `is_json`: whether --json was given. Used by checkpoint_command() and the Python
+/// module's checkpoint().
+std::optional<study::CheckpointStudyResult> run_checkpoint_flags(
+    const std::vector<std::string>& args, CommandIo& io, bool& is_json);
 /// `whatif --replay TRACE ...` (replay_command.cc); whatif_command() hands over to it.
 int replay_trace_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);

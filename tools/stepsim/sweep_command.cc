@@ -6,6 +6,7 @@
 // The files are byte-identical for every thread and rank count. The closing summary is a
 // SweepSummary (--json: sim/report/sweep_json.cc).
 #include "stepsim/error.h"
+#include "stepsim/parallel.h"
 #include "stepsim/results_json.h"
 #include "stepsim/sweep.h"
 
@@ -14,7 +15,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -263,7 +266,7 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
     const int ranks = mpi.is_active() ? mpi.size() : 1;
     const int rank = mpi.is_active() ? mpi.rank() : 0;
     if (jobs == 0) {
-        jobs = ranks > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        jobs = ranks > 1 ? 1 : hardware_threads();
     }
 
     // Rank 0 opens the results (and resumes); every rank learns where to start.
@@ -283,14 +286,18 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("rank 0 could not open --out " + out_dir);
     }
     const std::vector<std::int64_t> mine = assign_points(spec, first, rank, ranks);
+    // The workers compute rows; this thread (the one that may call MPI) writes them in order
+    // on rank 0, or sends them to rank 0 from the other ranks.
     RowQueue queue;
-    std::vector<std::thread> workers = start_workers(spec, mine, jobs, queue);
-    try {
+    const auto compute = [&](std::size_t i, std::size_t) {
+        queue.push(compute_row(spec, mine[i]));
+    };
+    const auto drive = [&](const std::function<bool()>& has_failed) {
         if (rank == 0) {
             const bool is_terminal = &io.err() == &std::cerr && isatty(STDERR_FILENO) == 1;
             Progress progress(io.err(), is_terminal, quiet, spec.point_count, first);
             progress.update(first);
-            while (!writer->is_done()) {
+            while (!writer->is_done() && !has_failed()) {
                 for (std::vector<SweepRow> rows = mpi.try_receive(); !rows.empty();
                      rows = mpi.try_receive()) {
                     for (SweepRow& row : rows) {
@@ -307,34 +314,26 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
                 progress.update(writer->written());
             }
             progress.finish();
-        } else {
-            // Rows go to rank 0 in batches of up to 50 ms of work: one message each.
-            std::size_t sent = 0;
-            while (sent < mine.size()) {
-                std::vector<SweepRow> batch;
-                const auto flush_at =
-                    std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-                while (sent + batch.size() < mine.size() &&
-                       std::chrono::steady_clock::now() < flush_at) {
-                    if (std::optional<SweepRow> row = queue.pop(std::chrono::milliseconds(10))) {
-                        batch.push_back(std::move(*row));
-                    }
-                }
-                if (!batch.empty()) {
-                    mpi.send(batch);
-                    sent += batch.size();
+            return;
+        }
+        // Rows go to rank 0 in batches of up to 50 ms of work: one message each.
+        std::size_t sent = 0;
+        while (sent < mine.size() && !has_failed()) {
+            std::vector<SweepRow> batch;
+            const auto flush_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+            while (sent + batch.size() < mine.size() &&
+                   std::chrono::steady_clock::now() < flush_at) {
+                if (std::optional<SweepRow> row = queue.pop(std::chrono::milliseconds(10))) {
+                    batch.push_back(std::move(*row));
                 }
             }
+            if (!batch.empty()) {
+                mpi.send(batch);
+                sent += batch.size();
+            }
         }
-    } catch (...) {
-        for (std::thread& t : workers) {
-            t.join();
-        }
-        throw;
-    }
-    for (std::thread& t : workers) {
-        t.join();
-    }
+    };
+    parallel_for_driven(mine.size(), jobs, compute, drive);
     mpi.wait_for_all();
     if (rank == 0) {
         const SweepSummary summary = summarize_run(spec_file, spec, *writer, ranks, jobs);
