@@ -8,6 +8,7 @@
 #include "stepsim/error.h"
 #include "stepsim/parallel.h"
 #include "stepsim/results_json.h"
+#include "stepsim/study/sweep.h"
 #include "stepsim/sweep.h"
 
 #include "command.h"
@@ -285,7 +286,7 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
     if (first < 0) {
         throw UsageError("rank 0 could not open --out " + out_dir);
     }
-    const std::vector<std::int64_t> mine = assign_points(spec, first, rank, ranks);
+    const std::vector<std::int64_t> mine = study::assign_points(spec, first, rank, ranks);
     // The workers compute rows; this thread (the one that may call MPI) writes them in order
     // on rank 0, or sends them to rank 0 from the other ranks.
     RowQueue queue;

@@ -5,6 +5,7 @@
 #include "stepsim/json_path.h"
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
+#include "stepsim/study/sweep.h"
 
 #include "run_command.h"
 
@@ -15,13 +16,6 @@
 namespace stepsim::cli {
 
 namespace {
-
-std::string trim_message(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-        text.pop_back();
-    }
-    return text;
-}
 
 std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -49,108 +43,19 @@ std::string duration_text(double seconds) {
 }  // namespace
 
 SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
+    const study::SweepCommandRunner run = [](std::string_view command,
+                                             const std::vector<std::string>& args) {
+        CommandOutcome outcome = run_command(command, args);
+        return study::SweepCommandOutcome{outcome.status, std::move(outcome.output),
+                                          std::move(outcome.error)};
+    };
+    const SweepPointRecord record = study::run_sweep_point(spec, point, run);
     SweepRow row;
     row.point = point;
-    std::string reason;
-    std::vector<std::optional<std::string_view>> values(spec.results.size());
-    CommandOutcome outcome;
-    const SweepExpression::Variables variables = spec.variables(point);
-    for (const SweepFilter& filter : spec.skip) {
-        try {
-            if (filter.when.is_true(variables)) {
-                row.status = SweepPointStatus::kSkipped;
-                reason = filter.reason;
-                break;
-            }
-        } catch (const UserError& e) {
-            row.status = SweepPointStatus::kInvalid;
-            reason = "skip \"" + filter.when.text() + "\": " + e.what();
-            break;
-        }
-    }
-    if (row.status == SweepPointStatus::kOk) {
-        outcome = run_command(spec.command, spec.command_args(point));
-        if (outcome.status != 0) {
-            row.status =
-                outcome.status == 2 ? SweepPointStatus::kInvalid : SweepPointStatus::kFailed;
-            reason = trim_message(outcome.error);
-        } else {
-            try {
-                for (std::size_t i = 0; i < spec.results.size(); ++i) {
-                    values[i] = json_lookup(outcome.output, spec.results[i].path);
-                }
-            } catch (const InternalError& e) {
-                row.status = SweepPointStatus::kFailed;
-                reason = std::string("the command's JSON could not be read: ") + e.what();
-                std::fill(values.begin(), values.end(), std::nullopt);
-            }
-        }
-    }
-
-    SweepPointRecord record;
-    record.point = point;
-    if (!spec.seed_flag.empty()) {
-        record.seed = spec.seed(point);
-    }
-    const std::vector<std::size_t> indices = spec.value_indices(point);
-    for (std::size_t i = 0; i < spec.axes.size(); ++i) {
-        record.axis_values.push_back(spec.axes[i].values[indices[i]]);
-    }
-    record.status = row.status;
-    for (const std::optional<std::string_view>& value : values) {
-        record.results.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
-    }
-    record.reason = reason;
+    row.status = record.status;
     row.csv = sweep_csv_record(spec, record);
     row.json = sweep_json_line(spec, record);
     return row;
-}
-
-double predicted_cost(const SweepSpec& spec, std::int64_t point) {
-    const SweepExpression::Variables variables = spec.variables(point);
-    // A point a filter skips costs nothing: it never runs the command.
-    for (const SweepFilter& filter : spec.skip) {
-        try {
-            if (filter.when.is_true(variables)) {
-                return 0.0;
-            }
-        } catch (const UserError&) {
-            return 0.0;  // recorded as invalid without running
-        }
-    }
-    if (!spec.cost) {
-        return 1.0;
-    }
-    try {
-        const SweepExpression::Value v = spec.cost->evaluate(variables);
-        return v.is_number && std::isfinite(v.number) && v.number >= 0 ? v.number : 1.0;
-    } catch (const UserError&) {
-        return 1.0;
-    }
-}
-
-std::vector<std::int64_t> assign_points(const SweepSpec& spec,
-                                        std::int64_t first,
-                                        int rank,
-                                        int ranks) {
-    std::vector<std::int64_t> mine;
-    if (ranks == 1) {
-        for (std::int64_t p = first; p < spec.point_count; ++p) {
-            mine.push_back(p);
-        }
-        return mine;
-    }
-    std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
-    for (std::int64_t p = first; p < spec.point_count; ++p) {
-        const auto least =
-            static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
-        // A zero cost still counts a little, so that free points spread over the ranks too.
-        load[static_cast<std::size_t>(least)] += std::max(predicted_cost(spec, p), 1e-9);
-        if (least == rank) {
-            mine.push_back(p);
-        }
-    }
-    return mine;
 }
 
 // ---- RowQueue ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: sweep_runner.h
-// The parts of `stepsim sweep` below the command line: one row per point (the command run
-// in-process), the queue that hands rows from the workers (parallel_for_driven) to the thread
-// that writes or sends them, the cost-balanced split across MPI ranks, and the ordered,
+// The parts of `stepsim sweep` between the command line and the sweep study
+// (study/sweep.h: a point's record, costs, the split across MPI ranks): one serialized row per
+// point (the command run in-process), the queue that hands rows from the workers
+// (parallel_for_driven) to the thread that writes or sends them, progress, and the ordered,
 // resumable writer of DIR/results.csv and DIR/results.jsonl (a RowJournal).
 #pragma once
 
@@ -32,20 +33,9 @@ struct SweepRow {
     std::string json;
 };
 
-/// Runs `point`: skipped when a filter holds, otherwise the command in-process with --json;
-/// a failing command (exit status 2: invalid, 1: failed) records its message.
+/// Runs `point` through the sweep study (study/sweep.h) with the commands in-process, and
+/// serializes its record.
 SweepRow compute_row(const SweepSpec& spec, std::int64_t point);
-
-/// The predicted cost of a point: 0 when a filter skips it (it never runs), else the cost
-/// expression's value (1 without one; an expression that fails to evaluate counts 1).
-double predicted_cost(const SweepSpec& spec, std::int64_t point);
-
-/// The points of [first, count) that `rank` of `ranks` runs: each point in order goes to the
-/// rank with the least predicted cost so far (the lowest rank on ties). Deterministic.
-std::vector<std::int64_t> assign_points(const SweepSpec& spec,
-                                        std::int64_t first,
-                                        int rank,
-                                        int ranks);
 
 /// Finished rows handed from worker threads to the thread that writes or sends them.
 class RowQueue {

@@ -8,6 +8,7 @@
 
 #include "stepsim/error.h"
 #include "stepsim/json_path.h"
+#include "stepsim/study/sweep.h"
 
 #include "run_command.h"
 #include "sweep_runner.h"
@@ -174,11 +175,11 @@ TEST_CASE("ranks split the points deterministically, balanced by predicted cost"
         std::vector<std::int64_t> all;
         std::vector<double> load;
         for (int r = 0; r < ranks; ++r) {
-            const std::vector<std::int64_t> mine = stepsim::cli::assign_points(spec, 0, r, ranks);
-            CHECK(mine == stepsim::cli::assign_points(spec, 0, r, ranks));
+            const std::vector<std::int64_t> mine = stepsim::study::assign_points(spec, 0, r, ranks);
+            CHECK(mine == stepsim::study::assign_points(spec, 0, r, ranks));
             double cost = 0;
             for (std::int64_t p : mine) {
-                cost += stepsim::cli::predicted_cost(spec, p);
+                cost += stepsim::study::predicted_cost(spec, p);
             }
             load.push_back(cost);
             all.insert(all.end(), mine.begin(), mine.end());
@@ -198,15 +199,15 @@ TEST_CASE("skipped points cost nothing when the ranks are balanced", "[sweep]") 
     const SweepSpec spec = stepsim::load_sweep_file(kSource / "tests/sweep/layouts.textproto");
     int runnable = 0;
     for (std::int64_t p = 0; p < spec.point_count; ++p) {
-        const double cost = stepsim::cli::predicted_cost(spec, p);
+        const double cost = stepsim::study::predicted_cost(spec, p);
         CHECK((cost == 0.0 || cost == 1.0));
         runnable += cost > 0 ? 1 : 0;
     }
     REQUIRE(runnable == 24);
     for (int r = 0; r < 2; ++r) {
         double load = 0;
-        for (const std::int64_t p : stepsim::cli::assign_points(spec, 0, r, 2)) {
-            load += stepsim::cli::predicted_cost(spec, p);
+        for (const std::int64_t p : stepsim::study::assign_points(spec, 0, r, 2)) {
+            load += stepsim::study::predicted_cost(spec, p);
         }
         CHECK(load == 12.0);
     }
