@@ -37,6 +37,12 @@ FatTreePlan plan_fat_tree(std::span<const int> nic_rails, const FatTreeShape& sh
             "non-blocking, 2 = 2:1), got " +
             number(shape.oversubscription));
     }
+    if (shape.oversubscription > static_cast<double>(shape.radix - 1)) {
+        // Past radix - 1 a leaf has no up-port left; 1.8e308 overflowed k·o (a fuzz find).
+        throw UserError("oversubscription " + number(shape.oversubscription) +
+                        " leaves a leaf switch of radix " + std::to_string(shape.radix) +
+                        " no up-port: at most radix - 1 = " + std::to_string(shape.radix - 1));
+    }
     if (nic_rails.empty()) {
         throw UserError("no NICs attach to the fat tree");
     }

@@ -115,6 +115,16 @@ void Expander::add_fat_tree(const Fabric& fabric, const FatTree& tree) {
                           "2:1), got ") +
                   value);
         is_valid = false;
+    } else if (tree.radix() >= 4 && oversubscription > static_cast<double>(tree.radix() - 1)) {
+        // Past radix - 1 a leaf has no up-port left; 1.8e308 overflowed radix x
+        // oversubscription in the plan (a fuzz find).
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", oversubscription);
+        error(tree, "oversubscription",
+              std::string("oversubscription ") + value + " leaves a leaf switch of radix " +
+                  std::to_string(tree.radix()) +
+                  " no up-port: at most radix - 1 = " + std::to_string(tree.radix() - 1));
+        is_valid = false;
     }
     std::optional<::stepsim::LinkKind> kind = ::stepsim::LinkKind::kInfiniBand;
     if (tree.link_kind() != LINK_KIND_UNSPECIFIED) {

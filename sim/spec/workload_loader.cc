@@ -493,11 +493,21 @@ void check_limits(const spec::Workload& message,
     too_large("seq_len",
               static_cast<double>(m.seq_len) * static_cast<double>(job.training.micro_batch),
               kMaxTokens, "tokens per micro-batch (seq_len x micro_batch)");
-    if (m.hidden <= kMaxWidth && m.ffn_hidden <= 4 * kMaxWidth) {
+    too_large("expert_ffn_hidden", static_cast<double>(m.expert_ffn_hidden), 4 * kMaxWidth,
+              "expert_ffn_hidden");
+    if (m.hidden <= kMaxWidth && m.ffn_hidden <= 4 * kMaxWidth &&
+        m.expert_ffn_hidden <= 4 * kMaxWidth) {
         const double h = static_cast<double>(m.hidden);
+        // Every layer counted with its experts (routed and shared, 3·h·f_e each) on top of the
+        // dense MLP: an upper bound, so that no per-layer count overflows (a fuzz find:
+        // shared_experts 2^30 overflowed parameter_count()).
+        const double experts =
+            m.experts > 1 ? static_cast<double>(m.experts) + std::max(0.0, double(m.shared_experts))
+                          : 0.0;
         const double parameters =
             static_cast<double>(m.layers) *
-                (4 * h * h + 3 * h * static_cast<double>(m.ffn_hidden)) +
+                (4 * h * h + 3 * h * static_cast<double>(m.ffn_hidden) +
+                 experts * (h + 3 * h * static_cast<double>(m.expert_ffn_hidden))) +
             (static_cast<double>(m.vocab) + static_cast<double>(m.seq_len)) * h;
         too_large("layers", parameters, kMaxParameters, "parameters (about)");
     }

@@ -101,9 +101,9 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("model.expert_ffn_hidden",
                 "expert_ffn_hidden must be positive, got " + str(m.expert_ffn_hidden));
         }
-        if (m.shared_experts < 0) {
+        if (m.shared_experts < 0 || m.shared_experts > kMaxExperts) {
             add("model.shared_experts",
-                "shared_experts must be >= 0, got " + str(m.shared_experts));
+                "shared_experts must be 0.." + str(kMaxExperts) + ", got " + str(m.shared_experts));
         }
         if (!(m.capacity_factor >= 0) || !std::isfinite(m.capacity_factor)) {  // NaN too
             add("model.capacity_factor",
