@@ -248,6 +248,23 @@ double zero_bubble_h1_bubble_rate(std::int64_t p,
                                   double backward_input_s,
                                   double backward_weight_s);
 
+/// DualPipe and DualPipeV (DeepSeek-V3, arXiv 2412.19437, Table 2; reference.md §1): bubble
+/// (PP/2 − 1)(F&B + B − 3W) for PP stages of one model copy (even), F&B the time of an
+/// overlapped forward-and-backward pair and B a full backward. With nothing to overlap F&B =
+/// T_F + T_B and B = T_B + T_W (T_B the backward for inputs), so the bubble is
+/// (PP/2 − 1)(T_F + 2·T_B − 2·T_W) for chunk times T_F, T_B, T_W. `chunk_microbatches`:
+/// chunk passes per rank per step (m for DualPipe, 2m for DualPipeV); rate of the total:
+/// bubble / (chunk_microbatches·(T_F+T_B+T_W) + bubble).
+double dual_pipe_bubble_time(std::int64_t stages,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s);
+double dual_pipe_bubble_rate(std::int64_t stages,
+                             std::int64_t chunk_microbatches,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s);
+
 /// Korthikanti et al. 2022 (arXiv 2205.05198) Table 2: activation bytes per transformer layer
 /// per micro-batch on one GPU, GPT layer (16-bit activations, dropout, unfused attention),
 /// a heads, t tensor-parallel ranks, b micro-batch:

@@ -250,6 +250,12 @@ private:
             case spec::Parallelism::ZB_H1:
                 l.schedule = PipelineScheduleKind::kZeroBubbleH1;
                 break;
+            case spec::Parallelism::DUALPIPE:
+                l.schedule = PipelineScheduleKind::kDualPipe;
+                break;
+            case spec::Parallelism::DUALPIPEV:
+                l.schedule = PipelineScheduleKind::kDualPipeV;
+                break;
             default:
                 l.schedule = PipelineScheduleKind::kOneFOneB;
                 break;

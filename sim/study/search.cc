@@ -35,6 +35,10 @@ std::string schedule_label(const LayoutCandidate& c) {
             return "gpipe";
         case PipelineScheduleKind::kZeroBubbleH1:
             return "zb-h1";
+        case PipelineScheduleKind::kDualPipe:
+            return "dualpipe";
+        case PipelineScheduleKind::kDualPipeV:
+            return "dualpipev";
         case PipelineScheduleKind::kInterleaved:
             break;
     }

@@ -70,6 +70,10 @@ std::vector<std::pair<PipelineScheduleKind, int>> parse_schedules(const std::str
             result.emplace_back(PipelineScheduleKind::kGPipe, 1);
         } else if (item == "zb-h1") {
             result.emplace_back(PipelineScheduleKind::kZeroBubbleH1, 1);
+        } else if (item == "dualpipe") {
+            result.emplace_back(PipelineScheduleKind::kDualPipe, 1);
+        } else if (item == "dualpipev") {
+            result.emplace_back(PipelineScheduleKind::kDualPipeV, 1);
         } else if (item.rfind("interleaved", 0) == 0) {
             // "interleaved" (2 chunks per rank) or "interleaved:4".
             int v = 2;
@@ -85,7 +89,7 @@ std::vector<std::pair<PipelineScheduleKind, int>> parse_schedules(const std::str
             result.emplace_back(PipelineScheduleKind::kInterleaved, v);
         } else {
             throw UsageError("--schedule \"" + item +
-                             "\": expected 1f1b, gpipe, zb-h1 or interleaved[:V]");
+                             "\": expected 1f1b, gpipe, zb-h1, dualpipe, dualpipev or interleaved[:V]");
         }
     }
     if (result.empty()) {
@@ -133,7 +137,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("pp", po::value(&pp_list), "pipeline sizes (default: powers of 2 up to 64)")       //
         ("micro-batch", po::value(&mb_list), "micro-batch sizes (default 1,2,4)")           //
         ("schedule", po::value(&schedule_list),
-         "pipeline schedules: 1f1b, gpipe, zb-h1, interleaved[:V] (default "
+         "pipeline schedules: 1f1b, gpipe, zb-h1, dualpipe, dualpipev, interleaved[:V] (default "
          "1f1b,interleaved,zb-h1)")                                   //
         ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")  //
         ("ep", po::value(&ep_list),

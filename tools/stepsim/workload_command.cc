@@ -79,6 +79,20 @@ Derived derive(const TrainingJob& job) {
             d.bubble_rate = analytic::zero_bubble_h1_bubble_rate(p, m, f, b, w);
             break;
         }
+        case PipelineScheduleKind::kDualPipe:
+        case PipelineScheduleKind::kDualPipeV: {
+            // Per model chunk: a DualPipe rank's chunk is pp's share of the layers, a
+            // DualPipeV rank's half of it.
+            const bool is_v = job.layout.schedule == PipelineScheduleKind::kDualPipeV;
+            const double layers_per_chunk = static_cast<double>(job.model.layers) /
+                                        static_cast<double>(model_chunk_count(job.layout));
+            const double f = layers_per_chunk * compute_time_s(job.gpu, d.layer.forward);
+            const double b = layers_per_chunk * compute_time_s(job.gpu, d.layer.backward_input);
+            const double w = layers_per_chunk * compute_time_s(job.gpu, d.layer.backward_weight);
+            d.bubble_rate =
+                analytic::dual_pipe_bubble_rate(is_v ? 2 * p : p, is_v ? 2 * m : m, f, b, w);
+            break;
+        }
     }
     return d;
 }
