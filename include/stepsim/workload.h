@@ -283,6 +283,10 @@ struct ParallelLayout {
     /// from the data-parallel dimension (same tp and pp coordinates, ep consecutive DP
     /// indices); tokens reach their experts by all-to-all over that group.
     int ep = 1;
+    /// SMs the EP all-to-all kernels hold through the step (DeepSeek-V3 §3.2.2: 20 of the
+    /// H800's 132 for DualPipe); the step's compute tasks run on the rest, each
+    /// sm_count / (sm_count − ep_comm_sms) times longer. 0: none.
+    int ep_comm_sms = 0;
 
     int world_size() const { return tp * cp * pp * dp; }
 

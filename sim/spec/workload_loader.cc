@@ -231,6 +231,7 @@ private:
             l.tp_comm_overlap_ag_sms);
         sms(p.has_tp_comm_overlap_rs_sms(), p.tp_comm_overlap_rs_sms(), "tp_comm_overlap_rs_sms",
             l.tp_comm_overlap_rs_sms);
+        sms(p.has_ep_comm_sms(), p.ep_comm_sms(), "ep_comm_sms", l.ep_comm_sms);
         if (p.has_overlap_p2p_comm()) {
             l.is_p2p_overlapped = p.overlap_p2p_comm();
         }

@@ -501,6 +501,8 @@ private:
         const EpAllToAll* exchange = nullptr;
         std::function<void()> body;
         int layer = kNoLayer;  ///< the exchange's layer
+        /// Adds no compute-stream task (ZeRO-3 bookkeeping): never waits for an exchange.
+        bool is_bookkeeping = false;
     };
 
     /// What the lowering of one op keeps while its steps run (two ops interleave in a pair).
@@ -589,13 +591,16 @@ private:
                     state.fsdp_gather = gather;
                 });
                 moe_steps(layer, PipelineOpKind::kForward);
-                compute([this, &state] {
-                    // The layer (its MoE part included) is done with its gathered weights.
-                    if (state.fsdp_gather.is_valid()) {
-                        fsdp_.used(op_last_);
-                    }
-                    state.fsdp_gather = TaskId();
-                });
+                steps.push_back(OpStep{slot, nullptr,
+                                       [this, &state] {
+                                           // The layer (its MoE part included) is done with
+                                           // its gathered weights.
+                                           if (state.fsdp_gather.is_valid()) {
+                                               fsdp_.used(op_last_);
+                                           }
+                                           state.fsdp_gather = TaskId();
+                                       },
+                                       kNoLayer, true});
             }
         } else if (op.kind == PipelineOpKind::kBackward) {
             for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
@@ -704,7 +709,7 @@ private:
                 state.waiting = id;
             }
         } else {
-            if (lane >= 0 && state.waiting.is_valid()) {
+            if (lane >= 0 && state.waiting.is_valid() && !step.is_bookkeeping) {
                 // The op's compute resumes when its exchange is done.
                 const TaskId exchange = state.waiting;
                 state.waiting = TaskId();
@@ -840,13 +845,19 @@ private:
                     if (next[lane] >= lanes[lane].size()) {
                         lane = 1 - lane;
                     }
+                    // A turn runs the lane's compute up to and including the exchange after
+                    // it (exchanges before any compute of the turn do not end it).
                     auto& list = lanes[lane];
+                    bool has_computed = false;
                     while (next[lane] < list.size()) {
                         const OpStep& step = list[next[lane]++];
+                        const std::size_t before = builder_.size();
                         run_step(s, step, states[static_cast<std::size_t>(step.slot)], lane);
-                        if (step.exchange != nullptr) {
+                        if (step.exchange != nullptr && has_computed) {
                             break;
                         }
+                        has_computed =
+                            has_computed || (step.exchange == nullptr && builder_.size() > before);
                     }
                     lane = 1 - lane;
                 }

@@ -165,15 +165,24 @@ StepCosts build_step_costs(const TrainingJob& job) {
     }
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
+    // ep_comm_sms: the compute runs on the SMs the EP all-to-all kernels leave.
+    const double sm_slowdown =
+        layout.ep_comm_sms > 0 && gpu.sm_count > layout.ep_comm_sms
+            ? static_cast<double>(gpu.sm_count) / (gpu.sm_count - layout.ep_comm_sms)
+            : 1.0;
+    const auto compute_duration = [&](const WorkAmount& work) {
+        const Time time = duration_of(gpu, work);
+        return sm_slowdown == 1.0 ? time : from_seconds(to_seconds(time) * sm_slowdown);
+    };
     // Per kind of layer (dense, MoE): its costs as LayerWork (without index and bytes).
     const auto layer_work_of = [&](int index) {
         const LayerCosts layer = layer_costs(job, index);
         const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
         LayerWork work;
-        work.forward = duration_of(gpu, layer.forward);
-        work.backward_input = duration_of(gpu, layer.backward_input);
-        work.backward_weight = duration_of(gpu, layer.backward_weight);
-        work.recompute = duration_of(gpu, layer.recompute);
+        work.forward = compute_duration(layer.forward);
+        work.backward_input = compute_duration(layer.backward_input);
+        work.backward_weight = compute_duration(layer.backward_weight);
+        work.recompute = compute_duration(layer.recompute);
         work.forward_collectives = layer.forward_collectives;
         work.backward_collectives = layer.backward_collectives;
         work.recompute_collectives = layer.recompute_collectives;
@@ -184,9 +193,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
         if (layer.is_moe) {
             const MoeCosts& moe = layer.moe;
             work.moe.is_moe = true;
-            work.moe.forward = duration_of(gpu, moe.forward);
-            work.moe.backward_input = duration_of(gpu, moe.backward_input);
-            work.moe.backward_weight = duration_of(gpu, moe.backward_weight);
+            work.moe.forward = compute_duration(moe.forward);
+            work.moe.backward_input = compute_duration(moe.backward_input);
+            work.moe.backward_weight = compute_duration(moe.backward_weight);
             if (layout.ep > 1) {
                 work.moe.dispatch = {moe.dispatch_bytes, moe.dispatch_pairs};
                 work.moe.combine = {moe.combine_bytes, moe.combine_pairs};
@@ -229,8 +238,8 @@ StepCosts build_step_costs(const TrainingJob& job) {
         if (chunk == 0) {
             LayerWork embedding;
             embedding.layer = kEmbeddingLayer;
-            embedding.forward = duration_of(gpu, edge.embedding_forward);
-            embedding.backward_weight = duration_of(gpu, edge.embedding_backward);
+            embedding.forward = compute_duration(edge.embedding_forward);
+            embedding.backward_weight = compute_duration(edge.embedding_backward);
             works.push_back(embedding);
         }
         for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(chunk)]; ++i) {
@@ -244,9 +253,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
         if (chunk == last_chunk) {
             LayerWork logits;
             logits.layer = kLogitsLayer;
-            logits.forward = duration_of(gpu, edge.logits_forward);
-            logits.backward_input = duration_of(gpu, edge.logits_backward_input);
-            logits.backward_weight = duration_of(gpu, edge.logits_backward_weight);
+            logits.forward = compute_duration(edge.logits_forward);
+            logits.backward_input = compute_duration(edge.logits_backward_input);
+            logits.backward_weight = compute_duration(edge.logits_backward_weight);
             works.push_back(logits);
         }
         costs.virtual_stages.push_back(std::move(works));
@@ -298,7 +307,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
         step.bytes =
             static_cast<double>(shard) * static_cast<double>(24 + gradient_element_bytes(job) + 2);
         adam.add(step);
-        costs.optimizer.push_back(duration_of(gpu, adam));
+        costs.optimizer.push_back(compute_duration(adam));
         costs.zero_gather_bytes.push_back(params * 2);
     }
     return costs;
@@ -782,7 +791,10 @@ StepResult simulate_step(const TrainingJob& job,
                    std::max(0.0, dual_chunk * (worst_f + 2 * worst_b - 2 * worst_w + worst_tp))
         : zb ? (p - 1) * std::max(0.0, worst_f + worst_b - worst_w + worst_tp)
              : (p - 1) * per_microbatch / v;
-    const double ideal = m * per_microbatch;
+    // DualPipe's pairs overlap a chunk's all-to-alls with the other chunk's compute: at best a
+    // micro-batch costs the longer of its work and its all-to-alls.
+    const double ideal =
+        dual ? m * std::max(per_microbatch - worst_ep, worst_ep) : m * per_microbatch;
     result.bubble_ratio = ideal > 0 ? bubble_time / ideal : 0;
 
     double message_s = 0;
@@ -813,7 +825,10 @@ StepResult simulate_step(const TrainingJob& job,
     const StageResult& worst = result.stages[static_cast<std::size_t>(worst_stage)];
     result.estimates.push_back(make_estimate(
         "step_time", step_s, step_closed,
-        "m·t_mb + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader (slowest stage)",
+        dual ? "m·max(t_mb, t_ep) + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader "
+               "(slowest stage)"
+             : "m·t_mb + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader (slowest "
+               "stage)",
         "the formula sums the slowest stage's work and a uniform-stage bubble; the simulation "
         "times every op's real dependencies, message contention and DP overlap"));
     result.estimates.push_back(
@@ -825,8 +840,10 @@ StepResult simulate_step(const TrainingJob& job,
             "ep", worst.breakdown.ep_s, m * worst_ep,
             "m·Σ all-to-all closed form per MoE layer (4 per layer: dispatch, combine, and both "
             "backward)",
-            "the all-to-alls block the compute stream; the simulation times each on the real "
-            "routes of the EP group (uncontended, memoized, with fast fidelity)"));
+            dual ? "an upper bound: DualPipe's pairs run a chunk's all-to-alls beside the other "
+                   "chunk's compute and only what they cannot hide is exposed"
+                 : "the all-to-alls block the compute stream; the simulation times each on the "
+                   "real routes of the EP group (uncontended, memoized, with fast fidelity)"));
     }
     result.estimates.push_back(make_estimate(
         "tp", worst.breakdown.tp_s, m * (worst_tp - worst_ep),

@@ -196,9 +196,8 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("parallelism.schedule", std::string(to_string(p.schedule)) +
                                             " needs pp >= 2, got " + str(p.pp));
         } else if (p.schedule == PipelineScheduleKind::kDualPipe && p.pp % 2 != 0) {
-            add("parallelism.pp", "DualPipe needs an even number of pipeline stages (two "
-                                  "directions of pp/2 rank pairs), got pp " +
-                                      str(p.pp));
+            add("parallelism.pp",
+                "DualPipe needs an even number of pipeline stages, got pp " + str(p.pp));
         }
     }
     if (p.fsdp_prefetch_layers < 0 || p.fsdp_prefetch_layers > 64) {
@@ -219,6 +218,14 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
                         job.gpu.name + " has " + str(job.gpu.sm_count));
             }
         }
+    }
+    if (p.ep_comm_sms > 0 && p.ep < 2) {
+        add("parallelism.ep_comm_sms",
+            "ep_comm_sms (" + str(p.ep_comm_sms) + ") needs expert parallelism (ep >= 2)");
+    } else if (p.ep_comm_sms > 0 && job.gpu.sm_count > 0 && p.ep_comm_sms >= job.gpu.sm_count) {
+        add("parallelism.ep_comm_sms", "ep_comm_sms (" + str(p.ep_comm_sms) +
+                                           ") leaves no SMs for compute: " + job.gpu.name +
+                                           " has " + str(job.gpu.sm_count));
     }
     if (p.grad_bucket_bytes <= 0) {
         add("parallelism.grad_bucket",
