@@ -121,9 +121,9 @@ void check_dual_shape(std::string_view name, const PipelineShape& shape, int min
                         std::to_string(shape.chunks));
     }
     if (shape.microbatches < 2 * shape.stages) {
-        throw UserError(std::string(name) + " needs at least 2·p = " +
-                        std::to_string(2 * shape.stages) + " micro-batches, got " +
-                        std::to_string(shape.microbatches));
+        throw UserError(std::string(name) +
+                        " needs at least 2·p = " + std::to_string(2 * shape.stages) +
+                        " micro-batches, got " + std::to_string(shape.microbatches));
     }
 }
 

@@ -138,19 +138,19 @@ TEST_CASE("DualPipe and DualPipeV bubble is (PP/2-1)(F&B+B-3W) with equal F, B, 
     const DualPipeSchedule dual;
     const DualPipeVSchedule dual_v;
     for (const auto& [p, m, is_v] : std::vector<std::tuple<int, int, bool>>{{2, 4, false},
-                                                                           {4, 8, false},
-                                                                           {4, 10, false},
-                                                                           {8, 16, false},
-                                                                           {8, 24, false},
-                                                                           {2, 4, true},
-                                                                           {4, 8, true},
-                                                                           {4, 12, true}}) {
+                                                                            {4, 8, false},
+                                                                            {4, 10, false},
+                                                                            {8, 16, false},
+                                                                            {8, 24, false},
+                                                                            {2, 4, true},
+                                                                            {4, 8, true},
+                                                                            {4, 12, true}}) {
         const PipelineSchedule& schedule =
             is_v ? static_cast<const PipelineSchedule&>(dual_v) : dual;
         INFO(schedule.name() << " p=" << p << " m=" << m);
         const PipelineShape shape{p, m, 2};
-        const Measured measured = run(schedule, uniform_costs(schedule, shape, unit),
-                                      RankGroups::single_pipeline(p));
+        const Measured measured =
+            run(schedule, uniform_costs(schedule, shape, unit), RankGroups::single_pipeline(p));
         const int pp_stages = is_v ? 2 * p : p;  // PP of Table 2
         const double formula_s = analytic::dual_pipe_bubble_time(
             pp_stages, to_seconds(unit), to_seconds(unit), to_seconds(unit));
@@ -174,8 +174,7 @@ TEST_CASE("DualPipe's closed form: the paper's terms", "[step]") {
             Approx(15.0 / (20 * 6.5 + 15.0)));
 }
 
-TEST_CASE("DualPipe runs every micro-batch down its copy and back, dependencies kept",
-          "[step]") {
+TEST_CASE("DualPipe runs every micro-batch down its copy and back, dependencies kept", "[step]") {
     const DualPipeSchedule dual;
     const DualPipeVSchedule dual_v;
     for (const bool is_v : {false, true}) {
@@ -206,9 +205,10 @@ TEST_CASE("DualPipe runs every micro-batch down its copy and back, dependencies 
         std::map<std::tuple<int, int, int>, std::pair<Time, Time>> span;  // (kind, vs, mb)
         for (int s = 0; s < shape.stages; ++s) {
             for (const LoweredOp& op : measured.lowered.ops[static_cast<std::size_t>(s)]) {
-                span[{static_cast<int>(op.op.kind), schedule.virtual_stage_of(s, op.op.chunk, shape),
-                      op.op.microbatch}] = {measured.timeline.start[op.first.index()],
-                                            measured.timeline.end[op.last.index()]};
+                span[{static_cast<int>(op.op.kind),
+                      schedule.virtual_stage_of(s, op.op.chunk, shape), op.op.microbatch}] = {
+                    measured.timeline.start[op.first.index()],
+                    measured.timeline.end[op.last.index()]};
             }
         }
         const int kF = static_cast<int>(PipelineOpKind::kForward);
@@ -222,8 +222,8 @@ TEST_CASE("DualPipe runs every micro-batch down its copy and back, dependencies 
                 if (vs > first) {
                     REQUIRE(span[{kF, vs, mb}].first >= span[{kF, vs - 1, mb}].second);
                 }
-                const Time ready = vs < last ? span[{kB, vs + 1, mb}].second
-                                             : span[{kF, vs, mb}].second;
+                const Time ready =
+                    vs < last ? span[{kB, vs + 1, mb}].second : span[{kF, vs, mb}].second;
                 REQUIRE(span[{kB, vs, mb}].first >= ready);
                 REQUIRE(span[{kW, vs, mb}].first >= span[{kB, vs, mb}].second);
             }
@@ -238,8 +238,8 @@ TEST_CASE("DualPipe holds PP+1 chunks of activations and two chunks of parameter
             is_v ? PipelineScheduleKind::kDualPipeV : PipelineScheduleKind::kDualPipe);
         const int p = 4;
         const PipelineShape shape{p, 16, 2};
-        const Measured measured = run(*schedule, uniform_costs(*schedule, shape, unit),
-                                      RankGroups::single_pipeline(p));
+        const Measured measured =
+            run(*schedule, uniform_costs(*schedule, shape, unit), RankGroups::single_pipeline(p));
         // Table 2: PP + 1 (PP = p for DualPipe, 2p stages for DualPipeV), the peak of the
         // first rank; the memory model's closed form uses it for every rank.
         const int expected = (is_v ? 2 * p : p) + 1;
@@ -269,7 +269,8 @@ TEST_CASE("DualPipe holds PP+1 chunks of activations and two chunks of parameter
     for (int s = 0; s < 4; ++s) {
         REQUIRE(stage_parameter_count(dual, s) ==
                 stage_parameter_count(base, s) + stage_parameter_count(base, 3 - s));
-        REQUIRE(stage_layers(dual.model, dual.layout, s) == 2 * stage_layers(base.model, base.layout, s));
+        REQUIRE(stage_layers(dual.model, dual.layout, s) ==
+                2 * stage_layers(base.model, base.layout, s));
         one_copy += stage_parameter_count(base, s);
         dual_total += stage_parameter_count(dual, s);
         dual_v_total += stage_parameter_count(dual_v, s);
@@ -294,8 +295,8 @@ TEST_CASE("DualPipe's overlapped pairs hide EP all-to-alls behind the other chun
         MoeWork& moe = chunk[0].moe;
         moe.is_moe = true;
         moe.forward = moe.backward_input = moe.backward_weight = Time(2'000'000);
-        for (EpAllToAll* a2a : {&moe.dispatch, &moe.combine, &moe.backward_dispatch,
-                                &moe.backward_combine}) {
+        for (EpAllToAll* a2a :
+             {&moe.dispatch, &moe.combine, &moe.backward_dispatch, &moe.backward_combine}) {
             a2a->size_bytes = 1'000;
         }
     }
@@ -309,10 +310,10 @@ TEST_CASE("DualPipe's overlapped pairs hide EP all-to-alls behind the other chun
     Time exposed_alone{0};
     Time exposed_overlapped{0};
     for (int s = 0; s < p; ++s) {
-        exposed_alone += category(alone.analysis.stages[static_cast<std::size_t>(s)],
-                                  TimeCategory::kEp);
-        exposed_overlapped += category(overlapped.analysis.stages[static_cast<std::size_t>(s)],
-                                       TimeCategory::kEp);
+        exposed_alone +=
+            category(alone.analysis.stages[static_cast<std::size_t>(s)], TimeCategory::kEp);
+        exposed_overlapped +=
+            category(overlapped.analysis.stages[static_cast<std::size_t>(s)], TimeCategory::kEp);
     }
     // Alone every all-to-all blocks the compute stream: 4 per micro-batch per rank, 1 us each.
     REQUIRE(exposed_alone == p * shape.microbatches * 4 * Time(1'000'000));
@@ -320,18 +321,18 @@ TEST_CASE("DualPipe's overlapped pairs hide EP all-to-alls behind the other chun
     REQUIRE(overlapped.analysis.step_time < alone.analysis.step_time);
     // Same work either way.
     for (int s = 0; s < p; ++s) {
-        REQUIRE(category(overlapped.analysis.stages[static_cast<std::size_t>(s)],
-                         TimeCategory::kCompute) ==
-                category(alone.analysis.stages[static_cast<std::size_t>(s)],
-                         TimeCategory::kCompute));
+        REQUIRE(
+            category(overlapped.analysis.stages[static_cast<std::size_t>(s)],
+                     TimeCategory::kCompute) ==
+            category(alone.analysis.stages[static_cast<std::size_t>(s)], TimeCategory::kCompute));
     }
 }
 
 TEST_CASE("DualPipe rejects shapes it cannot build", "[step]") {
-    REQUIRE_THROWS_AS(DualPipeSchedule().build({3, 12, 2}), UserError);   // odd stages
-    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 10, 1}), UserError);   // one chunk
-    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 9, 2}), UserError);    // odd micro-batches
-    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 6, 2}), UserError);    // m < 2p
-    REQUIRE_THROWS_AS(DualPipeVSchedule().build({4, 7, 2}), UserError);   // m < 2p
-    REQUIRE_NOTHROW(DualPipeVSchedule().build({3, 6, 2}));                // 6 stages on 3 ranks
+    REQUIRE_THROWS_AS(DualPipeSchedule().build({3, 12, 2}), UserError);  // odd stages
+    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 10, 1}), UserError);  // one chunk
+    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 9, 2}), UserError);   // odd micro-batches
+    REQUIRE_THROWS_AS(DualPipeSchedule().build({4, 6, 2}), UserError);   // m < 2p
+    REQUIRE_THROWS_AS(DualPipeVSchedule().build({4, 7, 2}), UserError);  // m < 2p
+    REQUIRE_NOTHROW(DualPipeVSchedule().build({3, 6, 2}));               // 6 stages on 3 ranks
 }
