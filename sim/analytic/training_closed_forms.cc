@@ -79,7 +79,7 @@ double dual_pipe_bubble_time(std::int64_t stages,
     if (!(forward_s > 0.0) || !(backward_input_s > 0.0) || !(backward_weight_s >= 0.0)) {
         throw UserError("dualpipe bubble: pass times must be positive");
     }
-    const double overlapped_pair = forward_s + backward_input_s;     // F&B, nothing to hide
+    const double overlapped_pair = forward_s + backward_input_s;        // F&B, nothing to hide
     const double full_backward = backward_input_s + backward_weight_s;  // B
     return (static_cast<double>(stages) / 2.0 - 1.0) *
            (overlapped_pair + full_backward - 3.0 * backward_weight_s);
@@ -91,9 +91,8 @@ double dual_pipe_bubble_rate(std::int64_t stages,
                              double backward_input_s,
                              double backward_weight_s) {
     check_pipeline(stages, chunk_microbatches);
-    const double bubble =
-        std::max(0.0, dual_pipe_bubble_time(stages, forward_s, backward_input_s,
-                                            backward_weight_s));
+    const double bubble = std::max(
+        0.0, dual_pipe_bubble_time(stages, forward_s, backward_input_s, backward_weight_s));
     const double work = static_cast<double>(chunk_microbatches) *
                         (forward_s + backward_input_s + backward_weight_s);
     return bubble / (work + bubble);

@@ -4,7 +4,8 @@
 // stage, the ordered list of (micro-batch, chunk, F | B | W) operations each stage runs. No
 // time, no network: the step executor turns the lists into tasks and times them, and the
 // bubble is measured from that timeline. One schedule per file (gpipe.cc, one_f_one_b.cc,
-// interleaved_one_f_one_b.cc, zero_bubble_h1.cc, dual_pipe.cc, dual_pipe_v.cc). See docs/models/training-step.md.
+// interleaved_one_f_one_b.cc, zero_bubble_h1.cc, dual_pipe.cc, dual_pipe_v.cc). See
+// docs/models/training-step.md.
 #pragma once
 
 #include "stepsim/workload.h"

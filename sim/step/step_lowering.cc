@@ -438,8 +438,7 @@ private:
         std::vector<const LayerWork*> order;
         std::int64_t layer_bytes = 0;
         for (int c = 0; c < shape_.chunks; ++c) {
-            for (const LayerWork& layer :
-                 costs_.virtual_stages[static_cast<std::size_t>(
+            for (const LayerWork& layer : costs_.virtual_stages[static_cast<std::size_t>(
                      schedule_.virtual_stage_of(s, c, shape_))]) {
                 order.push_back(&layer);
                 layer_bytes += layer.weight_bytes;
@@ -632,8 +631,8 @@ private:
                     Task context = state.context;
                     context.layer = layer.layer;
                     const TaskId gather = pending->size() > 1 ? (*pending)[1]
-                                          : pending->empty() ? TaskId()
-                                                             : (*pending)[0];
+                                          : pending->empty()  ? TaskId()
+                                                              : (*pending)[0];
                     std::vector<TaskId> deps;
                     if (pending->size() == 1) {
                         deps = *pending;
@@ -690,8 +689,7 @@ private:
             task.layer = step.layer;
             task.kind = TaskKind::kCollective;
             task.comm = CommKind::kExpertParallel;
-            task.request =
-                builder_.add_request(ep_all_to_all_request(groups_, s, *step.exchange));
+            task.request = builder_.add_request(ep_all_to_all_request(groups_, s, *step.exchange));
             if (lane < 0) {
                 add_compute_stream_task(task, s);
             } else {
@@ -776,8 +774,7 @@ private:
             gradient_tasks[static_cast<std::size_t>(op.chunk)] = std::move(state.gradients);
             gradient_position[static_cast<std::size_t>(op.chunk)] = static_cast<int>(state.index);
         }
-        lowered.ops[static_cast<std::size_t>(s)].push_back(
-            LoweredOp{op, state.first, state.last});
+        lowered.ops[static_cast<std::size_t>(s)].push_back(LoweredOp{op, state.first, state.last});
     }
 
     void lower_stage(int s, const std::vector<PipelineOp>& ops, LoweredStep& lowered) {
@@ -942,8 +939,8 @@ private:
     std::map<int, TaskId> param_gather_of_layer_;
     std::vector<bool> chunk_forward_seen_;
     std::map<int, std::vector<std::int32_t>> ep_streams_;  ///< per stage, made on first use
-    std::vector<TaskId> producer_;                       ///< by message_key
-    std::vector<std::pair<TaskId, std::size_t>> needs_;  ///< (task, message_key)
+    std::vector<TaskId> producer_;                         ///< by message_key
+    std::vector<std::pair<TaskId, std::size_t>> needs_;    ///< (task, message_key)
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> tp_requests_;
     std::map<std::pair<int, int>, std::int32_t> p2p_requests_;
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> cp_requests_;

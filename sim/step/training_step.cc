@@ -346,8 +346,7 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     }
     const int last_chunk = static_cast<int>(layers_per_chunk.size()) - 1;
     for (int vs = 0; vs < schedule->virtual_stage_count(costs.shape); ++vs) {
-        KernelTiming& t =
-            stages[static_cast<std::size_t>(schedule->stage_of(vs, costs.shape))];
+        KernelTiming& t = stages[static_cast<std::size_t>(schedule->stage_of(vs, costs.shape))];
         const int chunk = model_chunk_of(job, vs);
         // This virtual stage's share of the step's micro-batches (DualPipe: half each copy).
         const double m = visits_of(*schedule, costs.shape, vs);
@@ -752,12 +751,12 @@ StepResult simulate_step(const TrainingJob& job,
             const double share = static_cast<double>(visits_of(*schedule, costs.shape, vs)) / m;
             for (const LayerWork& work : costs.virtual_stages[static_cast<std::size_t>(vs)]) {
                 f += share * seconds(work.forward + work.moe.forward);
-                b += share *
-                     seconds(work.backward_input + work.recompute + work.moe.backward_input);
+                b +=
+                    share * seconds(work.backward_input + work.recompute + work.moe.backward_input);
                 w += share * seconds(work.backward_weight + work.moe.backward_weight);
-                tp += share *
-                      (tp_time(s, work.forward_collectives) + tp_time(s, work.backward_collectives) +
-                       tp_time(s, work.recompute_collectives));
+                tp += share * (tp_time(s, work.forward_collectives) +
+                               tp_time(s, work.backward_collectives) +
+                               tp_time(s, work.recompute_collectives));
                 ep += share * (ep_time(s, work.moe.dispatch) + ep_time(s, work.moe.combine) +
                                ep_time(s, work.moe.backward_dispatch) +
                                ep_time(s, work.moe.backward_combine));
@@ -886,8 +885,7 @@ StepResult simulate_step(const TrainingJob& job,
         };
         double exposed = 0;
         for (int c = 0; c < v; ++c) {
-            for (const LayerWork& work :
-                 costs.virtual_stages[static_cast<std::size_t>(
+            for (const LayerWork& work : costs.virtual_stages[static_cast<std::size_t>(
                      schedule->virtual_stage_of(worst_stage, c, costs.shape))]) {
                 const CpAttentionWork& cp = work.cp;
                 if (cp.blocks == 0) {

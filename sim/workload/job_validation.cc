@@ -166,12 +166,10 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("parallelism.pp",
                 p.schedule == PipelineScheduleKind::kDualPipeV
                     ? "DualPipeV cuts the model in 2 x pp (" + str(p.pp) + ") = " + str(chunks) +
-                          " chunks, which need at least as many layers, model has " +
-                          str(m.layers)
+                          " chunks, which need at least as many layers, model has " + str(m.layers)
                     : "pp (" + str(p.pp) + ") x virtual_stages (" + str(p.virtual_stages) +
                           ") = " + str(chunks) +
-                          " model chunks need at least as many layers, model has " +
-                          str(m.layers));
+                          " model chunks need at least as many layers, model has " + str(m.layers));
         }
     }
     if (layout_ok) {
@@ -193,8 +191,8 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         const bool dual = p.schedule == PipelineScheduleKind::kDualPipe ||
                           p.schedule == PipelineScheduleKind::kDualPipeV;
         if (dual && p.pp < 2) {
-            add("parallelism.schedule", std::string(to_string(p.schedule)) +
-                                            " needs pp >= 2, got " + str(p.pp));
+            add("parallelism.schedule",
+                std::string(to_string(p.schedule)) + " needs pp >= 2, got " + str(p.pp));
         } else if (p.schedule == PipelineScheduleKind::kDualPipe && p.pp % 2 != 0) {
             add("parallelism.pp",
                 "DualPipe needs an even number of pipeline stages, got pp " + str(p.pp));
@@ -245,16 +243,16 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
                     ") must be a multiple of pp (" + str(p.pp) + ") for the interleaved schedule");
         } else if (p.schedule == PipelineScheduleKind::kDualPipe &&
                    (t.global_batch / per_pipeline) % 2 != 0) {
-            add("training.global_batch", "DualPipe feeds half the micro-batches from each end: "
-                                         "micro-batches per pipeline (" +
-                                             str(t.global_batch / per_pipeline) +
-                                             ") must be even");
+            add("training.global_batch",
+                "DualPipe feeds half the micro-batches from each end: "
+                "micro-batches per pipeline (" +
+                    str(t.global_batch / per_pipeline) + ") must be even");
         } else if ((p.schedule == PipelineScheduleKind::kDualPipe ||
                     p.schedule == PipelineScheduleKind::kDualPipeV) &&
                    t.global_batch / per_pipeline < 2 * static_cast<std::int64_t>(p.pp)) {
             add("training.global_batch",
-                std::string(to_string(p.schedule)) + " needs at least 2 x pp = " +
-                    str(2 * static_cast<std::int64_t>(p.pp)) +
+                std::string(to_string(p.schedule)) +
+                    " needs at least 2 x pp = " + str(2 * static_cast<std::int64_t>(p.pp)) +
                     " micro-batches per pipeline (its steady state pairs a forward with a "
                     "backward on every rank), got " +
                     str(t.global_batch / per_pipeline));

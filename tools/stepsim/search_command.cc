@@ -88,8 +88,9 @@ std::vector<std::pair<PipelineScheduleKind, int>> parse_schedules(const std::str
             }
             result.emplace_back(PipelineScheduleKind::kInterleaved, v);
         } else {
-            throw UsageError("--schedule \"" + item +
-                             "\": expected 1f1b, gpipe, zb-h1, dualpipe, dualpipev or interleaved[:V]");
+            throw UsageError(
+                "--schedule \"" + item +
+                "\": expected 1f1b, gpipe, zb-h1, dualpipe, dualpipev or interleaved[:V]");
         }
     }
     if (result.empty()) {

@@ -85,7 +85,7 @@ Derived derive(const TrainingJob& job) {
             // DualPipeV rank's half of it.
             const bool is_v = job.layout.schedule == PipelineScheduleKind::kDualPipeV;
             const double layers_per_chunk = static_cast<double>(job.model.layers) /
-                                        static_cast<double>(model_chunk_count(job.layout));
+                                            static_cast<double>(model_chunk_count(job.layout));
             const double f = layers_per_chunk * compute_time_s(job.gpu, d.layer.forward);
             const double b = layers_per_chunk * compute_time_s(job.gpu, d.layer.backward_input);
             const double w = layers_per_chunk * compute_time_s(job.gpu, d.layer.backward_weight);
