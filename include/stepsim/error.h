@@ -6,6 +6,7 @@
 //     cluster, located at the workload fields involved), ResourceLimitError (a request past a
 //     stated limit), and unlocated bad values (command-line flags, API arguments that came
 //     from input; UnitError in units.h, the CLI's UsageError).
+//     IoError: a file that cannot be read or written (a missing folder, a full disk).
 //   InternalError (exit 1): a bug, an invariant that input cannot break did break; raised by
 //     STEPSIM_CHECK, which stays on in release builds.
 // Library code throws nothing else on purpose (no bare std::invalid_argument).
@@ -73,6 +74,13 @@ public:
 /// A request past a stated limit (a run too long for the run clock, more devices or links
 /// than ids can number, more sweep points than allowed); the message names the limit.
 class ResourceLimitError : public UserError {
+public:
+    using UserError::UserError;
+};
+
+/// A file that cannot be opened, written or renamed; the message names the path and the
+/// system's reason. The input is fine; the place to read or write it is not.
+class IoError : public UserError {
 public:
     using UserError::UserError;
 };

@@ -68,7 +68,7 @@ std::string format_number(double number);
 std::string csv_field(std::string_view text);
 
 /// Writes `content` to `path` through `path`.tmp and a rename; on failure nothing is left at
-/// `path` (and the temporary is removed). Throws std::runtime_error on I/O errors.
+/// `path` (and the temporary is removed). Throws IoError (error.h) on I/O errors.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace stepsim

@@ -150,7 +150,8 @@ public:
 
     /// The route; cached, the reference stays valid until the next call to route() or
     /// invalidate() (a later insertion may evict it). Throws
-    /// std::runtime_error when dst cannot be reached from src. src == dst gives an empty route.
+    /// UserError when dst cannot be reached from src over the links that are up. src == dst
+    /// gives an empty route.
     /// Throws InternalError if the topology was edited since the last invalidate() while
     /// routes or distances were cached.
     const Route& route(NodeId src, NodeId dst, std::uint64_t flow_label = 0);
@@ -198,7 +199,7 @@ struct TopologySummary {
 /// a collective): "scale_up" sums the NVLink/PCIe links from the GPU to anything but a NIC;
 /// "scale_out" sums, over the NICs the GPU links to directly, each NIC's InfiniBand/Ethernet
 /// out-bandwidth divided by the number of GPUs linked to that NIC. A tier whose minimum is 0
-/// is left out. Throws std::runtime_error (from the Router) when some GPU cannot reach another.
+/// is left out. Throws UserError (from the Router) when some GPU cannot reach another.
 TopologySummary summarize(const Topology& topology, Router& router);
 
 namespace detail {

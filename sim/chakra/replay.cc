@@ -8,6 +8,7 @@
 #include "stepsim/simulator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -119,10 +120,12 @@ std::vector<int> Replayer::group_of(const Node& node, NodeRef ref) const {
         }
         return all;
     }
+    // The whole name is the group id: "12abc" names no group (it is not group 12).
     std::int64_t id = -1;
-    try {
-        id = std::stoll(name);
-    } catch (const std::exception&) {}
+    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), id);
+    if (error != std::errc() || end != name.data() + name.size()) {
+        id = -1;
+    }
     const auto it = set_.groups.find(id);
     if (it == set_.groups.end()) {
         throw UserError(where(ref) + ": pg_name \"" + name +

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: file_output.cc
 // Atomic file output and CSV quoting.
+#include "stepsim/error.h"
 #include "stepsim/report.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
@@ -31,14 +34,14 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out) {
-            throw std::runtime_error("cannot write " + temporary.string());
+            throw IoError("cannot write " + temporary.string() + ": " + std::strerror(errno));
         }
         out.write(content.data(), static_cast<std::streamsize>(content.size()));
         out.flush();
         if (!out) {
             std::error_code ignored;
             std::filesystem::remove(temporary, ignored);
-            throw std::runtime_error("write to " + temporary.string() + " failed");
+            throw IoError("write to " + temporary.string() + " failed: " + std::strerror(errno));
         }
     }
     std::error_code ec;
@@ -46,8 +49,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     if (ec) {
         std::error_code ignored;
         std::filesystem::remove(temporary, ignored);
-        throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() +
-                                 ": " + ec.message());
+        throw IoError("cannot rename " + temporary.string() + " to " + path.string() + ": " +
+                      ec.message());
     }
 }
 

@@ -11,10 +11,12 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <unordered_map>
 
 namespace stepsim::chakra {
@@ -394,7 +396,9 @@ std::map<std::int64_t, std::vector<int>> parse_comm_groups(std::string_view text
         if (begin == i || i - begin > 9) {
             fail(file, "offset " + std::to_string(begin) + ": expected a non-negative integer");
         }
-        return std::stoll(std::string(text.substr(begin, i - begin)));
+        std::int64_t value = 0;  // at most 9 digits: fits
+        std::from_chars(text.data() + begin, text.data() + i, value);
+        return value;
     };
     expect('{');
     skip();
@@ -477,8 +481,9 @@ TraceSet read_chakra_traces(const std::string& prefix, const Limits& limits) {
 
 std::filesystem::path write_chakra_trace(const std::string& prefix, const Trace& trace) {
     const std::filesystem::path folder = std::filesystem::path(prefix).parent_path();
-    if (!folder.empty()) {
-        std::filesystem::create_directories(folder);  // as --out of a sweep does
+    std::error_code error;
+    if (!folder.empty() && !std::filesystem::create_directories(folder, error) && error) {
+        throw IoError("cannot create the folder " + folder.string() + ": " + error.message());
     }
     const std::filesystem::path path = prefix + "." + std::to_string(trace.npu) + ".et";
     write_file_atomically(path, encode_trace(trace));
@@ -504,6 +509,20 @@ std::filesystem::path write_chakra_groups(const std::string& prefix,
     return path;
 }
 
+namespace {
+
+/// Removes `path`; false when there was none. A file that cannot be removed is an IoError.
+bool remove_if_present(const std::filesystem::path& path) {
+    std::error_code error;
+    const bool removed = std::filesystem::remove(path, error);
+    if (error) {
+        throw IoError("cannot remove " + path.string() + ": " + error.message());
+    }
+    return removed;
+}
+
+}  // namespace
+
 std::vector<std::filesystem::path> finish_chakra_export(
     const std::string& prefix,
     std::size_t npus,
@@ -513,12 +532,12 @@ std::vector<std::filesystem::path> finish_chakra_export(
     if (!groups.empty()) {
         written.push_back(write_chakra_groups(prefix, groups));
     } else {
-        std::filesystem::remove(groups_path);
+        remove_if_present(groups_path);
     }
     // A reader takes PREFIX.0.et up to the first missing index: what an earlier, larger export
     // left from PREFIX.<npus>.et on would join this set.
     for (std::size_t npu = npus;; ++npu) {
-        if (!std::filesystem::remove(prefix + "." + std::to_string(npu) + ".et")) {
+        if (!remove_if_present(prefix + "." + std::to_string(npu) + ".et")) {
             break;
         }
     }

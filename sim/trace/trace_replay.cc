@@ -11,9 +11,13 @@
 #include "stepsim/trace.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
+#include <string_view>
+#include <system_error>
 #include <tuple>
 #include <unordered_map>
 
@@ -131,6 +135,26 @@ private:
         throw SpecError(SourceLocation{trace_.file, e.line, e.column},
                         "traceEvents[" + std::to_string(e.index) + "]",
                         "event " + std::to_string(e.index) + " (" + e.name + "): " + message);
+    }
+
+    /// "mb12" after "mb": a prefix followed by decimal digits only.
+    static bool has_number_after(std::string_view word, std::string_view prefix) {
+        return word.size() > prefix.size() && word.substr(0, prefix.size()) == prefix &&
+               word.find_first_not_of("0123456789", prefix.size()) == std::string_view::npos;
+    }
+
+    /// The digits after the two-letter prefix of a word that has_number_after() accepted;
+    /// a number past 2^31 - 1 is refused at the event rather than wrapped or thrown bare.
+    std::int64_t number_after(std::size_t event, std::string_view word, const char* what) const {
+        std::int64_t value = 0;
+        const char* first = word.data() + 2;
+        const char* last = word.data() + word.size();
+        const auto [end, error] = std::from_chars(first, last, value);
+        if (error != std::errc() || end != last ||
+            value > std::numeric_limits<std::int32_t>::max()) {
+            fail(event, std::string(what) + " \"" + std::string(word) + "\" is past 2147483647");
+        }
+        return value;
     }
 
     int intern(std::vector<std::string>& names,
@@ -269,14 +293,11 @@ void Replay::read_stepsim_op(std::size_t i, const TraceEvent& e, const std::stri
             end = e.name.size();
         }
         const std::string word = e.name.substr(start, end - start);
-        const bool is_mb = word.size() > 2 && word.rfind("mb", 0) == 0 &&
-                           word.find_first_not_of("0123456789", 2) == std::string::npos;
-        if (is_mb) {
-            mb = std::stoll(word.substr(2));
+        if (has_number_after(word, "mb")) {
+            mb = number_after(i, word, "micro-batch");
         } else {
-            if (word.size() > 2 && word.rfind("vs", 0) == 0 &&
-                word.find_first_not_of("0123456789", 2) == std::string::npos) {
-                vs = std::stoi(word.substr(2));
+            if (has_number_after(word, "vs")) {
+                vs = static_cast<int>(number_after(i, word, "virtual stage"));
             }
             type += (type.empty() ? "" : " ") + word;
         }

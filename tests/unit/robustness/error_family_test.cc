@@ -8,9 +8,11 @@
 //   3. a job that does not fit its cluster exits 2 with the workload's file:line:col and the
 //      topology file in the message.
 #include "stepsim/analytic.h"
+#include "stepsim/chakra.h"
 #include "stepsim/collective.h"
 #include "stepsim/error.h"
 #include "stepsim/failures.h"
+#include "stepsim/report.h"
 #include "stepsim/spec.h"
 #include "stepsim/stragglers.h"
 #include "stepsim/sweep.h"
@@ -152,6 +154,27 @@ TEST_CASE("library calls with bad input throw the error family, never a bare exc
              sweep.step = 0;
              (void)sweep.values();
          }},
+        {"route between GPUs no link joins", Family::kUser,
+         [] {
+             Topology t;
+             const NodeId a = t.add_node("a", NodeKind::kGpu, 0);
+             const NodeId b = t.add_node("b", NodeKind::kGpu, 1);
+             Router router(t);
+             (void)router.route(a, b);
+         }},
+        {"file in a folder that does not exist", Family::kUser,
+         [] {
+             write_file_atomically(
+                 std::filesystem::path(STEPSIM_SOURCE_DIR) / "no-such-folder" / "out.json", "{}");
+         }},
+        {"Chakra export under a path that is a file", Family::kUser,
+         [] {
+             // README.md is a file, so README.md/out cannot be a folder.
+             chakra::Trace trace;
+             (void)chakra::write_chakra_trace(
+                 (std::filesystem::path(STEPSIM_SOURCE_DIR) / "README.md" / "out" / "t").string(),
+                 trace);
+         }},
         {"job against a cluster of another size", Family::kUser,
          [] {
              TrainingJob job;
@@ -188,7 +211,10 @@ TEST_CASE("a job that does not fit its cluster is a located JobClusterMismatch",
 TEST_CASE("no library source throws a bare standard exception for bad values",
           "[robustness][errors]") {
     // std::invalid_argument, std::out_of_range, std::domain_error and std::overflow_error once
-    // escaped to the CLI as exit status 1 ("internal bug") for bad input.
+    // escaped to the CLI as exit status 1 ("internal bug") for bad input; std::runtime_error
+    // too (a file that could not be written: IoError now), and std::stoll and its kin throw
+    // std::out_of_range on a long number ("mb99999999999999999999" in a trace) and read
+    // "12abc" as 12: std::from_chars with a full-match check instead.
     const std::filesystem::path root(STEPSIM_SOURCE_DIR);
     std::vector<std::string> offenders;
     for (const char* folder : {"sim", "include"}) {
@@ -202,8 +228,11 @@ TEST_CASE("no library source throws a bare standard exception for bad values",
             int number = 0;
             while (std::getline(in, line)) {
                 ++number;
-                for (const char* bare : {"throw std::invalid_argument", "throw std::out_of_range",
-                                         "throw std::domain_error", "throw std::overflow_error"}) {
+                for (const char* bare :
+                     {"throw std::invalid_argument", "throw std::out_of_range",
+                      "throw std::domain_error", "throw std::overflow_error",
+                      "throw std::runtime_error", "throw std::logic_error", "std::stoi(",
+                      "std::stol(", "std::stoll(", "std::stoul(", "std::stoull(", "std::stod("}) {
                     if (line.find(bare) != std::string::npos) {
                         offenders.push_back(entry.path().string() + ":" + std::to_string(number) +
                                             ": " + line);

@@ -202,3 +202,18 @@ TEST_CASE("trace replay: malformed timelines are SpecErrors naming the event") {
                           Catch::Contains("outside the meta file's dp_size 1"));
     }
 }
+
+TEST_CASE("trace replay: a micro-batch number past int32 in a stepsim track is located") {
+    // std::stoll threw a bare std::out_of_range here (exit status 1, no location).
+    const std::string track =
+        R"({"name":"thread_name","ph":"M","pid":0,"tid":0,"args":{"name":"gpu 0 (stage 0) compute"}})";
+    for (const char* name :
+         {"F mb99999999999999999999 L0", "F mb2147483648 L0", "F mb0 vs99999999999 L0"}) {
+        const std::string op = R"({"name":")" + std::string(name) +
+                               R"(","cat":"compute","ph":"X","pid":0,"tid":0,"ts":0,"dur":1})";
+        const std::string message = replay_error_of("[" + track + "," + op + "]");
+        INFO(message);
+        CHECK_THAT(message, Catch::StartsWith("t.json:1:"));
+        CHECK_THAT(message, Catch::Contains("is past 2147483647"));
+    }
+}
