@@ -143,6 +143,16 @@ double direct_all_to_all_skewed_time_s(std::int64_t n,
                                        const std::vector<double>& pair_bytes,
                                        const CollectiveCost& cost,
                                        bool is_port_limited);
+/// Direct all-to-all of S bytes per member on `nodes` servers × `ranks_per_node` GPUs when the
+/// GPU's links inside a server and across servers are separate ports (NVLink beside the NIC):
+/// all n−1 blocks of c = S/n leave at once, (ranks_per_node−1) over the intra-server port and
+/// (nodes−1)·ranks_per_node over the NIC, so T = max(α_intra + β_intra·(ppn−1)·c,
+/// α_inter + β_inter·(nodes−1)·ppn·c) (each term 0 when it has no block).
+double direct_all_to_all_two_level_time_s(std::int64_t nodes,
+                                          std::int64_t ranks_per_node,
+                                          double size_bytes,
+                                          const CollectiveCost& intra,
+                                          const CollectiveCost& inter);
 /// Pairwise exchange (MPI's): n−1 steps, in step s member i sends to i+s and receives from
 /// i−s (mod n), each step after the previous one of both ends:
 ///   T = Σ_{s=1}^{n−1} (α + β·max_i pair_bytes(i, i+s)).
