@@ -86,13 +86,6 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                      " GPUs, the topology has " +
                                      std::to_string(topology.gpu_count()));
     }
-    if (layout.cp > 1) {
-        // The replicas of a perturbed step are DP replicas of one CP rank; the CP peers'
-        // perturbations are not modelled (docs/models/context-parallel.md, "Limits").
-        throw SpecError(SourceLocation{}, "parallelism.cp",
-                        "what-if studies do not support context parallelism (cp " +
-                            std::to_string(layout.cp) + ") yet");
-    }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);
     const RankGroups groups = detail::rank_groups_of(layout);

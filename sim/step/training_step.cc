@@ -554,11 +554,6 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
-    if (options.is_exact && layout.cp > 1) {
-        throw SpecError(SourceLocation{}, "parallelism.cp",
-                        "--exact does not support context parallelism (cp " +
-                            std::to_string(layout.cp) + ") yet");
-    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));
