@@ -604,38 +604,42 @@ private:
         } else if (op.kind == PipelineOpKind::kBackward) {
             for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
                 const LayerWork& layer = *it;
-                auto pending = std::make_shared<std::vector<TaskId>>();
-                compute([this, s, &state, &layer, pending] {
+
+                // What the layer's first step leaves for its last: the ZeRO-3 gather and
+                // whether the backward compute still has to wait for it (no recompute ran).
+                struct LayerStart {
+                    TaskId gather;
+                    bool is_gather_pending = true;
+                };
+
+                auto start = std::make_shared<LayerStart>();
+                compute([this, s, &state, &layer, start] {
                     Task context = state.context;
                     context.layer = layer.layer;
-                    const TaskId gather = add_zero3_gather(s, layer, context);
-                    *pending = {gather};
+                    start->gather = add_zero3_gather(s, layer, context);
+                    start->is_gather_pending = true;
                     if (layer.recompute > Time(0) || !layer.recompute_collectives.empty()) {
                         const bool cp_again = layer.cp.blocks > 0 && layer.cp.is_recomputed;
                         add_compute_with_tp(
                             s, ComputeKind::kRecompute,
                             layer.recompute - (cp_again ? cp_time(layer.cp, false) : Time(0)),
                             layer.recompute_collectives, layer.recompute_overlaps, context,
-                            *pending);
+                            {start->gather});
                         if (cp_again) {
                             add_cp_pass(s, layer.cp, ComputeKind::kRecompute, false, context);
                         }
-                        pending->clear();
-                        pending->push_back(TaskId());
-                        pending->push_back(gather);  // [1]: the gather, for fsdp_.used()
+                        start->is_gather_pending = false;  // the recompute waited for it
                     }
                 });
                 // The routed experts' backward comes first: they are the layer's end.
                 moe_steps(layer, PipelineOpKind::kBackward);
-                compute([this, s, &state, &layer, pending, split] {
+                compute([this, s, &state, &layer, start, split] {
                     Task context = state.context;
                     context.layer = layer.layer;
-                    const TaskId gather = pending->size() > 1 ? (*pending)[1]
-                                          : pending->empty()  ? TaskId()
-                                                              : (*pending)[0];
+                    const TaskId gather = start->gather;
                     std::vector<TaskId> deps;
-                    if (pending->size() == 1) {
-                        deps = *pending;
+                    if (start->is_gather_pending) {
+                        deps.push_back(gather);
                     }
                     const Time duration =
                         split ? layer.backward_input : layer.backward_input + layer.backward_weight;
