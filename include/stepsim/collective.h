@@ -212,13 +212,19 @@ public:
     virtual std::string unsupported_reason(const CollectiveRequest& request,
                                            const Topology& topology) const = 0;
     /// The plan. Throws UserError when unsupported_reason() is not empty.
-    virtual CommPlan plan(const CollectiveRequest& request,
-                          const Topology& topology,
-                          const CollectiveOptions& options) const = 0;
+    CommPlan plan(const CollectiveRequest& request,
+                  const Topology& topology,
+                  const CollectiveOptions& options) const;
     /// Closed-form time of the plan on uncontended links with `costs` (sim/analytic).
     virtual double predict_time_s(const CollectiveRequest& request,
                                   const GroupCosts& costs,
                                   const CollectiveOptions& options) const = 0;
+
+protected:
+    /// The plan of a request that unsupported_reason() accepts (plan() checks first).
+    virtual CommPlan make_plan(const CollectiveRequest& request,
+                               const Topology& topology,
+                               const CollectiveOptions& options) const = 0;
 };
 
 /// The registered algorithms, in name order (not "auto").

@@ -30,6 +30,9 @@ struct LinkStats {
 
 enum class NetworkKind : std::uint8_t { kAlphaBeta, kFairShare };
 
+/// "alpha_beta" or "fair_share": the spelling of the CLI's --network and of results.
+std::string_view to_string(NetworkKind kind);
+
 /// Lets the caller of start_transfer_after() move a transfer's start later after handing it
 /// over (the collective executor does when a reduction the transfer waits for is slowed by
 /// one that arrives after it; docs/models/collectives.md). When the transfer would start, and

@@ -2,7 +2,8 @@
 // File: sweep.h
 // Sweep specs (workloads/sweep.proto): a command run over the points of a grid of axes, with
 // filters that skip invalid combinations and seeds per point. This header holds the loaded,
-// validated form; running it is the CLI's (`stepsim sweep`, tools/stepsim/sweep_*.cc).
+// validated form, and the summary of a finished run; running it is the CLI's (`stepsim sweep`,
+// tools/stepsim/sweep_*.cc).
 #pragma once
 
 #include "stepsim/spec.h"
@@ -121,6 +122,23 @@ struct SweepSpec {
     std::vector<std::string> command_args(std::int64_t point) const;
     /// A hash of everything that decides the rows (to refuse resuming a different sweep).
     std::uint64_t identity() const;
+};
+
+/// What one finished `stepsim sweep` run did: its points by status (resumed ones included),
+/// where it ran and which files it wrote.
+struct SweepSummary {
+    std::string spec_file;
+    std::string command;
+    std::int64_t points = 0;
+    std::int64_t ok = 0;
+    std::int64_t skipped = 0;
+    std::int64_t invalid = 0;
+    std::int64_t failed = 0;
+    std::int64_t resumed = 0;  ///< points already done when the run started
+    int ranks = 1;             ///< MPI ranks
+    int jobs = 1;              ///< worker threads per rank
+    std::string csv_path;
+    std::string jsonl_path;
 };
 
 /// Loads and validates a sweep spec; base spec paths are resolved against the spec's folder.

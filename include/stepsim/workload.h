@@ -133,6 +133,10 @@ double compute_time_s(const GpuSpec& gpu, const WorkAmount& work);
 enum class NormKind : std::uint8_t { kLayerNorm, kRmsNorm };
 enum class PositionEmbedding : std::uint8_t { kLearned, kRotary };
 
+/// Routed experts per MoE layer a job may have (the load model keeps a share per expert).
+/// Published MoE models use up to 256; fine-grained designs (PEER) a million.
+inline constexpr int kMaxExperts = 1 << 20;
+
 /// Transformer shape, dense or mixture-of-experts (experts > 1: every layer from
 /// `dense_layers` on replaces its MLP by a router, `shared_experts` always-on experts and
 /// `experts` routed experts of which each token uses `top_k`; docs/models/moe.md).
@@ -151,7 +155,7 @@ struct ModelConfig {
     PositionEmbedding position_embedding = PositionEmbedding::kLearned;
     bool has_tied_embeddings = true;  ///< output layer reuses the input embedding
     bool has_dropout = true;  ///< dropout masks are stored (Korthikanti's 34sbh counts them)
-    int experts = 1;          ///< routed experts per MoE layer (1 = dense)
+    int experts = 1;          ///< routed experts per MoE layer (1 = dense; <= kMaxExperts)
     int top_k = 1;            ///< routed experts each token goes to
     std::int64_t expert_ffn_hidden = 0;  ///< f_e of each expert's MLP (gated like the MLP)
     int shared_experts = 0;              ///< experts every token goes through (DeepSeek: 1)

@@ -99,6 +99,15 @@ std::vector<std::uint32_t> ring_order(const std::vector<RankId>& ranks,
 /// The reason string for an op the algorithm does not implement.
 std::string unsupported_op(std::string_view algorithm, CollectiveOp op);
 
+/// Why a hierarchical algorithm (intra-server phases, then one inter-server phase per local
+/// index), which implements only `op`, cannot run `request`: another op, or servers holding
+/// different numbers of the group's GPUs (the reason names two counts that differ). Empty
+/// when it can.
+std::string hierarchical_unsupported_reason(std::string_view algorithm,
+                                            CollectiveOp op,
+                                            const CollectiveRequest& request,
+                                            const Topology& topology);
+
 }  // namespace stepsim::collective
 
 namespace stepsim::collective {

@@ -26,9 +26,9 @@ public:
         return {};
     }
 
-    CommPlan plan(const CollectiveRequest& request,
-                  const Topology& /*topology*/,
-                  const CollectiveOptions& /*options*/) const override {
+    CommPlan make_plan(const CollectiveRequest& request,
+                       const Topology& /*topology*/,
+                       const CollectiveOptions& /*options*/) const override {
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         const auto root = static_cast<std::uint32_t>(request.root_index);
         CommPlan plan(request.op, n, root);

@@ -47,12 +47,9 @@ public:
         return {};
     }
 
-    CommPlan plan(const CollectiveRequest& request,
-                  const Topology& topology,
-                  const CollectiveOptions& options) const override {
-        if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw UserError(why);
-        }
+    CommPlan make_plan(const CollectiveRequest& request,
+                       const Topology& /*topology*/,
+                       const CollectiveOptions& options) const override {
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n);
         if (n == 1) {

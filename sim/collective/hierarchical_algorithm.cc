@@ -38,31 +38,12 @@ public:
 
     std::string unsupported_reason(const CollectiveRequest& request,
                                    const Topology& topology) const override {
-        if (request.op != CollectiveOp::kAllReduce) {
-            return unsupported_op(name(), request.op);
-        }
-        const NodeLayout layout = node_layout(request.ranks, topology);
-        if (!layout.is_uniform) {
-            std::size_t other = 0;
-            for (std::size_t v = 1; v < layout.members.size(); ++v) {
-                if (layout.members[v].size() != layout.members[0].size()) {
-                    other = v;
-                    break;
-                }
-            }
-            return "hierarchical needs the same number of the group's GPUs on every server, got " +
-                   std::to_string(layout.members[0].size()) + " on the first server and " +
-                   std::to_string(layout.members[other].size()) + " on another";
-        }
-        return {};
+        return hierarchical_unsupported_reason(name(), CollectiveOp::kAllReduce, request, topology);
     }
 
-    CommPlan plan(const CollectiveRequest& request,
-                  const Topology& topology,
-                  const CollectiveOptions& options) const override {
-        if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw UserError(why);
-        }
+    CommPlan make_plan(const CollectiveRequest& request,
+                       const Topology& topology,
+                       const CollectiveOptions& options) const override {
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n);
         const NodeLayout layout = node_layout(request.ranks, topology);

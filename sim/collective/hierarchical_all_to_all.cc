@@ -28,23 +28,12 @@ public:
 
     std::string unsupported_reason(const CollectiveRequest& request,
                                    const Topology& topology) const override {
-        if (request.op != CollectiveOp::kAllToAll) {
-            return unsupported_op(name(), request.op);
-        }
-        const NodeLayout layout = node_layout(request.ranks, topology);
-        if (!layout.is_uniform) {
-            return "hierarchical_alltoall needs the same number of the group's GPUs on every "
-                   "server";
-        }
-        return {};
+        return hierarchical_unsupported_reason(name(), CollectiveOp::kAllToAll, request, topology);
     }
 
-    CommPlan plan(const CollectiveRequest& request,
-                  const Topology& topology,
-                  const CollectiveOptions& /*options*/) const override {
-        if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw UserError(why);
-        }
+    CommPlan make_plan(const CollectiveRequest& request,
+                       const Topology& topology,
+                       const CollectiveOptions& /*options*/) const override {
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         CommPlan plan(request.op, n);
         const NodeLayout layout = node_layout(request.ranks, topology);

@@ -365,10 +365,7 @@ std::string CollectiveExecutor::start(const CollectiveRequest& request,
         throw UserError("unknown collective algorithm \"" + name + "\" (known: " + known +
                         ", auto)");
     }
-    if (const std::string why = algorithm->unsupported_reason(request, impl_->topology);
-        !why.empty()) {
-        throw UserError(why);
-    }
+    // plan() throws UserError with unsupported_reason() when the algorithm cannot run it.
     auto plan =
         std::make_shared<const CommPlan>(algorithm->plan(request, impl_->topology, impl_->options));
     impl_->executor.execute(std::move(plan), request.ranks, std::move(on_done));

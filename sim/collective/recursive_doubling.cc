@@ -39,12 +39,9 @@ public:
         }
     }
 
-    CommPlan plan(const CollectiveRequest& request,
-                  const Topology& topology,
-                  const CollectiveOptions& /*options*/) const override {
-        if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
-            throw UserError(why);
-        }
+    CommPlan make_plan(const CollectiveRequest& request,
+                       const Topology& /*topology*/,
+                       const CollectiveOptions& /*options*/) const override {
         const auto n = static_cast<std::uint32_t>(request.ranks.size());
         const FoldLayout fold(n);
         const std::uint32_t p = fold.p;

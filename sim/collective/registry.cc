@@ -2,7 +2,8 @@
 // File: registry.cc
 // The algorithm registry (typed factories, looked up by name), the shared plan helpers of
 // algorithms.h, the group's alpha/beta read off the topology, and `auto`: the supporting
-// algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc).
+// algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc); and
+// CollectiveAlgorithm::plan(), the support check before every algorithm's make_plan().
 #include "stepsim/error.h"
 
 #include "algorithms.h"
@@ -48,6 +49,15 @@ std::vector<std::string_view> collective_algorithm_names() {
         names.push_back(algorithm->name());
     }
     return names;
+}
+
+CommPlan CollectiveAlgorithm::plan(const CollectiveRequest& request,
+                                   const Topology& topology,
+                                   const CollectiveOptions& options) const {
+    if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
+        throw UserError(why);
+    }
+    return make_plan(request, topology, options);
 }
 
 const CollectiveAlgorithm* find_collective_algorithm(std::string_view name) {
@@ -191,6 +201,33 @@ std::vector<std::uint32_t> ring_order(const std::vector<RankId>& ranks,
 
 std::string unsupported_op(std::string_view algorithm, CollectiveOp op) {
     return std::string(algorithm) + " does not implement " + std::string(to_string(op));
+}
+
+std::string hierarchical_unsupported_reason(std::string_view algorithm,
+                                            CollectiveOp op,
+                                            const CollectiveRequest& request,
+                                            const Topology& topology) {
+    if (request.op != op) {
+        return unsupported_op(algorithm, request.op);
+    }
+    const NodeLayout layout = node_layout(request.ranks, topology);
+    if (layout.is_uniform) {
+        return {};
+    }
+    if (layout.members.empty()) {
+        return std::string(algorithm) + " needs a group of at least one GPU";
+    }
+    std::size_t other = 0;
+    for (std::size_t v = 1; v < layout.members.size(); ++v) {
+        if (layout.members[v].size() != layout.members[0].size()) {
+            other = v;
+            break;
+        }
+    }
+    return std::string(algorithm) +
+           " needs the same number of the group's GPUs on every server, got " +
+           std::to_string(layout.members[0].size()) + " on the first server and " +
+           std::to_string(layout.members[other].size()) + " on another";
 }
 
 }  // namespace collective

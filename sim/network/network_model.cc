@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: network_model.cc
-// make_network_model(): the one place that maps a NetworkKind to its implementation.
+// make_network_model(): the one place that maps a NetworkKind to its implementation; its name.
 #include "stepsim/error.h"
 #include "stepsim/network.h"
 
@@ -11,6 +11,17 @@
 #include <string>
 
 namespace stepsim {
+
+std::string_view to_string(NetworkKind kind) {
+    switch (kind) {
+        case NetworkKind::kAlphaBeta:
+            return "alpha_beta";
+        case NetworkKind::kFairShare:
+            return "fair_share";
+    }
+    throw InternalError("to_string: unknown network kind " +
+                        std::to_string(static_cast<int>(kind)));
+}
 
 std::unique_ptr<NetworkModel> make_network_model(NetworkKind kind,
                                                  Simulator& sim,

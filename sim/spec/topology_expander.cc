@@ -503,7 +503,11 @@ void Expander::add_instance_devices() {
         instance.first_host = is_server ? next_host : -1;
         for (std::int64_t copy = 0; copy < instance.count; ++copy) {
             const std::string prefix = name + "[" + std::to_string(copy) + "].";
-            const std::int32_t host = is_server ? next_host++ : -1;
+            // Saturates like the device hosts above: past INT32_MAX an error is reported.
+            const std::int32_t host = is_server ? next_host : -1;
+            if (is_server && next_host < INT32_MAX) {
+                ++next_host;
+            }
             for (const ResolvedComponent& component : instance.templ->components) {
                 for (std::int64_t j = 0; j < component.count; ++j) {
                     add_device(prefix + component.name + "[" + std::to_string(j) + "]",

@@ -534,12 +534,7 @@ StepResult simulate_step(const TrainingJob& job,
                          const Topology& topology,
                          const StepOptions& options) {
     const ParallelLayout& layout = job.layout;
-    if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
-        throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
-                                 "tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
-                                     " GPUs, the topology has " +
-                                     std::to_string(topology.gpu_count()));
-    }
+    detail::check_world_size(job, topology);
     const StepCosts costs = build_step_costs(job);
     const RankGroups groups = build_rank_groups(layout);
     const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
@@ -971,6 +966,16 @@ StepResult simulate_step(const TrainingJob& job,
 }
 
 namespace detail {
+
+void check_world_size(const TrainingJob& job, const Topology& topology) {
+    const ParallelLayout& layout = job.layout;
+    if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
+        throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
+                                 "tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
+                                     " GPUs, the topology has " +
+                                     std::to_string(topology.gpu_count()));
+    }
+}
 
 StepCosts step_costs_of(const TrainingJob& job) {
     return build_step_costs(job);

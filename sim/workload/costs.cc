@@ -359,20 +359,11 @@ std::vector<TpCollective> forward_collectives(const TrainingJob& job) {
     return {{CollectiveOp::kAllReduce, size}, {CollectiveOp::kAllReduce, size}};
 }
 
+/// The conjugates of the forward ones in reverse order, which is the same list: with sequence
+/// parallelism MLP (all-gather for fc2's reduce-scatter, reduce-scatter for fc1's all-gather),
+/// then attention the same way; without, the two all-reduces.
 std::vector<TpCollective> backward_collectives(const TrainingJob& job) {
-    if (job.layout.tp == 1) {
-        return {};
-    }
-    const std::int64_t size = activation_size_bytes(job);
-    if (job.layout.is_sequence_parallel) {
-        // The conjugates in reverse order: MLP (all-gather for fc2's reduce-scatter,
-        // reduce-scatter for fc1's all-gather), then attention the same way.
-        return {{CollectiveOp::kAllGather, size},
-                {CollectiveOp::kReduceScatter, size},
-                {CollectiveOp::kAllGather, size},
-                {CollectiveOp::kReduceScatter, size}};
-    }
-    return {{CollectiveOp::kAllReduce, size}, {CollectiveOp::kAllReduce, size}};
+    return forward_collectives(job);
 }
 
 }  // namespace

@@ -86,6 +86,10 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
     }
     if (m.experts < 1) {
         add("model.experts", "experts must be >= 1 (1 = dense), got " + str(m.experts));
+    } else if (m.experts > kMaxExperts) {
+        // The load model keeps a share per expert: 2^31 experts took 16 GB (a fuzz find).
+        add("model.experts", "experts (" + str(m.experts) + ") exceeds the limit of " +
+                                 str(kMaxExperts) + " (fixed)");
     }
     if (m.top_k < 1 || m.top_k > std::max(1, m.experts)) {
         add("model.top_k",
@@ -230,8 +234,13 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             "grad_bucket must be positive, got " + str(p.grad_bucket_bytes) + " bytes");
     }
     if (batch_ok && layout_ok) {
-        const std::int64_t per_pipeline = t.micro_batch * p.dp;
-        if (t.global_batch % per_pipeline != 0) {
+        std::int64_t per_pipeline = 0;
+        if (__builtin_mul_overflow(t.micro_batch, std::int64_t{p.dp}, &per_pipeline)) {
+            // micro_batch: 9223372036854775807 overflowed the product (a fuzz find).
+            add("training.micro_batch", "micro_batch x dp (" + str(t.micro_batch) + " x " +
+                                            str(p.dp) + ") exceeds global_batch (" +
+                                            str(t.global_batch) + ")");
+        } else if (t.global_batch % per_pipeline != 0) {
             add("training.global_batch", "global_batch (" + str(t.global_batch) +
                                              ") must be divisible by micro_batch x dp (" +
                                              str(t.micro_batch) + " x " + str(p.dp) + " = " +

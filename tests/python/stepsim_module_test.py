@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # The Python module against the CLI: for the same inputs, stepsim.<command>(...) returns the
-# CLI's --json output (every key, every number), and bad input raises stepsim.SpecError (a
-# ValueError) whose message is exactly what the CLI prints on stderr with exit status 2.
+# CLI's --json output (every key, every number; step() and checkpoint() as typed results whose
+# attributes are the JSON's fields and whose to_json() is the CLI's text), and bad input raises
+# stepsim.SpecError (a ValueError) whose message is exactly what the CLI prints on stderr with
+# exit status 2.
 import json
 import os
 import subprocess
@@ -80,7 +82,52 @@ class ModuleMatchesCli(unittest.TestCase):
             args += ["--" + key.replace("_", "-"), str(value)]
         run = cli("checkpoint", *args, "--json")
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertEqual(stepsim.checkpoint(**flags), json.loads(run.stdout))
+        result = stepsim.checkpoint(**flags)
+        self.assertIsInstance(result, stepsim.CheckpointResult)
+        self.assertEqual(result.to_json(), run.stdout)  # byte-identical
+        self.assertEqual(result.to_dict(), json.loads(run.stdout))
+        self.assertEqual(result["seeds"], 5)
+
+    def test_checkpoint_result_attributes_are_the_json_fields(self):
+        result = stepsim.checkpoint(step_time="10s", steps="20000", checkpoint_cost="60s",
+                                    restart_cost="10min", mtbf_sweep="2h,6h",
+                                    intervals="10min:2h:10min", seeds=4, threads=2)
+        d = result.to_dict()
+        for key, value in d.items():
+            if key != "results":
+                self.assertEqual(getattr(result, key), value, key)
+        self.assertEqual(len(result.results), 2)
+        for rate, expected in zip(result.results, d["results"]):
+            self.assertIsInstance(rate, stepsim.CheckpointRate)
+            for key, value in expected.items():
+                if key != "points":
+                    self.assertEqual(getattr(rate, key), value, key)
+            self.assertEqual(len(rate.points), len(expected["points"]))
+            for point, expected_point in zip(rate.points, expected["points"]):
+                for key, value in expected_point.items():
+                    self.assertEqual(getattr(point, key), value, key)
+            # The refined optimum is at least as good as the grid's best (same seeds).
+            self.assertGreaterEqual(rate.refined_goodput, rate.best_goodput)
+
+    def test_checkpoint_csv_and_errors_as_the_cli(self):
+        flags = dict(step_time="10s", steps="5000", checkpoint_cost="60s", restart_cost="10min",
+                     mtbf="2h", intervals="20min,1h", seeds=3)
+        with tempfile.TemporaryDirectory() as tmp:
+            py_csv, cli_csv = os.path.join(tmp, "py.csv"), os.path.join(tmp, "cli.csv")
+            stepsim.checkpoint(csv=py_csv, **flags)
+            args = []
+            for key, value in flags.items():
+                args += ["--" + key.replace("_", "-"), str(value)]
+            run = cli("checkpoint", *args, "--csv", cli_csv)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(py_csv, "rb") as a, open(cli_csv, "rb") as b:
+                self.assertEqual(a.read(), b.read())
+        args[args.index("--seeds") + 1] = "0"
+        run = cli("checkpoint", *args)
+        self.assertEqual(run.returncode, 2)
+        with self.assertRaises(stepsim.SpecError) as caught:
+            stepsim.checkpoint(**dict(flags, seeds=0))
+        self.assertEqual(str(caught.exception), run.stderr.rstrip("\n"))
 
     def test_run_matches_keyword_form(self):
         run = cli("workload", WORKLOAD, "--json")

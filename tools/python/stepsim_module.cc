@@ -3,8 +3,10 @@
 // `import stepsim`: the study layer's typed results and the specs as objects. step() calls the
 // step study and returns a StepResult (attributes, .to_dict(), .to_json() through the one
 // serializer, sim/report/step_json.cc); load_workload()/load_topology() return Workload and
-// Topology objects that can be edited and passed back. The other commands still run in-process
-// with --json and return dicts. Bad input raises stepsim.SpecError (a ValueError) and internal
+// Topology objects that can be edited and passed back. checkpoint() runs the checkpoint study
+// (the CLI's flags as keyword arguments) and returns a CheckpointResult the same way
+// (sim/report/checkpoint_json.cc). The other commands still run in-process with --json and
+// return dicts. Bad input raises stepsim.SpecError (a ValueError) and internal
 // errors stepsim.InternalError (a RuntimeError), both with the CLI's exact messages.
 // Type stubs: tools/python/stepsim.pyi.
 //
@@ -17,6 +19,7 @@
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
 #include "stepsim/spec.h"
+#include "stepsim/study/checkpoint.h"
 #include "stepsim/study/step.h"
 #include "stepsim/topology.h"
 #include "stepsim/units.h"
@@ -30,6 +33,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,6 +137,24 @@ std::vector<stepsim::SpecOverride> overrides_from(const py::object& set) {
         result.push_back(stepsim::parse_override(std::string(py::str(item))));
     }
     return result;
+}
+
+/// load_topology()/load_workload(): from `path` or from `text` (exactly one), with the
+/// overrides `set`, through the loader's two forms.
+template <class Spec>
+Spec load_spec(
+    const py::object& path,
+    const py::object& text,
+    const py::object& set,
+    const std::string& name,
+    Spec (*from_text)(std::string_view, std::string_view, std::span<const stepsim::SpecOverride>),
+    Spec (*from_file)(const std::filesystem::path&, std::span<const stepsim::SpecOverride>)) {
+    const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
+    if (path.is_none() == text.is_none()) {
+        throw py::value_error("give path or text");
+    }
+    return path.is_none() ? from_text(text.cast<std::string>(), name, overrides)
+                          : from_file(path.cast<std::string>(), overrides);
 }
 
 std::string read_text(const std::string& path) {
@@ -250,6 +272,66 @@ stepsim::study::StepStudyResult run_step_study(const py::object& topology,
     return stepsim::study::run_step(job, *t.topology, options);
 }
 
+/// stepsim.checkpoint(**flags): the checkpoint study as `stepsim checkpoint` runs it (flags as
+/// keyword arguments, --csv and --plot included), returning its typed result; None after
+/// help=True. Errors raise what the CLI prints, as run_command() maps them.
+std::optional<stepsim::study::CheckpointStudyResult> run_checkpoint_study(
+    const py::kwargs& kwargs) {
+    const std::vector<std::string> args = flags_from(kwargs);
+    std::ostringstream out;
+    std::ostringstream err;
+    stepsim::cli::CommandIo io(out, err);
+    bool is_json = false;
+    std::string error;
+    bool is_user_error = true;
+    // The CLI's notes on stderr (the default grid) go to sys.stderr.
+    const auto forward_notes = [&err] {
+        if (!err.str().empty()) {
+            py::module_::import("sys").attr("stderr").attr("write")(err.str());
+        }
+    };
+    try {
+        std::optional<stepsim::study::CheckpointStudyResult> result;
+        {
+            const py::gil_scoped_release release;
+            result = stepsim::cli::run_checkpoint_flags(args, io, is_json);
+        }
+        forward_notes();
+        return result;
+    } catch (const stepsim::SpecError& e) {  // located: "file:line:col: error: ..."
+        error = e.what();
+    } catch (const stepsim::UserError& e) {
+        error = std::string("stepsim checkpoint: error: ") + e.what();
+    } catch (const stepsim::InternalError& e) {
+        error = e.what();
+        is_user_error = false;
+    } catch (const std::exception& e) {
+        error = std::string("stepsim checkpoint: error: ") + e.what();
+        is_user_error = false;
+    }
+    forward_notes();
+    PyErr_SetString(
+        py::module_::import("stepsim").attr(is_user_error ? "SpecError" : "InternalError").ptr(),
+        error.c_str());
+    throw py::error_already_set();
+}
+
+/// A checkpoint study's point or rate with the step time its intervals are counted in.
+struct CheckpointPointView {
+    stepsim::SweepPoint point;
+    double step_s = 0;
+};
+
+struct CheckpointRateView {
+    stepsim::RateStudy rate;
+    stepsim::study::RefinedOptimum refined;
+    double step_s = 0;
+};
+
+double interval_s(const stepsim::SweepPoint& point, double step_s) {
+    return static_cast<double>(point.interval_steps) * step_s;
+}
+
 py::object json_loads(const std::string& text) {
     return py::module_::import("json").attr("loads")(text);
 }
@@ -345,6 +427,175 @@ PYBIND11_MODULE(stepsim, m) {
             return "<StepResult step_time_s=" + stepsim::format_number(r.step.step_time_s) +
                    " schedule=" + r.step.schedule + " gpus=" + std::to_string(r.step.gpus) + ">";
         });
+    using stepsim::study::CheckpointStudyResult;
+    py::class_<CheckpointPointView>(m, "CheckpointPoint",
+                                    "One checkpoint interval of one failure rate, over every "
+                                    "seed. Fields as in a `points` entry of `stepsim checkpoint "
+                                    "--json`.")
+        .def_property_readonly(
+            "interval_s",
+            [](const CheckpointPointView& p) { return interval_s(p.point, p.step_s); })
+        .def_property_readonly("interval_steps",
+                               [](const CheckpointPointView& p) { return p.point.interval_steps; })
+        .def_property_readonly(
+            "goodput", [](const CheckpointPointView& p) { return p.point.summary.goodput.mean; })
+        .def_property_readonly(
+            "goodput_ci95",
+            [](const CheckpointPointView& p) { return p.point.summary.goodput.ci95; })
+        .def_property_readonly(
+            "wall_time_s",
+            [](const CheckpointPointView& p) { return p.point.summary.wall_time_s.mean; })
+        .def_property_readonly(
+            "wall_time_ci95_s",
+            [](const CheckpointPointView& p) { return p.point.summary.wall_time_s.ci95; })
+        .def_property_readonly(
+            "rework_s", [](const CheckpointPointView& p) { return p.point.summary.rework_s; })
+        .def_property_readonly(
+            "checkpoint_s",
+            [](const CheckpointPointView& p) { return p.point.summary.checkpoint_s; })
+        .def_property_readonly(
+            "validation_s",
+            [](const CheckpointPointView& p) { return p.point.summary.validation_s; })
+        .def_property_readonly(
+            "restart_s", [](const CheckpointPointView& p) { return p.point.summary.restart_s; })
+        .def_property_readonly(
+            "failures", [](const CheckpointPointView& p) { return p.point.summary.failures; })
+        .def_property_readonly("unfinished_runs", [](const CheckpointPointView& p) {
+            return p.point.summary.unfinished_runs;
+        });
+    py::class_<CheckpointRateView>(m, "CheckpointRate",
+                                   "The study of one failure rate: the best interval and its "
+                                   "band, Young's and Daly's, the refined optimum, the grid's "
+                                   "points. Fields as in a `results` entry of `stepsim "
+                                   "checkpoint --json`.")
+        .def_property_readonly("mtbf_s", [](const CheckpointRateView& r) { return r.rate.mtbf_s; })
+        .def_property_readonly("best_interval_s",
+                               [](const CheckpointRateView& r) {
+                                   return interval_s(r.rate.grid[r.rate.best], r.step_s);
+                               })
+        .def_property_readonly("best_goodput",
+                               [](const CheckpointRateView& r) {
+                                   return r.rate.grid[r.rate.best].summary.goodput.mean;
+                               })
+        .def_property_readonly("best_goodput_ci95",
+                               [](const CheckpointRateView& r) {
+                                   return r.rate.grid[r.rate.best].summary.goodput.ci95;
+                               })
+        .def_property_readonly("band_low_s",
+                               [](const CheckpointRateView& r) { return r.rate.band_low_s; })
+        .def_property_readonly("band_high_s",
+                               [](const CheckpointRateView& r) { return r.rate.band_high_s; })
+        .def_property_readonly("young_interval_s",
+                               [](const CheckpointRateView& r) { return r.rate.young_interval_s; })
+        .def_property_readonly(
+            "young_simulated_interval_s",
+            [](const CheckpointRateView& r) { return interval_s(r.rate.young, r.step_s); })
+        .def_property_readonly(
+            "young_goodput",
+            [](const CheckpointRateView& r) { return r.rate.young.summary.goodput.mean; })
+        .def_property_readonly(
+            "young_goodput_ci95",
+            [](const CheckpointRateView& r) { return r.rate.young.summary.goodput.ci95; })
+        .def_property_readonly("young_disagrees",
+                               [](const CheckpointRateView& r) { return r.rate.young_disagrees; })
+        .def_property_readonly("daly_interval_s",
+                               [](const CheckpointRateView& r) { return r.rate.daly_interval_s; })
+        .def_property_readonly(
+            "daly_simulated_interval_s",
+            [](const CheckpointRateView& r) { return interval_s(r.rate.daly, r.step_s); })
+        .def_property_readonly(
+            "daly_goodput",
+            [](const CheckpointRateView& r) { return r.rate.daly.summary.goodput.mean; })
+        .def_property_readonly(
+            "daly_goodput_ci95",
+            [](const CheckpointRateView& r) { return r.rate.daly.summary.goodput.ci95; })
+        .def_property_readonly("daly_disagrees",
+                               [](const CheckpointRateView& r) { return r.rate.daly_disagrees; })
+        .def_property_readonly(
+            "refined_interval_s",
+            [](const CheckpointRateView& r) { return interval_s(r.refined.point, r.step_s); })
+        .def_property_readonly(
+            "refined_goodput",
+            [](const CheckpointRateView& r) { return r.refined.point.summary.goodput.mean; })
+        .def_property_readonly(
+            "refined_goodput_ci95",
+            [](const CheckpointRateView& r) { return r.refined.point.summary.goodput.ci95; })
+        .def_property_readonly("refined_band_low_s",
+                               [](const CheckpointRateView& r) { return r.refined.band_low_s; })
+        .def_property_readonly("refined_band_high_s",
+                               [](const CheckpointRateView& r) { return r.refined.band_high_s; })
+        .def_property_readonly("refined_evaluations",
+                               [](const CheckpointRateView& r) { return r.refined.evaluations; })
+        .def_property_readonly("caveats",
+                               [](const CheckpointRateView& r) { return r.rate.caveats; })
+        .def_property_readonly("points", [](const CheckpointRateView& r) {
+            std::vector<CheckpointPointView> points;
+            for (const stepsim::SweepPoint& p : r.rate.grid) {
+                points.push_back({p, r.step_s});
+            }
+            return points;
+        });
+    py::class_<CheckpointStudyResult>(m, "CheckpointResult",
+                                      "A checkpoint interval study (stepsim.checkpoint()). Fields "
+                                      "as in `stepsim checkpoint --json`; to_dict()/to_json() "
+                                      "give that JSON.")
+        .def_property_readonly("step_time_s",
+                               [](const CheckpointStudyResult& r) {
+                                   return stepsim::to_seconds(r.spec.base.step_time);
+                               })
+        .def_property_readonly("steps",
+                               [](const CheckpointStudyResult& r) { return r.spec.base.steps; })
+        .def_property_readonly("useful_work_s",
+                               [](const CheckpointStudyResult& r) {
+                                   return stepsim::to_seconds(r.spec.base.useful_time());
+                               })
+        .def_property_readonly("checkpoint_cost_s",
+                               [](const CheckpointStudyResult& r) {
+                                   return stepsim::to_seconds(r.spec.base.checkpoint.save_cost);
+                               })
+        .def_property_readonly(
+            "is_async",
+            [](const CheckpointStudyResult& r) { return r.spec.base.checkpoint.is_async; })
+        .def_property_readonly(
+            "background_write_s",
+            [](const CheckpointStudyResult& r) {
+                return stepsim::to_seconds(r.spec.base.checkpoint.background_write);
+            })
+        .def_property_readonly("restart_cost_s",
+                               [](const CheckpointStudyResult& r) {
+                                   return stepsim::to_seconds(r.spec.base.restart.total());
+                               })
+        .def_property_readonly("seeds", [](const CheckpointStudyResult& r) { return r.spec.seeds; })
+        .def_property_readonly("base_seed",
+                               [](const CheckpointStudyResult& r) { return r.spec.base_seed; })
+        .def_property_readonly(
+            "results",
+            [](const CheckpointStudyResult& r) {
+                std::vector<CheckpointRateView> rates;
+                const double step_s = stepsim::to_seconds(r.spec.base.step_time);
+                for (std::size_t i = 0; i < r.rates.size(); ++i) {
+                    rates.push_back({r.rates[i], r.refined.at(i), step_s});
+                }
+                return rates;
+            },
+            "one CheckpointRate per failure rate")
+        .def(
+            "to_json", [](const CheckpointStudyResult& r) { return stepsim::to_json(r); },
+            "`stepsim checkpoint --json`'s text")
+        .def(
+            "to_dict",
+            [](const CheckpointStudyResult& r) { return json_loads(stepsim::to_json(r)); },
+            "`stepsim checkpoint --json` as a dict")
+        .def("__getitem__",
+             [](const CheckpointStudyResult& r, const std::string& key) {
+                 const py::object d = json_loads(stepsim::to_json(r));
+                 return py::object(d[py::str(key)]);
+             })
+        .def("__repr__", [](const CheckpointStudyResult& r) {
+            return "<CheckpointResult rates=" + std::to_string(r.rates.size()) + " step_time_s=" +
+                   stepsim::format_number(stepsim::to_seconds(r.spec.base.step_time)) +
+                   " seeds=" + std::to_string(r.spec.seeds) + ">";
+        });
     py::class_<stepsim::ParallelLayout>(m, "Parallelism", "A workload's parallel layout.")
         .def_readwrite("tp", &stepsim::ParallelLayout::tp)
         .def_readwrite("pp", &stepsim::ParallelLayout::pp)
@@ -409,8 +660,11 @@ PYBIND11_MODULE(stepsim, m) {
 
     m.def("run", &run_json, py::arg("command"), py::arg("args"),
           "Runs `stepsim COMMAND ARGS... --json` in-process and returns the parsed JSON.");
-    for (const char* name :
-         {"collective", "checkpoint", "workload", "topology", "search", "whatif"}) {
+    m.def("checkpoint", &run_checkpoint_study,
+          "Runs the checkpoint interval study as `stepsim checkpoint` does, with keyword "
+          "arguments as its flags (step_time=\"10s\", mtbf=\"2h\", csv=PATH, ...); returns a "
+          "CheckpointResult.");
+    for (const char* name : {"collective", "workload", "topology", "search", "whatif"}) {
         const std::string command = name;
         m.def(
             name,
@@ -450,13 +704,8 @@ PYBIND11_MODULE(stepsim, m) {
         "load_topology",
         [](const py::object& path, const py::object& text, const py::object& set,
            const std::string& name) {
-            const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
-            if (path.is_none() == text.is_none()) {
-                throw py::value_error("give path or text");
-            }
-            return path.is_none()
-                       ? stepsim::load_topology_text(text.cast<std::string>(), name, overrides)
-                       : stepsim::load_topology_file(path.cast<std::string>(), overrides);
+            return load_spec(path, text, set, name, &stepsim::load_topology_text,
+                             &stepsim::load_topology_file);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",
@@ -466,13 +715,8 @@ PYBIND11_MODULE(stepsim, m) {
         "load_workload",
         [](const py::object& path, const py::object& text, const py::object& set,
            const std::string& name) {
-            const std::vector<stepsim::SpecOverride> overrides = overrides_from(set);
-            if (path.is_none() == text.is_none()) {
-                throw py::value_error("give path or text");
-            }
-            return path.is_none()
-                       ? stepsim::load_workload_text(text.cast<std::string>(), name, overrides)
-                       : stepsim::load_workload_file(path.cast<std::string>(), overrides);
+            return load_spec(path, text, set, name, &stepsim::load_workload_text,
+                             &stepsim::load_workload_file);
         },
         py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("set") = py::none(),
         py::arg("name") = "<text>",

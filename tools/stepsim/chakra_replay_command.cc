@@ -3,12 +3,12 @@
 // `stepsim replay --topology T --chakra PREFIX [--json] [--network fair_share|alpha_beta]`:
 // runs Chakra execution traces (PREFIX.<npu>.et, one per NPU) on stepsim's engine and
 // reports each NPU's total time, its exposed communication and the critical path
-// (docs/chakra.md).
+// (docs/chakra.md): replay_chakra(), then a table or sim/report/chakra_replay_json.cc.
 #include "stepsim/chakra.h"
 #include "stepsim/error.h"
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/topology.h"
-#include "stepsim/training_step.h"
 #include "stepsim/units.h"
 
 #include "command.h"
@@ -23,42 +23,6 @@ namespace po = boost::program_options;
 namespace stepsim::cli {
 
 namespace {
-
-std::string replay_json(const std::string& topology_file,
-                        const std::string& prefix,
-                        const chakra::ReplayResult& r) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("topology", topology_file);
-    json.field("chakra", prefix);
-    json.field("total_time_s", r.total_s);
-    json.key("ranks").begin_array();
-    for (const chakra::RankReplay& rank : r.ranks) {
-        json.begin_object();
-        json.field("npu", rank.npu);
-        json.field("nodes", static_cast<std::uint64_t>(rank.nodes));
-        json.field("total_time_s", rank.total_s);
-        json.field("compute_s", rank.compute_s);
-        json.field("exposed_communication_s", rank.exposed_communication_s);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("critical_path").begin_array();
-    for (const chakra::CriticalPathStep& step : r.critical_path) {
-        json.begin_object();
-        json.field("npu", step.npu);
-        json.field("id", step.id);
-        json.field("name", step.name);
-        json.field("type", chakra::to_string(step.type));
-        json.field("start_s", step.start_s);
-        json.field("end_s", step.end_s);
-        json.end_object();
-    }
-    json.end_array();
-    json.field("events", r.events);
-    json.end_object();
-    return json.str() + "\n";
-}
 
 std::string replay_table(const std::string& topology_file,
                          const std::string& prefix,
@@ -88,50 +52,6 @@ std::string replay_table(const std::string& topology_file,
     }
     out << '\n';
     return out.str();
-}
-
-/// Chrome trace-event JSON (Perfetto): a process per NPU, a track for compute and one for
-/// communication.
-std::string trace_json(const chakra::ReplayResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    std::map<std::int64_t, bool> npus;
-    for (const chakra::CriticalPathStep& node : r.timeline) {
-        TimelineSlice slice;
-        slice.rank = RankId(static_cast<std::uint32_t>(node.npu));
-        slice.category = std::string(chakra::to_string(node.type));
-        slice.name = node.name.empty() ? "node " + std::to_string(node.id) : node.name;
-        slice.start_s = node.start_s;
-        slice.end_s = node.end_s;
-        const bool is_compute = node.type == chakra::NodeType::kCompute;
-        write_trace_slice(json, slice, node.npu, is_compute ? 0 : 1);
-        npus.emplace(node.npu, true);
-    }
-    for (const auto& [npu, unused] : npus) {
-        json.begin_object();
-        json.field("name", "process_name");
-        json.field("ph", "M");
-        json.field("pid", npu);
-        json.key("args").begin_object().field("name", "npu " + std::to_string(npu)).end_object();
-        json.end_object();
-        for (const std::int64_t tid : {0, 1}) {
-            json.begin_object();
-            json.field("name", "thread_name");
-            json.field("ph", "M");
-            json.field("pid", npu);
-            json.field("tid", tid);
-            json.key("args")
-                .begin_object()
-                .field("name", tid == 0 ? "compute" : "communication")
-                .end_object();
-            json.end_object();
-        }
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
 }
 
 }  // namespace
@@ -180,9 +100,9 @@ int replay_command(const std::vector<std::string>& args, CommandIo& io) {
         throw SpecError(SourceLocation{prefix, 0, 0}, "", e.what());
     }
     if (!trace_file.empty()) {
-        write_file_atomically(trace_file, trace_json(result));
+        write_file_atomically(trace_file, to_chrome_trace_json(result));
     }
-    io.emit(common.json ? replay_json(topology_file, prefix, result)
+    io.emit(common.json ? to_json(result, topology_file, prefix)
                         : replay_table(topology_file, prefix, result));
     return 0;
 }

@@ -1,28 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: checkpoint_command.cc
-// `stepsim checkpoint`: sweep the checkpoint interval against one or more failure rates with
-// the run-level simulation, report the best interval with its confidence band beside Young's
-// and Daly's intervals (simulated with the same seeds), and optionally write a resumable CSV
+// `stepsim checkpoint`: flags -> a CheckpointSweepSpec -> the checkpoint interval study
+// (sim/study/checkpoint.cc: the sweep over intervals and failure rates, the best interval and
+// its band beside Young's and Daly's, the refined optimum) -> a table or the JSON of
+// sim/report/checkpoint_json.cc; optionally the resumable CSV (sim/report/checkpoint_csv.cc)
 // and an SVG plot. Model: docs/models/failures-checkpoints.md.
-#include "stepsim/analytic.h"
+#include "stepsim/checkpoint_csv.h"
 #include "stepsim/failures.h"
+#include "stepsim/parallel.h"
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/spec.h"
-#include "stepsim/training_step.h"
+#include "stepsim/study/checkpoint.h"
 #include "stepsim/units.h"
-#include "stepsim/workload.h"
 
-#include "checkpoint_csv.h"
 #include "checkpoint_plot.h"
 #include "command.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 namespace po = boost::program_options;
 
@@ -181,168 +180,9 @@ std::string in_unit(double seconds, const ColumnUnit& unit) {
     return text;
 }
 
-/// The optimum between the grid points around the best one: golden-section search over whole
-/// steps on the common-random-number curve (every interval runs the same seeds), so that an
-/// optimum between grid points (Young's interval sometimes beats the grid's best) is found.
-struct RefinedOptimum {
-    bool is_refined = false;  ///< false: the grid's neighbours are adjacent steps (or none)
-    SweepPoint point;
-    double bracket_low_s = 0;
-    double bracket_high_s = 0;
-    int evaluations = 0;
-    double band_low_s = 0;  ///< intervals whose 95% interval reaches the optimum's lower bound
-    double band_high_s = 0;
-};
-
-RefinedOptimum refine_optimum(const CheckpointSweepSpec& spec, const RateStudy& study) {
-    RefinedOptimum r;
-    r.point = study.grid[study.best];
-    const double step_s = to_seconds(spec.base.step_time);
-    const std::size_t b = study.best;
-    std::int64_t lo = study.grid[b > 0 ? b - 1 : b].interval_steps;
-    std::int64_t hi = study.grid[b + 1 < study.grid.size() ? b + 1 : b].interval_steps;
-    r.bracket_low_s = static_cast<double>(lo) * step_s;
-    r.bracket_high_s = static_cast<double>(hi) * step_s;
-    std::map<std::int64_t, SweepPoint> cache;
-    for (const SweepPoint& p : study.grid) {
-        cache.emplace(p.interval_steps, p);
-    }
-    cache.emplace(study.young.interval_steps, study.young);
-    cache.emplace(study.daly.interval_steps, study.daly);
-    const auto goodput = [&](std::int64_t steps) {
-        auto it = cache.find(steps);
-        if (it == cache.end()) {
-            RunSpec run = spec.base;
-            run.failures = spec.failure_rates[static_cast<std::size_t>(r.point.rate_index)];
-            run.checkpoint.interval_steps = steps;
-            SweepPoint p;
-            p.rate_index = r.point.rate_index;
-            p.interval_steps = steps;
-            p.summary = simulate_runs(run, spec.base_seed, spec.seeds);
-            ++r.evaluations;
-            it = cache.emplace(steps, p).first;
-        }
-        return it->second.summary.goodput.mean;
-    };
-    if (hi - lo > 2) {
-        r.is_refined = true;
-        const double inverse_phi = (std::sqrt(5.0) - 1) / 2;
-        while (hi - lo > 3) {
-            const auto span = static_cast<double>(hi - lo);
-            std::int64_t c = hi - static_cast<std::int64_t>(std::llround(span * inverse_phi));
-            std::int64_t d = lo + static_cast<std::int64_t>(std::llround(span * inverse_phi));
-            if (c >= d) {
-                d = c + 1;
-            }
-            if (goodput(c) < goodput(d)) {
-                lo = c;
-            } else {
-                hi = d;
-            }
-        }
-        for (std::int64_t x = lo; x <= hi; ++x) {
-            goodput(x);
-        }
-    }
-    // The best of everything simulated for this rate (grid, formulas, search).
-    for (const auto& [steps, p] : cache) {
-        if (p.summary.goodput.mean > r.point.summary.goodput.mean) {
-            r.point = p;
-        }
-    }
-    const double floor = r.point.summary.goodput.mean - r.point.summary.goodput.ci95;
-    r.band_low_s = r.band_high_s = static_cast<double>(r.point.interval_steps) * step_s;
-    for (const auto& [steps, p] : cache) {
-        if (p.summary.goodput.mean + p.summary.goodput.ci95 >= floor) {
-            const double interval_s = static_cast<double>(steps) * step_s;
-            r.band_low_s = std::min(r.band_low_s, interval_s);
-            r.band_high_s = std::max(r.band_high_s, interval_s);
-        }
-    }
-    return r;
-}
-
-std::string json_report(const CheckpointSweepSpec& spec,
-                        const std::vector<RateStudy>& studies,
-                        const std::vector<RefinedOptimum>& refined) {
-    const double step_s = to_seconds(spec.base.step_time);
-    JsonWriter json;
-    json.begin_object();
-    json.field("step_time_s", step_s);
-    json.field("steps", spec.base.steps);
-    json.field("useful_work_s", to_seconds(spec.base.useful_time()));
-    json.field("checkpoint_cost_s", to_seconds(spec.base.checkpoint.save_cost));
-    json.field("is_async", spec.base.checkpoint.is_async);
-    json.field("background_write_s", to_seconds(spec.base.checkpoint.background_write));
-    json.field("restart_cost_s", to_seconds(spec.base.restart.total()));
-    json.field("seeds", spec.seeds);
-    json.field("base_seed", spec.base_seed);
-    json.key("results").begin_array();
-    auto point_json = [&](const SweepPoint& p) {
-        const RunSummary& s = p.summary;
-        json.begin_object();
-        json.field("interval_s", static_cast<double>(p.interval_steps) * step_s);
-        json.field("interval_steps", p.interval_steps);
-        json.field("goodput", s.goodput.mean);
-        json.field("goodput_ci95", s.goodput.ci95);
-        json.field("wall_time_s", s.wall_time_s.mean);
-        json.field("wall_time_ci95_s", s.wall_time_s.ci95);
-        json.field("rework_s", s.rework_s);
-        json.field("checkpoint_s", s.checkpoint_s);
-        json.field("validation_s", s.validation_s);
-        json.field("restart_s", s.restart_s);
-        json.field("failures", s.failures);
-        json.field("unfinished_runs", s.unfinished_runs);
-        json.end_object();
-    };
-    for (const RateStudy& study : studies) {
-        const SweepPoint& best = study.grid[study.best];
-        json.begin_object();
-        json.field("mtbf_s", study.mtbf_s);
-        json.field("best_interval_s", static_cast<double>(best.interval_steps) * step_s);
-        json.field("best_goodput", best.summary.goodput.mean);
-        json.field("best_goodput_ci95", best.summary.goodput.ci95);
-        json.field("band_low_s", study.band_low_s);
-        json.field("band_high_s", study.band_high_s);
-        json.field("young_interval_s", study.young_interval_s);
-        json.field("young_simulated_interval_s",
-                   static_cast<double>(study.young.interval_steps) * step_s);
-        json.field("young_goodput", study.young.summary.goodput.mean);
-        json.field("young_goodput_ci95", study.young.summary.goodput.ci95);
-        json.field("young_disagrees", study.young_disagrees);
-        json.field("daly_interval_s", study.daly_interval_s);
-        json.field("daly_simulated_interval_s",
-                   static_cast<double>(study.daly.interval_steps) * step_s);
-        json.field("daly_goodput", study.daly.summary.goodput.mean);
-        json.field("daly_goodput_ci95", study.daly.summary.goodput.ci95);
-        json.field("daly_disagrees", study.daly_disagrees);
-        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
-        json.field("refined_interval_s", static_cast<double>(ref.point.interval_steps) * step_s);
-        json.field("refined_goodput", ref.point.summary.goodput.mean);
-        json.field("refined_goodput_ci95", ref.point.summary.goodput.ci95);
-        json.field("refined_band_low_s", ref.band_low_s);
-        json.field("refined_band_high_s", ref.band_high_s);
-        json.field("refined_evaluations", ref.evaluations);
-        json.key("caveats").begin_array();
-        for (const std::string& caveat : study.caveats) {
-            json.value(caveat);
-        }
-        json.end_array();
-        json.key("points").begin_array();
-        for (const SweepPoint& p : study.grid) {
-            point_json(p);
-        }
-        json.end_array();
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
-
-std::string table_report(const CheckpointSweepSpec& spec,
-                         const std::vector<RateStudy>& studies,
-                         const std::vector<RefinedOptimum>& refined) {
+std::string table_report(const study::CheckpointStudyResult& result) {
+    const CheckpointSweepSpec& spec = result.spec;
+    const std::vector<RateStudy>& studies = result.rates;
     const double step_s = to_seconds(spec.base.step_time);
     std::ostringstream out;
     char line[512];
@@ -418,7 +258,8 @@ std::string table_report(const CheckpointSweepSpec& spec,
         };
         formula("young:", study.young_interval_s, study.young, study.young_disagrees);
         formula("daly:", study.daly_interval_s, study.daly, study.daly_disagrees);
-        const RefinedOptimum& ref = refined[static_cast<std::size_t>(&study - studies.data())];
+        const study::RefinedOptimum& ref =
+            result.refined[static_cast<std::size_t>(&study - studies.data())];
         if (ref.is_refined) {
             std::snprintf(
                 line, sizeof line,
@@ -444,7 +285,8 @@ std::string table_report(const CheckpointSweepSpec& spec,
 
 }  // namespace
 
-int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
+std::optional<study::CheckpointStudyResult> run_checkpoint_flags(
+    const std::vector<std::string>& args, CommandIo& io, bool& is_json) {
     CommonOptions common;
     Options o;
     po::options_description description("stepsim checkpoint options");
@@ -493,8 +335,9 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
         ("plot", po::value(&o.plot), "write an SVG plot of goodput against interval");
     add_common_options(description, common);
     if (!parse_command_line(args, description, {}, common, io, kUsage)) {
-        return 0;
+        return std::nullopt;
     }
+    is_json = common.json;
 
     // ---- the run ----
     // --set FIELD=VALUE: "topology." and "failures." prefixes pick those specs; the rest go to
@@ -519,22 +362,20 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (!o.topology.empty()) {
         cluster.emplace(load_topology_file(o.topology, topology_overrides));
     }
-    // With a workload: the step time is simulated on the cluster (unless --step-time is
-    // given) and the checkpoint holds the full model state: bf16 weights (2 bytes/parameter)
-    // plus fp32 master weights and two Adam moments (12 bytes/parameter).
+    // With a workload: the step time simulated on the cluster (unless --step-time is given)
+    // and the checkpoint size of its full model state.
     std::optional<std::int64_t> workload_checkpoint_bytes;
     if (!o.workload.empty()) {
         if (!cluster) {
             throw UsageError("--workload needs --topology (the cluster the step runs on)");
         }
-        const TrainingJob job = load_workload_file(o.workload, workload_overrides);
-        validate_job_against_cluster(job, static_cast<int>(cluster->gpu_count()), false, o.workload,
-                                     o.topology);
+        const study::WorkloadCheckpointFacts facts =
+            study::workload_checkpoint_facts(load_workload_file(o.workload, workload_overrides),
+                                             *cluster, o.step_time.empty(), o.workload, o.topology);
         if (o.step_time.empty()) {
-            const StepResult step = simulate_step(job, *cluster);
-            o.step_time = format_number(step.step_time_s) + "s";
+            o.step_time = format_number(facts.step_time_s) + "s";
         }
-        workload_checkpoint_bytes = parameter_count(job.model) * std::int64_t{14};
+        workload_checkpoint_bytes = facts.checkpoint_bytes;
     }
     if (o.step_time.empty()) {
         throw UsageError("give --step-time or --workload (usage: " + std::string(kUsage) + ")");
@@ -670,30 +511,16 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
 
     // ---- the sweep ----
     if (o.intervals.empty()) {
-        // No grid given: 17 log-spaced intervals from a quarter of the shortest Young/Daly
-        // interval to four times the longest (over the failure rates), at least one step.
-        const double delta_s = to_seconds(run.checkpoint.save_cost);
-        double low = 0;
-        double high = 0;
-        for (const FailureModel& rate : spec.failure_rates) {
-            const double young = analytic::young_interval_s(delta_s, rate.cluster_mtbf_s());
-            low = low > 0 ? std::min(low, young) : young;
-            high = std::max(high, young);
-        }
-        low = std::max(low / 4, to_seconds(run.step_time));
-        high = std::max(high * 4, low);
-        std::string grid;
-        constexpr int kPoints = 17;
-        for (int i = 0; i < kPoints; ++i) {
-            const double s = low * std::pow(high / low, static_cast<double>(i) / (kPoints - 1));
+        const study::DefaultIntervalGrid grid =
+            study::default_interval_grid(run, spec.failure_rates);
+        for (std::size_t i = 0; i < grid.intervals_s.size(); ++i) {
             char item[40];
-            std::snprintf(item, sizeof item, "%s%.9gs", i ? "," : "", s);
-            grid += item;
+            std::snprintf(item, sizeof item, "%s%.9gs", i ? "," : "", grid.intervals_s[i]);
+            o.intervals += item;
         }
-        o.intervals = grid;
-        io.err() << "stepsim checkpoint: no --intervals: " << kPoints << " intervals from "
-                 << format_duration(low) << " to " << format_duration(high)
-                 << " (log grid around Young's interval)\n";
+        io.err() << "stepsim checkpoint: no --intervals: " << grid.intervals_s.size()
+                 << " intervals from " << format_duration(grid.low_s) << " to "
+                 << format_duration(grid.high_s) << " (log grid around Young's interval)\n";
     }
     spec.interval_steps = parse_intervals(o.intervals, run.step_time);
     run.checkpoint.interval_steps = spec.interval_steps.front();
@@ -713,62 +540,37 @@ int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
     if (o.threads < 0) {
         throw UsageError("--threads must be >= 1");
     }
-    spec.threads = o.threads > 0
-                       ? o.threads
-                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    try {
-        spec.validate();
-    } catch (const UserError& e) {
-        throw UsageError(e.what());
-    }
-
-    std::vector<SweepPoint> points = sweep_points(spec);
-    // The work up front: every run of a point walks steps / interval compute segments (plus
-    // its checkpoints, failures and restarts), so a count typed with a few digits too many is
-    // refused here rather than after hours.
-    double segments = 0;
-    for (const SweepPoint& p : points) {
-        segments += static_cast<double>(spec.seeds) *
-                    std::ceil(static_cast<double>(run.steps) /
-                              static_cast<double>(std::max<std::int64_t>(1, p.interval_steps)));
-    }
-    if (segments > o.max_segments) {
-        char text[256];
-        std::snprintf(text, sizeof text,
-                      "the sweep would simulate %.3g compute segments (%lld seeds x %lld steps / "
-                      "interval, over %zu points), more than the limit of %.3g (--max-segments; "
-                      "raise it with --max-segments N)",
-                      segments, static_cast<long long>(spec.seeds),
-                      static_cast<long long>(run.steps), points.size(), o.max_segments);
-        throw UsageError(text);
-    }
+    spec.threads = o.threads > 0 ? o.threads : hardware_threads();
+    study::CheckpointStudyOptions options;
+    options.max_segments = o.max_segments;
+    options.limit_hint = " (--max-segments; raise it with --max-segments N)";
     std::optional<CheckpointCsv> csv;
-    std::vector<std::optional<RunSummary>> done;
     if (!o.csv.empty()) {
-        std::vector<double> rate_mtbf_s;
-        for (const FailureModel& rate : spec.failure_rates) {
-            rate_mtbf_s.push_back(rate.cluster_mtbf_s());
-        }
-        csv.emplace(o.csv, sweep_id(spec), points, run.step_time, rate_mtbf_s);
-        done = csv->done();
-    }
-    points = run_checkpoint_sweep(spec, done, [&](std::size_t index, const SweepPoint& point) {
-        if (csv) {
+        options.resume = [&](const std::vector<SweepPoint>& points) {
+            return csv.emplace(o.csv, spec, points).done();
+        };
+        options.on_point = [&](std::size_t index, const SweepPoint& point) {
             csv->append(index, point);
-        }
-    });
-    const std::vector<RateStudy> studies = study_rates(spec, points);
-    std::vector<RefinedOptimum> refined;
-    std::vector<SweepPoint> optima;
-    for (const RateStudy& study : studies) {
-        refined.push_back(refine_optimum(spec, study));
-        optima.push_back(refined.back().point);
+        };
     }
+    study::CheckpointStudyResult result = study::run_checkpoint_study(spec, options);
     if (!o.plot.empty()) {
-        write_file_atomically(o.plot, goodput_plot_svg(studies, run.step_time, optima));
+        std::vector<SweepPoint> optima;
+        for (const study::RefinedOptimum& refined : result.refined) {
+            optima.push_back(refined.point);
+        }
+        write_file_atomically(o.plot, goodput_plot_svg(result.rates, run.step_time, optima));
     }
-    io.emit(common.json ? json_report(spec, studies, refined)
-                        : table_report(spec, studies, refined));
+    return result;
+}
+
+int checkpoint_command(const std::vector<std::string>& args, CommandIo& io) {
+    bool is_json = false;
+    const std::optional<study::CheckpointStudyResult> result =
+        run_checkpoint_flags(args, io, is_json);
+    if (result) {
+        io.emit(is_json ? to_json(*result) : table_report(*result));
+    }
     return 0;
 }
 

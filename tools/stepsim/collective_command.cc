@@ -3,10 +3,12 @@
 // `stepsim collective --topology FILE --op allreduce --algo ring --bytes 1GiB`: times one
 // collective (or a sweep of sizes, factor 2 apart) on a topology and prints, as nccl-tests
 // does, one row per size: size, time, algbw, busbw, the closed-form time beside the simulated
-// one, and the algorithm used (the one `auto` picked).
+// one, and the algorithm used (the one `auto` picked). The timing is the collective study
+// (sim/study/collective.cc); --json is its serializer (sim/report/collective_json.cc).
 #include "stepsim/collective.h"
 #include "stepsim/network.h"
-#include "stepsim/report.h"
+#include "stepsim/results_json.h"
+#include "stepsim/study/collective.h"
 #include "stepsim/topology.h"
 #include "stepsim/units.h"
 
@@ -14,7 +16,6 @@
 
 #include <cstdio>
 #include <sstream>
-#include <stdexcept>
 
 namespace po = boost::program_options;
 
@@ -86,15 +87,6 @@ std::vector<std::int64_t> sweep_sizes(const std::string& text) {
     return sizes;
 }
 
-struct Row {
-    std::int64_t bytes = 0;
-    double time_s = 0;
-    double algbw_Bps = 0;
-    double busbw_Bps = 0;
-    double analytic_time_s = 0;
-    std::string algorithm;
-};
-
 }  // namespace
 
 int collective_command(const std::vector<std::string>& args, CommandIo& io) {
@@ -144,7 +136,6 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
     }
     // One spelling everywhere (fair_share, alpha_beta); the old fairshare/alphabeta still work.
     const NetworkKind network_kind = parse_network_flag(network_name);
-    network_name = network_kind == NetworkKind::kAlphaBeta ? "alpha_beta" : "fair_share";
     if (channels < 1) {
         throw UsageError("--channels must be >= 1, got " + std::to_string(channels));
     }
@@ -155,107 +146,49 @@ int collective_command(const std::vector<std::string>& args, CommandIo& io) {
         }
         throw UsageError("unknown --algo \"" + algorithm + "\" (expected " + known + "or auto)");
     }
-    CollectiveOptions options;
-    options.channels = channels;
-    options.gamma_s_per_byte = gamma;
+    study::CollectiveStudyOptions study_options;
+    study_options.network = network_kind;
+    study_options.collective.channels = channels;
+    study_options.collective.gamma_s_per_byte = gamma;
     if (!chunk_text.empty()) {
-        options.chunk_bytes = parse_size_bytes(chunk_text);
-        if (options.chunk_bytes <= 0) {
+        study_options.collective.chunk_bytes = parse_size_bytes(chunk_text);
+        if (study_options.collective.chunk_bytes <= 0) {
             throw UsageError("--chunk must be positive, got \"" + chunk_text + "\"");
         }
     }
-    std::vector<std::int64_t> sizes;
     if (!sweep_text.empty()) {
-        sizes = sweep_sizes(sweep_text);
+        study_options.sizes_bytes = sweep_sizes(sweep_text);
     } else {
         const std::int64_t bytes = parse_size_bytes(bytes_text);
         if (bytes <= 0) {
             throw UsageError("--bytes must be positive, got \"" + bytes_text + "\"");
         }
-        sizes.push_back(bytes);
+        study_options.sizes_bytes.push_back(bytes);
     }
 
     const Topology topology = load_topology_file(topology_file, common.overrides());
-    CollectiveRequest request;
-    request.op = *op;
-    request.ranks = parse_ranks(ranks_text, topology.gpu_count());
-    request.root_index = root;
-    request.algorithm = algorithm;
-    request.size_bytes = sizes.front();
-    Router router(topology);
-    try {
-        validate_collective_request(request, topology);
-        if (algorithm != "auto") {
-            const std::string why =
-                find_collective_algorithm(algorithm)->unsupported_reason(request, topology);
-            if (!why.empty()) {
-                throw UserError(why);
-            }
-        }
-    } catch (const UserError& e) {
-        throw UsageError(e.what());
-    }
-
-    std::vector<Row> rows;
-    for (const std::int64_t size : sizes) {
-        request.size_bytes = size;
-        Simulator sim(0);
-        auto network = make_network_model(network_kind, sim, topology, router);
-        CollectiveExecutor executor(sim, topology, *network, options);
-        Row row;
-        row.bytes = size;
-        bool is_done = false;
-        row.algorithm = executor.start(request, [&] {
-            is_done = true;
-            row.time_s = to_seconds(sim.now());
-        });
-        sim.run();
-        if (!is_done) {
-            throw std::logic_error("collective did not finish");
-        }
-        const GroupCosts costs = group_costs(request, topology, router, options);
-        row.analytic_time_s =
-            find_collective_algorithm(row.algorithm)->predict_time_s(request, costs, options);
-        row.algbw_Bps = row.time_s > 0 ? static_cast<double>(size) / row.time_s : 0.0;
-        row.busbw_Bps = row.algbw_Bps * bus_bandwidth_factor(request.op, request.ranks.size());
-        rows.push_back(row);
-    }
-
+    study_options.request.op = *op;
+    study_options.request.ranks = parse_ranks(ranks_text, topology.gpu_count());
+    study_options.request.root_index = root;
+    study_options.request.algorithm = algorithm;
+    study_options.topology_file = topology_file;
+    const study::CollectiveStudyResult result =
+        study::run_collective_study(topology, study_options);
     if (common.json) {
-        JsonWriter json;
-        json.begin_object();
-        json.field("topology", topology_file);
-        json.field("op", to_string(request.op));
-        json.field("ranks", static_cast<std::uint64_t>(request.ranks.size()));
-        json.field("network", network_name);
-        json.field("channels", channels);
-        json.key("rows").begin_array();
-        for (const Row& row : rows) {
-            json.begin_object();
-            json.field("bytes", row.bytes);
-            json.field("time_s", row.time_s);
-            json.field("algbw_Bps", row.algbw_Bps);
-            json.field("busbw_Bps", row.busbw_Bps);
-            json.field("analytic_time_s", row.analytic_time_s);
-            json.field("algorithm", row.algorithm);
-            json.end_object();
-        }
-        json.end_array();
-        json.end_object();
-        io.emit(json.str() + "\n");
+        io.emit(to_json(result));
         return 0;
     }
     std::ostringstream out;
     char line[200];
-    out << "# stepsim collective: " << to_string(request.op) << " on " << request.ranks.size()
-        << " ranks of " << topology_file << ", algorithm " << algorithm << ", network "
-        << network_name << ", channels " << channels << '\n';
+    out << "# stepsim collective: " << to_string(result.op) << " on " << result.ranks
+        << " ranks of " << result.topology_file << ", algorithm " << result.algorithm
+        << ", network " << to_string(result.network) << ", channels " << result.channels << '\n';
     std::snprintf(line, sizeof line, "# %14s %14s %12s %12s %14s  %s\n", "size(B)", "time(us)",
                   "algbw(GB/s)", "busbw(GB/s)", "analytic(us)", "algorithm");
     out << line;
-    for (const Row& row : rows) {
+    for (const study::CollectiveRow& row : result.rows) {
         std::snprintf(line, sizeof line, "  %14lld %14.3f %12.2f %12.2f %14.3f  %s\n",
-                      static_cast<long long>(row.bytes), row.time_s * 1e6, row.algbw_Bps / 1e9,
+                      static_cast<long long>(row.size_bytes), row.time_s * 1e6, row.algbw_Bps / 1e9,
                       row.busbw_Bps / 1e9, row.analytic_time_s * 1e6, row.algorithm.c_str());
         out << line;
     }

@@ -3,11 +3,9 @@
 #include "command.h"
 
 #include "stepsim/report.h"
-#include "stepsim/topology.h"
 #include "stepsim/training_step.h"
 
 #include <iostream>
-#include <map>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -138,64 +136,6 @@ std::vector<SpecOverride> take_topology_overrides(std::vector<SpecOverride>& ove
     }
     overrides = std::move(rest);
     return taken;
-}
-
-void write_trace_slice(JsonWriter& json,
-                       const TimelineSlice& slice,
-                       std::int64_t pid,
-                       std::int64_t tid) {
-    json.begin_object();
-    json.field("name", slice.name);
-    json.field("cat", slice.category);
-    json.field("ph", "X");
-    json.field("pid", pid);
-    json.field("tid", tid);
-    json.field("ts", slice.start_s * 1e6);
-    json.field("dur", (slice.end_s - slice.start_s) * 1e6);
-    json.end_object();
-}
-
-std::string timeline_trace_json(const Topology& topology,
-                                const std::vector<TimelineSlice>& timeline) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    const std::map<std::string, int> stream_index = {{"compute", 0}, {"dp", 1},    {"zero", 2},
-                                                     {"pp", 3},      {"other", 4}, {"cp", 5}};
-    std::map<std::int64_t, std::string> processes;
-    std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads;
-    for (const TimelineSlice& slice : timeline) {
-        const NodeId gpu = topology.gpu(slice.rank);
-        const std::int64_t pid = topology.node(gpu).host;
-        const int stream = stream_index.count(slice.stream) ? stream_index.at(slice.stream) : 4;
-        const std::int64_t tid = static_cast<std::int64_t>(slice.rank.value) * 8 + stream;
-        processes.emplace(pid, "node " + std::to_string(pid));
-        threads.emplace(std::make_pair(pid, tid), "gpu " + std::to_string(slice.rank.value) +
-                                                      " (stage " + std::to_string(slice.stage) +
-                                                      ") " + slice.stream);
-        write_trace_slice(json, slice, pid, tid);
-    }
-    for (const auto& [pid, name] : processes) {
-        json.begin_object();
-        json.field("name", "process_name");
-        json.field("ph", "M");
-        json.field("pid", pid);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    for (const auto& [key, name] : threads) {
-        json.begin_object();
-        json.field("name", "thread_name");
-        json.field("ph", "M");
-        json.field("pid", key.first);
-        json.field("tid", key.second);
-        json.key("args").begin_object().field("name", name).end_object();
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
 }
 
 }  // namespace stepsim::cli

@@ -19,10 +19,9 @@
 #include <vector>
 
 namespace stepsim {
-class JsonWriter;
-class Topology;
-struct StepBreakdown;
-struct TimelineSlice;
+namespace study {
+struct CheckpointStudyResult;
+}  // namespace study
 enum class StepFidelity : std::uint8_t;
 enum class NetworkKind : std::uint8_t;
 }  // namespace stepsim
@@ -96,18 +95,6 @@ std::vector<SpecOverride> take_prefixed_overrides(std::vector<SpecOverride>& ove
 /// neither, stays with the workload (whose loader reports an unknown one).
 std::vector<SpecOverride> take_topology_overrides(std::vector<SpecOverride>& overrides);
 
-/// Writes one timeline slice as a Chrome trace-event complete ("X") event on track (pid, tid),
-/// times in microseconds.
-void write_trace_slice(JsonWriter& json,
-                       const TimelineSlice& slice,
-                       std::int64_t pid,
-                       std::int64_t tid);
-
-/// A step's timeline as Chrome trace-event JSON (Perfetto): a process per server, a track per
-/// GPU stream named "gpu R (stage S) <stream>" (the names `whatif --replay` reads back).
-std::string timeline_trace_json(const Topology& topology,
-                                const std::vector<TimelineSlice>& timeline);
-
 using CommandFunction = int (*)(const std::vector<std::string>& args, CommandIo& io);
 
 struct Command {
@@ -125,6 +112,12 @@ int step_command(const std::vector<std::string>& args, CommandIo& io);
 int sweep_command(const std::vector<std::string>& args, CommandIo& io);
 int search_command(const std::vector<std::string>& args, CommandIo& io);
 int whatif_command(const std::vector<std::string>& args, CommandIo& io);
+/// `stepsim checkpoint ARGS`'s work without the printing: the flags turned into the study's
+/// inputs, the study run (the --csv journal and the --plot file written); std::nullopt after
+/// --help. `is_json`: whether --json was given. Used by checkpoint_command() and the Python
+/// module's checkpoint().
+std::optional<study::CheckpointStudyResult> run_checkpoint_flags(
+    const std::vector<std::string>& args, CommandIo& io, bool& is_json);
 /// `whatif --replay TRACE ...` (replay_command.cc); whatif_command() hands over to it.
 int replay_trace_command(const std::vector<std::string>& args, CommandIo& io);
 int validate_command(const std::vector<std::string>& args, CommandIo& io);

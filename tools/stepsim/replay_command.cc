@@ -2,8 +2,11 @@
 // File: replay_command.cc
 // `stepsim whatif --replay TRACE [--meta META.yaml] [--json] [--plot heatmap.svg]
 // [--trace ideal.json] [--compute-ideal mean|median] [--no-attribution] [--max-events N]`:
-// the straggler what-if of a recorded timeline (docs/models/stragglers.md, "Trace replay").
+// the straggler what-if of a recorded timeline (docs/models/stragglers.md, "Trace replay"):
+// replay_trace(), then a table or sim/report/replay_json.cc, the heatmap SVG and the ideal
+// step's Chrome trace (sim/report/chrome_trace_json.cc).
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 #include "stepsim/trace.h"
 
 #include "command.h"
@@ -23,76 +26,6 @@ namespace stepsim::cli {
 namespace {
 
 constexpr std::size_t kTableRows = 5;
-
-void write_attribution(JsonWriter& json, const std::vector<ReplayAttribution>& list) {
-    json.begin_array();
-    for (const ReplayAttribution& a : list) {
-        json.begin_object();
-        json.field("group", a.group);
-        json.field("step_time_s", a.step_time_s);
-        json.field("slowdown", a.slowdown);
-        json.field("explained_fraction", a.explained_fraction);
-        json.end_object();
-    }
-    json.end_array();
-}
-
-std::string result_json(const std::string& trace_file,
-                        const ReplayResult& r,
-                        std::int64_t clamped_durations) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("trace", trace_file);
-    json.field("format", r.format);
-    json.field("workers", static_cast<std::int64_t>(r.workers));
-    json.field("stages", static_cast<std::int64_t>(r.stages));
-    json.field("ops", r.ops);
-    json.field("steps", static_cast<std::int64_t>(r.steps.size()));
-    json.field("slowdown", r.slowdown);
-    json.field("recorded_step_time_s", r.recorded_step_time_s);
-    json.field("replayed_step_time_s", r.replayed_step_time_s);
-    json.field("ideal_step_time_s", r.ideal_step_time_s);
-    json.field("replay_error", r.replay_error);
-    json.field("max_replay_error", r.max_replay_error);
-    json.field("stage_ideal_step_time_s", r.stage_ideal_step_time_s);
-    json.field("m_s", r.m_s);
-    json.field("m_w", r.m_w);
-    json.field("m_w_worker", r.m_w_worker);
-    json.field("clamped_durations", clamped_durations);
-    json.key("attribution").begin_object();
-    json.key("by_op_type");
-    write_attribution(json, r.by_op_type);
-    json.key("by_stage");
-    write_attribution(json, r.by_stage);
-    json.key("by_worker");
-    write_attribution(json, r.by_worker);
-    json.end_object();
-    json.key("compute_variation").begin_array();
-    for (const ComputeVariation& v : r.compute_variation) {
-        json.begin_object();
-        json.field("op_type", v.op_type);
-        json.field("stage", static_cast<std::int64_t>(v.stage));
-        json.field("ops", v.ops);
-        json.field("mean_s", v.mean_s);
-        json.field("cv", v.cv);
-        json.field("between_worker_fraction", v.between_worker_fraction);
-        json.end_object();
-    }
-    json.end_array();
-    json.key("per_step").begin_array();
-    for (const ReplayStep& s : r.steps) {
-        json.begin_object();
-        json.field("step", s.step);
-        json.field("recorded_step_time_s", s.recorded_step_time_s);
-        json.field("replayed_step_time_s", s.replayed_step_time_s);
-        json.field("ideal_step_time_s", s.ideal_step_time_s);
-        json.field("replay_error", s.replay_error);
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
-}
 
 std::string result_table(const std::string& trace_file,
                          const ReplayResult& r,
@@ -151,51 +84,6 @@ std::string result_table(const std::string& trace_file,
     section("by stage", r.by_stage, kTableRows * 2);
     section("by worker", r.by_worker, kTableRows);
     return out.str();
-}
-
-/// The idealised first step as Chrome trace-event JSON: a process per worker, a track per
-/// stream.
-std::string ideal_trace_json(const ReplayResult& r) {
-    JsonWriter json(0);
-    json.begin_object();
-    json.field("displayTimeUnit", "ns");
-    json.key("traceEvents").begin_array();
-    std::map<std::pair<int, int>, bool> tracks;
-    for (const ReplayResult::Slice& s : r.ideal_timeline) {
-        json.begin_object();
-        json.field("name", s.name);
-        json.field("cat", s.name);
-        json.field("ph", "X");
-        json.field("pid", static_cast<std::int64_t>(s.worker));
-        json.field("tid", static_cast<std::int64_t>(s.stream));
-        json.field("ts", s.start_s * 1e6);
-        json.field("dur", (s.end_s - s.start_s) * 1e6);
-        json.end_object();
-        tracks[{s.worker, s.stream}] = true;
-    }
-    for (std::size_t w = 0; w < r.worker_names.size(); ++w) {
-        json.begin_object();
-        json.field("name", "process_name");
-        json.field("ph", "M");
-        json.field("pid", static_cast<std::int64_t>(w));
-        json.key("args").begin_object().field("name", r.worker_names[w]).end_object();
-        json.end_object();
-    }
-    for (const auto& [track, is_used] : tracks) {
-        json.begin_object();
-        json.field("name", "thread_name");
-        json.field("ph", "M");
-        json.field("pid", static_cast<std::int64_t>(track.first));
-        json.field("tid", static_cast<std::int64_t>(track.second));
-        json.key("args")
-            .begin_object()
-            .field("name", r.stream_names[static_cast<std::size_t>(track.second)])
-            .end_object();
-        json.end_object();
-    }
-    json.end_array();
-    json.end_object();
-    return json.str() + "\n";
 }
 
 /// Per-worker heatmap: a row per worker, a column per step, each cell the worker's compute
@@ -390,9 +278,9 @@ int replay_trace_command(const std::vector<std::string>& args, CommandIo& io) {
         write_file_atomically(plot_file, heatmap_svg(trace_file, result));
     }
     if (!ideal_trace_file.empty()) {
-        write_file_atomically(ideal_trace_file, ideal_trace_json(result));
+        write_file_atomically(ideal_trace_file, to_chrome_trace_json(result));
     }
-    io.emit(common.json ? result_json(trace_file, result, trace.clamped_durations)
+    io.emit(common.json ? to_json(result, trace_file, trace.clamped_durations)
                         : result_table(trace_file, result, trace.clamped_durations));
     return 0;
 }

@@ -193,7 +193,7 @@ int step_command(const std::vector<std::string>& args, CommandIo& io) {
     const study::StepStudyResult study_result = study::run_step(job, topology, study_options);
     const StepResult& result = study_result.step;
     if (!trace_file.empty()) {
-        write_file_atomically(trace_file, timeline_trace_json(topology, result.timeline));
+        write_file_atomically(trace_file, to_chrome_trace_json(topology, result.timeline));
     }
     if (!plot_file.empty()) {
         write_file_atomically(

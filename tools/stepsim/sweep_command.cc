@@ -3,9 +3,11 @@
 // `stepsim sweep SPEC --out DIR [--jobs N] [--quiet] [--json] [--set FIELD=VALUE]...`: run the
 // sweep spec's command at every point on N threads, or across MPI ranks when launched by
 // mpirun/srun (rank 0 gathers the rows and writes them), resuming an interrupted run in DIR.
-// The files are byte-identical for every thread and rank count.
+// The files are byte-identical for every thread and rank count. The closing summary is a
+// SweepSummary (--json: sim/report/sweep_json.cc).
 #include "stepsim/error.h"
-#include "stepsim/report.h"
+#include "stepsim/parallel.h"
+#include "stepsim/results_json.h"
 #include "stepsim/sweep.h"
 
 #include "command.h"
@@ -13,7 +15,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -191,50 +195,43 @@ private:
     int size_ = 1;
 };
 
-std::string summary_json(const std::string& spec_file,
-                         const SweepSpec& spec,
-                         const SweepWriter& writer,
-                         int ranks,
-                         int jobs) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("spec", spec_file);
-    json.field("command", spec.command);
-    json.field("points", spec.point_count);
-    for (RowStatus s :
-         {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
-        const auto it = writer.counts().find(s);
-        json.field(to_string(s), it == writer.counts().end() ? std::int64_t{0} : it->second);
-    }
-    json.field("resumed", writer.resumed());
-    json.field("ranks", ranks);
-    json.field("jobs", jobs);
-    json.field("csv", writer.csv_path().string());
-    json.field("jsonl", writer.jsonl_path().string());
-    json.end_object();
-    return json.str() + "\n";
-}
-
-std::string summary_table(const std::string& spec_file,
-                          const SweepSpec& spec,
-                          const SweepWriter& writer,
-                          int ranks,
-                          int jobs) {
-    std::ostringstream out;
+/// The run's summary from the writer's counts.
+SweepSummary summarize_run(const std::string& spec_file,
+                           const SweepSpec& spec,
+                           const SweepWriter& writer,
+                           int ranks,
+                           int jobs) {
     const auto count = [&](RowStatus s) {
         const auto it = writer.counts().find(s);
         return it == writer.counts().end() ? std::int64_t{0} : it->second;
     };
-    out << "sweep: " << spec_file << " (command " << spec.command << "), " << spec.point_count
-        << " points: " << count(RowStatus::kOk) << " ok, " << count(RowStatus::kSkipped)
-        << " skipped, " << count(RowStatus::kInvalid) << " invalid, " << count(RowStatus::kFailed)
-        << " failed\n";
-    if (writer.resumed() > 0) {
-        out << "resumed after " << writer.resumed() << " points already done\n";
+    SweepSummary summary;
+    summary.spec_file = spec_file;
+    summary.command = spec.command;
+    summary.points = spec.point_count;
+    summary.ok = count(RowStatus::kOk);
+    summary.skipped = count(RowStatus::kSkipped);
+    summary.invalid = count(RowStatus::kInvalid);
+    summary.failed = count(RowStatus::kFailed);
+    summary.resumed = writer.resumed();
+    summary.ranks = ranks;
+    summary.jobs = jobs;
+    summary.csv_path = writer.csv_path().string();
+    summary.jsonl_path = writer.jsonl_path().string();
+    return summary;
+}
+
+std::string summary_table(const SweepSummary& s) {
+    std::ostringstream out;
+    out << "sweep: " << s.spec_file << " (command " << s.command << "), " << s.points
+        << " points: " << s.ok << " ok, " << s.skipped << " skipped, " << s.invalid << " invalid, "
+        << s.failed << " failed\n";
+    if (s.resumed > 0) {
+        out << "resumed after " << s.resumed << " points already done\n";
     }
-    out << "ran on " << ranks << (ranks == 1 ? " rank" : " ranks") << " x " << jobs
-        << (jobs == 1 ? " thread" : " threads") << "\nwrote " << writer.csv_path().string()
-        << " and " << writer.jsonl_path().string() << '\n';
+    out << "ran on " << s.ranks << (s.ranks == 1 ? " rank" : " ranks") << " x " << s.jobs
+        << (s.jobs == 1 ? " thread" : " threads") << "\nwrote " << s.csv_path << " and "
+        << s.jsonl_path << '\n';
     return out.str();
 }
 
@@ -269,7 +266,7 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
     const int ranks = mpi.is_active() ? mpi.size() : 1;
     const int rank = mpi.is_active() ? mpi.rank() : 0;
     if (jobs == 0) {
-        jobs = ranks > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        jobs = ranks > 1 ? 1 : hardware_threads();
     }
 
     // Rank 0 opens the results (and resumes); every rank learns where to start.
@@ -289,14 +286,18 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
         throw UsageError("rank 0 could not open --out " + out_dir);
     }
     const std::vector<std::int64_t> mine = assign_points(spec, first, rank, ranks);
+    // The workers compute rows; this thread (the one that may call MPI) writes them in order
+    // on rank 0, or sends them to rank 0 from the other ranks.
     RowQueue queue;
-    std::vector<std::thread> workers = start_workers(spec, mine, jobs, queue);
-    try {
+    const auto compute = [&](std::size_t i, std::size_t) {
+        queue.push(compute_row(spec, mine[i]));
+    };
+    const auto drive = [&](const std::function<bool()>& has_failed) {
         if (rank == 0) {
             const bool is_terminal = &io.err() == &std::cerr && isatty(STDERR_FILENO) == 1;
             Progress progress(io.err(), is_terminal, quiet, spec.point_count, first);
             progress.update(first);
-            while (!writer->is_done()) {
+            while (!writer->is_done() && !has_failed()) {
                 for (std::vector<SweepRow> rows = mpi.try_receive(); !rows.empty();
                      rows = mpi.try_receive()) {
                     for (SweepRow& row : rows) {
@@ -313,38 +314,30 @@ int sweep_command(const std::vector<std::string>& args, CommandIo& io) {
                 progress.update(writer->written());
             }
             progress.finish();
-        } else {
-            // Rows go to rank 0 in batches of up to 50 ms of work: one message each.
-            std::size_t sent = 0;
-            while (sent < mine.size()) {
-                std::vector<SweepRow> batch;
-                const auto flush_at =
-                    std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-                while (sent + batch.size() < mine.size() &&
-                       std::chrono::steady_clock::now() < flush_at) {
-                    if (std::optional<SweepRow> row = queue.pop(std::chrono::milliseconds(10))) {
-                        batch.push_back(std::move(*row));
-                    }
-                }
-                if (!batch.empty()) {
-                    mpi.send(batch);
-                    sent += batch.size();
+            return;
+        }
+        // Rows go to rank 0 in batches of up to 50 ms of work: one message each.
+        std::size_t sent = 0;
+        while (sent < mine.size() && !has_failed()) {
+            std::vector<SweepRow> batch;
+            const auto flush_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+            while (sent + batch.size() < mine.size() &&
+                   std::chrono::steady_clock::now() < flush_at) {
+                if (std::optional<SweepRow> row = queue.pop(std::chrono::milliseconds(10))) {
+                    batch.push_back(std::move(*row));
                 }
             }
+            if (!batch.empty()) {
+                mpi.send(batch);
+                sent += batch.size();
+            }
         }
-    } catch (...) {
-        for (std::thread& t : workers) {
-            t.join();
-        }
-        throw;
-    }
-    for (std::thread& t : workers) {
-        t.join();
-    }
+    };
+    parallel_for_driven(mine.size(), jobs, compute, drive);
     mpi.wait_for_all();
     if (rank == 0) {
-        io.emit(common.json ? summary_json(spec_file, spec, *writer, ranks, jobs)
-                            : summary_table(spec_file, spec, *writer, ranks, jobs));
+        const SweepSummary summary = summarize_run(spec_file, spec, *writer, ranks, jobs);
+        io.emit(common.json ? to_json(summary) : summary_table(summary));
     }
     return 0;
 }

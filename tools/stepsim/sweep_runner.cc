@@ -8,7 +8,6 @@
 #include "run_command.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <regex>
@@ -38,31 +37,6 @@ std::string trim_message(std::string text) {
         text.pop_back();
     }
     return text;
-}
-
-/// Splits `text` into complete CSV records (a newline outside quotes ends one); returns the
-/// byte offset after each.
-std::vector<std::size_t> csv_record_ends(std::string_view text) {
-    std::vector<std::size_t> ends;
-    bool is_quoted = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '"') {
-            is_quoted = !is_quoted;
-        } else if (text[i] == '\n' && !is_quoted) {
-            ends.push_back(i + 1);
-        }
-    }
-    return ends;
-}
-
-std::vector<std::size_t> line_ends(std::string_view text) {
-    std::vector<std::size_t> ends;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\n') {
-            ends.push_back(i + 1);
-        }
-    }
-    return ends;
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -238,7 +212,7 @@ std::vector<std::int64_t> assign_points(const SweepSpec& spec,
     return mine;
 }
 
-// ---- RowQueue, workers ----------------------------------------------------------------------
+// ---- RowQueue ------------------------------------------------------------------------------
 
 void RowQueue::push(SweepRow row) {
     {
@@ -256,26 +230,6 @@ std::optional<SweepRow> RowQueue::pop(std::chrono::milliseconds timeout) {
     SweepRow row = std::move(rows_.front());
     rows_.pop_front();
     return row;
-}
-
-std::vector<std::thread> start_workers(const SweepSpec& spec,
-                                       const std::vector<std::int64_t>& points,
-                                       int jobs,
-                                       RowQueue& queue) {
-    auto next = std::make_shared<std::atomic<std::size_t>>(0);
-    std::vector<std::thread> threads;
-    for (int j = 0; j < jobs; ++j) {
-        threads.emplace_back([&spec, &points, &queue, next] {
-            while (true) {
-                const std::size_t i = next->fetch_add(1);
-                if (i >= points.size()) {
-                    return;
-                }
-                queue.push(compute_row(spec, points[i]));
-            }
-        });
-    }
-    return threads;
 }
 
 // ---- Progress -------------------------------------------------------------------------------
@@ -346,9 +300,12 @@ void Progress::draw(std::int64_t done, bool /*is_final*/) {
 // ---- SweepWriter ----------------------------------------------------------------------------
 
 SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec)
-    : dir_(dir)
-    , total_(spec.point_count) {
-    std::filesystem::create_directories(dir_);
+    : dir_(dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+        throw IoError("cannot create --out " + dir_.string() + ": " + ec.message());
+    }
     char id_text[96];
     std::snprintf(id_text, sizeof id_text, "stepsim sweep %016llx %lld points\n",
                   static_cast<unsigned long long>(spec.identity()),
@@ -363,70 +320,29 @@ SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec
     } else {
         write_file_atomically(id_path, id_text);
     }
-    const std::string header = csv_header(spec);
-    const std::string csv = read_file(csv_path());
-    const std::string jsonl = read_file(jsonl_path());
-    const std::vector<std::size_t> csv_ends = csv_record_ends(csv);
-    const std::vector<std::size_t> json_ends = line_ends(jsonl);
-    std::int64_t done = 0;
-    if (!csv_ends.empty() && csv.substr(0, csv_ends[0]) == header) {
-        done = std::min<std::int64_t>(static_cast<std::int64_t>(csv_ends.size()) - 1,
-                                      static_cast<std::int64_t>(json_ends.size()));
-        done = std::min(done, total_);
-    }
-    // Keep the complete prefix of both files; drop a partial last record.
-    const std::size_t csv_keep = done > 0 ? csv_ends[static_cast<std::size_t>(done)] : 0;
-    const std::size_t json_keep = done > 0 ? json_ends[static_cast<std::size_t>(done) - 1] : 0;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(done); ++i) {
-        const std::size_t begin = i == 0 ? 0 : json_ends[i - 1];
-        const std::string_view line(jsonl.data() + begin, json_ends[i] - begin);
-        const std::string status = json_text(json_lookup(line, "status").value_or("\"failed\""));
-        for (RowStatus s :
-             {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
-            if (status == to_string(s)) {
-                ++counts_[s];
+    // The JSON line first: a kill between the two leaves the CSV shorter, and resuming keeps
+    // the rows both files have.
+    journal_.emplace(
+        std::vector<JournalFile>{{jsonl_path(), "", RecordSyntax::kLines},
+                                 {csv_path(), csv_header(spec), RecordSyntax::kCsv}},
+        spec.point_count, [&](std::int64_t, const std::vector<std::string_view>& records) {
+            const std::string status =
+                json_text(json_lookup(records.front(), "status").value_or("\"failed\""));
+            for (RowStatus s :
+                 {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
+                if (status == to_string(s)) {
+                    ++counts_[s];
+                }
             }
-        }
-    }
-    if (done == 0) {
-        write_file_atomically(csv_path(), header);
-        write_file_atomically(jsonl_path(), "");
-    } else {
-        std::filesystem::resize_file(csv_path(), csv_keep);
-        std::filesystem::resize_file(jsonl_path(), json_keep);
-    }
-    resumed_ = done;
-    next_ = done;
-    csv_.open(csv_path(), std::ios::binary | std::ios::app);
-    jsonl_.open(jsonl_path(), std::ios::binary | std::ios::app);
-    if (!csv_ || !jsonl_) {
-        throw std::runtime_error("cannot open the results in " + dir_.string());
-    }
+        });
 }
 
 void SweepWriter::add(SweepRow row) {
-    if (row.point < next_) {
+    if (row.point < journal_->written()) {
         return;  // already written (a resumed point)
     }
-    pending_.emplace(row.point, std::move(row));
-    bool wrote = false;
-    for (auto it = pending_.begin(); it != pending_.end() && it->first == next_;
-         it = pending_.erase(it)) {
-        // The JSON line first: a kill between the two leaves the CSV shorter, and resuming
-        // keeps the rows both files have.
-        jsonl_ << it->second.json;
-        csv_ << it->second.csv;
-        ++counts_[it->second.status];
-        ++next_;
-        wrote = true;
-    }
-    if (wrote) {
-        jsonl_.flush();
-        csv_.flush();
-        if (!jsonl_ || !csv_) {
-            throw std::runtime_error("cannot write the results in " + dir_.string());
-        }
-    }
+    ++counts_[row.status];
+    journal_->add(row.point, {std::move(row.json), std::move(row.csv)});
 }
 
 }  // namespace stepsim::cli

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: sweep_runner.h
 // The parts of `stepsim sweep` below the command line: one row per point (the command run
-// in-process), the worker threads, the cost-balanced split across MPI ranks, and the ordered,
-// resumable writer of DIR/results.csv and DIR/results.jsonl.
+// in-process), the queue that hands rows from the workers (parallel_for_driven) to the thread
+// that writes or sends them, the cost-balanced split across MPI ranks, and the ordered,
+// resumable writer of DIR/results.csv and DIR/results.jsonl (a RowJournal).
 #pragma once
 
+#include "stepsim/row_journal.h"
 #include "stepsim/sweep.h"
 
 #include <chrono>
@@ -12,14 +14,12 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace stepsim::cli {
@@ -67,13 +67,6 @@ private:
     std::deque<SweepRow> rows_;
 };
 
-/// Runs `points` on `jobs` threads (in order of the list, each thread taking the next one),
-/// pushing every row to `queue`. Returns at once; join the returned threads.
-std::vector<std::thread> start_workers(const SweepSpec& spec,
-                                       const std::vector<std::int64_t>& points,
-                                       int jobs,
-                                       RowQueue& queue);
-
 /// Progress on stderr: a bar redrawn in place on a terminal, else a line per percent.
 class Progress {
 public:
@@ -95,25 +88,25 @@ private:
     std::chrono::steady_clock::time_point last_draw_;
 };
 
-/// DIR/results.csv and DIR/results.jsonl, written in point order: rows that finish early wait
-/// in a buffer; the contiguous prefix is appended and flushed. Opening an existing DIR of the
-/// same sweep keeps its complete rows (a partial last record is dropped) and resumes after them.
+/// DIR/results.jsonl and DIR/results.csv, a RowJournal: written in point order (rows that
+/// finish early wait in memory); opening an existing DIR of the same sweep (DIR/sweep.id) keeps
+/// the rows complete in both files (a partial last record is dropped) and resumes after them.
 class SweepWriter {
 public:
     /// Opens or creates `dir`. Throws UsageError when `dir` holds another sweep's results.
     SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec);
 
     /// Rows already done when opened.
-    std::int64_t resumed() const { return resumed_; }
+    std::int64_t resumed() const { return journal_->resumed(); }
 
     /// Rows written so far (resumed ones included).
-    std::int64_t written() const { return next_; }
+    std::int64_t written() const { return journal_->written(); }
 
-    bool is_done() const { return next_ == total_; }
+    bool is_done() const { return journal_->is_done(); }
 
     void add(SweepRow row);
 
-    /// Rows by status, resumed ones included.
+    /// Rows by status, resumed ones included (and rows still waiting for an earlier one).
     const std::map<RowStatus, std::int64_t>& counts() const { return counts_; }
 
     std::filesystem::path csv_path() const { return dir_ / "results.csv"; }
@@ -122,13 +115,8 @@ public:
 
 private:
     std::filesystem::path dir_;
-    std::int64_t total_ = 0;
-    std::int64_t resumed_ = 0;
-    std::int64_t next_ = 0;
-    std::map<std::int64_t, SweepRow> pending_;
     std::map<RowStatus, std::int64_t> counts_;
-    std::ofstream csv_;
-    std::ofstream jsonl_;
+    std::optional<RowJournal> journal_;  ///< set by the constructor
 };
 
 }  // namespace stepsim::cli

@@ -2,8 +2,9 @@
 // File: topology_command.cc
 // `stepsim topology FILE [--json] [--set FIELD=VALUE]`: load, validate and summarize a
 // cluster: devices by kind, links by kind with total bandwidth, GPUs, nodes, diameter in
-// hops, and per-GPU injection bandwidth by tier.
-#include "stepsim/report.h"
+// hops, and per-GPU injection bandwidth by tier (summarize(); --json is
+// sim/report/topology_json.cc).
+#include "stepsim/results_json.h"
 #include "stepsim/topology.h"
 #include "stepsim/units.h"
 
@@ -17,35 +18,6 @@ namespace po = boost::program_options;
 namespace stepsim::cli {
 
 namespace {
-
-std::string summary_json(const std::string& file, const TopologySummary& s) {
-    JsonWriter json;
-    json.begin_object();
-    json.field("topology", file);
-    json.field("gpus", s.gpus);
-    json.field("nodes", s.nodes);
-    json.key("devices").begin_object();
-    for (const auto& [kind, count] : s.devices_by_kind) {
-        json.field(kind, count);
-    }
-    json.end_object();
-    json.key("links").begin_object();
-    for (const auto& [kind, links] : s.links_by_kind) {
-        json.key(kind).begin_object();
-        json.field("count", links.count);
-        json.field("total_bandwidth_Bps", links.total_bandwidth_Bps);
-        json.end_object();
-    }
-    json.end_object();
-    json.field("diameter_hops", s.diameter_hops);
-    json.key("injection_Bps_by_tier").begin_object();
-    for (const auto& [tier, bandwidth] : s.injection_Bps_by_tier) {
-        json.field(tier, bandwidth);
-    }
-    json.end_object();
-    json.end_object();
-    return json.str();
-}
 
 std::string summary_table(const std::string& file, const TopologySummary& s) {
     std::ostringstream out;
@@ -95,7 +67,7 @@ int topology_command(const std::vector<std::string>& args, CommandIo& io) {
     const Topology topology = load_topology_file(file, overrides);
     Router router(topology);
     const TopologySummary summary = summarize(topology, router);
-    io.emit(common.json ? summary_json(file, summary) : summary_table(file, summary));
+    io.emit(common.json ? to_json(summary, file) : summary_table(file, summary));
     return 0;
 }
 

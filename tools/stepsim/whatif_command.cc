@@ -430,7 +430,7 @@ int whatif_command(const std::vector<std::string>& args, CommandIo& io) {
         const PerturbedStepResult run = simulate_perturbed_step(
             job, topology, traced,
             make_perturbation(scenario, job, topology, run_seed(scenario.seed, 0)));
-        write_file_atomically(trace_file, timeline_trace_json(topology, run.step.timeline));
+        write_file_atomically(trace_file, to_chrome_trace_json(topology, run.step.timeline));
     }
     if (!plot_file.empty()) {
         write_file_atomically(plot_file,

@@ -15,6 +15,7 @@
 #include "step/step_executor.h"
 #include "step/step_inputs.h"
 #include "step/step_lowering.h"
+#include "unit/step/sized_communicator.h"
 #include "unit/workload/workload_test_models.h"
 
 #include <catch2/catch.hpp>
@@ -28,23 +29,8 @@ using namespace stepsim;
 
 namespace {
 
-Time ns(std::int64_t n) {
-    return Time(n * 1000);
-}
-
-class SizedCommunicator final : public TaskCommunicator {
-public:
-    explicit SizedCommunicator(Simulator& sim)
-        : sim_(sim) {}
-
-    void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override {
-        const CommRequest& comm = graph.request(graph.task(id).request);
-        sim_.schedule_in(ns(comm.request.size_bytes), std::move(on_done));
-    }
-
-private:
-    Simulator& sim_;
-};
+using test::ns;
+using test::SizedCommunicator;
 
 struct Run {
     LoweredStep lowered;

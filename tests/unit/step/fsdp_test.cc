@@ -14,6 +14,7 @@
 #include "step/step_executor.h"
 #include "step/step_inputs.h"
 #include "step/step_lowering.h"
+#include "unit/step/sized_communicator.h"
 #include "unit/workload/workload_test_models.h"
 
 #include <catch2/catch.hpp>
@@ -25,23 +26,8 @@ using namespace stepsim;
 
 namespace {
 
-Time ns(std::int64_t n) {
-    return Time(n * 1000);
-}
-
-class SizedCommunicator final : public TaskCommunicator {
-public:
-    explicit SizedCommunicator(Simulator& sim)
-        : sim_(sim) {}
-
-    void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override {
-        const CommRequest& comm = graph.request(graph.task(id).request);
-        sim_.schedule_in(ns(comm.request.size_bytes), std::move(on_done));
-    }
-
-private:
-    Simulator& sim_;
-};
+using test::ns;
+using test::SizedCommunicator;
 
 constexpr int kLayers = 4;
 constexpr std::int64_t kF = 10'000;  // forward per layer, ns

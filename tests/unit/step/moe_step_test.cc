@@ -18,17 +18,8 @@ namespace {
 
 /// 2 MoE layers (4 experts, top-2) on the 4-GPU example (two servers of two), DP 4 = EP 4.
 TrainingJob moe_job() {
-    ModelConfig m = test::llama_7b_model();
-    m.layers = 2;
-    m.hidden = 1024;
-    m.ffn_hidden = 2816;
-    m.heads = 16;
-    m.kv_heads = 16;
-    m.seq_len = 1024;
-    m.vocab = 8192;
-    m.experts = 4;
-    m.top_k = 2;
-    m.expert_ffn_hidden = 1024;
+    const ModelConfig m =
+        test::with_experts(test::llama_model("moe", 2, 1024, 2816, 16, 16, 1024, 8192), 4, 2, 1024);
     TrainingJob job = test::make_job(m, 8, 1, 1, 4);
     job.layout.ep = 4;
     job.layout.is_grad_reduce_overlapped = false;

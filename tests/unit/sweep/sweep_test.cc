@@ -278,6 +278,15 @@ TEST_CASE("a sweep resumes after a partial last row, byte-identical", "[sweep]")
         "sweep", {(kSource / "tests/sweep/layouts.textproto").string(), "--out", cut.string()});
     CHECK(other.status == 2);
     CHECK_THAT(other.error, Catch::Contains("holds the results of a different sweep"));
+    // The same sweep over a results.csv whose header is not its own: refused, left as it is.
+    const std::string foreign = "point,something,else\n0,1,2\n";
+    std::ofstream(cut / "results.csv", std::ios::binary) << foreign;
+    const auto refused = stepsim::cli::run_command("sweep", {spec, "--out", cut.string(), "-q"});
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.error, Catch::Contains((cut / "results.csv").string() +
+                                              ": its header is not this study's"));
+    CHECK(read(cut / "results.csv") == foreign);
+    CHECK(read(cut / "results.jsonl") == jsonl);
 }
 
 TEST_CASE("a sweep killed with SIGKILL and restarted loses and repeats no point", "[sweep]") {

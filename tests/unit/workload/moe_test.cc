@@ -18,14 +18,8 @@ namespace {
 /// Mixtral 8x7B's shape (Megatron-Core's MoE example): 32 layers, h 4096, f 14336 SwiGLU,
 /// 32 heads, 8 KV heads, 8 experts, top-2, V 32000, s 4096.
 ModelConfig mixtral() {
-    ModelConfig m = test::llama_7b_model();
-    m.name = "mixtral";
-    m.ffn_hidden = 14336;
-    m.kv_heads = 8;
-    m.experts = 8;
-    m.top_k = 2;
-    m.expert_ffn_hidden = 14336;
-    return m;
+    return test::with_experts(test::llama_model("mixtral", 32, 4096, 14336, 32, 8, 4096, 32000), 8,
+                              2, 14336);
 }
 
 double gemm_flops(const WorkAmount& work, std::string_view name) {

@@ -38,19 +38,26 @@ inline ModelConfig gpt_model(int layers,
     return m;
 }
 
-/// Llama-2-7B's shape (Touvron et al. 2023, Table 1 / HF config): 32 layers, h 4096,
-/// f 11008 SwiGLU, 32 heads, V 32000, s 4096.
-inline ModelConfig llama_7b_model() {
+/// A Llama-style model: SwiGLU MLP of `ffn_hidden`, `kv_heads` KV heads (GQA when fewer than
+/// `heads`), RMSNorm, rotary positions, no biases, untied embeddings, no dropout.
+inline ModelConfig llama_model(std::string name,
+                               int layers,
+                               std::int64_t hidden,
+                               std::int64_t ffn_hidden,
+                               int heads,
+                               int kv_heads,
+                               std::int64_t seq_len,
+                               std::int64_t vocab) {
     ModelConfig m;
-    m.name = "llama-7b";
-    m.layers = 32;
-    m.hidden = 4096;
-    m.ffn_hidden = 11008;
+    m.name = std::move(name);
+    m.layers = layers;
+    m.hidden = hidden;
+    m.ffn_hidden = ffn_hidden;
     m.is_gated = true;
-    m.heads = 32;
-    m.kv_heads = 32;
-    m.seq_len = 4096;
-    m.vocab = 32000;
+    m.heads = heads;
+    m.kv_heads = kv_heads;
+    m.seq_len = seq_len;
+    m.vocab = vocab;
     m.has_bias = false;
     m.norm = NormKind::kRmsNorm;
     m.position_embedding = PositionEmbedding::kRotary;
@@ -59,18 +66,27 @@ inline ModelConfig llama_7b_model() {
     return m;
 }
 
+/// Llama-2-7B's shape (Touvron et al. 2023, Table 1 / HF config): 32 layers, h 4096,
+/// f 11008 SwiGLU, 32 heads, V 32000, s 4096.
+inline ModelConfig llama_7b_model() {
+    return llama_model("llama-7b", 32, 4096, 11008, 32, 32, 4096, 32000);
+}
+
 /// Llama-3-70B-like with GQA (64 query heads, 8 KV heads).
 inline ModelConfig llama_gqa_model() {
-    ModelConfig m = llama_7b_model();
-    m.name = "llama-gqa";
-    m.layers = 80;
-    m.hidden = 8192;
-    m.ffn_hidden = 28672;
-    m.heads = 64;
-    m.kv_heads = 8;
-    m.seq_len = 8192;
-    m.vocab = 128256;
-    return m;
+    return llama_model("llama-gqa", 80, 8192, 28672, 64, 8, 8192, 128256);
+}
+
+/// `model` with routed experts in its layers: `experts` experts of `expert_ffn_hidden`, each
+/// token routed to `top_k` of them.
+inline ModelConfig with_experts(ModelConfig model,
+                                int experts,
+                                int top_k,
+                                std::int64_t expert_ffn_hidden) {
+    model.experts = experts;
+    model.top_k = top_k;
+    model.expert_ffn_hidden = expert_ffn_hidden;
+    return model;
 }
 
 inline TrainingJob make_job(
