@@ -80,22 +80,7 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                             const StepOptions& options,
                                             const StepPerturbation& perturbation) {
     const ParallelLayout& layout = job.layout;
-<<<<<<< HEAD
-    if (static_cast<std::size_t>(layout.world_size()) != topology.gpu_count()) {
-        throw JobClusterMismatch(job.source.locate("parallelism.tp"), "parallelism.tp",
-                                 "tp·cp·pp·dp = " + std::to_string(layout.world_size()) +
-                                     " GPUs, the topology has " +
-                                     std::to_string(topology.gpu_count()));
-=======
     detail::check_world_size(job, topology);
-    if (layout.cp > 1) {
-        // The replicas of a perturbed step are DP replicas of one CP rank; the CP peers'
-        // perturbations are not modelled (docs/models/context-parallel.md, "Limits").
-        throw SpecError(SourceLocation{}, "parallelism.cp",
-                        "what-if studies do not support context parallelism (cp " +
-                            std::to_string(layout.cp) + ") yet");
->>>>>>> main
-    }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);
     const RankGroups groups = detail::rank_groups_of(layout);
