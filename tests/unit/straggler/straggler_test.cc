@@ -484,7 +484,7 @@ TEST_CASE("what-if with context parallelism: a slow GPU on any CP rank slows its
     // A CP group, like a TP group, runs at its slowest member, so a 1.5× GPU on CP rank 1
     // (rank 2) costs what the same GPU on CP rank 0 (rank 0) does, and more than nothing.
     Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
-                                                 "topologies" / "dgx-h100-16.textproto");
+                                           "topologies" / "dgx-h100-16.textproto");
     TrainingJob job = test::make_job(test::gpt_model(4, 2048, 16, 2048, 32000), 16, 2, 2, 2);
     job.layout.cp = 2;
     job.layout.is_sequence_parallel = true;
