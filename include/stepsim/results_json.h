@@ -19,6 +19,8 @@ class Topology;
 struct MemoryBreakdown;
 struct ReplayResult;
 struct StepBreakdown;
+struct SweepPointRecord;
+struct SweepSpec;
 struct SweepSummary;
 struct TimelineSlice;
 struct TopologySummary;
@@ -94,6 +96,16 @@ std::string to_json(const ReplayResult& result,
 std::string to_json(const chakra::ReplayResult& result,
                     std::string_view topology_file,
                     std::string_view chakra_prefix);
+
+/// results.csv's header: "point,seed,<axes>,status,<results>,reason\n" (seed only with a
+/// seed flag).
+std::string sweep_csv_header(const SweepSpec& spec);
+/// A point's results.csv record (ends with a newline): axis values and results as text, a
+/// JSON string result unquoted.
+std::string sweep_csv_record(const SweepSpec& spec, const SweepPointRecord& record);
+/// A point's results.jsonl line (ends with a newline): axis values and seed as numbers when
+/// they read as numbers, results as the command wrote them, null where absent.
+std::string sweep_json_line(const SweepSpec& spec, const SweepPointRecord& record);
 
 /// `stepsim sweep --json`: the finished run's counts by status, ranks, threads and files.
 /// Ends with a newline.

@@ -124,6 +124,25 @@ struct SweepSpec {
     std::uint64_t identity() const;
 };
 
+/// How a sweep point ended: the command ran and its results were read (ok), a skip filter
+/// held, the command refused its input (exit status 2), or it failed (exit status 1).
+enum class SweepPointStatus : std::uint8_t { kOk, kSkipped, kInvalid, kFailed };
+
+std::string_view to_string(SweepPointStatus status);
+
+/// One finished sweep point as results.csv and results.jsonl record it: the point's axis
+/// values (as written in the spec), its seed, its status, each result column's raw JSON value
+/// (read from the command's --json output; empty when the point did not run or the field is
+/// absent) and the reason a point was skipped, invalid or failed.
+struct SweepPointRecord {
+    std::int64_t point = 0;
+    std::optional<std::uint64_t> seed;  ///< with a seed flag
+    std::vector<std::string> axis_values;
+    SweepPointStatus status = SweepPointStatus::kOk;
+    std::vector<std::optional<std::string>> results;  ///< raw JSON, one per result column
+    std::string reason;
+};
+
 /// What one finished `stepsim sweep` run did: its points by status (resumed ones included),
 /// where it ran and which files it wrote.
 struct SweepSummary {

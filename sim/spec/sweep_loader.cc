@@ -571,4 +571,18 @@ std::uint64_t SweepSpec::identity() const {
     return fnv1a64(text);
 }
 
+std::string_view to_string(SweepPointStatus status) {
+    switch (status) {
+        case SweepPointStatus::kOk:
+            return "ok";
+        case SweepPointStatus::kSkipped:
+            return "skipped";
+        case SweepPointStatus::kInvalid:
+            return "invalid";
+        case SweepPointStatus::kFailed:
+            return "failed";
+    }
+    return "failed";
+}
+
 }  // namespace stepsim

@@ -5,6 +5,7 @@
 #include "stepsim/error.h"
 #include "stepsim/workload.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -104,17 +105,21 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("model.shared_experts",
                 "shared_experts must be >= 0, got " + str(m.shared_experts));
         }
-        if (m.capacity_factor < 0) {
+        if (!(m.capacity_factor >= 0) || !std::isfinite(m.capacity_factor)) {  // NaN too
             add("model.capacity_factor",
-                "capacity_factor must be >= 0 (0 = dropless), got " + shortest(m.capacity_factor));
+                "capacity_factor must be a finite number >= 0 (0 = "
+                "dropless), got " +
+                    shortest(m.capacity_factor));
         }
         if (m.dense_layers < 0 || m.dense_layers > m.layers) {
             add("model.dense_layers", "dense_layers (" + str(m.dense_layers) +
                                           ") must be between 0 and layers (" + str(m.layers) + ")");
         }
     }
-    if (t.expert_skew < 0) {
-        add("training.expert_skew", "expert_skew must be >= 0, got " + shortest(t.expert_skew));
+    if (!(t.expert_skew >= 0) || !std::isfinite(t.expert_skew)) {
+        // NaN passed a "< 0" check and reached the GEMM sizes as NaN (a fuzz find).
+        add("training.expert_skew",
+            "expert_skew must be a finite number >= 0, got " + shortest(t.expert_skew));
     }
     if (p.ep < 1) {
         add("parallelism.ep", "ep must be >= 1, got " + str(p.ep));

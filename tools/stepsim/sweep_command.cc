@@ -163,7 +163,7 @@ public:
             std::size_t json_bytes = 0;
             in >> row.point >> row_status >> csv_bytes >> json_bytes;
             in.get();
-            row.status = static_cast<RowStatus>(row_status);
+            row.status = static_cast<SweepPointStatus>(row_status);
             row.csv.resize(csv_bytes);
             in.read(row.csv.data(), static_cast<std::streamsize>(csv_bytes));
             row.json.resize(json_bytes);
@@ -201,7 +201,7 @@ SweepSummary summarize_run(const std::string& spec_file,
                            const SweepWriter& writer,
                            int ranks,
                            int jobs) {
-    const auto count = [&](RowStatus s) {
+    const auto count = [&](SweepPointStatus s) {
         const auto it = writer.counts().find(s);
         return it == writer.counts().end() ? std::int64_t{0} : it->second;
     };
@@ -209,10 +209,10 @@ SweepSummary summarize_run(const std::string& spec_file,
     summary.spec_file = spec_file;
     summary.command = spec.command;
     summary.points = spec.point_count;
-    summary.ok = count(RowStatus::kOk);
-    summary.skipped = count(RowStatus::kSkipped);
-    summary.invalid = count(RowStatus::kInvalid);
-    summary.failed = count(RowStatus::kFailed);
+    summary.ok = count(SweepPointStatus::kOk);
+    summary.skipped = count(SweepPointStatus::kSkipped);
+    summary.invalid = count(SweepPointStatus::kInvalid);
+    summary.failed = count(SweepPointStatus::kFailed);
     summary.resumed = writer.resumed();
     summary.ranks = ranks;
     summary.jobs = jobs;

@@ -4,33 +4,17 @@
 
 #include "stepsim/json_path.h"
 #include "stepsim/report.h"
+#include "stepsim/results_json.h"
 
 #include "run_command.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <regex>
 
 namespace stepsim::cli {
 
 namespace {
-
-bool is_json_number(std::string_view text) {
-    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
-    return std::regex_match(text.begin(), text.end(), number);
-}
-
-std::string json_string(std::string_view text) {
-    JsonWriter json(0);
-    json.value(text);
-    return json.str();
-}
-
-/// An axis value or seed in a JSON row: a number when it reads as one, else a string.
-std::string json_scalar(std::string_view text) {
-    return is_json_number(text) ? std::string(text) : json_string(text);
-}
 
 std::string trim_message(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
@@ -64,35 +48,6 @@ std::string duration_text(double seconds) {
 
 }  // namespace
 
-std::string_view to_string(RowStatus status) {
-    switch (status) {
-        case RowStatus::kOk:
-            return "ok";
-        case RowStatus::kSkipped:
-            return "skipped";
-        case RowStatus::kInvalid:
-            return "invalid";
-        case RowStatus::kFailed:
-            return "failed";
-    }
-    return "failed";
-}
-
-std::string csv_header(const SweepSpec& spec) {
-    std::string header = "point";
-    if (!spec.seed_flag.empty()) {
-        header += ",seed";
-    }
-    for (const SweepAxis& axis : spec.axes) {
-        header += "," + axis.name;
-    }
-    header += ",status";
-    for (const SweepResultColumn& r : spec.results) {
-        header += "," + r.name;
-    }
-    return header + ",reason\n";
-}
-
 SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
     SweepRow row;
     row.point = point;
@@ -103,20 +58,21 @@ SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
     for (const SweepFilter& filter : spec.skip) {
         try {
             if (filter.when.is_true(variables)) {
-                row.status = RowStatus::kSkipped;
+                row.status = SweepPointStatus::kSkipped;
                 reason = filter.reason;
                 break;
             }
         } catch (const UserError& e) {
-            row.status = RowStatus::kInvalid;
+            row.status = SweepPointStatus::kInvalid;
             reason = "skip \"" + filter.when.text() + "\": " + e.what();
             break;
         }
     }
-    if (row.status == RowStatus::kOk) {
+    if (row.status == SweepPointStatus::kOk) {
         outcome = run_command(spec.command, spec.command_args(point));
         if (outcome.status != 0) {
-            row.status = outcome.status == 2 ? RowStatus::kInvalid : RowStatus::kFailed;
+            row.status =
+                outcome.status == 2 ? SweepPointStatus::kInvalid : SweepPointStatus::kFailed;
             reason = trim_message(outcome.error);
         } else {
             try {
@@ -124,44 +80,29 @@ SweepRow compute_row(const SweepSpec& spec, std::int64_t point) {
                     values[i] = json_lookup(outcome.output, spec.results[i].path);
                 }
             } catch (const InternalError& e) {
-                row.status = RowStatus::kFailed;
+                row.status = SweepPointStatus::kFailed;
                 reason = std::string("the command's JSON could not be read: ") + e.what();
                 std::fill(values.begin(), values.end(), std::nullopt);
             }
         }
     }
 
-    const std::vector<std::size_t> indices = spec.value_indices(point);
-    const std::string seed = spec.seed_flag.empty() ? "" : std::to_string(spec.seed(point));
-    std::string& csv = row.csv;
-    std::string& json = row.json;
-    csv = std::to_string(point);
-    json = "{\"point\":" + std::to_string(point);
+    SweepPointRecord record;
+    record.point = point;
     if (!spec.seed_flag.empty()) {
-        csv += "," + seed;
-        json += ",\"seed\":" + seed;
+        record.seed = spec.seed(point);
     }
+    const std::vector<std::size_t> indices = spec.value_indices(point);
     for (std::size_t i = 0; i < spec.axes.size(); ++i) {
-        const std::string& value = spec.axes[i].values[indices[i]];
-        csv += "," + csv_field(value);
-        json += "," + json_string(spec.axes[i].name) + ":" + json_scalar(value);
+        record.axis_values.push_back(spec.axes[i].values[indices[i]]);
     }
-    csv += ",";
-    csv += to_string(row.status);
-    json += ",\"status\":" + json_string(to_string(row.status));
-    for (std::size_t i = 0; i < spec.results.size(); ++i) {
-        json += "," + json_string(spec.results[i].name) + ":";
-        csv += ",";
-        if (values[i]) {
-            const std::string_view raw = *values[i];
-            json += raw;
-            csv += csv_field(raw.front() == '"' ? json_text(raw) : std::string(raw));
-        } else {
-            json += "null";
-        }
+    record.status = row.status;
+    for (const std::optional<std::string_view>& value : values) {
+        record.results.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
     }
-    csv += "," + csv_field(reason) + "\n";
-    json += ",\"reason\":" + (reason.empty() ? std::string("null") : json_string(reason)) + "}\n";
+    record.reason = reason;
+    row.csv = sweep_csv_record(spec, record);
+    row.json = sweep_json_line(spec, record);
     return row;
 }
 
@@ -324,12 +265,12 @@ SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec
     // the rows both files have.
     journal_.emplace(
         std::vector<JournalFile>{{jsonl_path(), "", RecordSyntax::kLines},
-                                 {csv_path(), csv_header(spec), RecordSyntax::kCsv}},
+                                 {csv_path(), sweep_csv_header(spec), RecordSyntax::kCsv}},
         spec.point_count, [&](std::int64_t, const std::vector<std::string_view>& records) {
             const std::string status =
                 json_text(json_lookup(records.front(), "status").value_or("\"failed\""));
-            for (RowStatus s :
-                 {RowStatus::kOk, RowStatus::kSkipped, RowStatus::kInvalid, RowStatus::kFailed}) {
+            for (SweepPointStatus s : {SweepPointStatus::kOk, SweepPointStatus::kSkipped,
+                                       SweepPointStatus::kInvalid, SweepPointStatus::kFailed}) {
                 if (status == to_string(s)) {
                     ++counts_[s];
                 }

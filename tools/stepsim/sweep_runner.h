@@ -24,20 +24,13 @@
 
 namespace stepsim::cli {
 
-enum class RowStatus : std::uint8_t { kOk, kSkipped, kInvalid, kFailed };
-
-std::string_view to_string(RowStatus status);
-
 /// One finished point: its CSV record and JSON line, each ending in '\n'.
 struct SweepRow {
     std::int64_t point = 0;
-    RowStatus status = RowStatus::kOk;
+    SweepPointStatus status = SweepPointStatus::kOk;
     std::string csv;
     std::string json;
 };
-
-/// "point,seed,<axes>,status,<results>,reason\n" (seed only with a seed flag).
-std::string csv_header(const SweepSpec& spec);
 
 /// Runs `point`: skipped when a filter holds, otherwise the command in-process with --json;
 /// a failing command (exit status 2: invalid, 1: failed) records its message.
@@ -107,7 +100,7 @@ public:
     void add(SweepRow row);
 
     /// Rows by status, resumed ones included (and rows still waiting for an earlier one).
-    const std::map<RowStatus, std::int64_t>& counts() const { return counts_; }
+    const std::map<SweepPointStatus, std::int64_t>& counts() const { return counts_; }
 
     std::filesystem::path csv_path() const { return dir_ / "results.csv"; }
 
@@ -115,7 +108,7 @@ public:
 
 private:
     std::filesystem::path dir_;
-    std::map<RowStatus, std::int64_t> counts_;
+    std::map<SweepPointStatus, std::int64_t> counts_;
     std::optional<RowJournal> journal_;  ///< set by the constructor
 };
 
