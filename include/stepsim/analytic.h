@@ -143,6 +143,16 @@ double direct_all_to_all_skewed_time_s(std::int64_t n,
                                        const std::vector<double>& pair_bytes,
                                        const CollectiveCost& cost,
                                        bool is_port_limited);
+/// Direct all-to-all of S bytes per member on `nodes` servers × `ranks_per_node` GPUs when the
+/// GPU's links inside a server and across servers are separate ports (NVLink beside the NIC):
+/// all n−1 blocks of c = S/n leave at once, (ranks_per_node−1) over the intra-server port and
+/// (nodes−1)·ranks_per_node over the NIC, so T = max(α_intra + β_intra·(ppn−1)·c,
+/// α_inter + β_inter·(nodes−1)·ppn·c) (each term 0 when it has no block).
+double direct_all_to_all_two_level_time_s(std::int64_t nodes,
+                                          std::int64_t ranks_per_node,
+                                          double size_bytes,
+                                          const CollectiveCost& intra,
+                                          const CollectiveCost& inter);
 /// Pairwise exchange (MPI's): n−1 steps, in step s member i sends to i+s and receives from
 /// i−s (mod n), each step after the previous one of both ends:
 ///   T = Σ_{s=1}^{n−1} (α + β·max_i pair_bytes(i, i+s)).
@@ -247,6 +257,23 @@ double zero_bubble_h1_bubble_rate(std::int64_t p,
                                   double forward_s,
                                   double backward_input_s,
                                   double backward_weight_s);
+
+/// DualPipe and DualPipeV (DeepSeek-V3, arXiv 2412.19437, Table 2; reference.md §1): bubble
+/// (PP/2 − 1)(F&B + B − 3W) for PP stages of one model copy (even), F&B the time of an
+/// overlapped forward-and-backward pair and B a full backward. With nothing to overlap F&B =
+/// T_F + T_B and B = T_B + T_W (T_B the backward for inputs), so the bubble is
+/// (PP/2 − 1)(T_F + 2·T_B − 2·T_W) for chunk times T_F, T_B, T_W. `chunk_microbatches`:
+/// chunk passes per rank per step (m for DualPipe, 2m for DualPipeV); rate of the total:
+/// bubble / (chunk_microbatches·(T_F+T_B+T_W) + bubble).
+double dual_pipe_bubble_time(std::int64_t stages,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s);
+double dual_pipe_bubble_rate(std::int64_t stages,
+                             std::int64_t chunk_microbatches,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s);
 
 /// Korthikanti et al. 2022 (arXiv 2205.05198) Table 2: activation bytes per transformer layer
 /// per micro-batch on one GPU, GPT layer (16-bit activations, dropout, unfused attention),

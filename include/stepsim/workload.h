@@ -213,7 +213,16 @@ struct TrainingConfig {
 };
 
 enum class ParallelDim : std::uint8_t { kTp, kDp, kPp, kCp };
-enum class PipelineScheduleKind : std::uint8_t { kGPipe, kOneFOneB, kInterleaved, kZeroBubbleH1 };
+/// kDualPipe and kDualPipeV: DeepSeek-V3's bidirectional schedules (docs/models/dualpipe.md):
+/// every pipeline rank holds two model chunks (chunks_per_stage() == 2).
+enum class PipelineScheduleKind : std::uint8_t {
+    kGPipe,
+    kOneFOneB,
+    kInterleaved,
+    kZeroBubbleH1,
+    kDualPipe,   ///< two model copies, rank s holds stage s of one and stage pp-1-s of the other
+    kDualPipeV,  ///< one copy cut in 2·pp chunks, rank s holds chunks s and 2·pp-1-s (a V)
+};
 
 std::string_view to_string(PipelineScheduleKind kind);
 std::string_view to_string(Recompute mode);
@@ -278,6 +287,10 @@ struct ParallelLayout {
     /// from the data-parallel dimension (same tp and pp coordinates, ep consecutive DP
     /// indices); tokens reach their experts by all-to-all over that group.
     int ep = 1;
+    /// SMs the EP all-to-all kernels hold through the step (DeepSeek-V3 §3.2.2: 20 of the
+    /// H800's 132 for DualPipe); the step's compute tasks run on the rest, each
+    /// sm_count / (sm_count − ep_comm_sms) times longer. 0: none.
+    int ep_comm_sms = 0;
 
     int world_size() const { return tp * cp * pp * dp; }
 
@@ -348,8 +361,18 @@ std::int64_t tokens_per_step(const TrainingJob& job);
 /// Tokens of one micro-batch on one GPU: micro_batch · seq_len / cp.
 std::int64_t microbatch_tokens_per_rank(const TrainingJob& job);
 
-/// Layers of each model chunk, pp · virtual_stages entries; chunk c runs on pipeline stage
-/// c % pp (Megatron's interleaved assignment). When pp·v does not divide the layers, every
+/// Distinct model chunks (layer groups in forward order): pp · virtual_stages; DualPipe: pp
+/// (each held twice, once per model copy); DualPipeV: 2·pp.
+int model_chunk_count(const ParallelLayout& layout);
+/// Model chunks per pipeline rank: virtual_stages; 2 with DualPipe and DualPipeV.
+int chunks_per_stage(const ParallelLayout& layout);
+/// The model chunks pipeline rank `stage` holds, in its local chunk order: c·pp + stage for
+/// local chunk c (Megatron's interleaved assignment); DualPipe {stage, pp-1-stage};
+/// DualPipeV {stage, 2·pp-1-stage}. Throws InternalError for a stage outside [0, pp).
+std::vector<int> stage_chunks(const ParallelLayout& layout, int stage);
+
+/// Layers of each model chunk, model_chunk_count() entries; the chunks a stage holds are
+/// stage_chunks(). When pp·v does not divide the layers, every
 /// chunk gets ceil(layers / (pp·v)) and the deficit is taken one layer at a time from the
 /// first chunk, the last chunk, the second, the second-to-last, ... (the first and last
 /// stages also hold the embedding and the logits; Llama 3 405B's 126 layers on 16 stages
@@ -357,6 +380,10 @@ std::int64_t microbatch_tokens_per_rank(const TrainingJob& job);
 std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout);
 /// Layers on pipeline stage `stage` (sum over its chunks).
 int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int stage);
+/// Global indices of the layers on pipeline stage `stage`, chunk by chunk (stage_chunks()).
+std::vector<int> stage_layer_indices(const ModelConfig& model,
+                                     const ParallelLayout& layout,
+                                     int stage);
 
 /// Parameters of the whole model: per layer attention (Q, K, V, output) + MLP + two norms,
 /// plus the embedding (+ learned positions), the final norm and, when untied, the output

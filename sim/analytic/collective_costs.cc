@@ -183,6 +183,23 @@ double direct_all_to_all_time_s(std::int64_t n,
     return direct_all_gather_time_s(n, size_bytes, cost, is_port_limited);
 }
 
+double direct_all_to_all_two_level_time_s(std::int64_t nodes,
+                                          std::int64_t ranks_per_node,
+                                          double size_bytes,
+                                          const CollectiveCost& intra,
+                                          const CollectiveCost& inter) {
+    require_group(nodes);
+    require_group(ranks_per_node);
+    const double block = size_bytes / nd(nodes * ranks_per_node);
+    const double inside =
+        ranks_per_node > 1 ? intra.alpha_s + nd(ranks_per_node - 1) * block * intra.beta_s_per_byte
+                           : 0.0;
+    const double across =
+        nodes > 1 ? inter.alpha_s + nd((nodes - 1) * ranks_per_node) * block * inter.beta_s_per_byte
+                  : 0.0;
+    return std::max(inside, across);
+}
+
 double direct_broadcast_time_s(std::int64_t n,
                                double size_bytes,
                                const CollectiveCost& cost,

@@ -6,6 +6,7 @@
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace stepsim::analytic {
@@ -66,6 +67,35 @@ double interleaved_bubble_fraction_of_ideal(std::int64_t p, std::int64_t m, std:
         throw UserError("interleaved bubble: v must be >= 1");
     }
     return static_cast<double>(p - 1) / static_cast<double>(v * m);
+}
+
+double dual_pipe_bubble_time(std::int64_t stages,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s) {
+    if (stages < 2 || stages % 2 != 0) {
+        throw UserError("dualpipe bubble: stages must be even and >= 2");
+    }
+    if (!(forward_s > 0.0) || !(backward_input_s > 0.0) || !(backward_weight_s >= 0.0)) {
+        throw UserError("dualpipe bubble: pass times must be positive");
+    }
+    const double overlapped_pair = forward_s + backward_input_s;        // F&B, nothing to hide
+    const double full_backward = backward_input_s + backward_weight_s;  // B
+    return (static_cast<double>(stages) / 2.0 - 1.0) *
+           (overlapped_pair + full_backward - 3.0 * backward_weight_s);
+}
+
+double dual_pipe_bubble_rate(std::int64_t stages,
+                             std::int64_t chunk_microbatches,
+                             double forward_s,
+                             double backward_input_s,
+                             double backward_weight_s) {
+    check_pipeline(stages, chunk_microbatches);
+    const double bubble = std::max(
+        0.0, dual_pipe_bubble_time(stages, forward_s, backward_input_s, backward_weight_s));
+    const double work = static_cast<double>(chunk_microbatches) *
+                        (forward_s + backward_input_s + backward_weight_s);
+    return bubble / (work + bubble);
 }
 
 double zero_bubble_h1_bubble_rate(std::int64_t p,

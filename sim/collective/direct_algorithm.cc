@@ -118,6 +118,16 @@ public:
                     return analytic::direct_all_to_all_skewed_time_s(n, pair_matrix(request), cost,
                                                                      kIsPortLimited);
                 }
+                if (costs.nodes > 1 && costs.ranks_per_node > 1 &&
+                    costs.intra_beta_s_per_byte < costs.inter_beta_s_per_byte) {
+                    // A faster fabric inside the servers (NVLink) is a port of its own beside
+                    // the NIC: the same-server blocks do not queue behind the remote ones.
+                    return analytic::direct_all_to_all_two_level_time_s(
+                        static_cast<std::int64_t>(costs.nodes),
+                        static_cast<std::int64_t>(costs.ranks_per_node), size,
+                        {costs.intra_alpha_s, costs.intra_beta_s_per_byte, 0.0},
+                        {costs.inter_alpha_s, costs.inter_beta_s_per_byte, 0.0});
+                }
                 return analytic::direct_all_to_all_time_s(n, size, cost, kIsPortLimited);
             case CollectiveOp::kBroadcast:
                 return analytic::direct_broadcast_time_s(n, size, cost, kIsPortLimited);

@@ -38,6 +38,9 @@ std::string to_json(const study::SearchResult& result, std::size_t top) {
         if (result.is_moe) {
             json.field("ep", c.ep);
         }
+        if (result.has_cp) {
+            json.field("cp", c.cp);
+        }
         json.field("step_time_s", e.step_time_s);
         json.field("mfu", e.mfu);
         json.field("tokens_per_s", e.tokens_per_s);

@@ -231,6 +231,7 @@ private:
             l.tp_comm_overlap_ag_sms);
         sms(p.has_tp_comm_overlap_rs_sms(), p.tp_comm_overlap_rs_sms(), "tp_comm_overlap_rs_sms",
             l.tp_comm_overlap_rs_sms);
+        sms(p.has_ep_comm_sms(), p.ep_comm_sms(), "ep_comm_sms", l.ep_comm_sms);
         if (p.has_overlap_p2p_comm()) {
             l.is_p2p_overlapped = p.overlap_p2p_comm();
         }
@@ -249,6 +250,12 @@ private:
                 break;
             case spec::Parallelism::ZB_H1:
                 l.schedule = PipelineScheduleKind::kZeroBubbleH1;
+                break;
+            case spec::Parallelism::DUALPIPE:
+                l.schedule = PipelineScheduleKind::kDualPipe;
+                break;
+            case spec::Parallelism::DUALPIPEV:
+                l.schedule = PipelineScheduleKind::kDualPipeV;
                 break;
             default:
                 l.schedule = PipelineScheduleKind::kOneFOneB;

@@ -81,13 +81,6 @@ PerturbedStepResult simulate_perturbed_step(const TrainingJob& job,
                                             const StepPerturbation& perturbation) {
     const ParallelLayout& layout = job.layout;
     detail::check_world_size(job, topology);
-    if (layout.cp > 1) {
-        // The replicas of a perturbed step are DP replicas of one CP rank; the CP peers'
-        // perturbations are not modelled (docs/models/context-parallel.md, "Limits").
-        throw SpecError(SourceLocation{}, "parallelism.cp",
-                        "what-if studies do not support context parallelism (cp " +
-                            std::to_string(layout.cp) + ") yet");
-    }
     perturbation.validate(layout.dp);
     const StepCosts costs = detail::step_costs_of(job);
     const RankGroups groups = detail::rank_groups_of(layout);

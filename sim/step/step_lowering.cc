@@ -9,7 +9,9 @@
 #include "moe_lowering.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -37,7 +39,7 @@ public:
         , shape_(costs.shape)
         , fsdp_(builder_, costs.fsdp_prefetch_layers) {
         const int p = shape_.stages;
-        const int chunks_total = p * shape_.chunks;
+        const int chunks_total = schedule.virtual_stage_count(shape_);
         if (static_cast<int>(costs.virtual_stages.size()) != chunks_total) {
             throw InternalError("step costs list " + std::to_string(costs.virtual_stages.size()) +
                                 " model chunks, the schedule needs " +
@@ -421,26 +423,6 @@ private:
         return op_last_;
     }
 
-    /// A MoE layer's routed-expert tasks of this op (moe_lowering.h) on the compute stream:
-    /// the EP all-to-alls block it, like TP collectives without overlap. Returns the last
-    /// compute task (invalid when none).
-    TaskId add_moe_tasks(int stage, const MoeWork& moe, PipelineOpKind kind, const Task& context) {
-        TaskId last_compute;
-        for (const MoeTaskSpec& spec : moe_layer_tasks(moe, kind, schedule_.splits_backward())) {
-            Task task = context;
-            if (spec.is_exchange) {
-                task.kind = TaskKind::kCollective;
-                task.comm = CommKind::kExpertParallel;
-                task.request =
-                    builder_.add_request(ep_all_to_all_request(groups_, stage, *spec.exchange));
-                add_compute_stream_task(task, stage);
-            } else {
-                last_compute = add_compute(stage, spec.compute, spec.duration, context);
-            }
-        }
-        return last_compute;
-    }
-
     /// overlap_param_gather: the stage's parameter all-gathers in buckets of the stage's
     /// layers in forward order (chunk by chunk), issued at the start of the step on the ZeRO
     /// stream; each layer's first forward waits for its bucket.
@@ -453,12 +435,11 @@ private:
             gather_bytes[static_cast<std::size_t>(s)] <= 0) {
             return;
         }
-        const int p = shape_.stages;
         std::vector<const LayerWork*> order;
         std::int64_t layer_bytes = 0;
         for (int c = 0; c < shape_.chunks; ++c) {
-            for (const LayerWork& layer :
-                 costs_.virtual_stages[static_cast<std::size_t>(virtual_stage(s, c, p))]) {
+            for (const LayerWork& layer : costs_.virtual_stages[static_cast<std::size_t>(
+                     schedule_.virtual_stage_of(s, c, shape_))]) {
                 order.push_back(&layer);
                 layer_bytes += layer.weight_bytes;
             }
@@ -512,50 +493,85 @@ private:
                              ready);
     }
 
-    void lower_stage(int s, const std::vector<PipelineOp>& ops, LoweredStep& lowered) {
-        const int p = shape_.stages;
-        const int last_vs = p * shape_.chunks - 1;
-        const bool split = schedule_.splits_backward();
-        fsdp_.start_stage(representative(s), zero_stream_[static_cast<std::size_t>(s)],
-                          dp_stream_[static_cast<std::size_t>(s)]);
-        chunk_forward_seen_.assign(static_cast<std::size_t>(shape_.chunks), false);
-        // Per local chunk: the tasks that finish each layer's gradient in the latest B/W op of
-        // that chunk, and that op's position (buckets follow the order chunks finish).
-        std::vector<std::vector<std::pair<TaskId, std::int64_t>>> gradient_tasks(
-            static_cast<std::size_t>(shape_.chunks));
-        std::vector<int> gradient_position(static_cast<std::size_t>(shape_.chunks), -1);
+    /// One piece of an op's lowering: compute-stream work (`body`), or one EP all-to-all of
+    /// a MoE layer (`exchange`). `slot` names the op it belongs to in a pair.
+    struct OpStep {
+        int slot = 0;
+        const EpAllToAll* exchange = nullptr;
+        std::function<void()> body;
+        int layer = kNoLayer;  ///< the exchange's layer
+        /// Adds no compute-stream task (ZeRO-3 bookkeeping): never waits for an exchange.
+        bool is_bookkeeping = false;
+    };
 
-        if (costs_.data_loader > Time(0)) {
-            Task task;
-            add_compute(s, ComputeKind::kDataLoader, costs_.data_loader, task);
+    /// What the lowering of one op keeps while its steps run (two ops interleave in a pair).
+    struct OpState {
+        PipelineOp op;
+        std::size_t index = 0;
+        int vs = 0;
+        Task context;
+        TaskId first;
+        TaskId last;
+        TaskId waiting;      ///< pair mode: the exchange the op's next compute waits for
+        TaskId fsdp_gather;  ///< ZeRO-3: the running forward layer's gather
+        std::vector<std::pair<TaskId, std::int64_t>> gradients;
+    };
+
+    /// The EP stream of `lane` (0: the pair's forward, 1: its backward) on stage `s`, made on
+    /// first use (only paired schedules have them).
+    std::int32_t ep_stream(int s, int lane) {
+        auto& streams = ep_streams_[s];
+        if (streams.empty()) {
+            streams.push_back(builder_.add_stream(representative(s), StreamKind::kExpertParallel));
+            streams.push_back(builder_.add_stream(representative(s), StreamKind::kExpertParallel));
         }
-        add_param_gathers(s);
-        for (std::size_t index = 0; index < ops.size(); ++index) {
-            const PipelineOp& op = ops[index];
-            const int vs = virtual_stage(s, op.chunk, p);
-            const auto& layers = costs_.virtual_stages[static_cast<std::size_t>(vs)];
-            Task context;
-            context.microbatch = op.microbatch;
-            context.virtual_stage = vs;
-            context.pipeline_op = static_cast<std::int32_t>(index);
-            op_first_ = TaskId();
-            op_last_ = TaskId();
-            std::vector<std::pair<TaskId, std::int64_t>> gradients;
+        return streams[static_cast<std::size_t>(lane)];
+    }
 
-            if (costs_.pipeline_op_overhead > Time(0) && op.kind != PipelineOpKind::kWeight) {
-                add_compute(s, ComputeKind::kHostOverhead, costs_.pipeline_op_overhead, context);
+    /// The steps of `state.op` (slot `slot`) appended to `steps`, in execution order.
+    void append_op_steps(int s, int slot, OpState& state, std::vector<OpStep>& steps) {
+        const bool split = schedule_.splits_backward();
+        const PipelineOp& op = state.op;
+        const int vs = state.vs;
+        const auto& layers = costs_.virtual_stages[static_cast<std::size_t>(vs)];
+        const auto [route_first, route_last] = schedule_.route(op.microbatch, shape_);
+        const auto compute = [&](std::function<void()> body) {
+            steps.push_back(OpStep{slot, nullptr, std::move(body)});
+        };
+        const auto moe_steps = [&](const LayerWork& layer, PipelineOpKind kind) {
+            for (const MoeTaskSpec& spec : moe_layer_tasks(layer.moe, kind, split)) {
+                if (spec.is_exchange) {
+                    steps.push_back(OpStep{slot, spec.exchange, {}, layer.layer});
+                } else {
+                    const int layer_index = layer.layer;
+                    compute([this, s, &state, spec, layer_index] {
+                        Task context = state.context;
+                        context.layer = layer_index;
+                        add_compute(s, spec.compute, spec.duration, context);
+                    });
+                }
             }
-            // Megatron's scatter/gather: the message arrived split over the TP ranks and is
-            // all-gathered before use.
-            const bool receives = (op.kind == PipelineOpKind::kForward && vs > 0) ||
-                                  (op.kind == PipelineOpKind::kBackward && vs < last_vs);
+        };
+
+        // Host work, then Megatron's scatter/gather: the message arrived split over the TP
+        // ranks and is all-gathered before use.
+        const bool receives = (op.kind == PipelineOpKind::kForward && vs > route_first) ||
+                              (op.kind == PipelineOpKind::kBackward && vs < route_last);
+        compute([this, s, &state, receives] {
+            if (costs_.pipeline_op_overhead > Time(0) && state.op.kind != PipelineOpKind::kWeight) {
+                add_compute(s, ComputeKind::kHostOverhead, costs_.pipeline_op_overhead,
+                            state.context);
+            }
             if (receives && !costs_.receive_collectives.empty()) {
-                add_tp_collectives(s, costs_.receive_collectives, context);
+                add_tp_collectives(s, costs_.receive_collectives, state.context);
             }
-            if (op.kind == PipelineOpKind::kForward) {
-                const bool first_forward = !chunk_forward_seen_[static_cast<std::size_t>(op.chunk)];
-                chunk_forward_seen_[static_cast<std::size_t>(op.chunk)] = true;
-                for (const LayerWork& layer : layers) {
+        });
+        if (op.kind == PipelineOpKind::kForward) {
+            const bool first_forward = !chunk_forward_seen_[static_cast<std::size_t>(op.chunk)];
+            chunk_forward_seen_[static_cast<std::size_t>(op.chunk)] = true;
+            for (const LayerWork& layer : layers) {
+                compute([this, s, &state, &layer, first_forward] {
+                    Task context = state.context;
                     context.layer = layer.layer;
                     const TaskId gather = add_zero3_gather(s, layer, context);
                     std::vector<TaskId> deps = {gather};
@@ -571,30 +587,60 @@ private:
                     if (layer.cp.blocks > 0) {
                         add_cp_pass(s, layer.cp, ComputeKind::kForward, false, context);
                     }
-                    add_moe_tasks(s, layer.moe, PipelineOpKind::kForward, context);
-                    if (gather.is_valid()) {
-                        fsdp_.used(op_last_);
-                    }
-                }
-            } else if (op.kind == PipelineOpKind::kBackward) {
-                for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-                    const LayerWork& layer = *it;
+                    state.fsdp_gather = gather;
+                });
+                moe_steps(layer, PipelineOpKind::kForward);
+                steps.push_back(OpStep{slot, nullptr,
+                                       [this, &state] {
+                                           // The layer (its MoE part included) is done with
+                                           // its gathered weights.
+                                           if (state.fsdp_gather.is_valid()) {
+                                               fsdp_.used(op_last_);
+                                           }
+                                           state.fsdp_gather = TaskId();
+                                       },
+                                       kNoLayer, true});
+            }
+        } else if (op.kind == PipelineOpKind::kBackward) {
+            for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+                const LayerWork& layer = *it;
+
+                // What the layer's first step leaves for its last: the ZeRO-3 gather and
+                // whether the backward compute still has to wait for it (no recompute ran).
+                struct LayerStart {
+                    TaskId gather;
+                    bool is_gather_pending = true;
+                };
+
+                auto start = std::make_shared<LayerStart>();
+                compute([this, s, &state, &layer, start] {
+                    Task context = state.context;
                     context.layer = layer.layer;
-                    const TaskId gather = add_zero3_gather(s, layer, context);
-                    std::vector<TaskId> deps = {gather};
+                    start->gather = add_zero3_gather(s, layer, context);
+                    start->is_gather_pending = true;
                     if (layer.recompute > Time(0) || !layer.recompute_collectives.empty()) {
                         const bool cp_again = layer.cp.blocks > 0 && layer.cp.is_recomputed;
                         add_compute_with_tp(
                             s, ComputeKind::kRecompute,
                             layer.recompute - (cp_again ? cp_time(layer.cp, false) : Time(0)),
-                            layer.recompute_collectives, layer.recompute_overlaps, context, deps);
+                            layer.recompute_collectives, layer.recompute_overlaps, context,
+                            {start->gather});
                         if (cp_again) {
                             add_cp_pass(s, layer.cp, ComputeKind::kRecompute, false, context);
                         }
-                        deps.clear();
+                        start->is_gather_pending = false;  // the recompute waited for it
                     }
-                    // The routed experts' backward comes first: they are the layer's end.
-                    add_moe_tasks(s, layer.moe, PipelineOpKind::kBackward, context);
+                });
+                // The routed experts' backward comes first: they are the layer's end.
+                moe_steps(layer, PipelineOpKind::kBackward);
+                compute([this, s, &state, &layer, start, split] {
+                    Task context = state.context;
+                    context.layer = layer.layer;
+                    const TaskId gather = start->gather;
+                    std::vector<TaskId> deps;
+                    if (start->is_gather_pending) {
+                        deps.push_back(gather);
+                    }
                     const Time duration =
                         split ? layer.backward_input : layer.backward_input + layer.backward_weight;
                     // The attention backward comes first in a layer's backward pass order
@@ -616,57 +662,213 @@ private:
                         fsdp_.used(op_last_);
                     }
                     if (!split) {
-                        gradients.emplace_back(backward, layer.gradient_bytes);
+                        state.gradients.emplace_back(backward, layer.gradient_bytes);
                         add_zero3_reduce_scatter(s, context, layer.gradient_bytes, backward);
                     }
+                });
+            }
+        } else {
+            for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+                const LayerWork& layer = *it;
+                moe_steps(layer, PipelineOpKind::kWeight);
+                compute([this, s, &state, &layer] {
+                    Task context = state.context;
+                    context.layer = layer.layer;
+                    const TaskId weight =
+                        add_compute(s, ComputeKind::kWeight, layer.backward_weight, context);
+                    state.gradients.emplace_back(weight, layer.gradient_bytes);
+                    add_zero3_reduce_scatter(s, context, layer.gradient_bytes, weight);
+                });
+            }
+        }
+    }
+
+    /// Runs one step with its op's state as the current op. `lane` >= 0: pair mode, the
+    /// exchange goes to that lane's EP stream and the op's next compute waits for it.
+    void run_step(int s, const OpStep& step, OpState& state, int lane) {
+        op_first_ = state.first;
+        op_last_ = state.last;
+        if (step.exchange != nullptr) {
+            Task task = state.context;
+            task.layer = step.layer;
+            task.kind = TaskKind::kCollective;
+            task.comm = CommKind::kExpertParallel;
+            task.request = builder_.add_request(ep_all_to_all_request(groups_, s, *step.exchange));
+            if (lane < 0) {
+                add_compute_stream_task(task, s);
+            } else {
+                task.rank = representative(s);
+                task.stream = ep_stream(s, lane);
+                std::vector<TaskId> deps;
+                if (op_last_.is_valid()) {
+                    deps.push_back(op_last_);
+                }
+                const TaskId id = builder_.add(task, deps);
+                if (!op_first_.is_valid()) {
+                    op_first_ = id;
+                }
+                op_last_ = id;
+                state.waiting = id;
+            }
+        } else {
+            if (lane >= 0 && state.waiting.is_valid() && !step.is_bookkeeping) {
+                // The op's compute resumes when its exchange is done.
+                const TaskId exchange = state.waiting;
+                state.waiting = TaskId();
+                add_compute(s, compute_kind_of(state.op.kind), Time(0), state.context, {exchange});
+            }
+            step.body();
+        }
+        state.first = op_first_;
+        state.last = op_last_;
+    }
+
+    static ComputeKind compute_kind_of(PipelineOpKind kind) {
+        switch (kind) {
+            case PipelineOpKind::kForward:
+                return ComputeKind::kForward;
+            case PipelineOpKind::kBackward:
+                return ComputeKind::kBackward;
+            case PipelineOpKind::kWeight:
+                return ComputeKind::kWeight;
+        }
+        return ComputeKind::kForward;
+    }
+
+    /// The op's data between stages, its gradients and its LoweredOp, after its steps ran.
+    void finish_op(int s,
+                   OpState& state,
+                   std::vector<std::vector<std::pair<TaskId, std::int64_t>>>& gradient_tasks,
+                   std::vector<int>& gradient_position,
+                   LoweredStep& lowered) {
+        const PipelineOp& op = state.op;
+        const int vs = state.vs;
+        op_first_ = state.first;
+        op_last_ = state.last;
+        STEPSIM_CHECK(op_first_.is_valid(), "pipeline op lowered to no tasks");
+        const auto [route_first, route_last] = schedule_.route(op.microbatch, shape_);
+        if (op.kind == PipelineOpKind::kForward && vs > route_first) {
+            needs_.emplace_back(op_first_, message_key(0, vs - 1, op.microbatch));
+        }
+        if (op.kind == PipelineOpKind::kBackward && vs < route_last) {
+            needs_.emplace_back(op_first_, message_key(1, vs + 1, op.microbatch));
+        }
+        const bool sends_forward = op.kind == PipelineOpKind::kForward && vs < route_last;
+        const bool sends_backward = op.kind == PipelineOpKind::kBackward && vs > route_first;
+        if (sends_forward || sends_backward) {
+            const int to_vs = sends_forward ? vs + 1 : vs - 1;
+            const int to_stage = schedule_.stage_of(to_vs, shape_);
+            TaskId producer = op_last_;
+            if (to_stage != s) {
+                Task send = state.context;
+                send.layer = kNoLayer;
+                send.kind = TaskKind::kSendRecv;
+                send.comm = CommKind::kPipeline;
+                send.rank = representative(s);
+                send.request = p2p_request(s, to_stage);
+                if (!costs_.is_p2p_overlapped) {
+                    // Batched blocking send/recv: the compute stream waits for it.
+                    send.stream = compute_stream_[static_cast<std::size_t>(s)];
+                }
+                producer = builder_.add(send, {op_last_});
+            }
+            producer_[message_key(sends_forward ? 0 : 1, vs, op.microbatch)] = producer;
+        }
+        if (!state.gradients.empty()) {
+            gradient_tasks[static_cast<std::size_t>(op.chunk)] = std::move(state.gradients);
+            gradient_position[static_cast<std::size_t>(op.chunk)] = static_cast<int>(state.index);
+        }
+        lowered.ops[static_cast<std::size_t>(s)].push_back(LoweredOp{op, state.first, state.last});
+    }
+
+    void lower_stage(int s, const std::vector<PipelineOp>& ops, LoweredStep& lowered) {
+        fsdp_.start_stage(representative(s), zero_stream_[static_cast<std::size_t>(s)],
+                          dp_stream_[static_cast<std::size_t>(s)]);
+        chunk_forward_seen_.assign(static_cast<std::size_t>(shape_.chunks), false);
+        // Per local chunk: the tasks that finish each layer's gradient in the latest B/W op of
+        // that chunk, and that op's position (buckets follow the order chunks finish).
+        std::vector<std::vector<std::pair<TaskId, std::int64_t>>> gradient_tasks(
+            static_cast<std::size_t>(shape_.chunks));
+        std::vector<int> gradient_position(static_cast<std::size_t>(shape_.chunks), -1);
+
+        if (costs_.data_loader > Time(0)) {
+            Task task;
+            add_compute(s, ComputeKind::kDataLoader, costs_.data_loader, task);
+        }
+        add_param_gathers(s);
+        const auto make_state = [&](std::size_t index) {
+            OpState state;
+            state.op = ops[index];
+            state.index = index;
+            state.vs = schedule_.virtual_stage_of(s, state.op.chunk, shape_);
+            state.context.microbatch = state.op.microbatch;
+            state.context.virtual_stage = state.vs;
+            state.context.pipeline_op = static_cast<std::int32_t>(index);
+            return state;
+        };
+        TaskId backward_end;
+        for (std::size_t index = 0; index < ops.size();) {
+            const PipelineOp& op = ops[index];
+            // A pair: this forward, the backward after it and, when it follows at once, that
+            // backward's W.
+            std::size_t count = 1;
+            if (op.is_paired && index + 1 < ops.size() &&
+                ops[index + 1].kind == PipelineOpKind::kBackward) {
+                count = 2;
+                if (index + 2 < ops.size() && ops[index + 2].kind == PipelineOpKind::kWeight &&
+                    ops[index + 2].microbatch == ops[index + 1].microbatch &&
+                    ops[index + 2].chunk == ops[index + 1].chunk) {
+                    count = 3;
+                }
+            }
+            std::vector<OpState> states;
+            for (std::size_t k = 0; k < count; ++k) {
+                states.push_back(make_state(index + k));
+            }
+            if (count == 1) {
+                std::vector<OpStep> steps;
+                append_op_steps(s, 0, states[0], steps);
+                for (const OpStep& step : steps) {
+                    run_step(s, step, states[0], -1);
                 }
             } else {
-                for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-                    context.layer = it->layer;
-                    add_moe_tasks(s, it->moe, PipelineOpKind::kWeight, context);
-                    const TaskId weight =
-                        add_compute(s, ComputeKind::kWeight, it->backward_weight, context);
-                    gradients.emplace_back(weight, it->gradient_bytes);
-                    add_zero3_reduce_scatter(s, context, it->gradient_bytes, weight);
+                // Lane 0 runs the forward, lane 1 the backward (and its W); the compute stream
+                // takes them in turn, switching after each EP exchange, so one op's compute
+                // runs while the other's all-to-all is on the network.
+                std::vector<OpStep> lanes[2];
+                append_op_steps(s, 0, states[0], lanes[0]);
+                for (std::size_t k = 1; k < count; ++k) {
+                    append_op_steps(s, static_cast<int>(k), states[k], lanes[1]);
                 }
-            }
-            STEPSIM_CHECK(op_first_.is_valid(), "pipeline op lowered to no tasks");
-
-            // Data between stages.
-            if (op.kind == PipelineOpKind::kForward && vs > 0) {
-                needs_.emplace_back(op_first_, message_key(0, vs - 1, op.microbatch));
-            }
-            if (op.kind == PipelineOpKind::kBackward && vs < last_vs) {
-                needs_.emplace_back(op_first_, message_key(1, vs + 1, op.microbatch));
-            }
-            const bool sends_forward = op.kind == PipelineOpKind::kForward && vs < last_vs;
-            const bool sends_backward = op.kind == PipelineOpKind::kBackward && vs > 0;
-            if (sends_forward || sends_backward) {
-                const int to_vs = sends_forward ? vs + 1 : vs - 1;
-                const int to_stage = to_vs % p;
-                TaskId producer = op_last_;
-                if (to_stage != s) {
-                    Task send = context;
-                    send.layer = kNoLayer;
-                    send.kind = TaskKind::kSendRecv;
-                    send.comm = CommKind::kPipeline;
-                    send.rank = representative(s);
-                    send.request = p2p_request(s, to_stage);
-                    if (!costs_.is_p2p_overlapped) {
-                        // Batched blocking send/recv: the compute stream waits for it.
-                        send.stream = compute_stream_[static_cast<std::size_t>(s)];
+                std::size_t next[2] = {0, 0};
+                int lane = 0;
+                while (next[0] < lanes[0].size() || next[1] < lanes[1].size()) {
+                    if (next[lane] >= lanes[lane].size()) {
+                        lane = 1 - lane;
                     }
-                    producer = builder_.add(send, {op_last_});
+                    // A turn runs the lane's compute up to and including the exchange after
+                    // it (exchanges before any compute of the turn do not end it).
+                    auto& list = lanes[lane];
+                    bool has_computed = false;
+                    while (next[lane] < list.size()) {
+                        const OpStep& step = list[next[lane]++];
+                        const std::size_t before = builder_.size();
+                        run_step(s, step, states[static_cast<std::size_t>(step.slot)], lane);
+                        if (step.exchange != nullptr && has_computed) {
+                            break;
+                        }
+                        has_computed =
+                            has_computed || (step.exchange == nullptr && builder_.size() > before);
+                    }
+                    lane = 1 - lane;
                 }
-                producer_[message_key(sends_forward ? 0 : 1, vs, op.microbatch)] = producer;
             }
-            if (!gradients.empty()) {
-                gradient_tasks[static_cast<std::size_t>(op.chunk)] = std::move(gradients);
-                gradient_position[static_cast<std::size_t>(op.chunk)] = static_cast<int>(index);
+            for (OpState& state : states) {
+                finish_op(s, state, gradient_tasks, gradient_position, lowered);
             }
-            lowered.ops[static_cast<std::size_t>(s)].push_back(LoweredOp{op, op_first_, op_last_});
+            backward_end = states.back().last;
+            index += count;
         }
-        const TaskId backward_end = op_last_;
 
         // DP gradient reduction in buckets, chunks in the order their last gradients finish
         // (ZeRO-3 reduce-scattered every layer's gradient already).
@@ -685,7 +887,7 @@ private:
             context.rank = representative(s);
             context.stream = dp_stream_[static_cast<std::size_t>(s)];
             for (const int c : chunk_order) {
-                context.virtual_stage = virtual_stage(s, c, p);
+                context.virtual_stage = schedule_.virtual_stage_of(s, c, shape_);
                 std::int64_t bucket_bytes = 0;
                 TaskId ready;
                 const auto& list = gradient_tasks[static_cast<std::size_t>(c)];
@@ -740,8 +942,9 @@ private:
     /// all-gather its first forward waits for, for the stage being lowered.
     std::map<int, TaskId> param_gather_of_layer_;
     std::vector<bool> chunk_forward_seen_;
-    std::vector<TaskId> producer_;                       ///< by message_key
-    std::vector<std::pair<TaskId, std::size_t>> needs_;  ///< (task, message_key)
+    std::map<int, std::vector<std::int32_t>> ep_streams_;  ///< per stage, made on first use
+    std::vector<TaskId> producer_;                         ///< by message_key
+    std::vector<std::pair<TaskId, std::size_t>> needs_;    ///< (task, message_key)
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> tp_requests_;
     std::map<std::pair<int, int>, std::int32_t> p2p_requests_;
     std::map<std::tuple<int, int, std::int64_t>, std::int32_t> cp_requests_;

@@ -76,6 +76,8 @@ std::string_view to_string(StreamKind kind) {
             return "tp";
         case StreamKind::kContextParallel:
             return "cp";
+        case StreamKind::kExpertParallel:
+            return "ep";
     }
     return "?";
 }

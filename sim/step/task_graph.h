@@ -43,13 +43,15 @@ enum class CommKind : std::uint8_t {
 };
 
 /// kTensorParallel carries the TP collectives that tp_comm_overlap runs beside the GEMMs.
-/// kContextParallel carries context parallelism's ring transfers.
+/// kContextParallel carries context parallelism's ring transfers; kExpertParallel the EP
+/// all-to-alls of DualPipe's overlapped pairs (one stream per op of the pair).
 enum class StreamKind : std::uint8_t {
     kCompute,
     kDataParallel,
     kZero,
     kTensorParallel,
     kContextParallel,
+    kExpertParallel,
 };
 
 std::string_view to_string(TaskKind kind);

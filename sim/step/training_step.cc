@@ -37,9 +37,31 @@ Time duration_of(const GpuSpec& gpu, const WorkAmount& work) {
 }
 
 int chunks_of(const TrainingJob& job) {
-    return job.layout.schedule == PipelineScheduleKind::kInterleaved
-               ? std::max(1, job.layout.virtual_stages)
-               : 1;
+    switch (job.layout.schedule) {
+        case PipelineScheduleKind::kInterleaved:
+            return std::max(1, job.layout.virtual_stages);
+        case PipelineScheduleKind::kDualPipe:
+        case PipelineScheduleKind::kDualPipeV:
+            return 2;
+        default:
+            return 1;
+    }
+}
+
+/// The model chunk (index into chunk_layers()) of virtual stage `vs`: DualPipe's second copy
+/// repeats the first's chunks.
+int model_chunk_of(const TrainingJob& job, int vs) {
+    return job.layout.schedule == PipelineScheduleKind::kDualPipe ? vs % job.layout.pp : vs;
+}
+
+/// Micro-batches of the step that run through virtual stage `vs`.
+int visits_of(const PipelineSchedule& schedule, const PipelineShape& shape, int vs) {
+    int visits = 0;
+    for (int mb = 0; mb < shape.microbatches; ++mb) {
+        const auto [first, last] = schedule.route(mb, shape);
+        visits += vs >= first && vs <= last ? 1 : 0;
+    }
+    return visits;
 }
 
 /// Bytes per gradient element in the DP reduction.
@@ -133,19 +155,34 @@ StepCosts build_step_costs(const TrainingJob& job) {
     ParallelLayout chunk_layout = layout;
     chunk_layout.virtual_stages = v;
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
-    STEPSIM_CHECK(static_cast<int>(layers_per_chunk.size()) == p * v,
+    STEPSIM_CHECK(static_cast<int>(layers_per_chunk.size()) == model_chunk_count(chunk_layout),
                   "chunk_layers returned the wrong number of chunks");
+    const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(layout.schedule);
+    const int virtual_stage_count = schedule->virtual_stage_count(costs.shape);
+    std::vector<int> first_layer(layers_per_chunk.size() + 1, 0);
+    for (std::size_t c = 0; c < layers_per_chunk.size(); ++c) {
+        first_layer[c + 1] = first_layer[c] + layers_per_chunk[c];
+    }
     const EdgeCosts edge = edge_costs(job);
     const GpuSpec& gpu = job.gpu;
+    // ep_comm_sms: the compute runs on the SMs the EP all-to-all kernels leave.
+    const double sm_slowdown =
+        layout.ep_comm_sms > 0 && gpu.sm_count > layout.ep_comm_sms
+            ? static_cast<double>(gpu.sm_count) / (gpu.sm_count - layout.ep_comm_sms)
+            : 1.0;
+    const auto compute_duration = [&](const WorkAmount& work) {
+        const Time time = duration_of(gpu, work);
+        return sm_slowdown == 1.0 ? time : from_seconds(to_seconds(time) * sm_slowdown);
+    };
     // Per kind of layer (dense, MoE): its costs as LayerWork (without index and bytes).
     const auto layer_work_of = [&](int index) {
         const LayerCosts layer = layer_costs(job, index);
         const TpOverlapPlan overlaps = tp_overlap_plan(job, layer);
         LayerWork work;
-        work.forward = duration_of(gpu, layer.forward);
-        work.backward_input = duration_of(gpu, layer.backward_input);
-        work.backward_weight = duration_of(gpu, layer.backward_weight);
-        work.recompute = duration_of(gpu, layer.recompute);
+        work.forward = compute_duration(layer.forward);
+        work.backward_input = compute_duration(layer.backward_input);
+        work.backward_weight = compute_duration(layer.backward_weight);
+        work.recompute = compute_duration(layer.recompute);
         work.forward_collectives = layer.forward_collectives;
         work.backward_collectives = layer.backward_collectives;
         work.recompute_collectives = layer.recompute_collectives;
@@ -156,9 +193,9 @@ StepCosts build_step_costs(const TrainingJob& job) {
         if (layer.is_moe) {
             const MoeCosts& moe = layer.moe;
             work.moe.is_moe = true;
-            work.moe.forward = duration_of(gpu, moe.forward);
-            work.moe.backward_input = duration_of(gpu, moe.backward_input);
-            work.moe.backward_weight = duration_of(gpu, moe.backward_weight);
+            work.moe.forward = compute_duration(moe.forward);
+            work.moe.backward_input = compute_duration(moe.backward_input);
+            work.moe.backward_weight = compute_duration(moe.backward_weight);
             if (layout.ep > 1) {
                 work.moe.dispatch = {moe.dispatch_bytes, moe.dispatch_pairs};
                 work.moe.combine = {moe.combine_bytes, moe.combine_pairs};
@@ -192,18 +229,20 @@ StepCosts build_step_costs(const TrainingJob& job) {
         stage_remainder[static_cast<std::size_t>(s)] = total - layer_bytes * layers;
     }
 
-    int next_layer = 0;
-    for (int vs = 0; vs < p * v; ++vs) {
-        const int stage = vs % p;
+    const int last_chunk = static_cast<int>(layers_per_chunk.size()) - 1;
+    for (int vs = 0; vs < virtual_stage_count; ++vs) {
+        const int stage = schedule->stage_of(vs, costs.shape);
+        const int chunk = model_chunk_of(job, vs);
+        int next_layer = first_layer[static_cast<std::size_t>(chunk)];
         std::vector<LayerWork> works;
-        if (vs == 0) {
+        if (chunk == 0) {
             LayerWork embedding;
             embedding.layer = kEmbeddingLayer;
-            embedding.forward = duration_of(gpu, edge.embedding_forward);
-            embedding.backward_weight = duration_of(gpu, edge.embedding_backward);
+            embedding.forward = compute_duration(edge.embedding_forward);
+            embedding.backward_weight = compute_duration(edge.embedding_backward);
             works.push_back(embedding);
         }
-        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
+        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(chunk)]; ++i) {
             const bool is_moe = job.model.is_moe_layer(next_layer);
             LayerWork work = is_moe ? moe_work : dense_work;
             work.layer = next_layer++;
@@ -211,12 +250,12 @@ StepCosts build_step_costs(const TrainingJob& job) {
             work.weight_bytes = layer_params_per_gpu * 2;
             works.push_back(std::move(work));
         }
-        if (vs == p * v - 1) {
+        if (chunk == last_chunk) {
             LayerWork logits;
             logits.layer = kLogitsLayer;
-            logits.forward = duration_of(gpu, edge.logits_forward);
-            logits.backward_input = duration_of(gpu, edge.logits_backward_input);
-            logits.backward_weight = duration_of(gpu, edge.logits_backward_weight);
+            logits.forward = compute_duration(edge.logits_forward);
+            logits.backward_input = compute_duration(edge.logits_backward_input);
+            logits.backward_weight = compute_duration(edge.logits_backward_weight);
             works.push_back(logits);
         }
         costs.virtual_stages.push_back(std::move(works));
@@ -268,7 +307,7 @@ StepCosts build_step_costs(const TrainingJob& job) {
         step.bytes =
             static_cast<double>(shard) * static_cast<double>(24 + gradient_element_bytes(job) + 2);
         adam.add(step);
-        costs.optimizer.push_back(duration_of(gpu, adam));
+        costs.optimizer.push_back(compute_duration(adam));
         costs.zero_gather_bytes.push_back(params * 2);
     }
     return costs;
@@ -280,7 +319,6 @@ StepCosts build_step_costs(const TrainingJob& job) {
 std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const StepCosts& costs) {
     const int p = job.layout.pp;
     const int v = costs.shape.chunks;
-    const auto m = static_cast<double>(costs.shape.microbatches);
     ParallelLayout chunk_layout = job.layout;
     chunk_layout.virtual_stages = v;
     const std::vector<int> layers_per_chunk = chunk_layers(job.model, chunk_layout);
@@ -301,12 +339,21 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
     const KernelTiming moe_layer =
         job.model.moe_layer_count() > 0 ? timing_of(job.model.layers - 1) : dense_layer;
     std::vector<KernelTiming> stages(static_cast<std::size_t>(p));
-    int next_layer = 0;
-    for (int vs = 0; vs < p * v; ++vs) {
-        KernelTiming& t = stages[static_cast<std::size_t>(vs % p)];
+    const std::unique_ptr<PipelineSchedule> schedule = make_pipeline_schedule(job.layout.schedule);
+    std::vector<int> first_layer(layers_per_chunk.size() + 1, 0);
+    for (std::size_t c = 0; c < layers_per_chunk.size(); ++c) {
+        first_layer[c + 1] = first_layer[c] + layers_per_chunk[c];
+    }
+    const int last_chunk = static_cast<int>(layers_per_chunk.size()) - 1;
+    for (int vs = 0; vs < schedule->virtual_stage_count(costs.shape); ++vs) {
+        KernelTiming& t = stages[static_cast<std::size_t>(schedule->stage_of(vs, costs.shape))];
+        const int chunk = model_chunk_of(job, vs);
+        // This virtual stage's share of the step's micro-batches (DualPipe: half each copy).
+        const double m = visits_of(*schedule, costs.shape, vs);
+        int next_layer = first_layer[static_cast<std::size_t>(chunk)];
         int dense_count = 0;
         int moe_count = 0;
-        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(vs)]; ++i) {
+        for (int i = 0; i < layers_per_chunk[static_cast<std::size_t>(chunk)]; ++i) {
             ++(job.model.is_moe_layer(next_layer++) ? moe_count : dense_count);
         }
         if (dense_count > 0) {
@@ -315,11 +362,11 @@ std::vector<KernelTiming> stage_kernel_timings(const TrainingJob& job, const Ste
         if (moe_count > 0) {
             t += (m * moe_count) * moe_layer;
         }
-        if (vs == 0) {
+        if (chunk == 0) {
             t += m *
                  (time_work(gpu, edge.embedding_forward) + time_work(gpu, edge.embedding_backward));
         }
-        if (vs == p * v - 1) {
+        if (chunk == last_chunk) {
             t += m *
                  (time_work(gpu, edge.logits_forward) + time_work(gpu, edge.logits_backward_input) +
                   time_work(gpu, edge.logits_backward_weight));
@@ -502,11 +549,6 @@ StepResult simulate_step(const TrainingJob& job,
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
                                      options.is_memoized_by_shape && !options.is_exact);
-    if (options.is_exact && layout.cp > 1) {
-        throw SpecError(SourceLocation{}, "parallelism.cp",
-                        "--exact does not support context parallelism (cp " +
-                            std::to_string(layout.cp) + ") yet");
-    }
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));
@@ -694,16 +736,20 @@ StepResult simulate_step(const TrainingJob& job,
     for (int s = 0; s < p; ++s) {
         double f = 0, b = 0, w = 0, tp = 0, ep = 0;
         for (int c = 0; c < v; ++c) {
-            for (const LayerWork& work :
-                 costs.virtual_stages[static_cast<std::size_t>(virtual_stage(s, c, p))]) {
-                f += seconds(work.forward + work.moe.forward);
-                b += seconds(work.backward_input + work.recompute + work.moe.backward_input);
-                w += seconds(work.backward_weight + work.moe.backward_weight);
-                tp += tp_time(s, work.forward_collectives) + tp_time(s, work.backward_collectives) +
-                      tp_time(s, work.recompute_collectives);
-                ep += ep_time(s, work.moe.dispatch) + ep_time(s, work.moe.combine) +
-                      ep_time(s, work.moe.backward_dispatch) +
-                      ep_time(s, work.moe.backward_combine);
+            const int vs = schedule->virtual_stage_of(s, c, costs.shape);
+            // Per micro-batch of the step: DualPipe runs half of them through each copy.
+            const double share = static_cast<double>(visits_of(*schedule, costs.shape, vs)) / m;
+            for (const LayerWork& work : costs.virtual_stages[static_cast<std::size_t>(vs)]) {
+                f += share * seconds(work.forward + work.moe.forward);
+                b +=
+                    share * seconds(work.backward_input + work.recompute + work.moe.backward_input);
+                w += share * seconds(work.backward_weight + work.moe.backward_weight);
+                tp += share * (tp_time(s, work.forward_collectives) +
+                               tp_time(s, work.backward_collectives) +
+                               tp_time(s, work.recompute_collectives));
+                ep += share * (ep_time(s, work.moe.dispatch) + ep_time(s, work.moe.combine) +
+                               ep_time(s, work.moe.backward_dispatch) +
+                               ep_time(s, work.moe.backward_combine));
             }
         }
         // EP all-to-alls block the compute stream like TP collectives: part of the op.
@@ -721,9 +767,23 @@ StepResult simulate_step(const TrainingJob& job,
     }
     const double per_microbatch = worst_f + worst_b + worst_w + worst_tp;
     const bool zb = schedule->splits_backward();
-    const double bubble_time = zb ? (p - 1) * std::max(0.0, worst_f + worst_b - worst_w + worst_tp)
-                                  : (p - 1) * per_microbatch / v;
-    const double ideal = m * per_microbatch;
+    const bool dual = layout.schedule == PipelineScheduleKind::kDualPipe ||
+                      layout.schedule == PipelineScheduleKind::kDualPipeV;
+    // DualPipe and DualPipeV (DeepSeek-V3 Table 2): (PP/2 − 1)(F&B + B − 3W) per chunk, PP the
+    // stages of one copy (pp; DualPipeV 2·pp), F&B read as F + B with nothing to overlap and
+    // B as the full backward B + W: (PP/2 − 1)(F + 2B − 2W); a chunk is the whole per-micro-
+    // batch work of a DualPipe rank and half of a DualPipeV rank's.
+    const double dual_chunk = layout.schedule == PipelineScheduleKind::kDualPipeV ? 0.5 : 1.0;
+    const double dual_stages = layout.schedule == PipelineScheduleKind::kDualPipeV ? 2.0 * p : p;
+    const double bubble_time =
+        dual ? (dual_stages / 2 - 1) *
+                   std::max(0.0, dual_chunk * (worst_f + 2 * worst_b - 2 * worst_w + worst_tp))
+        : zb ? (p - 1) * std::max(0.0, worst_f + worst_b - worst_w + worst_tp)
+             : (p - 1) * per_microbatch / v;
+    // DualPipe's pairs overlap a chunk's all-to-alls with the other chunk's compute: at best a
+    // micro-batch costs the longer of its work and its all-to-alls.
+    const double ideal =
+        dual ? m * std::max(per_microbatch - worst_ep, worst_ep) : m * per_microbatch;
     result.bubble_ratio = ideal > 0 ? bubble_time / ideal : 0;
 
     double message_s = 0;
@@ -754,7 +814,10 @@ StepResult simulate_step(const TrainingJob& job,
     const StageResult& worst = result.stages[static_cast<std::size_t>(worst_stage)];
     result.estimates.push_back(make_estimate(
         "step_time", step_s, step_closed,
-        "m·t_mb + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader (slowest stage)",
+        dual ? "m·max(t_mb, t_ep) + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader "
+               "(slowest stage)"
+             : "m·t_mb + bubble + 2(p−1)·t_msg + exposed DP + optimizer + data loader (slowest "
+               "stage)",
         "the formula sums the slowest stage's work and a uniform-stage bubble; the simulation "
         "times every op's real dependencies, message contention and DP overlap"));
     result.estimates.push_back(
@@ -766,8 +829,10 @@ StepResult simulate_step(const TrainingJob& job,
             "ep", worst.breakdown.ep_s, m * worst_ep,
             "m·Σ all-to-all closed form per MoE layer (4 per layer: dispatch, combine, and both "
             "backward)",
-            "the all-to-alls block the compute stream; the simulation times each on the real "
-            "routes of the EP group (uncontended, memoized, with fast fidelity)"));
+            dual ? "an upper bound: DualPipe's pairs run a chunk's all-to-alls beside the other "
+                   "chunk's compute and only what they cannot hide is exposed"
+                 : "the all-to-alls block the compute stream; the simulation times each on the "
+                   "real routes of the EP group (uncontended, memoized, with fast fidelity)"));
     }
     result.estimates.push_back(make_estimate(
         "tp", worst.breakdown.tp_s, m * (worst_tp - worst_ep),
@@ -776,7 +841,9 @@ StepResult simulate_step(const TrainingJob& job,
         "full fidelity it also shares links with PP and DP traffic"));
     result.estimates.push_back(make_estimate(
         "bubble", worst.breakdown.bubble_s, bubble_time,
-        zb ? "(p−1)(T_F + T_B − T_W)" : "(p−1)(t_f + t_b)/v",
+        dual ? "(PP/2−1)(F&B + B − 3W), F&B = F + B, B full"
+        : zb ? "(p−1)(T_F + T_B − T_W)"
+             : "(p−1)(t_f + t_b)/v",
         "stages are not uniform (embedding on the first, logits on the last) and the formula "
         "assumes free messages; the simulation measures idle time on each compute stream"));
     result.estimates.push_back(make_estimate(
@@ -808,8 +875,8 @@ StepResult simulate_step(const TrainingJob& job,
         };
         double exposed = 0;
         for (int c = 0; c < v; ++c) {
-            for (const LayerWork& work :
-                 costs.virtual_stages[static_cast<std::size_t>(virtual_stage(worst_stage, c, p))]) {
+            for (const LayerWork& work : costs.virtual_stages[static_cast<std::size_t>(
+                     schedule->virtual_stage_of(worst_stage, c, costs.shape))]) {
                 const CpAttentionWork& cp = work.cp;
                 if (cp.blocks == 0) {
                     continue;

@@ -87,8 +87,8 @@ void LinkEdits::restore() {
 
 std::string find_partition(const Topology& topology, const ParallelLayout& layout) {
     Router router(topology);
-    const auto gpu = [&](int t, int d, int s) {
-        return topology.gpu(RankId(static_cast<std::uint32_t>(rank_of(layout, {t, d, s}))));
+    const auto gpu = [&](int t, int d, int s, int c = 0) {
+        return topology.gpu(RankId(static_cast<std::uint32_t>(rank_of(layout, {t, d, s, c}))));
     };
     const auto check = [&](NodeId a, NodeId b) -> std::string {
         if (router.is_reachable(a, b)) {
@@ -105,6 +105,16 @@ std::string find_partition(const Topology& topology, const ParallelLayout& layou
                         if (std::string e = check(gpu(t, d, s), gpu(u, d, s)); !e.empty()) {
                             return e;
                         }
+                    }
+                }
+                // The CP ring of the simulated CP rank.
+                for (int c = 1; c < layout.cp; ++c) {
+                    if (std::string e = check(gpu(t, d, s, c - 1), gpu(t, d, s, c)); !e.empty()) {
+                        return e;
+                    }
+                    if (std::string e = check(gpu(t, d, s, c), gpu(t, d, s, (c + 1) % layout.cp));
+                        !e.empty()) {
+                        return e;
                     }
                 }
                 if (s + 1 < layout.pp) {
@@ -310,16 +320,16 @@ public:
                     *scenario.episodes));
             });
         }
-        // Per (replica, stage) TP group: the largest persistent factor, and whether some
-        // member draws jitter or has episodes.
+        // Per (replica, stage) TP × CP group: the largest persistent factor, and whether some
+        // member draws jitter or has episodes. (A CP group, like a TP group, runs at its slowest
+        // member: its ring steps and collectives wait for it.)
         const std::size_t groups = static_cast<std::size_t>(layout_.dp) * layout_.pp;
         group_factor_.assign(groups, 1.0);
         group_is_random_.assign(groups, false);
         for (int d = 0; d < layout_.dp; ++d) {
             for (int s = 0; s < layout_.pp; ++s) {
                 const std::size_t g = group(d, s);
-                for (int t = 0; t < layout_.tp; ++t) {
-                    const auto r = static_cast<std::size_t>(rank_of(layout_, {t, d, s}));
+                for (const std::size_t r : group_ranks(d, s)) {
                     group_factor_[g] = std::max(group_factor_[g], factor_[r]);
                     if (jitter_seed_[r] != 0 || episode_[r] >= 0) {
                         group_is_random_[g] = true;
@@ -339,9 +349,7 @@ public:
             return group_factor_[g] == 1.0 ? duration : from_seconds(base_s * group_factor_[g]);
         }
         Time longest{0};
-        for (int t = 0; t < layout_.tp; ++t) {
-            const auto r =
-                static_cast<std::size_t>(rank_of(layout_, {t, task.replica, task.stage}));
+        for (const std::size_t r : group_ranks(task.replica, task.stage)) {
             double work_s = base_s * factor_[r];
             if (jitter_seed_[r] != 0) {
                 work_s *= multiplier(jitter_seed_[r], task.op_index);
@@ -378,6 +386,17 @@ public:
 private:
     std::size_t group(int d, int s) const {
         return static_cast<std::size_t>(d) * layout_.pp + static_cast<std::size_t>(s);
+    }
+
+    /// The ranks of replica d's stage s: its TP ranks times its CP ranks.
+    std::vector<std::size_t> group_ranks(int d, int s) const {
+        std::vector<std::size_t> ranks;
+        for (int c = 0; c < layout_.cp; ++c) {
+            for (int t = 0; t < layout_.tp; ++t) {
+                ranks.push_back(static_cast<std::size_t>(rank_of(layout_, {t, d, s, c})));
+            }
+        }
+        return ranks;
     }
 
     /// The jitter multiplier of one op on one rank: a stream keyed by (rank seed, op), so the

@@ -35,6 +35,10 @@ std::string schedule_label(const LayoutCandidate& c) {
             return "gpipe";
         case PipelineScheduleKind::kZeroBubbleH1:
             return "zb-h1";
+        case PipelineScheduleKind::kDualPipe:
+            return "dualpipe";
+        case PipelineScheduleKind::kDualPipeV:
+            return "dualpipev";
         case PipelineScheduleKind::kInterleaved:
             break;
     }
@@ -54,13 +58,18 @@ std::vector<LayoutCandidate> enumerate_layouts(const SearchSpace& space, int gpu
                         continue;  // without a pipeline every schedule is the same
                     }
                     for (const int zero : space.zero_stage) {
-                        const int dp = gpus / (tp * pp);
-                        for (const int ep : space.ep) {
-                            if (ep < 1 || dp % ep != 0) {
-                                continue;  // EP ranks come from data parallelism
+                        for (const int cp : space.cp) {
+                            if (cp < 1 || gpus % (tp * pp * cp) != 0) {
+                                continue;  // tp·cp·pp·dp = GPUs
                             }
-                            candidates.push_back(
-                                LayoutCandidate{tp, pp, dp, mb, schedule, v, zero, ep});
+                            const int dp = gpus / (tp * pp * cp);
+                            for (const int ep : space.ep) {
+                                if (ep < 1 || dp % ep != 0) {
+                                    continue;  // EP ranks come from data parallelism
+                                }
+                                candidates.push_back(
+                                    LayoutCandidate{tp, pp, dp, mb, schedule, v, zero, ep, cp});
+                            }
                         }
                     }
                 }
@@ -79,6 +88,7 @@ TrainingJob with_layout(TrainingJob job, const LayoutCandidate& c) {
     job.layout.virtual_stages = c.virtual_stages;
     job.layout.zero_stage = c.zero_stage;
     job.layout.ep = c.ep;
+    job.layout.cp = c.cp;
     job.training.micro_batch = c.micro_batch;
     return job;
 }
@@ -170,6 +180,8 @@ SearchResult run_search(const TrainingJob& base,
     SearchResult result;
     result.model = base.model.name;
     result.is_moe = base.model.is_moe();
+    result.has_cp = std::any_of(candidates.begin(), candidates.end(),
+                                [](const LayoutCandidate& c) { return c.cp > 1; });
     result.gpus = static_cast<int>(topology.gpu_count());
     result.by = options.by;
     result.candidates = candidates;

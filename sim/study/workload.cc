@@ -41,6 +41,18 @@ double closed_form_bubble_rate(const TrainingJob& job, const LayerCosts& layer) 
             const double w = compute_time_s(job.gpu, layer.backward_weight);
             return analytic::zero_bubble_h1_bubble_rate(p, m, f, b, w);
         }
+        case PipelineScheduleKind::kDualPipe:
+        case PipelineScheduleKind::kDualPipeV: {
+            // Per model chunk: a DualPipe rank's chunk is pp's share of the layers, a
+            // DualPipeV rank's half of it (docs/models/dualpipe.md).
+            const bool is_v = job.layout.schedule == PipelineScheduleKind::kDualPipeV;
+            const double layers_per_chunk = static_cast<double>(job.model.layers) /
+                                            static_cast<double>(model_chunk_count(job.layout));
+            const double f = layers_per_chunk * compute_time_s(job.gpu, layer.forward);
+            const double b = layers_per_chunk * compute_time_s(job.gpu, layer.backward_input);
+            const double w = layers_per_chunk * compute_time_s(job.gpu, layer.backward_weight);
+            return analytic::dual_pipe_bubble_rate(is_v ? 2 * p : p, is_v ? 2 * m : m, f, b, w);
+        }
     }
     return 0.0;
 }

@@ -534,17 +534,9 @@ std::int64_t stage_expert_parameter_count(const TrainingJob& job, int stage) {
     if (!m.is_moe()) {
         return 0;
     }
-    const std::vector<int> per_chunk = chunk_layers(m, job.layout);
-    const int p = job.layout.pp;
     std::int64_t moe_layers = 0;
-    int first = 0;
-    for (std::size_t c = 0; c < per_chunk.size(); ++c) {
-        if (static_cast<int>(c) % p == stage) {
-            for (int l = first; l < first + per_chunk[c]; ++l) {
-                moe_layers += m.is_moe_layer(l) ? 1 : 0;
-            }
-        }
-        first += per_chunk[c];
+    for (const int layer : stage_layer_indices(m, job.layout, stage)) {
+        moe_layers += m.is_moe_layer(layer) ? 1 : 0;
     }
     const std::int64_t local_experts = m.experts / std::max(1, job.layout.ep);
     return moe_layers * local_experts * ceil_div_params(expert_parameter_count(m), job.layout.tp);
@@ -615,30 +607,32 @@ std::int64_t stage_parameter_count(const TrainingJob& job, int stage) {
         // tp ways like an MLP) and this GPU's experts/ep routed experts.
         const std::int64_t moe_layer = layer_of(0) + m.experts * h +
                                        m.shared_experts * ceil_div(expert_parameter_count(m), tp);
-        const std::vector<int> per_chunk = chunk_layers(m, job.layout);
-        int first = 0;
-        for (std::size_t c = 0; c < per_chunk.size(); ++c) {
-            if (static_cast<int>(c) % job.layout.pp == stage) {
-                for (int l = first; l < first + per_chunk[c]; ++l) {
-                    total += m.is_moe_layer(l) ? moe_layer : dense_layer;
-                }
-            }
-            first += per_chunk[c];
+        for (const int layer : stage_layer_indices(m, job.layout, stage)) {
+            total += m.is_moe_layer(layer) ? moe_layer : dense_layer;
         }
         total += stage_expert_parameter_count(job, stage);
     }
     const std::int64_t vocab_shard = ceil_div(m.vocab, tp) * h;
-    if (stage == 0) {
+    // The embedding rides with model chunk 0, the final norm and output layer with the last
+    // (DualPipe: both end ranks hold chunk 0 of one copy and the last chunk of the other).
+    const std::vector<int> chunks = stage_chunks(job.layout, stage);
+    const int last_chunk = model_chunk_count(job.layout) - 1;
+    const bool has_first = std::find(chunks.begin(), chunks.end(), 0) != chunks.end();
+    const bool has_last = std::find(chunks.begin(), chunks.end(), last_chunk) != chunks.end();
+    if (has_first) {
         total += vocab_shard;
         if (m.position_embedding == PositionEmbedding::kLearned) {
             total += m.seq_len * h;
         }
     }
-    if (stage == job.layout.pp - 1) {
+    if (has_last) {
         total += norm_parameters(m);
         // The output layer, or the last stage's copy of the tied embedding (Megatron keeps one
-        // and all-reduces its gradient with stage 0).
-        if (!m.has_tied_embeddings || job.layout.pp > 1) {
+        // and all-reduces its gradient with stage 0); one tied matrix where one GPU holds both
+        // ends of the same copy (no pipeline, DualPipeV's rank 0).
+        const bool same_copy_ends =
+            has_first && job.layout.schedule != PipelineScheduleKind::kDualPipe;
+        if (!m.has_tied_embeddings || !same_copy_ends) {
             total += vocab_shard;
         }
     }

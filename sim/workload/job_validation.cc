@@ -170,12 +170,15 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("parallelism.cp", "context parallelism (cp " + str(p.cp) +
                                       ") needs fused attention (training.flash_attention: true)");
         }
-        const std::int64_t chunks = static_cast<std::int64_t>(p.pp) * p.virtual_stages;
+        const std::int64_t chunks = model_chunk_count(p);
         if (m.layers < chunks) {
-            add("parallelism.pp", "pp (" + str(p.pp) + ") x virtual_stages (" +
-                                      str(p.virtual_stages) + ") = " + str(chunks) +
-                                      " model chunks need at least as many layers, model has " +
-                                      str(m.layers));
+            add("parallelism.pp",
+                p.schedule == PipelineScheduleKind::kDualPipeV
+                    ? "DualPipeV cuts the model in 2 x pp (" + str(p.pp) + ") = " + str(chunks) +
+                          " chunks, which need at least as many layers, model has " + str(m.layers)
+                    : "pp (" + str(p.pp) + ") x virtual_stages (" + str(p.virtual_stages) +
+                          ") = " + str(chunks) +
+                          " model chunks need at least as many layers, model has " + str(m.layers));
         }
     }
     if (layout_ok) {
@@ -191,6 +194,17 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         }
         if (interleaved && p.pp < 2) {
             add("parallelism.schedule", "the interleaved schedule needs pp >= 2, got " + str(p.pp));
+        }
+        // DeepSeek-V3 §3.2.1: DualPipe needs the pipeline stages and the micro-batches to be
+        // divisible by 2 (DualPipeV's 2·pp stages always are).
+        const bool dual = p.schedule == PipelineScheduleKind::kDualPipe ||
+                          p.schedule == PipelineScheduleKind::kDualPipeV;
+        if (dual && p.pp < 2) {
+            add("parallelism.schedule",
+                std::string(to_string(p.schedule)) + " needs pp >= 2, got " + str(p.pp));
+        } else if (p.schedule == PipelineScheduleKind::kDualPipe && p.pp % 2 != 0) {
+            add("parallelism.pp",
+                "DualPipe needs an even number of pipeline stages, got pp " + str(p.pp));
         }
     }
     if (p.fsdp_prefetch_layers < 0 || p.fsdp_prefetch_layers > 64) {
@@ -211,6 +225,14 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
                         job.gpu.name + " has " + str(job.gpu.sm_count));
             }
         }
+    }
+    if (p.ep_comm_sms > 0 && p.ep < 2) {
+        add("parallelism.ep_comm_sms",
+            "ep_comm_sms (" + str(p.ep_comm_sms) + ") needs expert parallelism (ep >= 2)");
+    } else if (p.ep_comm_sms > 0 && job.gpu.sm_count > 0 && p.ep_comm_sms >= job.gpu.sm_count) {
+        add("parallelism.ep_comm_sms", "ep_comm_sms (" + str(p.ep_comm_sms) +
+                                           ") leaves no SMs for compute: " + job.gpu.name +
+                                           " has " + str(job.gpu.sm_count));
     }
     if (p.grad_bucket_bytes <= 0) {
         add("parallelism.grad_bucket",
@@ -233,6 +255,21 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
             add("training.global_batch",
                 "micro-batches per pipeline (" + str(t.global_batch / per_pipeline) +
                     ") must be a multiple of pp (" + str(p.pp) + ") for the interleaved schedule");
+        } else if (p.schedule == PipelineScheduleKind::kDualPipe &&
+                   (t.global_batch / per_pipeline) % 2 != 0) {
+            add("training.global_batch",
+                "DualPipe feeds half the micro-batches from each end: "
+                "micro-batches per pipeline (" +
+                    str(t.global_batch / per_pipeline) + ") must be even");
+        } else if ((p.schedule == PipelineScheduleKind::kDualPipe ||
+                    p.schedule == PipelineScheduleKind::kDualPipeV) &&
+                   t.global_batch / per_pipeline < 2 * static_cast<std::int64_t>(p.pp)) {
+            add("training.global_batch",
+                std::string(to_string(p.schedule)) +
+                    " needs at least 2 x pp = " + str(2 * static_cast<std::int64_t>(p.pp)) +
+                    " micro-batches per pipeline (its steady state pairs a forward with a "
+                    "backward on every rank), got " +
+                    str(t.global_batch / per_pipeline));
         }
     }
     if (!(t.packing_utilization_fraction > 0.0 && t.packing_utilization_fraction <= 1.0)) {

@@ -82,6 +82,13 @@ std::int64_t in_flight_chunk_microbatches(const TrainingJob& job, int stage) {
             // Megatron-LM's get_forward_backward_func: warm-up (p - rank - 1)·2 + (v - 1)·p
             // forwards, then one more before the first backward.
             return std::min((p - stage - 1) * 2 + (v - 1) * p + 1, v * m);
+        case PipelineScheduleKind::kDualPipe:
+            // DeepSeek-V3 Table 2: PP + 1 chunk activations on every rank (the warm-up holds
+            // PP, the first overlapped forward-and-backward pair one more); chunks of L/pp.
+            return std::min(p + 1, m);
+        case PipelineScheduleKind::kDualPipeV:
+            // The same table for 2·pp stages on pp ranks: 2·pp + 1 chunks of L/(2·pp).
+            return std::min(2 * p + 1, 2 * m);
     }
     return m;
 }
@@ -124,8 +131,9 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     // Activations: each in-flight chunk holds (stage layers / v) layers' worth; the first
     // stage also keeps the embedding's dropout mask per micro-batch.
     const ModelConfig& m = job.model;
-    const double layers_per_chunk = static_cast<double>(stage_layers(m, job.layout, stage)) /
-                                    static_cast<double>(job.layout.virtual_stages);
+    const double chunks = static_cast<double>(chunks_per_stage(job.layout));
+    const double layers_per_chunk =
+        static_cast<double>(stage_layers(m, job.layout, stage)) / chunks;
     const double tokens = static_cast<double>(microbatch_tokens_per_rank(job));
     const double h = static_cast<double>(m.hidden);
     const double replicated_divisor = job.layout.is_sequence_parallel ? job.layout.tp : 1.0;
@@ -148,9 +156,12 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
                     ((1.0 - moe_share) * static_cast<double>(layer_activation_bytes(job)) +
                      moe_share * moe_bytes);
     }
-    if (stage == 0 && m.has_dropout) {
-        per_chunk +=
-            tokens * h / replicated_divisor / static_cast<double>(job.layout.virtual_stages);
+    const std::vector<int> held = stage_chunks(job.layout, stage);
+    const bool has_first = std::find(held.begin(), held.end(), 0) != held.end();
+    const bool has_last =
+        std::find(held.begin(), held.end(), model_chunk_count(job.layout) - 1) != held.end();
+    if (has_first && m.has_dropout) {
+        per_chunk += tokens * h / replicated_divisor / chunks;
     }
     memory.activations_bytes =
         std::llround(static_cast<double>(in_flight_chunk_microbatches) * per_chunk);
@@ -160,7 +171,7 @@ MemoryBreakdown memory_per_gpu(const TrainingJob& job,
     // fsdp_prefetch_layers gathered ahead of it) and one layer's unsharded gradient before
     // its reduce-scatter; context parallelism's K/V buffers of one layer.
     double transient = 0.0;
-    if (stage == job.layout.pp - 1) {
+    if (has_last) {
         transient += 4.0 * tokens * static_cast<double>(m.vocab) / job.layout.tp;
         transient += 2.0 * (2.0 * tokens * h / replicated_divisor);
     }

@@ -22,6 +22,10 @@ std::string_view to_string(PipelineScheduleKind kind) {
             return "interleaved";
         case PipelineScheduleKind::kZeroBubbleH1:
             return "zb-h1";
+        case PipelineScheduleKind::kDualPipe:
+            return "dualpipe";
+        case PipelineScheduleKind::kDualPipeV:
+            return "dualpipev";
     }
     return "unknown";
 }
@@ -153,8 +157,49 @@ std::int64_t microbatch_tokens_per_rank(const TrainingJob& job) {
     return job.training.micro_batch * job.model.seq_len / std::max(1, job.layout.cp);
 }
 
+int model_chunk_count(const ParallelLayout& layout) {
+    switch (layout.schedule) {
+        case PipelineScheduleKind::kDualPipe:
+            return layout.pp;
+        case PipelineScheduleKind::kDualPipeV:
+            return 2 * layout.pp;
+        default:
+            return layout.pp * layout.virtual_stages;
+    }
+}
+
+int chunks_per_stage(const ParallelLayout& layout) {
+    switch (layout.schedule) {
+        case PipelineScheduleKind::kDualPipe:
+        case PipelineScheduleKind::kDualPipeV:
+            return 2;
+        default:
+            return layout.virtual_stages;
+    }
+}
+
+std::vector<int> stage_chunks(const ParallelLayout& layout, int stage) {
+    if (stage < 0 || stage >= layout.pp) {
+        throw InternalError("stage_chunks: stage " + std::to_string(stage) + " outside [0, " +
+                            std::to_string(layout.pp) + ")");
+    }
+    switch (layout.schedule) {
+        case PipelineScheduleKind::kDualPipe:
+            return {stage, layout.pp - 1 - stage};
+        case PipelineScheduleKind::kDualPipeV:
+            return {stage, 2 * layout.pp - 1 - stage};
+        default: {
+            std::vector<int> chunks;
+            for (int c = 0; c < layout.virtual_stages; ++c) {
+                chunks.push_back(c * layout.pp + stage);
+            }
+            return chunks;
+        }
+    }
+}
+
 std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout) {
-    const int chunks = layout.pp * layout.virtual_stages;
+    const int chunks = model_chunk_count(layout);
     if (chunks < 1 || model.layers < chunks) {
         throw UserError("chunk_layers: " + std::to_string(model.layers) + " layers cannot fill " +
                         std::to_string(chunks) + " chunks");
@@ -178,11 +223,28 @@ int stage_layers(const ModelConfig& model, const ParallelLayout& layout, int sta
     }
     const std::vector<int> layers = chunk_layers(model, layout);
     int total = 0;
-    for (std::size_t c = static_cast<std::size_t>(stage); c < layers.size();
-         c += static_cast<std::size_t>(layout.pp)) {
-        total += layers[c];
+    for (const int c : stage_chunks(layout, stage)) {
+        total += layers[static_cast<std::size_t>(c)];
     }
     return total;
+}
+
+std::vector<int> stage_layer_indices(const ModelConfig& model,
+                                     const ParallelLayout& layout,
+                                     int stage) {
+    const std::vector<int> layers = chunk_layers(model, layout);
+    std::vector<int> first(layers.size() + 1, 0);
+    for (std::size_t c = 0; c < layers.size(); ++c) {
+        first[c + 1] = first[c] + layers[c];
+    }
+    std::vector<int> indices;
+    for (const int c : stage_chunks(layout, stage)) {
+        for (int l = first[static_cast<std::size_t>(c)]; l < first[static_cast<std::size_t>(c) + 1];
+             ++l) {
+            indices.push_back(l);
+        }
+    }
+    return indices;
 }
 
 }  // namespace stepsim

@@ -17,10 +17,14 @@
 #include "stepsim/analytic.h"
 #include "stepsim/collective.h"
 #include "stepsim/network.h"
+#include "stepsim/spec.h"
 
 #include "../unit/collective/test_topologies.h"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
 
 using namespace stepsim;
 using namespace std::chrono_literals;
@@ -163,19 +167,61 @@ TEST_CASE("hierarchical all-to-all on max-min rails: intra phase + inter phase",
     }
 }
 
-TEST_CASE("auto picks hierarchical all-to-all across servers, direct inside one",
+TEST_CASE("auto picks the faster all-to-all: direct's two-level form against hierarchical",
           "[analytic][collective]") {
-    Simulator sim(1);
+    // Direct with NVLink beside the NIC (two ports): T = max(α_i + (ppn−1)·c·β_i,
+    // α_e + (nodes−1)·ppn·c·β_e); hierarchical runs its two phases one after the other:
+    // α_i + (ppn−1)·nodes·c·β_i + α_e + (nodes−1)·ppn·c·β_e. With c = 1 MB, 4 × 4 GPUs,
+    // 400 and 50 GB/s: direct 2 µs + 240 µs against 0.2 + 30 + 2 + 240 µs.
+    const analytic::CollectiveCost intra{200e-9, 1 / 400e9, 0.0};
+    const analytic::CollectiveCost inter{2e-6, 1 / 50e9, 0.0};
+    const double direct_s = analytic::direct_all_to_all_two_level_time_s(4, 4, 16e6, intra, inter);
+    CHECK(direct_s == Approx(std::max(200e-9 + 3e6 / 400e9, 2e-6 + 12e6 / 50e9)));
     const Topology multi = rails_topology(4, 4, 100ns, 400e9, 1us, 50e9);
+    const auto ranks = testing::all_ranks(multi);
+    Simulator sim(1);
     Router router(multi);
     auto network = make_network_model(NetworkKind::kFairShare, sim, multi, router);
     CollectiveExecutor executor(sim, multi, *network, {});
-    CHECK(executor.choose_algorithm({CollectiveOp::kAllToAll, testing::all_ranks(multi),
-                                     16'000'000}) == "hierarchical_alltoall");
+    CHECK(executor.choose_algorithm({CollectiveOp::kAllToAll, ranks, 16'000'000}) == "direct");
+    // The simulations agree: direct is the faster, and its closed form is exact.
+    const Time direct = run_all_to_all(multi, NetworkKind::kFairShare,
+                                       {CollectiveOp::kAllToAll, ranks, 16'000'000, 0, "direct"});
+    const Time hierarchical =
+        run_all_to_all(multi, NetworkKind::kFairShare,
+                       {CollectiveOp::kAllToAll, ranks, 16'000'000, 0, "hierarchical_alltoall"});
+    CHECK(direct < hierarchical);
+    require_close(direct, direct_s, 64);
+    // Inside one server: direct.
     const Topology single = testing::star_topology(8, 300ns, kBandwidth_Bps);
     Router single_router(single);
     auto single_network = make_network_model(NetworkKind::kFairShare, sim, single, single_router);
     CollectiveExecutor single_executor(sim, single, *single_network, {});
     CHECK(single_executor.choose_algorithm(
               {CollectiveOp::kAllToAll, testing::all_ranks(single), 8'000'000}) == "direct");
+}
+
+TEST_CASE("auto picks direct all-to-all for DeepSeek-V3's EP-64 group on the H800 cluster",
+          "[analytic][collective]") {
+    // 64 GPUs on 8 DGX H800 servers, 256 MiB each: direct sends 56 blocks of 4 MiB over its
+    // 400 Gb/s NIC while the 7 same-server blocks go over NVLink; hierarchical adds its
+    // NVLink phase before the IB phase (docs/models/collectives.md).
+    const Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
+                                                 "topologies" / "dgx-h800-2048.textproto");
+    std::vector<RankId> ranks;
+    for (std::uint32_t r = 0; r < 64; ++r) {
+        ranks.emplace_back(r);
+    }
+    const std::int64_t size = 256LL << 20;
+    Simulator sim(1);
+    Router router(topology);
+    auto network = make_network_model(NetworkKind::kFairShare, sim, topology, router);
+    CollectiveExecutor executor(sim, topology, *network, {});
+    CHECK(executor.choose_algorithm({CollectiveOp::kAllToAll, ranks, size}) == "direct");
+    const Time direct = run_all_to_all(topology, NetworkKind::kFairShare,
+                                       {CollectiveOp::kAllToAll, ranks, size, 0, "direct"});
+    const Time hierarchical =
+        run_all_to_all(topology, NetworkKind::kFairShare,
+                       {CollectiveOp::kAllToAll, ranks, size, 0, "hierarchical_alltoall"});
+    CHECK(direct < hierarchical);
 }

@@ -31,13 +31,16 @@ namespace {
 constexpr const char* kUsage =
     "stepsim search --topology FILE --workload FILE [--by step_time|goodput|straggler] "
     "[--top N] [--jobs N] [--tp LIST] [--pp LIST] [--micro-batch LIST] [--schedule LIST] "
-    "[--zero LIST] [--ep LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, "
+    "[--zero LIST] [--ep LIST] [--cp LIST] [goodput: --mtbf M | --failures F, --checkpoint-cost C, "
     "--restart-cost R, "
     "--steps N, --seeds N] [straggler: --straggler SPEC... | --scenario FILE, --seeds N] [--json] "
     "[--set FIELD=VALUE]...";
 
 using study::LayoutCandidate;
 using study::LayoutEvaluation;
+
+/// Sequence length from which search tries context parallelism by default.
+constexpr std::int64_t kLongContext = 32768;
 using study::SearchObjective;
 
 std::vector<int> parse_int_list(const std::string& flag, const std::string& text) {
@@ -70,6 +73,10 @@ std::vector<std::pair<PipelineScheduleKind, int>> parse_schedules(const std::str
             result.emplace_back(PipelineScheduleKind::kGPipe, 1);
         } else if (item == "zb-h1") {
             result.emplace_back(PipelineScheduleKind::kZeroBubbleH1, 1);
+        } else if (item == "dualpipe") {
+            result.emplace_back(PipelineScheduleKind::kDualPipe, 1);
+        } else if (item == "dualpipev") {
+            result.emplace_back(PipelineScheduleKind::kDualPipeV, 1);
         } else if (item.rfind("interleaved", 0) == 0) {
             // "interleaved" (2 chunks per rank) or "interleaved:4".
             int v = 2;
@@ -84,8 +91,9 @@ std::vector<std::pair<PipelineScheduleKind, int>> parse_schedules(const std::str
             }
             result.emplace_back(PipelineScheduleKind::kInterleaved, v);
         } else {
-            throw UsageError("--schedule \"" + item +
-                             "\": expected 1f1b, gpipe, zb-h1 or interleaved[:V]");
+            throw UsageError(
+                "--schedule \"" + item +
+                "\": expected 1f1b, gpipe, zb-h1, dualpipe, dualpipev or interleaved[:V]");
         }
     }
     if (result.empty()) {
@@ -109,6 +117,7 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     std::string schedule_list = "1f1b,interleaved,zb-h1";
     std::string zero_list = "0,1";
     std::string ep_list;
+    std::string cp_list;
     std::string fidelity = "fast";
     std::string network = "fair_share";
     std::string mtbf;
@@ -133,12 +142,15 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         ("pp", po::value(&pp_list), "pipeline sizes (default: powers of 2 up to 64)")       //
         ("micro-batch", po::value(&mb_list), "micro-batch sizes (default 1,2,4)")           //
         ("schedule", po::value(&schedule_list),
-         "pipeline schedules: 1f1b, gpipe, zb-h1, interleaved[:V] (default "
+         "pipeline schedules: 1f1b, gpipe, zb-h1, dualpipe, dualpipev, interleaved[:V] (default "
          "1f1b,interleaved,zb-h1)")                                   //
         ("zero", po::value(&zero_list), "ZeRO stages (default 0,1)")  //
         ("ep", po::value(&ep_list),
          "expert-parallel sizes of a MoE workload (default: the powers of 2 that divide its "
-         "experts, up to 64; 1 for a dense model)")                                  //
+         "experts, up to 64; 1 for a dense model)")  //
+        ("cp", po::value(&cp_list),
+         "context-parallel sizes (default 1; with seq_len >= 32768 also the powers of 2 up to "
+         "16 whose 2·cp chunks divide seq_len)")                                     //
         ("fidelity", po::value(&fidelity), "step fidelity: fast (default) or full")  //
         ("network", po::value(&network),
          "fair_share (default) or alpha_beta (faster: no contention inside a collective)")     //
@@ -265,6 +277,15 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
             space.ep.push_back(ep);
         }
     }
+    if (!cp_list.empty()) {
+        space.cp = parse_int_list("--cp", cp_list);
+    } else if (base_job.model.seq_len >= kLongContext) {
+        // Long context: the powers of 2 up to 16 whose 2·cp load-balanced chunks split the
+        // sequence evenly.
+        for (int cp = 2; cp <= 16 && base_job.model.seq_len % (2 * cp) == 0; cp *= 2) {
+            space.cp.push_back(cp);
+        }
+    }
     const std::vector<LayoutCandidate> candidates = study::enumerate_layouts(space, gpus);
 
     study::SearchResult result;
@@ -298,6 +319,9 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
     if (is_moe) {
         out << "   ep";
     }
+    if (result.has_cp) {
+        out << "   cp";
+    }
     if (is_goodput) {
         std::snprintf(line, sizeof line, " %9s %12s %14s", "goodput", "ckpt every", "step/goodput");
         out << line;
@@ -317,6 +341,10 @@ int search_command(const std::vector<std::string>& args, CommandIo& io) {
         out << line;
         if (is_moe) {
             std::snprintf(line, sizeof line, " %4d", c.ep);
+            out << line;
+        }
+        if (result.has_cp) {
+            std::snprintf(line, sizeof line, " %4d", c.cp);
             out << line;
         }
         if (is_goodput) {

@@ -44,6 +44,7 @@ struct LayoutCandidate {
     int virtual_stages = 1;
     int zero_stage = 0;
     int ep = 1;  ///< expert parallelism (MoE workloads; EP ranks come from data parallelism)
+    int cp = 1;  ///< context parallelism (tp·cp·pp·dp = GPUs)
 };
 
 /// "1f1b", "gpipe", "zb-h1", "interleaved:V".
@@ -61,15 +62,17 @@ struct SearchSpace {
         {PipelineScheduleKind::kZeroBubbleH1, 1}};
     std::vector<int> zero_stage = {0, 1};
     std::vector<int> ep = {1};
+    std::vector<int> cp = {1};
 };
 
-/// Every layout of `space` on `gpus` GPUs (dp = gpus / (tp·pp), tp·pp dividing gpus), in
-/// tp, pp, micro-batch, schedule, ZeRO, EP order; without a pipeline only 1F1B; EP sizes
-/// that divide dp.
+/// Every layout of `space` on `gpus` GPUs (dp = gpus / (tp·cp·pp), tp·cp·pp dividing gpus), in
+/// tp, pp, micro-batch, schedule, ZeRO, CP, EP order; without a pipeline only 1F1B; EP sizes
+/// that divide dp. What depends on the model (experts % ep, seq_len % 2·cp, ...) is left to
+/// validate_job(), which marks such a layout invalid with its reason.
 std::vector<LayoutCandidate> enumerate_layouts(const SearchSpace& space, int gpus);
 
 /// `job` with `candidate`'s layout: tp, pp, dp, sequence parallelism (on when tp > 1),
-/// schedule, virtual stages, ZeRO stage, expert parallelism and micro-batch.
+/// schedule, virtual stages, ZeRO stage, expert and context parallelism and micro-batch.
 TrainingJob with_layout(TrainingJob job, const LayoutCandidate& candidate);
 
 /// Goodput ranking: the run each layout's step time goes through.
@@ -114,6 +117,7 @@ struct SearchResult {
     std::string workload_file;
     std::string model;
     bool is_moe = false;  ///< the model has experts (the layouts then carry an EP size)
+    bool has_cp = false;  ///< some layout has cp > 1 (the layouts then carry a CP size)
     int gpus = 0;
     SearchObjective by = SearchObjective::kStepTime;
     std::vector<LayoutCandidate> candidates;

@@ -185,3 +185,38 @@ TEST_CASE("an oversubscribed uplink shared by replicas: fast folds it, full --ex
     REQUIRE(exact_full.step_time_s > folded_full.step_time_s);
     REQUIRE(exact_full.cluster.pp_s > folded_full.cluster.pp_s);
 }
+
+TEST_CASE("context parallelism: --exact and the perturbed step copy the CP rings per replica",
+          "[step][symmetry]") {
+    // TP2 CP2 PP2 DP2 on two DGX H100 servers. Each replica's copy of the lowering moves its
+    // CP ring to that replica (every member's DP coordinate), so on the symmetric cluster the
+    // exact step (every replica), the symmetric perturbed step and the folded step agree.
+    const Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
+                                                 "topologies" / "dgx-h100-16.textproto");
+    TrainingJob job = test::make_job(test::gpt_model(4, 2048, 16, 2048, 32000), 16, 2, 2, 2);
+    job.layout.cp = 2;
+    job.layout.is_sequence_parallel = true;
+    job.training.is_flash_attention = true;
+    StepOptions exact;
+    exact.is_exact = true;
+    const StepResult folded = simulate_step(job, topology);
+    const StepResult every = simulate_step(job, topology, exact);
+    REQUIRE(every.simulated_gpus == 4);  // p·dp
+    REQUIRE(every.step_time_s == folded.step_time_s);
+    require_same_stages(folded, every);
+    REQUIRE(folded.cluster.cp_s >= 0);
+    const PerturbedStepResult symmetric =
+        simulate_perturbed_step(job, topology, {}, StepPerturbation::symmetric(2));
+    REQUIRE(symmetric.step.step_time_s == folded.step_time_s);
+    // Replica 1 computing 30% slower slows the step; simulated apart or with all replicas the
+    // same.
+    const auto slow = [](const ComputeTaskInfo& task, Time, Time duration) {
+        return task.replica == 1 ? Time(duration.count() * 13 / 10) : duration;
+    };
+    StepPerturbation perturbation;
+    perturbation.replicas = {0, 1};
+    perturbation.replica_weights = {1, 1};
+    perturbation.compute_duration = slow;
+    const PerturbedStepResult slower = simulate_perturbed_step(job, topology, {}, perturbation);
+    REQUIRE(slower.step.step_time_s > folded.step_time_s);
+}

@@ -477,3 +477,27 @@ TEST_CASE("a slow link on another TP rank's GPUs is on the timed path", "[stragg
     REQUIRE(slow_ar_s > base_ar_s);
     REQUIRE(slow.step.step_time_s - base_step_s == Approx(slow_ar_s - base_ar_s).margin(1e-11));
 }
+
+TEST_CASE("what-if with context parallelism: a slow GPU on any CP rank slows its stage",
+          "[straggler]") {
+    // TP2 CP2 PP2 DP2 on two DGX H100 servers (order tp-cp-dp-pp: rank = t + 2c + 4d + 8s).
+    // A CP group, like a TP group, runs at its slowest member, so a 1.5× GPU on CP rank 1
+    // (rank 2) costs what the same GPU on CP rank 0 (rank 0) does, and more than nothing.
+    Topology topology = load_topology_file(std::filesystem::path(STEPSIM_SOURCE_DIR) /
+                                           "topologies" / "dgx-h100-16.textproto");
+    TrainingJob job = test::make_job(test::gpt_model(4, 2048, 16, 2048, 32000), 16, 2, 2, 2);
+    job.layout.cp = 2;
+    job.layout.is_sequence_parallel = true;
+    job.training.is_flash_attention = true;
+    const StepOptions step;
+    WhatIfOptions options;
+    Scenario on_cp0;
+    on_cp0.slowdowns.push_back(compute_slowdown({0}, 1.5));
+    Scenario on_cp1;
+    on_cp1.slowdowns.push_back(compute_slowdown({2}, 1.5));
+    const WhatIfResult a = run_whatif(job, topology, on_cp0, step, options);
+    const WhatIfResult b = run_whatif(job, topology, on_cp1, step, options);
+    REQUIRE(a.baseline_step_time_s == simulate_step(job, topology).step_time_s);
+    REQUIRE(b.slowdown > 1.0);
+    REQUIRE(b.scenario_step_time_s.mean == a.scenario_step_time_s.mean);
+}
