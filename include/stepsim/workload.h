@@ -362,8 +362,10 @@ std::int64_t tokens_per_step(const TrainingJob& job);
 std::int64_t microbatch_tokens_per_rank(const TrainingJob& job);
 
 /// Distinct model chunks (layer groups in forward order): pp · virtual_stages; DualPipe: pp
-/// (each held twice, once per model copy); DualPipeV: 2·pp.
-int model_chunk_count(const ParallelLayout& layout);
+/// (each held twice, once per model copy); DualPipeV: 2·pp. In 64 bits: validation calls it
+/// before pp and virtual_stages are known to be small (pp 4 x virtual_stages 2^31 - 1 was a
+/// signed overflow, a fuzz find).
+std::int64_t model_chunk_count(const ParallelLayout& layout);
 /// Model chunks per pipeline rank: virtual_stages; 2 with DualPipe and DualPipeV.
 int chunks_per_stage(const ParallelLayout& layout);
 /// The model chunks pipeline rank `stage` holds, in its local chunk order: c·pp + stage for

@@ -616,7 +616,7 @@ std::int64_t stage_parameter_count(const TrainingJob& job, int stage) {
     // The embedding rides with model chunk 0, the final norm and output layer with the last
     // (DualPipe: both end ranks hold chunk 0 of one copy and the last chunk of the other).
     const std::vector<int> chunks = stage_chunks(job.layout, stage);
-    const int last_chunk = model_chunk_count(job.layout) - 1;
+    const int last_chunk = static_cast<int>(model_chunk_count(job.layout)) - 1;
     const bool has_first = std::find(chunks.begin(), chunks.end(), 0) != chunks.end();
     const bool has_last = std::find(chunks.begin(), chunks.end(), last_chunk) != chunks.end();
     if (has_first) {

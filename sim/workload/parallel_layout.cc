@@ -157,14 +157,15 @@ std::int64_t microbatch_tokens_per_rank(const TrainingJob& job) {
     return job.training.micro_batch * job.model.seq_len / std::max(1, job.layout.cp);
 }
 
-int model_chunk_count(const ParallelLayout& layout) {
+std::int64_t model_chunk_count(const ParallelLayout& layout) {
+    const auto pp = static_cast<std::int64_t>(layout.pp);
     switch (layout.schedule) {
         case PipelineScheduleKind::kDualPipe:
-            return layout.pp;
+            return pp;
         case PipelineScheduleKind::kDualPipeV:
-            return 2 * layout.pp;
+            return 2 * pp;
         default:
-            return layout.pp * layout.virtual_stages;
+            return pp * layout.virtual_stages;
     }
 }
 
@@ -199,17 +200,18 @@ std::vector<int> stage_chunks(const ParallelLayout& layout, int stage) {
 }
 
 std::vector<int> chunk_layers(const ModelConfig& model, const ParallelLayout& layout) {
-    const int chunks = model_chunk_count(layout);
+    const std::int64_t chunks = model_chunk_count(layout);
     if (chunks < 1 || model.layers < chunks) {
         throw UserError("chunk_layers: " + std::to_string(model.layers) + " layers cannot fill " +
                         std::to_string(chunks) + " chunks");
     }
-    const int base = (model.layers + chunks - 1) / chunks;
-    std::vector<int> layers(static_cast<std::size_t>(chunks), base);
-    int deficit = base * chunks - model.layers;
+    const auto count = static_cast<int>(chunks);  // at most model.layers
+    const int base = (model.layers + count - 1) / count;
+    std::vector<int> layers(static_cast<std::size_t>(count), base);
+    int deficit = base * count - model.layers;
     // Take the deficit from the ends inwards: first, last, second, second-to-last, ...
     for (int i = 0; deficit > 0; ++i) {
-        const int index = (i % 2 == 0) ? i / 2 : chunks - 1 - i / 2;
+        const int index = (i % 2 == 0) ? i / 2 : count - 1 - i / 2;
         --layers[static_cast<std::size_t>(index)];
         --deficit;
     }
