@@ -518,6 +518,20 @@ void check_limits(const spec::Workload& message,
             (static_cast<double>(m.vocab) + static_cast<double>(m.seq_len)) * h;
         too_large("layers", parameters, kMaxParameters, "parameters (about)");
     }
+    if (m.hidden <= kMaxWidth && m.seq_len <= 16 * kMaxWidth) {
+        // Korthikanti's activation bytes per layer (34·s·b·h, plus 5·a·s²·b unfused) times the
+        // layers: a stage's memory in int64 bytes (a fuzz find: 292,554 layers of 105 TiB
+        // each wrapped the memory count negative).
+        const double s_b =
+            static_cast<double>(m.seq_len) * static_cast<double>(job.training.micro_batch);
+        const double scores = job.training.is_flash_attention
+                                  ? 0.0
+                                  : 5.0 * m.heads * static_cast<double>(m.seq_len) * s_b;
+        too_large(
+            "layers",
+            static_cast<double>(m.layers) * (34.0 * s_b * static_cast<double>(m.hidden) + scores),
+            1e18, "activation bytes of all layers (about)");
+    }
     if (!job.training.is_flash_attention) {
         // Unfused attention stores a·s·s·b score bytes per layer.
         too_large("seq_len",
