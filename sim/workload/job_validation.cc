@@ -92,6 +92,11 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         add("model.experts", "experts (" + str(m.experts) + ") exceeds the limit of " +
                                  str(kMaxExperts) + " (fixed)");
     }
+    if (m.shared_experts < 0 || m.shared_experts > kMaxExperts) {
+        // Checked for dense models too: -1 took a dense layer's parameters negative.
+        add("model.shared_experts",
+            "shared_experts must be 0.." + str(kMaxExperts) + ", got " + str(m.shared_experts));
+    }
     if (m.top_k < 1 || m.top_k > std::max(1, m.experts)) {
         add("model.top_k",
             "top_k (" + str(m.top_k) + ") must be between 1 and experts (" + str(m.experts) + ")");
@@ -100,10 +105,6 @@ std::vector<JobProblem> validate_job(const TrainingJob& job) {
         if (m.expert_ffn_hidden <= 0) {
             add("model.expert_ffn_hidden",
                 "expert_ffn_hidden must be positive, got " + str(m.expert_ffn_hidden));
-        }
-        if (m.shared_experts < 0 || m.shared_experts > kMaxExperts) {
-            add("model.shared_experts",
-                "shared_experts must be 0.." + str(kMaxExperts) + ", got " + str(m.shared_experts));
         }
         if (!(m.capacity_factor >= 0) || !std::isfinite(m.capacity_factor)) {  // NaN too
             add("model.capacity_factor",
