@@ -20,6 +20,7 @@ struct MemoryBreakdown;
 struct ReplayResult;
 struct StepBreakdown;
 struct SweepPointRecord;
+enum class SweepPointStatus : std::uint8_t;
 struct SweepSpec;
 struct SweepSummary;
 struct TimelineSlice;
@@ -106,6 +107,10 @@ std::string sweep_csv_record(const SweepSpec& spec, const SweepPointRecord& reco
 /// A point's results.jsonl line (ends with a newline): axis values and seed as numbers when
 /// they read as numbers, results as the command wrote them, null where absent.
 std::string sweep_json_line(const SweepSpec& spec, const SweepPointRecord& record);
+
+/// The status of a results.jsonl line written by sweep_json_line() (a resumed run counts its
+/// finished points by it); failed when the line has none it knows.
+SweepPointStatus sweep_json_line_status(std::string_view line);
 
 /// `stepsim sweep --json`: the finished run's counts by status, ranks, threads and files.
 /// Ends with a newline.

@@ -66,6 +66,17 @@ std::string sweep_csv_record(const SweepSpec& spec, const SweepPointRecord& reco
     return csv + "," + csv_field(record.reason) + "\n";
 }
 
+SweepPointStatus sweep_json_line_status(std::string_view line) {
+    const std::string status = json_text(json_lookup(line, "status").value_or("\"failed\""));
+    for (const SweepPointStatus s : {SweepPointStatus::kOk, SweepPointStatus::kSkipped,
+                                     SweepPointStatus::kInvalid, SweepPointStatus::kFailed}) {
+        if (status == to_string(s)) {
+            return s;
+        }
+    }
+    return SweepPointStatus::kFailed;
+}
+
 std::string sweep_json_line(const SweepSpec& spec, const SweepPointRecord& record) {
     std::string json = "{\"point\":" + std::to_string(record.point);
     if (record.seed) {

@@ -2,7 +2,6 @@
 // File: sweep_runner.cc
 #include "sweep_runner.h"
 
-#include "stepsim/json_path.h"
 #include "stepsim/report.h"
 #include "stepsim/results_json.h"
 #include "stepsim/study/sweep.h"
@@ -172,14 +171,7 @@ SweepWriter::SweepWriter(const std::filesystem::path& dir, const SweepSpec& spec
         std::vector<JournalFile>{{jsonl_path(), "", RecordSyntax::kLines},
                                  {csv_path(), sweep_csv_header(spec), RecordSyntax::kCsv}},
         spec.point_count, [&](std::int64_t, const std::vector<std::string_view>& records) {
-            const std::string status =
-                json_text(json_lookup(records.front(), "status").value_or("\"failed\""));
-            for (SweepPointStatus s : {SweepPointStatus::kOk, SweepPointStatus::kSkipped,
-                                       SweepPointStatus::kInvalid, SweepPointStatus::kFailed}) {
-                if (status == to_string(s)) {
-                    ++counts_[s];
-                }
-            }
+            ++counts_[sweep_json_line_status(records.front())];
         });
 }
 

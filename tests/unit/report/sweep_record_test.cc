@@ -53,3 +53,18 @@ TEST_CASE("sweep records: header, CSV and JSON lines of an ok and a failed point
           "\"step_s\":null,\"gpu\":null,\"reason\":\"w.textproto:3:1: error: \\\"dp\\\" too "
           "large\"}\n");
 }
+
+TEST_CASE("sweep records: a JSON line's status reads back (resumed runs count by it)", "[report]") {
+    const stepsim::SweepSpec spec = two_axis_spec();
+    stepsim::SweepPointRecord record;
+    record.seed = 1;
+    record.axis_values = {"1h", "8"};
+    record.results = {std::nullopt, std::nullopt};
+    for (const stepsim::SweepPointStatus status :
+         {stepsim::SweepPointStatus::kOk, stepsim::SweepPointStatus::kSkipped,
+          stepsim::SweepPointStatus::kInvalid, stepsim::SweepPointStatus::kFailed}) {
+        record.status = status;
+        CHECK(stepsim::sweep_json_line_status(stepsim::sweep_json_line(spec, record)) == status);
+    }
+    CHECK(stepsim::sweep_json_line_status("{\"point\":0}") == stepsim::SweepPointStatus::kFailed);
+}
