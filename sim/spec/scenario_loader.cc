@@ -508,6 +508,13 @@ Scenario load_scenario_text(std::string_view text,
                 if (!(j.shape() > 0) || !std::isfinite(j.shape())) {
                     error(j, "shape",
                           "gamma shape must be > 0 and finite, got " + number(j.shape()));
+                } else if (j.shape() < 1 / (kMaxJitterCv * kMaxJitterCv)) {
+                    // The cv is 1/sqrt(shape): bounded like LOGNORMAL's. A shape of 4.9e-324
+                    // drew NaN multipliers (a fuzz find).
+                    error(j, "shape",
+                          "gamma shape must be at least 0.01 (its cv, 1/sqrt(shape), at most "
+                          "10 as for LOGNORMAL), got " +
+                              number(j.shape()));
                 }
                 jitter.gamma_shape = j.shape();
                 break;

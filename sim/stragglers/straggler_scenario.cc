@@ -461,8 +461,8 @@ void validate_scenario(const Scenario& scenario, const TrainingJob& job, const T
             throw UserError("jitter cv must be >= 0 and finite");
         }
         if (j.distribution == JitterDistribution::kGamma &&
-            (!(j.gamma_shape > 0) || !std::isfinite(j.gamma_shape))) {
-            throw UserError("jitter gamma shape must be > 0 and finite");
+            (!(j.gamma_shape >= 0.01) || !std::isfinite(j.gamma_shape))) {
+            throw UserError("jitter gamma shape must be finite and at least 0.01 (cv <= 10)");
         }
         if (j.distribution == JitterDistribution::kEmpirical) {
             if (j.multipliers.empty()) {
