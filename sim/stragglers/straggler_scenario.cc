@@ -189,6 +189,12 @@ Time episode_time(double seconds) {
     return from_seconds(std::min(seconds, kEpisodeHorizon_s));
 }
 
+/// a + b (b >= 0), saturating at Time::max(), the clock's end: merged episodes of 30-day gaps
+/// and durations marched past it (signed overflow at 90 + 30 days, a fuzz find).
+Time later(Time a, Time b) {
+    return a > Time::max() - b ? Time::max() : a + b;
+}
+
 /// Slow episodes of one rank, generated lazily in time order from the rank's stream.
 class EpisodeTrack {
 public:
@@ -240,13 +246,19 @@ private:
         while (episodes_.empty() || episodes_.back().first <= t ||
                next_arrival_ <= episodes_.back().second) {
             const Time begin = next_arrival_;
-            const Time end = begin + duration_;
+            if (begin == Time::max()) {
+                // The clock's end: no episode starts later. A last, empty one there keeps
+                // "some episode starts after t" true for finish().
+                episodes_.emplace_back(begin, begin);
+                return;
+            }
+            const Time end = later(begin, duration_);
             if (!episodes_.empty() && begin <= episodes_.back().second) {
                 episodes_.back().second = std::max(episodes_.back().second, end);
             } else {
                 episodes_.emplace_back(begin, end);
             }
-            next_arrival_ = begin + episode_time(stream_.exponential(mean_interval_s_));
+            next_arrival_ = later(begin, episode_time(stream_.exponential(mean_interval_s_)));
         }
     }
 
