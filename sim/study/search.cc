@@ -28,21 +28,11 @@ std::string_view to_string(SearchObjective objective) {
 }
 
 std::string schedule_label(const LayoutCandidate& c) {
-    switch (c.schedule) {
-        case PipelineScheduleKind::kOneFOneB:
-            return "1f1b";
-        case PipelineScheduleKind::kGPipe:
-            return "gpipe";
-        case PipelineScheduleKind::kZeroBubbleH1:
-            return "zb-h1";
-        case PipelineScheduleKind::kDualPipe:
-            return "dualpipe";
-        case PipelineScheduleKind::kDualPipeV:
-            return "dualpipev";
-        case PipelineScheduleKind::kInterleaved:
-            break;
+    std::string label(to_string(c.schedule));
+    if (c.schedule == PipelineScheduleKind::kInterleaved) {
+        label += ":" + std::to_string(c.virtual_stages);
     }
-    return "interleaved:" + std::to_string(c.virtual_stages);
+    return label;
 }
 
 std::vector<LayoutCandidate> enumerate_layouts(const SearchSpace& space, int gpus) {

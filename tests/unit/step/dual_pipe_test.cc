@@ -21,6 +21,7 @@
 #include "step/step_analysis.h"
 #include "step/step_executor.h"
 #include "step/step_lowering.h"
+#include "unit/step/sized_communicator.h"
 #include "unit/workload/workload_test_models.h"
 
 #include <catch2/catch.hpp>
@@ -52,20 +53,7 @@ StepCosts uniform_costs(const PipelineSchedule& schedule, PipelineShape shape, T
     return costs;
 }
 
-/// Communication takes size_bytes nanoseconds.
-class SizedCommunicator final : public TaskCommunicator {
-public:
-    explicit SizedCommunicator(Simulator& sim)
-        : sim_(sim) {}
-
-    void start(const TaskGraph& graph, TaskId id, std::function<void()> on_done) override {
-        const CommRequest& comm = graph.request(graph.task(id).request);
-        sim_.schedule_in(Time(comm.request.size_bytes * 1000), std::move(on_done));
-    }
-
-private:
-    Simulator& sim_;
-};
+using test::SizedCommunicator;
 
 struct Measured {
     LoweredStep lowered;
