@@ -31,7 +31,7 @@ constexpr std::array kClasses = {
     BlockClass{"backward (weights)", "#59a14f"},
     BlockClass{"recompute", "#b07aa1"},
     BlockClass{"optimizer, data loading, host", "#9c755f"},
-    BlockClass{"exposed communication (TP, ZeRO, PP, DP)", "#e15759"},
+    BlockClass{"exposed communication (TP, CP, ZeRO, FSDP, PP, DP)", "#e15759"},
     BlockClass{"waiting for a message or collective", "#ff9d9a"},
     BlockClass{"pipeline bubble", "#d9d9d9"},
 };

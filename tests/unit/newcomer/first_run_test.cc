@@ -222,7 +222,7 @@ TEST_CASE("first run: step --plot draws one row per stage, the blocks and the st
     for (const char* expected :
          {"stage 0 (GPU 0)", "stage 3 (GPU 12)", static_cast<const char*>(step_label),
           "time in the step (ms)", "forward", "backward (inputs, or full)", "pipeline bubble",
-          "exposed communication (TP, ZeRO, PP, DP)", "#4e79a7", "#f28e2b", "#d9d9d9"}) {
+          "exposed communication (TP, CP, ZeRO, FSDP, PP, DP)", "#4e79a7", "#f28e2b", "#d9d9d9"}) {
         INFO(expected);
         CHECK(text.find(expected) != std::string::npos);
     }
