@@ -5,7 +5,9 @@
 // bucket down (refill), chunk allocation, cancellation and the purge of cancelled entries.
 #include "event_queue.h"
 
+#include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace stepsim::detail {
@@ -149,27 +151,38 @@ bool EventQueue::refill() {
         return true;
     }
     // One pass, chunk by chunk; a chunk is free for reuse (while still in cache) once read.
-    Chunk* chunk = bucket.head;
-    while (chunk != nullptr) {
-        Chunk* const next = chunk == bucket.tail ? nullptr : chunk->next;
-        // While reading this chunk, fetch the next one a line per entry (a chunk has fewer
-        // lines than entries): the chain is scattered, so the hardware prefetcher would stop
-        // at each chunk's end.
-        const char* const ahead = reinterpret_cast<const char*>(next);
-        const std::uint32_t n = chunk == bucket.tail ? bucket.tail_count : kChunkEntries;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (ahead != nullptr && i < kChunkLines) {
-                __builtin_prefetch(ahead + std::size_t{i} * kCacheLine);
+    // An entry of a level-2 bucket outside the window goes to level 1 (the common case
+    // spelled out); from higher levels, to the level of its highest differing byte.
+    const auto distribute = [this, &bucket](auto is_level2) {
+        Chunk* chunk = bucket.head;
+        while (chunk != nullptr) {
+            Chunk* const next = chunk == bucket.tail ? nullptr : chunk->next;
+            // While reading this chunk, fetch the next one a line per entry (a chunk has fewer
+            // lines than entries; prefetching past its end is harmless): the chain is
+            // scattered, so the hardware prefetcher would stop at each chunk's end.
+            const std::uintptr_t ahead =
+                reinterpret_cast<std::uintptr_t>(next != nullptr ? next : chunk);
+            const std::uint32_t n = chunk == bucket.tail ? bucket.tail_count : kChunkEntries;
+            for (std::uint32_t i = 0; i < n; ++i) {
+                __builtin_prefetch(reinterpret_cast<const void*>(ahead + i * kCacheLine));
+                const Entry& entry = chunk->entries[i];
+                const auto time = static_cast<std::uint64_t>(entry.time);
+                if ((time ^ base_) < kDigits) {
+                    run_.push_back(entry);
+                } else if constexpr (decltype(is_level2)::value) {
+                    append(1, static_cast<int>((time >> kDigitBits) & (kDigits - 1)), time) = entry;
+                } else {
+                    place(entry);
+                }
             }
-            const Entry& entry = chunk->entries[i];
-            if ((static_cast<std::uint64_t>(entry.time) ^ base_) < kDigits) {
-                run_.push_back(entry);
-            } else {
-                place(entry);
-            }
+            free_chunks_.push_back(chunk);
+            chunk = next;
         }
-        free_chunks_.push_back(chunk);
-        chunk = next;
+    };
+    if (level == 2) {
+        distribute(std::true_type{});
+    } else {
+        distribute(std::false_type{});
     }
     sort_run();
     return true;
