@@ -119,6 +119,14 @@ bool EventQueue::refill() {
     }
     run_.clear();
     run_next_ = 0;
+    if (bucket.size == 1) {
+        // A lone entry (common in sparse queues) is the minimum itself: the run at once.
+        run_.push_back(bucket.head->entries[0]);
+        free_chunks_.push_back(bucket.head);
+        __builtin_prefetch(&stamps_[run_[0].slot], 1);
+        run_size_ = 1;
+        return true;
+    }
     run_size_ = 0;
     if (level == 1 && bucket.size > kInsertionSortRun) {
         // All in the minimum's window: counted, then scattered from the chunks into the run.
@@ -147,7 +155,7 @@ bool EventQueue::refill() {
             free_chunks_.push_back(chunk);
             chunk = next;
         }
-        finish_run();
+        sort_run();  // sorted by time: orders equal times
         return true;
     }
     // One pass, chunk by chunk; a chunk is free for reuse (while still in cache) once read.
@@ -188,49 +196,87 @@ bool EventQueue::refill() {
     return true;
 }
 
-void EventQueue::sort_run() {
-    const std::size_t n = run_.size();
-    if (n > kInsertionSortRun) {
-        // Counting sort on byte 0 (the run shares the bytes above it), stable: equal times
-        // keep their relative order, fixed by finish_run().
-        std::array<std::uint32_t, kDigits> offsets{};
-        for (const Entry& entry : run_) {
-            ++offsets[static_cast<std::size_t>(entry.time) & (kDigits - 1)];
-        }
-        std::uint32_t sum = 0;
-        for (std::uint32_t& offset : offsets) {
-            const std::uint32_t count = offset;
-            offset = sum;
-            sum += count;
-        }
-        sort_scratch_.resize(n);
-        for (const Entry& entry : run_) {
-            sort_scratch_[offsets[static_cast<std::size_t>(entry.time) & (kDigits - 1)]++] = entry;
-        }
-        run_.swap(sort_scratch_);
-    }
-    finish_run();
-}
-
-void EventQueue::finish_run() {
-    // Insertion sort: the whole run when short, else only equal times out of order.
-    const std::size_t n = run_.size();
-    for (std::size_t i = 1; i < n; ++i) {
-        if (!is_before(run_[i], run_[i - 1])) {
+void EventQueue::insertion_sort(std::vector<Entry>::iterator first,
+                                std::vector<Entry>::iterator last) {
+    for (auto it = first + (first != last ? 1 : 0); it != last; ++it) {
+        if (!is_before(*it, *(it - 1))) {
             continue;
         }
-        const Entry moving = run_[i];
-        std::size_t j = i;
+        const Entry moving = *it;
+        auto hole = it;
         do {
-            run_[j] = run_[j - 1];
-            --j;
-        } while (j > 0 && is_before(moving, run_[j - 1]));
-        run_[j] = moving;
+            *hole = *(hole - 1);
+            --hole;
+        } while (hole != first && is_before(moving, *(hole - 1)));
+        *hole = moving;
     }
-    for (std::size_t i = 0; i < n && i < kPrefetchAhead; ++i) {
-        __builtin_prefetch(&stamps_[run_[i].slot], 1);
+}
+
+void EventQueue::sort_run() {
+    // One pass that finds inversions; usually there are none (entries are appended in time
+    // and sequence order) or only between equal times.
+    const std::size_t n = run_.size();
+    bool is_time_sorted = false;
+    std::size_t i = 1;
+    while (i < n) {
+        if (!is_before(run_[i], run_[i - 1])) {
+            ++i;
+            continue;
+        }
+        if (n <= kInsertionSortRun) {
+            insertion_sort(run_.begin(), run_.end());
+            break;
+        }
+        if (run_[i].time != run_[i - 1].time) {
+            // Times out of order: counting sort on byte 0 (the run shares the bytes above
+            // it), then only equal times can be out of order. Once: it sorts by time.
+            STEPSIM_CHECK(!is_time_sorted, "run not sorted by time after the counting sort");
+            counting_sort_run();
+            is_time_sorted = true;
+            i = 1;
+            continue;
+        }
+        // Order the group of equal times around i by `order`: by insertion when small, else
+        // by std::sort (so a large group costs n log n).
+        auto first = run_.begin() + static_cast<std::ptrdiff_t>(i - 1);
+        while (first != run_.begin() && (first - 1)->time == first->time) {
+            --first;
+        }
+        auto last = run_.begin() + static_cast<std::ptrdiff_t>(i + 1);
+        while (last != run_.end() && last->time == first->time) {
+            ++last;
+        }
+        if (last - first > static_cast<std::ptrdiff_t>(kInsertionSortRun)) {
+            std::sort(first, last,
+                      [](const Entry& a, const Entry& b) { return a.order < b.order; });
+        } else {
+            insertion_sort(first, last);
+        }
+        i = static_cast<std::size_t>(last - run_.begin());  // checks last against the group
+    }
+    for (std::size_t k = 0; k < n && k < kPrefetchAhead; ++k) {
+        __builtin_prefetch(&stamps_[run_[k].slot], 1);
     }
     run_size_ = n;
+}
+
+void EventQueue::counting_sort_run() {
+    // Stable: equal times keep their relative order.
+    std::array<std::uint32_t, kDigits> offsets{};
+    for (const Entry& entry : run_) {
+        ++offsets[static_cast<std::size_t>(entry.time) & (kDigits - 1)];
+    }
+    std::uint32_t sum = 0;
+    for (std::uint32_t& offset : offsets) {
+        const std::uint32_t count = offset;
+        offset = sum;
+        sum += count;
+    }
+    sort_scratch_.resize(run_.size());
+    for (const Entry& entry : run_) {
+        sort_scratch_[offsets[static_cast<std::size_t>(entry.time) & (kDigits - 1)]++] = entry;
+    }
+    run_.swap(sort_scratch_);
 }
 
 bool EventQueue::cancel(std::uint64_t id) {

@@ -111,7 +111,7 @@ private:
     static constexpr int kDigitBits = 8;
     static constexpr int kDigits = 1 << kDigitBits;
     static constexpr int kLevels = 64 / kDigitBits;
-    static constexpr std::uint32_t kChunkEntries = 64;
+    static constexpr std::uint32_t kChunkEntries = 32;
     static constexpr std::uint64_t kSequenceBits = 56;
     static constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << kSequenceBits) - 1;
     static constexpr std::size_t kMaxSlots = std::numeric_limits<std::uint32_t>::max() - 1;
@@ -161,10 +161,11 @@ private:
     // become the run, the others move down. Precondition: run and near heap empty. False when
     // the radix part is empty.
     bool refill();
-    // Sorts run_ (one 256-tick window) by (time, order).
+    // Sorts run_ (one 256-tick window) by (time, order); prefetches; sets run_size_.
     void sort_run();
-    // Orders equal times (or a short run) by insertion, prefetches, sets run_size_.
-    void finish_run();
+    void counting_sort_run();
+    static void insertion_sort(std::vector<Entry>::iterator first,
+                               std::vector<Entry>::iterator last);
 
     bool has_run() const { return run_next_ < run_size_; }
 
