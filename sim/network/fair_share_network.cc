@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: fair_share_network.cc
 // FairShareNetwork: max-min fair rates by progressive filling (Bertsekas & Gallager, Data
-// Networks, 2nd ed., §6.5.2), recomputed over the connected component of a change.
+// Networks, 2nd ed., §6.5.2), recomputed over the flows whose rate a change can move (the
+// whole connected component when it is small).
 //
 // Each transmitting flow keeps (remaining_bytes, rate_Bps, last_update) and one completion
 // event at last_update + from_seconds(remaining_bytes / rate_Bps). When its rate changes, the
@@ -15,6 +16,7 @@
 #include "event_tags.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -269,55 +271,35 @@ void FairShareNetwork::reshare() {
     is_resharing_scheduled_ = false;
     ++epoch_;
     ++resharing_count_;
-    is_search_by_level_ = false;
+    fill_ = Fill::kWhole;
     component_links_.clear();
     component_flows_.clear();
     if (!options_.is_incremental) {
         collect_everything();
-    } else if (!collect_plain_component(kSmallComponentFlows)) {
-        // Too large for the plain search to be cheap: the search by level is worth its extra
-        // cost per flow when it leaves most of the component out (random traffic through a
-        // core), not when every flow of the component can move (a symmetric collective, where
-        // all rates are equal). Every kProbeInterval-th large re-sharing runs both searches
-        // and uses the one chosen; the fraction of the component that the search by level
-        // takes in, averaged over recent probes, makes the choice. Both are exact, and the
-        // choice depends only on the run's history, so it is deterministic.
-        const bool use_levels =
-            options_.is_search_by_level_forced || taken_fraction_ < kMaxTakenFraction;
-        if (large_resharings_++ % kProbeInterval == 0) {
-            const auto search_and_count = [this](bool by_level) {
-                restart_search();
-                if (by_level) {
-                    collect_component();
-                } else {
-                    collect_plain_component(std::numeric_limits<std::size_t>::max());
-                }
-                return static_cast<double>(component_flows_.size());
-            };
-            // The search to use runs last, so that its marks are the ones left.
-            const double first = search_and_count(!use_levels);
-            const double second = search_and_count(use_levels);
-            const double taken = use_levels ? second : first;
-            const double component = use_levels ? first : second;
-            taken_fraction_ += (taken / component - taken_fraction_) / kTakenFractionWindow;
-        } else {
-            restart_search();
-            if (use_levels) {
-                collect_component();
-            } else {
-                collect_plain_component(std::numeric_limits<std::size_t>::max());
-            }
+    } else if (options_.is_search_by_level_forced ||
+               !collect_plain_component(kSmallComponentFlows)) {
+        // Too large for the plain search to be cheap: the search by level takes in only the
+        // flows whose rate can move (a few, in a symmetric collective as in random traffic),
+        // and fill_in_step() re-solves them in step with the rest of the component.
+        restart_search();
+        collect_component();
+    }
+    flows_reshared_ += component_flows_.size();
+    if (fill_ == Fill::kInStep) {
+        fill_in_step();
+        if (options_.is_cross_checked) {
+            cross_check();
         }
+    } else {
+        progressive_filling();
     }
     dirty_links_.clear();
     added_flows_.clear();
-    flows_reshared_ += component_flows_.size();
-    progressive_filling();
     apply_rates();
 }
 
 void FairShareNetwork::restart_search() {
-    is_search_by_level_ = false;
+    fill_ = Fill::kWhole;
     ++epoch_;
     component_links_.clear();
     component_flows_.clear();
@@ -378,12 +360,18 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
 // only differ from level max(d, min(old rate, lower bound of its new rate)) on, which its
 // other links inherit. The lower bound is the equal split, min over its links of
 // bandwidth / flows: on the link where a flow is a bottleneck it has the largest rate of a
-// saturated link. The flows taken in are re-solved on the capacity the others leave
-// (progressive_filling()); the others keep their rates and completion events. Without the
-// levels this is the connected component of the change: rates that are lower than a change
-// shield the flows behind them.
+// saturated link. A link whose flows all kept their place (none joined or left, same
+// bandwidth) and that is reached at the very level it saturated at (full, its largest rate
+// equal to the level) stops the search: below that level none of its contributions moves, at
+// it the sum is still its bandwidth, so it still saturates there and no rate moves through it.
+// That is what keeps a symmetric collective's re-sharing local (all rates equal, every full
+// link saturated at that one rate). The flows taken in are re-solved in step with the others
+// (fill_in_step()); the others keep their rates and completion events. Without the levels
+// this is the connected component of the change: rates that are lower than a change shield
+// the flows behind them. Comparisons of rates with a threshold allow kFullTolerance of
+// rounding, toward taking flows in.
 void FairShareNetwork::collect_component() {
-    is_search_by_level_ = true;
+    fill_ = Fill::kInStep;
     level_heap_.clear();
     for (const LevelEntry& dirty : dirty_links_) {
         link_changed_[dirty.link] = epoch_;
@@ -415,7 +403,7 @@ void FairShareNetwork::collect_component() {
         // word per flow and per link instead of a cache line of each one's state.
         for (const std::uint32_t slot : links_[entry.link].flows) {
             const double rate_Bps = slot_rate_Bps_[slot];
-            if (flow_visit_[slot] == epoch_ || rate_Bps < threshold_Bps) {
+            if (flow_visit_[slot] == epoch_ || rate_Bps < threshold_Bps * (1 - kFullTolerance)) {
                 continue;
             }
             take_in(slot, std::max(entry.level_Bps, std::min(rate_Bps, equal_split_Bps(slot))));
@@ -452,6 +440,13 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
     // Full to within rounding counts as full: that errs toward re-solving more flows.
     const double old_level_Bps =
         load_Bps >= state.bandwidth_Bps * (1 - kFullTolerance) ? largest_Bps : kInfinity;
+    if (load_Bps >= state.bandwidth_Bps * (1 - kPinnedTolerance) &&
+        largest_Bps <= entry.level_Bps) {
+        // Saturated at the level it is reached at, and no contribution min(rate, x) of its
+        // flows moves at or below that level: it still saturates there, so no rate moves
+        // through it.
+        return kInfinity;
+    }
     const double new_bound_Bps =
         others > 0 ? (state.bandwidth_Bps - fixed_Bps) / static_cast<double>(others) : kInfinity;
     return std::max(entry.level_Bps, std::min(old_level_Bps, new_bound_Bps));
@@ -512,22 +507,13 @@ void FairShareNetwork::collect_everything() {
 // stale pop instead of one per link touched. Both orders are exact in real arithmetic; in
 // floating point they can differ from an eager heap in the last bits of a rate.
 void FairShareNetwork::progressive_filling() {
-    // Each link starts with the capacity the flows outside the component leave (they keep
-    // their rates); its unfrozen flows are those of the component.
+    // Whole components: each link starts at its bandwidth, with all its flows unfrozen.
     active_links_.clear();
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
         state.capacity_left_Bps = state.bandwidth_Bps;
         state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
         state.version = 0;
-        if (is_search_by_level_) {
-            for (const std::uint32_t slot : state.flows) {
-                if (flow_visit_[slot] != epoch_) {
-                    --state.unfrozen;
-                    state.capacity_left_Bps -= slot_rate_Bps_[slot];
-                }
-            }
-        }
         if (state.unfrozen > 0) {
             active_links_.push_back(link);
         }
@@ -592,6 +578,161 @@ void FairShareNetwork::progressive_filling() {
         STEPSIM_CHECK(share_Bps > 0,
                       "link " + std::to_string(entry.link) + " has no capacity left for its flows");
         freeze_flows_of(bottleneck, share_Bps);
+    }
+}
+
+// Progressive filling of the flows found by collect_component(), in step with the filling of
+// their whole component: on each link the other flows' rates (kept) come off at their own
+// level, in increasing order, as the whole filling takes them off level by level. Each level
+// is the lowest of the links' shares and of the other rates not yet taken off; at it, a link
+// whose share is there saturates (its flows of the subset take the level), then the other
+// rates at the level come off. A link thus subtracts the same rates in the same order as the
+// refill of its component would, rather than all the kept rates first. The result is the
+// max-min allocation in real arithmetic; in floating point a rate can differ from the refill's
+// in its last bits, because the refill's rounding depends on the order of its links within a
+// level (Options::is_cross_checked measures it).
+void FairShareNetwork::fill_in_step() {
+    active_links_.clear();
+    outside_rates_Bps_.clear();
+    for (const std::uint32_t link : component_links_) {
+        LinkState& state = links_[link];
+        state.capacity_left_Bps = state.bandwidth_Bps;
+        state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
+        state.inside = 0;
+        for (const std::uint32_t slot : state.flows) {
+            state.inside += flow_visit_[slot] == epoch_ ? 1 : 0;
+        }
+        const auto begin = static_cast<std::uint32_t>(outside_rates_Bps_.size());
+        if (state.inside > 0) {
+            for (const std::uint32_t slot : state.flows) {
+                if (flow_visit_[slot] != epoch_) {
+                    outside_rates_Bps_.push_back(slot_rate_Bps_[slot]);
+                }
+            }
+            std::sort(outside_rates_Bps_.begin() + begin, outside_rates_Bps_.end());
+            active_links_.push_back(link);
+        }
+        state.outside_next = begin;
+        state.outside_end = static_cast<std::uint32_t>(outside_rates_Bps_.size());
+    }
+    // The next level of a link: its share, or the next other rate to come off if lower.
+    const auto next_level_Bps = [this](const LinkState& state) {
+        return state.outside_next < state.outside_end
+                   ? std::min(share_of(state), outside_rates_Bps_[state.outside_next])
+                   : share_of(state);
+    };
+    // At `level_Bps`: the link saturates if its share is there, then the other rates at the
+    // level come off.
+    const auto settle = [this](LinkState& state, double level_Bps) {
+        if (state.inside > 0 && share_of(state) <= level_Bps) {
+            freeze_inside_flows_of(state, level_Bps);
+        }
+        while (state.outside_next < state.outside_end &&
+               outside_rates_Bps_[state.outside_next] <= level_Bps) {
+            state.capacity_left_Bps -= outside_rates_Bps_[state.outside_next];
+            --state.unfrozen;
+            ++state.outside_next;
+        }
+    };
+    // Round by round while few levels have been seen (as progressive_filling()), then with a
+    // heap of the links' next levels, each entry a lower bound (shares and the next other
+    // rate only grow): a stale entry is recomputed when it reaches the top.
+    constexpr int kMaxLevelRounds = 4;
+    for (int round = 0; round < kMaxLevelRounds && !active_links_.empty(); ++round) {
+        double level_Bps = std::numeric_limits<double>::infinity();
+        for (const std::uint32_t link : active_links_) {
+            level_Bps = std::min(level_Bps, next_level_Bps(links_[link]));
+        }
+        STEPSIM_CHECK(level_Bps > 0, "a link has no capacity left for its flows");
+        for (const std::uint32_t link : active_links_) {
+            settle(links_[link], level_Bps);
+        }
+        std::erase_if(active_links_,
+                      [this](std::uint32_t link) { return links_[link].inside == 0; });
+    }
+    heap_.clear();
+    for (const std::uint32_t link : active_links_) {
+        LinkState& state = links_[link];
+        state.version = 0;
+        heap_.push_back({next_level_Bps(state), link, 0});
+    }
+    std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
+    while (!heap_.empty()) {
+        std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
+        const HeapEntry entry = heap_.back();
+        heap_.pop_back();
+        LinkState& state = links_[entry.link];
+        if (state.inside == 0) {
+            continue;
+        }
+        if (entry.version != state.version) {
+            heap_.push_back({next_level_Bps(state), entry.link, state.version});
+            std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+            continue;
+        }
+        STEPSIM_CHECK(entry.share_Bps > 0,
+                      "link " + std::to_string(entry.link) + " has no capacity left for its flows");
+        settle(state, entry.share_Bps);
+        if (state.inside > 0) {
+            // Only other rates came off: its next level is higher.
+            ++state.version;
+            heap_.push_back({next_level_Bps(state), entry.link, state.version});
+            std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+        }
+    }
+}
+
+void FairShareNetwork::freeze_inside_flows_of(LinkState& bottleneck, double share_Bps) {
+    for (const std::uint32_t slot : bottleneck.flows) {
+        Flow& flow = flows_[slot];
+        if (flow_visit_[slot] != epoch_ || flow.frozen_mark == epoch_) {
+            continue;
+        }
+        flow.frozen_mark = epoch_;
+        flow.new_rate_Bps = share_Bps;
+        for (const LinkId crossed : flow.links) {
+            LinkState& state = links_[crossed.index()];
+            state.capacity_left_Bps -= share_Bps;
+            --state.unfrozen;
+            --state.inside;
+            ++state.version;
+        }
+    }
+}
+
+// The whole component is refilled from scratch (as with Options::is_incremental = false on
+// it) and every flow's rate compared with the subset's result, or with its kept rate for the
+// flows outside the subset; then the subset's rates are restored, so the run goes on exactly
+// as without the check.
+void FairShareNetwork::cross_check() {
+    checked_rates_.clear();
+    for (const std::uint32_t slot : component_flows_) {
+        checked_rates_.emplace_back(slot, flows_[slot].new_rate_Bps);
+    }
+    std::sort(checked_rates_.begin(), checked_rates_.end());
+    restart_search();
+    collect_plain_component(std::numeric_limits<std::size_t>::max());
+    progressive_filling();
+    ++cross_checks_;
+    for (const std::uint32_t slot : component_flows_) {
+        const auto found = std::lower_bound(checked_rates_.begin(), checked_rates_.end(),
+                                            std::make_pair(slot, -1.0));
+        const bool is_in_subset = found != checked_rates_.end() && found->first == slot;
+        const double rate_Bps = is_in_subset ? found->second : slot_rate_Bps_[slot];
+        const double full_Bps = flows_[slot].new_rate_Bps;
+        if (rate_Bps != full_Bps) {
+            ++cross_check_mismatches_;
+            cross_check_max_relative_ =
+                std::max(cross_check_max_relative_,
+                         std::abs(rate_Bps - full_Bps) / std::max(rate_Bps, full_Bps));
+        }
+    }
+    // Back to the subset's result (apply_rates() reads component_flows_ and new_rate_Bps).
+    component_flows_.clear();
+    for (const auto& [slot, rate_Bps] : checked_rates_) {
+        component_flows_.push_back(slot);
+        flows_[slot].new_rate_Bps = rate_Bps;
+        flows_[slot].frozen_mark = epoch_;
     }
 }
 
