@@ -70,7 +70,29 @@ std::uint32_t FairShareNetwork::allocate_slot() {
     flows_.emplace_back();
     flow_visit_.push_back(0);
     slot_rate_Bps_.push_back(0);
+    hop_count_.push_back(0);
+    hop_links_.resize(flows_.size() * hop_stride_);
     return static_cast<std::uint32_t>(flows_.size() - 1);
+}
+
+void FairShareNetwork::set_hops(std::uint32_t slot, const std::vector<LinkId>& links) {
+    if (links.size() > hop_stride_) {
+        // A longer route than any so far: widen every slot's row.
+        const std::size_t stride = std::max(links.size(), 2 * hop_stride_);
+        std::vector<std::uint32_t> wider(flows_.size() * stride);
+        for (std::size_t other = 0; other < flows_.size(); ++other) {
+            std::copy_n(hop_links_.begin() + static_cast<std::ptrdiff_t>(other * hop_stride_),
+                        hop_count_[other],
+                        wider.begin() + static_cast<std::ptrdiff_t>(other * stride));
+        }
+        hop_links_ = std::move(wider);
+        hop_stride_ = stride;
+    }
+    std::uint32_t* row = hop_links_.data() + slot * hop_stride_;
+    for (std::size_t i = 0; i < links.size(); ++i) {
+        row[i] = static_cast<std::uint32_t>(links[i].index());
+    }
+    hop_count_[slot] = static_cast<std::uint32_t>(links.size());
 }
 
 void FairShareNetwork::ensure_links() {
@@ -112,6 +134,7 @@ TransferId FairShareNetwork::start_transfer_after(Time delay,
     flow.id = id;
     flow.links.assign(route.links.begin(), route.links.end());
     flow.positions.assign(flow.links.size(), 0);
+    set_hops(slot, flow.links);
     flow.size_bytes = size_bytes;
     flow.remaining_bytes = static_cast<double>(size_bytes);
     flow.rate_Bps = 0;
@@ -317,8 +340,7 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
         }
     }
     for (const std::uint32_t slot : added_flows_) {
-        for (const LinkId link : flows_[slot].links) {
-            const auto index = static_cast<std::uint32_t>(link.index());
+        for (const std::uint32_t index : hops_of(slot)) {
             if (link_visit_[index] != epoch_) {
                 link_visit_[index] = epoch_;
                 component_links_.push_back(index);
@@ -336,8 +358,7 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
             }
             flow_visit_[slot] = epoch_;
             component_flows_.push_back(slot);
-            for (const LinkId other : flows_[slot].links) {
-                const auto index = static_cast<std::uint32_t>(other.index());
+            for (const std::uint32_t index : hops_of(slot)) {
                 if (link_visit_[index] != epoch_) {
                     link_visit_[index] = epoch_;
                     component_links_.push_back(index);
@@ -377,8 +398,8 @@ void FairShareNetwork::collect_component() {
         link_changed_[dirty.link] = epoch_;
     }
     for (const std::uint32_t slot : added_flows_) {
-        for (const LinkId link : flows_[slot].links) {
-            link_changed_[link.index()] = epoch_;
+        for (const std::uint32_t link : hops_of(slot)) {
+            link_changed_[link] = epoch_;
         }
     }
     for (const LevelEntry& dirty : dirty_links_) {
@@ -454,8 +475,8 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
 
 double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
     double split_Bps = std::numeric_limits<double>::infinity();
-    for (const LinkId link : flows_[slot].links) {
-        const LinkState& state = links_[link.index()];
+    for (const std::uint32_t link : hops_of(slot)) {
+        const LinkState& state = links_[link];
         split_Bps =
             std::min(split_Bps, state.bandwidth_Bps / static_cast<double>(state.flows.size()));
     }
@@ -465,8 +486,8 @@ double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
 void FairShareNetwork::take_in(std::uint32_t slot, double level_Bps) {
     flow_visit_[slot] = epoch_;
     component_flows_.push_back(slot);
-    for (const LinkId link : flows_[slot].links) {
-        reach_link(static_cast<std::uint32_t>(link.index()), level_Bps);
+    for (const std::uint32_t link : hops_of(slot)) {
+        reach_link(link, level_Bps);
     }
 }
 
@@ -595,25 +616,33 @@ void FairShareNetwork::fill_in_step() {
     active_links_.clear();
     outside_rates_Bps_.clear();
     for (const std::uint32_t link : component_links_) {
+        links_[link].inside = 0;
+    }
+    for (const std::uint32_t slot : component_flows_) {
+        for (const std::uint32_t link : hops_of(slot)) {
+            ++links_[link].inside;
+        }
+    }
+    // Only the links of the subset take part; the others' rates come off in increasing order.
+    for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
+        if (state.inside == 0) {
+            continue;
+        }
         state.capacity_left_Bps = state.bandwidth_Bps;
         state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
-        state.inside = 0;
-        for (const std::uint32_t slot : state.flows) {
-            state.inside += flow_visit_[slot] == epoch_ ? 1 : 0;
-        }
         const auto begin = static_cast<std::uint32_t>(outside_rates_Bps_.size());
-        if (state.inside > 0) {
+        if (state.inside < state.unfrozen) {
             for (const std::uint32_t slot : state.flows) {
                 if (flow_visit_[slot] != epoch_) {
                     outside_rates_Bps_.push_back(slot_rate_Bps_[slot]);
                 }
             }
             std::sort(outside_rates_Bps_.begin() + begin, outside_rates_Bps_.end());
-            active_links_.push_back(link);
         }
         state.outside_next = begin;
         state.outside_end = static_cast<std::uint32_t>(outside_rates_Bps_.size());
+        active_links_.push_back(link);
     }
     // The next level of a link: its share, or the next other rate to come off if lower.
     const auto next_level_Bps = [this](const LinkState& state) {
@@ -690,8 +719,8 @@ void FairShareNetwork::freeze_inside_flows_of(LinkState& bottleneck, double shar
         }
         flow.frozen_mark = epoch_;
         flow.new_rate_Bps = share_Bps;
-        for (const LinkId crossed : flow.links) {
-            LinkState& state = links_[crossed.index()];
+        for (const std::uint32_t crossed : hops_of(slot)) {
+            LinkState& state = links_[crossed];
             state.capacity_left_Bps -= share_Bps;
             --state.unfrozen;
             --state.inside;
@@ -746,8 +775,8 @@ void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) 
         }
         flow.frozen_mark = epoch_;
         flow.new_rate_Bps = share_Bps;
-        for (const LinkId crossed : flow.links) {
-            LinkState& state = links_[crossed.index()];
+        for (const std::uint32_t crossed : hops_of(slot)) {
+            LinkState& state = links_[crossed];
             state.capacity_left_Bps -= share_Bps;
             --state.unfrozen;
             ++state.version;

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -157,6 +158,14 @@ private:
     };
 
     std::uint32_t allocate_slot();
+    /// Copies the route into the slot's row of hop_links_.
+    void set_hops(std::uint32_t slot, const std::vector<LinkId>& links);
+
+    /// The links of the flow in `slot`, by index (the hot loops read these, not Flow::links).
+    std::span<const std::uint32_t> hops_of(std::uint32_t slot) const {
+        return {hop_links_.data() + slot * hop_stride_, hop_count_[slot]};
+    }
+
     void ensure_links();
     void begin_transmission(std::uint32_t slot);
     void complete(std::uint32_t slot);
@@ -200,8 +209,12 @@ private:
     std::vector<std::uint64_t> flow_visit_;  ///< by slot: epoch of the last search that found it
     std::vector<std::uint64_t> link_visit_;  ///< by link: the same
     std::vector<double> slot_rate_Bps_;      ///< by slot: rate_Bps, +inf while a new flow has none
-    std::vector<std::uint64_t> link_done_;   ///< by link: epoch of the search that left it
-    std::vector<double> link_level_Bps_;     ///< by link: level it was reached at
+    /// By slot: the flow's links, hop_stride_ entries per slot (a dense copy of Flow::links).
+    std::vector<std::uint32_t> hop_links_;
+    std::vector<std::uint32_t> hop_count_;
+    std::size_t hop_stride_ = 8;
+    std::vector<std::uint64_t> link_done_;     ///< by link: epoch of the search that left it
+    std::vector<double> link_level_Bps_;       ///< by link: level it was reached at
     std::vector<std::uint64_t> link_changed_;  ///< by link: epoch in which a flow joined or left
     /// Links whose flows changed since the last re-sharing, with the level from which their
     /// saturation may move (a departing flow's rate; 0 after a bandwidth change).
