@@ -103,9 +103,11 @@ void FairShareNetwork::ensure_links() {
         link_done_.resize(topology_.link_count(), 0);
         link_changed_.resize(topology_.link_count(), 0);
         link_level_Bps_.resize(topology_.link_count(), 0);
+        link_split_Bps_.resize(topology_.link_count(), 0);
         for (std::size_t l = first; l < links_.size(); ++l) {
             links_[l].bandwidth_Bps =
                 topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
+            update_split(static_cast<std::uint32_t>(l));
         }
     }
 }
@@ -182,6 +184,7 @@ void FairShareNetwork::begin_transmission(std::uint32_t slot) {
         LinkState& state = links_[link];
         flow.positions[i] = static_cast<std::uint32_t>(state.flows.size());
         state.flows.push_back(slot);
+        update_split(link);
         stats_.flow_started(flow.links[i], sim_.now());
         is_alone = is_alone && state.flows.size() == 1;
         narrowest_Bps = std::min(narrowest_Bps, state.bandwidth_Bps);
@@ -238,6 +241,7 @@ void FairShareNetwork::complete(std::uint32_t slot) {
         const std::uint32_t moved = state.flows.back();
         state.flows[position] = moved;
         state.flows.pop_back();
+        update_split(link);
         if (moved != slot) {
             Flow& other = flows_[moved];
             for (std::size_t j = 0; j < other.links.size(); ++j) {
@@ -284,6 +288,7 @@ void FairShareNetwork::refresh_link(LinkId id) {
     }
     ensure_links();
     links_[id.index()].bandwidth_Bps = topology_.link(id).bandwidth_Bps;
+    update_split(static_cast<std::uint32_t>(id.index()));
     if (!links_[id.index()].flows.empty()) {
         // Any rate on the link may move.
         mark_dirty(static_cast<std::uint32_t>(id.index()), 0.0);
@@ -420,6 +425,9 @@ void FairShareNetwork::collect_component() {
         }
         link_done_[entry.link] = epoch_;
         const double threshold_Bps = entry_threshold_Bps(entry);
+        if (threshold_Bps == std::numeric_limits<double>::infinity()) {
+            continue;  // no rate moves through it
+        }
         // The marks, rates and levels live in their own dense arrays: the search touches a
         // word per flow and per link instead of a cache line of each one's state.
         for (const std::uint32_t slot : links_[entry.link].flows) {
@@ -476,11 +484,16 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
 double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
     double split_Bps = std::numeric_limits<double>::infinity();
     for (const std::uint32_t link : hops_of(slot)) {
-        const LinkState& state = links_[link];
-        split_Bps =
-            std::min(split_Bps, state.bandwidth_Bps / static_cast<double>(state.flows.size()));
+        split_Bps = std::min(split_Bps, link_split_Bps_[link]);
     }
     return split_Bps;
+}
+
+void FairShareNetwork::update_split(std::uint32_t link) {
+    const LinkState& state = links_[link];
+    link_split_Bps_[link] = state.flows.empty()
+                                ? std::numeric_limits<double>::infinity()
+                                : state.bandwidth_Bps / static_cast<double>(state.flows.size());
 }
 
 void FairShareNetwork::take_in(std::uint32_t slot, double level_Bps) {
@@ -663,11 +676,14 @@ void FairShareNetwork::fill_in_step() {
             ++state.outside_next;
         }
     };
-    // Round by round while few levels have been seen (as progressive_filling()), then with a
-    // heap of the links' next levels, each entry a lower bound (shares and the next other
-    // rate only grow): a stale entry is recomputed when it reaches the top.
-    constexpr int kMaxLevelRounds = 4;
-    for (int round = 0; round < kMaxLevelRounds && !active_links_.empty(); ++round) {
+    // Round by round while each round retires a good part of the links (a symmetric
+    // collective: many links saturate at each of a few levels; as progressive_filling()),
+    // then with a heap of the links' next levels (random traffic: many levels, a few links
+    // each), each entry a lower bound: a stale entry is recomputed when it reaches the top.
+    constexpr int kMaxLevelRounds = 48;
+    constexpr std::size_t kRetiredFraction = 8;  // at least 1/8 of the links per round
+    bool is_retiring = true;
+    for (int round = 0; round < kMaxLevelRounds && is_retiring && !active_links_.empty(); ++round) {
         double level_Bps = std::numeric_limits<double>::infinity();
         for (const std::uint32_t link : active_links_) {
             level_Bps = std::min(level_Bps, next_level_Bps(links_[link]));
@@ -676,14 +692,29 @@ void FairShareNetwork::fill_in_step() {
         for (const std::uint32_t link : active_links_) {
             settle(links_[link], level_Bps);
         }
+        const std::size_t before = active_links_.size();
         std::erase_if(active_links_,
                       [this](std::uint32_t link) { return links_[link].inside == 0; });
+        is_retiring = (before - active_links_.size()) * kRetiredFraction >= before;
     }
+    // In the heap a link's key is its share once the other rates below it have come off
+    // (ascending, as they would level by level: none of its flows of the subset freezes
+    // below its share, and a rate below the share is below its saturation level). A link
+    // thus enters the heap once per change of its subset's flows, not once per other rate.
+    const auto share_after_others_Bps = [this](LinkState& state) {
+        while (state.outside_next < state.outside_end &&
+               outside_rates_Bps_[state.outside_next] < share_of(state)) {
+            state.capacity_left_Bps -= outside_rates_Bps_[state.outside_next];
+            --state.unfrozen;
+            ++state.outside_next;
+        }
+        return share_of(state);
+    };
     heap_.clear();
     for (const std::uint32_t link : active_links_) {
         LinkState& state = links_[link];
         state.version = 0;
-        heap_.push_back({next_level_Bps(state), link, 0});
+        heap_.push_back({share_after_others_Bps(state), link, 0});
     }
     std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
     while (!heap_.empty()) {
@@ -695,19 +726,14 @@ void FairShareNetwork::fill_in_step() {
             continue;
         }
         if (entry.version != state.version) {
-            heap_.push_back({next_level_Bps(state), entry.link, state.version});
+            // Stale: flows of the subset froze on it since. Its share only grew.
+            heap_.push_back({share_after_others_Bps(state), entry.link, state.version});
             std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
             continue;
         }
         STEPSIM_CHECK(entry.share_Bps > 0,
                       "link " + std::to_string(entry.link) + " has no capacity left for its flows");
-        settle(state, entry.share_Bps);
-        if (state.inside > 0) {
-            // Only other rates came off: its next level is higher.
-            ++state.version;
-            heap_.push_back({next_level_Bps(state), entry.link, state.version});
-            std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
-        }
+        freeze_inside_flows_of(state, entry.share_Bps);
     }
 }
 
