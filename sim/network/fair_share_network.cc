@@ -104,6 +104,9 @@ void FairShareNetwork::ensure_links() {
         link_changed_.resize(topology_.link_count(), 0);
         link_level_Bps_.resize(topology_.link_count(), 0);
         link_split_Bps_.resize(topology_.link_count(), 0);
+        link_joined_.resize(topology_.link_count(), 0);
+        link_departed_Bps_.resize(topology_.link_count(), 0);
+        link_departed_max_Bps_.resize(topology_.link_count(), 0);
         for (std::size_t l = first; l < links_.size(); ++l) {
             links_[l].bandwidth_Bps =
                 topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
@@ -399,12 +402,26 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
 void FairShareNetwork::collect_component() {
     fill_ = Fill::kInStep;
     level_heap_.clear();
+    // Links that only lost flows keep the rates of those (their old load and largest rate);
+    // a link that gained a flow or changed bandwidth is marked joined.
     for (const LevelEntry& dirty : dirty_links_) {
-        link_changed_[dirty.link] = epoch_;
+        if (link_changed_[dirty.link] != epoch_) {
+            link_changed_[dirty.link] = epoch_;
+            link_departed_Bps_[dirty.link] = 0;
+            link_departed_max_Bps_[dirty.link] = 0;
+        }
+        if (dirty.level_Bps > 0) {
+            link_departed_Bps_[dirty.link] += dirty.level_Bps;
+            link_departed_max_Bps_[dirty.link] =
+                std::max(link_departed_max_Bps_[dirty.link], dirty.level_Bps);
+        } else {
+            link_joined_[dirty.link] = epoch_;
+        }
     }
     for (const std::uint32_t slot : added_flows_) {
         for (const std::uint32_t link : hops_of(slot)) {
             link_changed_[link] = epoch_;
+            link_joined_[link] = epoch_;
         }
     }
     for (const LevelEntry& dirty : dirty_links_) {
@@ -447,7 +464,8 @@ void FairShareNetwork::collect_component() {
 // the equal split of what the flows that cannot change (below the level and outside the
 // search) leave: (bandwidth - their rates) / the others.
 double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
-    if (link_changed_[entry.link] == epoch_) {
+    const bool is_changed = link_changed_[entry.link] == epoch_;
+    if (is_changed && link_joined_[entry.link] == epoch_) {
         return entry.level_Bps;
     }
     const LinkState& state = links_[entry.link];
@@ -466,10 +484,15 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
         }
     }
     constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    if (is_changed) {
+        // Flows only left it: as it was before, with their rates.
+        load_Bps += link_departed_Bps_[entry.link];
+        largest_Bps = std::max(largest_Bps, link_departed_max_Bps_[entry.link]);
+    }
     // Full to within rounding counts as full: that errs toward re-solving more flows.
     const double old_level_Bps =
         load_Bps >= state.bandwidth_Bps * (1 - kFullTolerance) ? largest_Bps : kInfinity;
-    if (load_Bps >= state.bandwidth_Bps * (1 - kPinnedTolerance) &&
+    if (!is_changed && load_Bps >= state.bandwidth_Bps * (1 - kPinnedTolerance) &&
         largest_Bps <= entry.level_Bps) {
         // Saturated at the level it is reached at, and no contribution min(rate, x) of its
         // flows moves at or below that level: it still saturates there, so no rate moves

@@ -215,10 +215,14 @@ private:
     std::vector<std::uint32_t> hop_links_;
     std::vector<std::uint32_t> hop_count_;
     std::size_t hop_stride_ = 8;
-    std::vector<std::uint64_t> link_done_;     ///< by link: epoch of the search that left it
-    std::vector<double> link_level_Bps_;       ///< by link: level it was reached at
-    std::vector<double> link_split_Bps_;       ///< by link: bandwidth / flows (+inf if none)
-    std::vector<std::uint64_t> link_changed_;  ///< by link: epoch in which a flow joined or left
+    std::vector<std::uint64_t> link_done_;       ///< by link: epoch of the search that left it
+    std::vector<double> link_level_Bps_;         ///< by link: level it was reached at
+    std::vector<double> link_split_Bps_;         ///< by link: bandwidth / flows (+inf if none)
+    std::vector<std::uint64_t> link_changed_;    ///< by link: epoch in which a flow joined or left
+    std::vector<std::uint64_t> link_joined_;     ///< by link: epoch in which a flow joined (or
+                                                 ///< its bandwidth changed)
+    std::vector<double> link_departed_Bps_;      ///< by link: sum of the rates that left
+    std::vector<double> link_departed_max_Bps_;  ///< by link: largest rate that left
     /// Links whose flows changed since the last re-sharing, with the level from which their
     /// saturation may move (a departing flow's rate; 0 after a bandwidth change).
     std::vector<LevelEntry> dirty_links_;
