@@ -103,14 +103,12 @@ void FairShareNetwork::ensure_links() {
         link_done_.resize(topology_.link_count(), 0);
         link_changed_.resize(topology_.link_count(), 0);
         link_level_Bps_.resize(topology_.link_count(), 0);
-        link_split_Bps_.resize(topology_.link_count(), 0);
         link_joined_.resize(topology_.link_count(), 0);
         link_departed_Bps_.resize(topology_.link_count(), 0);
         link_departed_max_Bps_.resize(topology_.link_count(), 0);
         for (std::size_t l = first; l < links_.size(); ++l) {
             links_[l].bandwidth_Bps =
                 topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
-            update_split(static_cast<std::uint32_t>(l));
         }
     }
 }
@@ -187,7 +185,6 @@ void FairShareNetwork::begin_transmission(std::uint32_t slot) {
         LinkState& state = links_[link];
         flow.positions[i] = static_cast<std::uint32_t>(state.flows.size());
         state.flows.push_back(slot);
-        update_split(link);
         stats_.flow_started(flow.links[i], sim_.now());
         is_alone = is_alone && state.flows.size() == 1;
         narrowest_Bps = std::min(narrowest_Bps, state.bandwidth_Bps);
@@ -244,7 +241,6 @@ void FairShareNetwork::complete(std::uint32_t slot) {
         const std::uint32_t moved = state.flows.back();
         state.flows[position] = moved;
         state.flows.pop_back();
-        update_split(link);
         if (moved != slot) {
             Flow& other = flows_[moved];
             for (std::size_t j = 0; j < other.links.size(); ++j) {
@@ -291,7 +287,6 @@ void FairShareNetwork::refresh_link(LinkId id) {
     }
     ensure_links();
     links_[id.index()].bandwidth_Bps = topology_.link(id).bandwidth_Bps;
-    update_split(static_cast<std::uint32_t>(id.index()));
     if (!links_[id.index()].flows.empty()) {
         // Any rate on the link may move.
         mark_dirty(static_cast<std::uint32_t>(id.index()), 0.0);
@@ -397,8 +392,10 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
 // link saturated at that one rate). The flows taken in are re-solved in step with the others
 // (fill_in_step()); the others keep their rates and completion events. Without the levels
 // this is the connected component of the change: rates that are lower than a change shield
-// the flows behind them. Comparisons of rates with a threshold allow kFullTolerance of
-// rounding, toward taking flows in.
+// the flows behind them. A link that only lost flows saturates no lower than before: it
+// takes the threshold of an unchanged link computed on its load and largest rate from before
+// the departures. Comparisons of rates with a threshold allow kFullTolerance of rounding,
+// toward taking flows in.
 void FairShareNetwork::collect_component() {
     fill_ = Fill::kInStep;
     level_heap_.clear();
@@ -507,16 +504,11 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
 double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
     double split_Bps = std::numeric_limits<double>::infinity();
     for (const std::uint32_t link : hops_of(slot)) {
-        split_Bps = std::min(split_Bps, link_split_Bps_[link]);
+        const LinkState& state = links_[link];
+        split_Bps =
+            std::min(split_Bps, state.bandwidth_Bps / static_cast<double>(state.flows.size()));
     }
     return split_Bps;
-}
-
-void FairShareNetwork::update_split(std::uint32_t link) {
-    const LinkState& state = links_[link];
-    link_split_Bps_[link] = state.flows.empty()
-                                ? std::numeric_limits<double>::infinity()
-                                : state.bandwidth_Bps / static_cast<double>(state.flows.size());
 }
 
 void FairShareNetwork::take_in(std::uint32_t slot, double level_Bps) {

@@ -179,8 +179,6 @@ private:
     void collect_component();
     /// min over the flow's links of bandwidth / flows: a lower bound of its max-min rate.
     double equal_split_Bps(std::uint32_t slot) const;
-    /// Refreshes link_split_Bps_ after the link's flows or bandwidth changed.
-    void update_split(std::uint32_t link);
     double entry_threshold_Bps(const LevelEntry& entry) const;
     void take_in(std::uint32_t slot, double level_Bps);
     void reach_link(std::uint32_t link, double level_Bps);
@@ -217,7 +215,6 @@ private:
     std::size_t hop_stride_ = 8;
     std::vector<std::uint64_t> link_done_;       ///< by link: epoch of the search that left it
     std::vector<double> link_level_Bps_;         ///< by link: level it was reached at
-    std::vector<double> link_split_Bps_;         ///< by link: bandwidth / flows (+inf if none)
     std::vector<std::uint64_t> link_changed_;    ///< by link: epoch in which a flow joined or left
     std::vector<std::uint64_t> link_joined_;     ///< by link: epoch in which a flow joined (or
                                                  ///< its bandwidth changed)
