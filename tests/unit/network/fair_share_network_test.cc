@@ -616,7 +616,7 @@ TEST_CASE("fair share: crowded links: only the flows that can move are re-solved
     // 240 transfers in 200 us on the small tree: each host link carries several flows at
     // different rates, so a start or end leaves most rates where they were. The re-sharing
     // re-solves the flows whose rate can move (the search from the change by level, see
-    // FairShareNetwork::collect_component) on the capacity the others leave. At every probe
+    // FairShareNetwork::collect_component) in step with the others. At every probe
     // all rates must still equal the reference max-min of the flows in flight, and the run
     // must match the full recomputation to a tick per re-sharing, as above, while re-solving
     // fewer flows.
@@ -630,7 +630,7 @@ TEST_CASE("fair share: crowded links: only the flows that can move are re-solved
     int probes_checked = 0;
     const RunResult incremental = run_plan(tree, plan, true, probes, &probes_checked, true);
     REQUIRE(probes_checked >= 60);
-    // The default (the search by level only while it pays) is exact as well.
+    // The default (components of up to 16 flows re-solved whole) is exact as well.
     int probes_checked_default = 0;
     run_plan(tree, plan, true, probes, &probes_checked_default);
     REQUIRE(probes_checked_default >= 60);
