@@ -10,11 +10,23 @@
 #include "algorithms.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace stepsim::collective {
 
 namespace {
+
+/// even_part(total, pieces, piece) for total >= 0, in 32-bit division when the products fit
+/// (the same floors: every operand is non-negative).
+std::int64_t piece_bytes(std::int64_t total, std::uint32_t pieces, std::uint32_t piece) {
+    const std::uint64_t end = static_cast<std::uint64_t>(total) * (piece + 1);
+    if (end <= std::numeric_limits<std::uint32_t>::max()) {
+        const auto begin = static_cast<std::uint32_t>(static_cast<std::uint64_t>(total) * piece);
+        return static_cast<std::uint32_t>(end) / pieces - begin / pieces;
+    }
+    return even_part(total, pieces, piece);
+}
 
 /// Reduce-scatter, all-gather, all-reduce. Transfer (channel c, step s, piece j, position p)
 /// is number c·per_channel + (s·k + j)·n + p, as ring_algorithm.cc appends them. It depends on
@@ -58,10 +70,11 @@ public:
         const Position at = position(index);
         const std::uint32_t* order = &order_[std::size_t{at.channel} * n_];
         const bool is_rs = at.step < rs_steps_;
-        // Block (by position) that p sends at step s.
+        // Block (by position) that p sends at step s: p − s − 1 in reduce-scatter, p − s' at
+        // all-gather step s' (both shifts below n, so one wrap at most).
+        const std::uint32_t shift = is_rs ? at.step + 1 : at.step - rs_steps_;
         const std::uint32_t block_position =
-            is_rs ? (at.position + 2 * n_ - at.step - 1) % n_
-                  : (at.position + 2 * n_ - (at.step - rs_steps_)) % n_;
+            at.position >= shift ? at.position - shift : at.position + n_ - shift;
         const std::uint32_t block = order[block_position];
         const std::int64_t segment = segment_bytes_[std::size_t{block} * channels_ + at.channel];
         PlanTransfer transfer;
@@ -69,7 +82,7 @@ public:
         transfer.dst = order[at.position + 1 == n_ ? 0 : at.position + 1];
         transfer.chunk_first = (block * channels_ + at.channel) * k_ + at.piece;
         transfer.chunk_count = 1;
-        transfer.size_bytes = k_ == 1 ? segment : even_part(segment, k_, at.piece);
+        transfer.size_bytes = k_ == 1 ? segment : piece_bytes(segment, k_, at.piece);
         transfer.channel = at.channel;
         transfer.is_reduce = is_rs;
         return transfer;
@@ -139,11 +152,17 @@ private:
             at.channel = static_cast<std::uint32_t>(rest / per_channel_);
             rest -= std::uint64_t{at.channel} * per_channel_;
         }
-        const std::uint64_t step_piece = rest / n_;
-        at.position = static_cast<std::uint32_t>(rest - step_piece * n_);
-        if (k_ == 1) {
-            at.step = static_cast<std::uint32_t>(step_piece);
+        // Within a channel: (s·k + j)·n + p. In 32 bits when it fits (always, for plans of
+        // fewer than 4 G transfers per channel): 32-bit division is several times faster.
+        if (rest <= std::numeric_limits<std::uint32_t>::max()) {
+            const auto rest32 = static_cast<std::uint32_t>(rest);
+            const std::uint32_t step_piece = rest32 / n_;
+            at.position = rest32 - step_piece * n_;
+            at.step = k_ == 1 ? step_piece : step_piece / k_;
+            at.piece = step_piece - at.step * k_;
         } else {
+            const std::uint64_t step_piece = rest / n_;
+            at.position = static_cast<std::uint32_t>(rest - step_piece * n_);
             at.step = static_cast<std::uint32_t>(step_piece / k_);
             at.piece = static_cast<std::uint32_t>(step_piece - std::uint64_t{at.step} * k_);
         }
@@ -207,7 +226,7 @@ public:
         transfer.dst = chain[at.link + 1];
         transfer.chunk_first = at.channel * k_ + at.piece;
         transfer.chunk_count = 1;
-        transfer.size_bytes = even_part(part_bytes_[at.channel], k_, at.piece);
+        transfer.size_bytes = piece_bytes(part_bytes_[at.channel], k_, at.piece);
         transfer.channel = at.channel;
         transfer.is_reduce = is_reduce_;
         return transfer;
@@ -255,8 +274,11 @@ private:
         STEPSIM_CHECK(index < transfer_count(), "chain transfer " + std::to_string(index) +
                                                     " out of " + std::to_string(transfer_count()));
         Position at{};
-        at.channel = static_cast<std::uint32_t>(index / per_channel_);
-        const std::uint64_t rest = index - std::uint64_t{at.channel} * per_channel_;
+        std::uint64_t rest = index;
+        if (channels_ > 1) {
+            at.channel = static_cast<std::uint32_t>(index / per_channel_);
+            rest -= std::uint64_t{at.channel} * per_channel_;
+        }
         at.piece = static_cast<std::uint32_t>(rest / links_);
         at.link = static_cast<std::uint32_t>(rest - std::uint64_t{at.piece} * links_);
         return at;

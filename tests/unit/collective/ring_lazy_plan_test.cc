@@ -169,6 +169,24 @@ TEST_CASE("generated ring plans have the stored plans' transfers and dependencie
     }
 }
 
+TEST_CASE("generated ring plans match the stored ones for pieces beyond 4 GiB",
+          "[collective][plan][lazy]") {
+    // 3 · 2^32 + 5 bytes on 3 GPUs: segments and chain pieces of more than 2^32 bytes take the
+    // 64-bit path of the piece sizes.
+    const Topology topology = testing::star_topology(3, 100ns, 100e9);
+    for (const CollectiveOp op : kRingOps) {
+        for (const std::int64_t chunk_bytes : {std::int64_t{0}, std::int64_t{1} << 30}) {
+            CollectiveOptions options;
+            options.chunk_bytes = chunk_bytes;
+            options.channels = 2;
+            const CollectiveRequest request{op, testing::all_ranks(topology),
+                                            (std::int64_t{3} << 32) + 5};
+            INFO(to_string(op) << " chunk=" << chunk_bytes);
+            require_same_dag(request, topology, options);
+        }
+    }
+}
+
 TEST_CASE("generated ring plans run at the stored plans' times, event for event",
           "[collective][plan][lazy]") {
     // 3 servers of 4 GPUs; 50 GB/s uplinks shared by the flows that leave or enter a server
