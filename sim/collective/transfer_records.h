@@ -105,12 +105,9 @@ private:
     std::size_t mask() const { return table_.size() - 1; }
 
     std::size_t home(std::uint64_t index) const {
-        // Consecutive indices go to consecutive slots (transfers completing one after another
-        // often have nearby indices, and then share cache lines); each run of 4,096 indices
-        // starts at a pseudo-random slot (Fibonacci hashing of index / 4096), so that runs far
-        // apart (one per channel) do not pile up on the same slots.
-        return static_cast<std::size_t>(index + ((index >> 12) * 0x9E3779B97F4A7C15ULL >> 32)) &
-               mask();
+        // Fibonacci hashing: the top bits of index · 2^64/φ. (Keeping consecutive indices in
+        // consecutive slots packs the live ones into long runs, which every erase then shifts.)
+        return static_cast<std::size_t>((index * 0x9E3779B97F4A7C15ULL) >> shift_);
     }
 
     Record* allocate() {
@@ -129,6 +126,7 @@ private:
     void grow() {
         std::vector<Entry> old(table_.size() * 2, Entry{kEmpty, nullptr});
         old.swap(table_);
+        --shift_;
         for (const Entry& entry : old) {
             if (entry.index == kEmpty) {
                 continue;
@@ -142,6 +140,7 @@ private:
     }
 
     std::vector<Entry> table_;
+    unsigned shift_ = 64 - 6;  // 64 − log2(table size); log2(kInitialCapacity) = 6
     std::size_t size_ = 0;
     std::vector<std::unique_ptr<Record[]>> blocks_;
     std::vector<Record*> free_;
