@@ -314,14 +314,16 @@ struct PlanExecutor::Impl::StoredRun final : Run {
 struct PlanExecutor::Impl::LazyRun final : Run {
     std::shared_ptr<const LazyPlan> plan;
 
-    struct Record {
+    /// 32 bytes, aligned: two per cache line, never across two.
+    struct alignas(32) Record {
         Time ready_at;            ///< latest completion among its dependencies so far
         std::uint64_t index;      ///< the transfer
         std::int64_t size_bytes;  ///< set when started
         std::uint32_t pending;    ///< unfinished dependencies
-        std::uint32_t gpu;        ///< receiving GPU rank, set when started
-        bool is_reduce;           ///< set when started
+        std::uint32_t gpu;        ///< receiving GPU rank when it reduces, else kCopy (started)
     };
+
+    static constexpr std::uint32_t kCopy = ~std::uint32_t{0};
 
     collective::TransferRecords<Record> records;
     std::vector<std::uint64_t> next;  // successors of the transfer completing (scratch)
@@ -344,8 +346,7 @@ struct PlanExecutor::Impl::LazyRun final : Run {
     void start(Record& record) {
         const PlanTransfer transfer = plan->transfer(record.index);
         record.size_bytes = transfer.size_bytes;
-        record.gpu = ranks[transfer.dst].index();
-        record.is_reduce = transfer.is_reduce;
+        record.gpu = transfer.is_reduce ? ranks[transfer.dst].index() : kCopy;
         // Two words: fits std::function's small-object buffer (no allocation).
         owner->hand_over(this, transfer, &record.ready_at, [this, &record] { arrived(record); });
     }
@@ -353,7 +354,7 @@ struct PlanExecutor::Impl::LazyRun final : Run {
     void arrived(Record& record) {
         const std::uint64_t index = record.index;
         const Time done =
-            owner->completion(this, index, record.gpu, record.size_bytes, record.is_reduce);
+            owner->completion(this, index, record.gpu, record.size_bytes, record.gpu != kCopy);
         records.erase(index);
         --owner->live_transfers;
         completed(index, done);
