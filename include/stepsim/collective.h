@@ -2,8 +2,9 @@
 // File: collective.h
 // Collective communication (all-reduce, reduce-scatter, all-gather, broadcast, reduce,
 // all-to-all, send/recv) on a group of ranks. An algorithm *plans* the transfers (pure: no
-// time, no network state, testable on its own); the `CollectiveExecutor` *times* a plan on a
-// NetworkModel, with a per-byte reduction cost (gamma) on the GPU.
+// time, no network state, testable on its own), stored (CommPlan) or generated on demand
+// (LazyPlan, the ring); the `CollectiveExecutor` *times* a plan on a NetworkModel, with a
+// per-byte reduction cost (gamma) on the GPU.
 //
 //   CollectiveExecutor executor(sim, topology, network, CollectiveOptions{});
 //   executor.start(CollectiveRequest{CollectiveOp::kAllReduce, ranks, 1 << 30}, [&] { ... });
