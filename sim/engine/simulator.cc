@@ -7,6 +7,7 @@
 
 #include "event_queue.h"
 
+#include <cstring>
 #include <string>
 
 namespace stepsim {
@@ -29,25 +30,40 @@ BasicSimulator<Duration>::BasicSimulator(std::uint64_t seed)
 template <class Duration>
 BasicSimulator<Duration>::~BasicSimulator() = default;
 
+// A failed STEPSIM_CHECK on a released callback: destroys it, then throws InternalError.
+#define STEPSIM_CHECK_SCHEDULE(condition, message)                                      \
+    do {                                                                                \
+        if (!(condition)) [[unlikely]] {                                                \
+            EventCallback::destroy_released(ops, word0, word1);                         \
+            ::stepsim::detail::check_failed(#condition, __FILE__, __LINE__, (message)); \
+        }                                                                               \
+    } while (false)
+
 template <class Duration>
-EventId BasicSimulator<Duration>::schedule_at(Duration when,
-                                              Callback fn,
-                                              Priority priority,
-                                              std::uint64_t tag) {
-    STEPSIM_CHECK(when >= now_, "event scheduled in the past: at " + std::to_string(when.count()) +
-                                    " ticks, now " + std::to_string(now_.count()));
+EventId BasicSimulator<Duration>::schedule_released_at(Duration when,
+                                                       const EventCallback::Ops* ops,
+                                                       std::uint64_t word0,
+                                                       std::uint64_t word1,
+                                                       std::uint64_t tag,
+                                                       Priority priority) {
+    STEPSIM_CHECK_SCHEDULE(when >= now_, "event scheduled in the past: at " +
+                                             std::to_string(when.count()) + " ticks, now " +
+                                             std::to_string(now_.count()));
     return EventId{
-        queue_->push(when.count(), static_cast<std::uint8_t>(priority), tag, std::move(fn))};
+        queue_->push(when.count(), static_cast<std::uint8_t>(priority), tag, ops, word0, word1)};
 }
 
 template <class Duration>
-EventId BasicSimulator<Duration>::schedule_in(Duration delay,
-                                              Callback fn,
-                                              Priority priority,
-                                              std::uint64_t tag) {
-    STEPSIM_CHECK(delay.count() >= 0, "negative delay " + std::to_string(delay.count()));
-    STEPSIM_CHECK(delay <= Duration::max() - now_, "event time overflows the clock");
-    return schedule_at(now_ + delay, std::move(fn), priority, tag);
+EventId BasicSimulator<Duration>::schedule_released_in(Duration delay,
+                                                       const EventCallback::Ops* ops,
+                                                       std::uint64_t word0,
+                                                       std::uint64_t word1,
+                                                       std::uint64_t tag,
+                                                       Priority priority) {
+    STEPSIM_CHECK_SCHEDULE(delay.count() >= 0, "negative delay " + std::to_string(delay.count()));
+    STEPSIM_CHECK_SCHEDULE(delay <= Duration::max() - now_, "event time overflows the clock");
+    return EventId{queue_->push((now_ + delay).count(), static_cast<std::uint8_t>(priority), tag,
+                                ops, word0, word1)};
 }
 
 template <class Duration>
@@ -66,7 +82,19 @@ bool BasicSimulator<Duration>::step() {
         mix(mix(mix(fingerprint_, static_cast<std::uint64_t>(event.time)), event.order >> 56),
             event.tag);
     ++events_executed_;
-    event.fn();
+    if (event.ops->destroy == nullptr) [[likely]] {
+        event.ops->invoke(event.storage);
+        return true;
+    }
+
+    // A heap-held callable is destroyed after the call, also when the call throws.
+    struct Destroy {
+        detail::EventQueue::Popped& event;
+
+        ~Destroy() { event.ops->destroy(event.storage); }
+    } destroy{event};
+
+    event.ops->invoke(event.storage);
     return true;
 }
 

@@ -12,6 +12,7 @@
 #include "topology_expander_impl.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -669,6 +670,144 @@ ExpandedTopology expand_topology(const Topology& spec,
 
 namespace {
 
+// Whether one strongly connected component C of the non-GPU devices takes a link from every
+// GPU and gives one to every GPU: then every GPU reaches every other one without passing
+// through a GPU (into C, across it, out of it). O(devices + links): Tarjan's algorithm
+// (iterative) on the non-GPU subgraph, then one pass over the GPUs' links. A sufficient test
+// only (GPUs wired to each other directly, or to separate islands, fail it though connected);
+// the caller falls back to the search from each GPU.
+bool has_common_transit_core(const ExpandedTopology& expanded) {
+    const std::size_t n = expanded.devices.size();
+    const auto is_gpu = [&](std::uint32_t device) {
+        return expanded.devices[device].kind == ::stepsim::NodeKind::kGpu;
+    };
+    // Directed edges as CSR: non-GPU to non-GPU (the subgraph), and GPU to non-GPU and back.
+    std::vector<std::uint32_t> begin(n + 1, 0);
+    std::vector<std::uint32_t> gpu_out_begin(n + 1, 0);
+    std::vector<std::uint32_t> gpu_in_begin(n + 1, 0);
+    const auto for_each_edge = [&](auto visit) {
+        for (const ExpandedLink& link : expanded.links) {
+            visit(link.a, link.b);
+            if (link.is_duplex) {
+                visit(link.b, link.a);
+            }
+        }
+    };
+    for_each_edge([&](std::uint32_t from, std::uint32_t to) {
+        if (!is_gpu(from) && !is_gpu(to)) {
+            ++begin[from + 1];
+        } else if (is_gpu(from) && !is_gpu(to)) {
+            ++gpu_out_begin[from + 1];
+        } else if (!is_gpu(from) && is_gpu(to)) {
+            ++gpu_in_begin[to + 1];
+        }
+    });
+    for (std::size_t v = 0; v < n; ++v) {
+        begin[v + 1] += begin[v];
+        gpu_out_begin[v + 1] += gpu_out_begin[v];
+        gpu_in_begin[v + 1] += gpu_in_begin[v];
+    }
+    std::vector<std::uint32_t> adjacent(begin[n]);
+    std::vector<std::uint32_t> gpu_out(gpu_out_begin[n]);
+    std::vector<std::uint32_t> gpu_in(gpu_in_begin[n]);
+    {
+        std::vector<std::uint32_t> next(begin.begin(), begin.end() - 1);
+        std::vector<std::uint32_t> next_out(gpu_out_begin.begin(), gpu_out_begin.end() - 1);
+        std::vector<std::uint32_t> next_in(gpu_in_begin.begin(), gpu_in_begin.end() - 1);
+        for_each_edge([&](std::uint32_t from, std::uint32_t to) {
+            if (!is_gpu(from) && !is_gpu(to)) {
+                adjacent[next[from]++] = to;
+            } else if (is_gpu(from) && !is_gpu(to)) {
+                gpu_out[next_out[from]++] = to;
+            } else if (!is_gpu(from) && is_gpu(to)) {
+                gpu_in[next_in[to]++] = from;
+            }
+        });
+    }
+    // Tarjan's strongly connected components, with an explicit call stack.
+    constexpr std::uint32_t kUnvisited = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> index(n, kUnvisited);
+    std::vector<std::uint32_t> low(n, 0);
+    std::vector<std::uint32_t> component(n, kUnvisited);
+    std::vector<bool> is_on_stack(n, false);
+    std::vector<std::uint32_t> stack;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> calls;  // device, next edge
+    std::uint32_t counter = 0;
+    std::uint32_t components = 0;
+    for (std::uint32_t root = 0; root < n; ++root) {
+        if (is_gpu(root) || index[root] != kUnvisited) {
+            continue;
+        }
+        const auto enter = [&](std::uint32_t v) {
+            index[v] = low[v] = counter++;
+            stack.push_back(v);
+            is_on_stack[v] = true;
+            calls.emplace_back(v, begin[v]);
+        };
+        enter(root);
+        while (!calls.empty()) {
+            auto& [v, edge] = calls.back();
+            if (edge < begin[v + 1]) {
+                const std::uint32_t w = adjacent[edge++];
+                if (index[w] == kUnvisited) {
+                    enter(w);  // invalidates v and edge
+                } else if (is_on_stack[w]) {
+                    low[v] = std::min(low[v], index[w]);
+                }
+                continue;
+            }
+            const std::uint32_t done = v;
+            if (low[done] == index[done]) {
+                std::uint32_t w;
+                do {
+                    w = stack.back();
+                    stack.pop_back();
+                    is_on_stack[w] = false;
+                    component[w] = components;
+                } while (w != done);
+                ++components;
+            }
+            calls.pop_back();
+            if (!calls.empty()) {
+                const std::uint32_t parent = calls.back().first;
+                low[parent] = std::min(low[parent], low[done]);
+            }
+        }
+    }
+    // Per component, how many GPUs link into it and how many it links to (each GPU once).
+    std::vector<std::uint32_t> into(components, 0);
+    std::vector<std::uint32_t> out_of(components, 0);
+    std::vector<std::uint32_t> last_into(components, kUnvisited);
+    std::vector<std::uint32_t> last_out_of(components, kUnvisited);
+    std::uint32_t gpus = 0;
+    for (std::uint32_t g = 0; g < n; ++g) {
+        if (!is_gpu(g)) {
+            continue;
+        }
+        ++gpus;
+        for (std::uint32_t e = gpu_out_begin[g]; e < gpu_out_begin[g + 1]; ++e) {
+            const std::uint32_t c = component[gpu_out[e]];
+            if (last_into[c] != g) {
+                last_into[c] = g;
+                ++into[c];
+            }
+        }
+        for (std::uint32_t e = gpu_in_begin[g]; e < gpu_in_begin[g + 1]; ++e) {
+            const std::uint32_t c = component[gpu_in[e]];
+            if (last_out_of[c] != g) {
+                last_out_of[c] = g;
+                ++out_of[c];
+            }
+        }
+    }
+    for (std::uint32_t c = 0; c < components; ++c) {
+        if (into[c] == gpus && out_of[c] == gpus) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Every GPU must reach every other GPU. First over cables regardless of direction (connected
 // components), which names the groups that are cut off; then, when that holds, along link
 // directions from and to GPU 0, which catches one-way links; then the way routes go, never
@@ -737,8 +876,10 @@ void check_gpu_connectivity(const ExpandedTopology& expanded,
         return;  // one is enough: the same one-way link usually cuts off many GPUs
     }
     // Routes never pass through a GPU (router.cc: a GPU is only a source or a destination), so
-    // every GPU must reach every other one through links, NICs and switches alone. Checked
-    // from every GPU while that stays cheap, otherwise from the reference GPU both ways.
+    // every GPU must reach every other one through links, NICs and switches alone. Passed at
+    // once when one component of NICs and switches links to and from every GPU (any size);
+    // else checked from every GPU while that stays cheap, otherwise from the reference GPU
+    // both ways.
     const auto no_transit_error = [&](NodeId from, NodeId to) {
         // Located at the GPU left out, usually the one wired wrongly.
         const SpecOrigin& at = origin_of(to);
@@ -748,6 +889,9 @@ void check_gpu_connectivity(const ExpandedTopology& expanded,
                               " without passing through another GPU (routes do not pass "
                               "through GPUs; connect it to a NIC, switch or NVSwitch)");
     };
+    if (has_common_transit_core(expanded)) {
+        return;  // every pair connects through one component of NICs and switches
+    }
     constexpr double kMaxCheckSteps = 5e7;
     const double steps = static_cast<double>(gpus.size()) *
                          static_cast<double>(topology.node_count() + 2 * expanded.links.size());

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <tuple>
@@ -346,4 +347,31 @@ TEST_CASE("randomized differential test against a std::map reference", "[engine]
         REQUIRE(driver.fired() > 10000);
         REQUIRE(driver.cancelled() > 1000);
     }
+}
+
+TEST_CASE("a large group of events at one time fires by priority, then by scheduling order",
+          "[engine][queue]") {
+    // 5000 events at t = 1000 ps and 5000 at t = 1001 ps, scheduled interleaved with seeded
+    // random priorities. They reach the run through a level-1 bucket, so each time is a group
+    // of 5000 ordered by (priority, sequence): expected order is a stable sort by
+    // (time, priority) of the scheduling order.
+    Simulator sim(1);
+    RandomStream rng(7);
+    constexpr int kEvents = 10000;
+    std::vector<std::tuple<std::int64_t, int, int>> expected;
+    std::vector<int> fired;
+    for (int i = 0; i < kEvents; ++i) {
+        const std::int64_t time = 1000 + i % 2;
+        const auto priority = static_cast<int>(rng.uniform_int(256));
+        expected.emplace_back(time, priority, i);
+        sim.schedule_at(
+            Time(time), [&fired, i] { fired.push_back(i); }, static_cast<Priority>(priority));
+    }
+    std::sort(expected.begin(), expected.end());
+    sim.run();
+    std::vector<int> expected_order;
+    for (const auto& [time, priority, index] : expected) {
+        expected_order.push_back(index);
+    }
+    REQUIRE(fired == expected_order);
 }

@@ -318,3 +318,45 @@ TEST_CASE("errors in overridden fields point at the command line", "[spec][topol
     CHECK(found[0].field_path == "link[0].bandwidth");
     CHECK(found[0].message == "bandwidth \"0GBps\" must be positive");
 }
+
+TEST_CASE("the no-transit check: one switch core passes at once; other wirings are searched",
+          "[spec][topology]") {
+    // Routes never pass through a GPU. Wiring (a): every GPU on one switch (a component of
+    // non-GPU devices that every GPU links to and from) passes the O(devices + links) test.
+    // (b): two GPUs cabled only to each other pass through the per-GPU search. (c): like
+    // (a) with gpu3 on gpu2 only, and (d): like (a) with gpu3's only cable one-way out of the
+    // switch, are refused by the per-GPU search with its usual messages.
+    const std::string devices =
+        "device { name: \"gpu0\" kind: GPU host: 0 }\n"    // 1
+        "device { name: \"gpu1\" kind: GPU host: 0 }\n"    // 2
+        "device { name: \"gpu2\" kind: GPU host: 1 }\n"    // 3
+        "device { name: \"gpu3\" kind: GPU host: 1 }\n"    // 4
+        "device { name: \"sw\" kind: SWITCH tier: 1 }\n";  // 5
+    const auto cable = [](const std::string& a, const std::string& b, bool is_duplex = true) {
+        return "link { a: \"" + a + "\" b: \"" + b +
+               "\" kind: INFINIBAND bandwidth: \"400Gbps\" latency: \"1us\"" +
+               (is_duplex ? "" : " duplex: false") + " }\n";
+    };
+    const std::string star =
+        cable("gpu0", "sw") + cable("gpu1", "sw") + cable("gpu2", "sw") + cable("gpu3", "sw");
+    CHECK(diagnostics_of(devices + star).empty());
+    CHECK(diagnostics_of(std::string("device { name: \"gpu0\" kind: GPU host: 0 }\n"
+                                     "device { name: \"gpu1\" kind: GPU host: 1 }\n") +
+                         cable("gpu0", "gpu1"))
+              .empty());
+    const auto found = diagnostics_of(devices + cable("gpu0", "sw") + cable("gpu1", "sw") +
+                                      cable("gpu2", "sw") + cable("gpu2", "gpu3"));
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].to_string() ==
+          "test.textproto:4:1: error: gpu \"gpu0\" cannot reach gpu \"gpu3\" without passing "
+          "through another GPU (routes do not pass through GPUs; connect it to a NIC, switch or "
+          "NVSwitch)");
+    const auto one_way =
+        diagnostics_of(devices + cable("gpu0", "sw") + cable("gpu1", "sw") + cable("gpu2", "sw") +
+                       cable("sw", "gpu3", false) + cable("gpu3", "gpu2"));
+    REQUIRE(one_way.size() == 1);
+    CHECK(one_way[0].to_string() ==
+          "test.textproto:1:1: error: gpu \"gpu3\" cannot reach gpu \"gpu0\" without passing "
+          "through another GPU (routes do not pass through GPUs; connect it to a NIC, switch or "
+          "NVSwitch)");
+}
