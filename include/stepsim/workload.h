@@ -332,11 +332,21 @@ inline constexpr double kSustainedFractionOfMamf = 0.78;
 /// The fitted constant of (A100, Megatron-DeepSpeed 2022): DeepSpeed's pipeline-engine host
 /// time per forward or backward op, fitted once on the MT-NLG table and frozen.
 inline constexpr double kDeepSpeedPipelineOpOverheadS = 0.019;
+/// The fitted constant of (H100, Megatron-Core 2024 with Transformer Engine FP8): the share
+/// of its fp8 MAMF a GPU sustains in FP8 GEMMs under this stack (delayed scaling, 2023-24
+/// kernels), used instead of kSustainedFractionOfMamf for the fp8 GEMMs of jobs on this stack.
+/// Fitted once on the `mlperf` table (MLPerf Training v3.0, 3,584 H100) and frozen
+/// (docs/validation.md); the v3.1 and v4.0 rows are predictions.
+inline constexpr double kMegatronCoreFp8SustainedFractionOfMamf = 0.59;
 
 struct TrainingJob;
 /// Sets the stack's defaults on `job` (flash attention, ZeRO stage, overlap flags); the spec's
 /// own fields are applied after.
 void apply_stack_defaults(TrainingJob& job);
+/// The stack's fitted constants that belong to the GPU: on Megatron-Core 2024, the fp8 GEMM
+/// fraction (kMegatronCoreFp8SustainedFractionOfMamf × the GPU's fp8 MAMF fraction). Call it
+/// on the library GPU before the spec's own hardware fields.
+void apply_stack_gpu_constants(SoftwareStack stack, GpuSpec& gpu);
 /// FlashAttention-3 with Megatron-Core 2024 on GPUs that have it, FlashAttention-2 otherwise.
 AttentionKernel default_attention_kernel(SoftwareStack stack, const GpuSpec& gpu);
 

@@ -61,7 +61,7 @@ public:
         convert_model(job.model);
         convert_training(job.training);
         convert_layout(job.layout);
-        convert_gpu(job.gpu);
+        convert_gpu(job.gpu, job.stack);
         convert_attention_kernel(job);
         return job;
     }
@@ -338,7 +338,7 @@ private:
         }
     }
 
-    void convert_gpu(GpuSpec& gpu) {
+    void convert_gpu(GpuSpec& gpu, SoftwareStack stack) {
         const spec::Hardware& p = message_.hardware();
         if (!p.gpu().empty()) {
             const std::optional<GpuSpec> found = find_gpu(p.gpu());
@@ -354,6 +354,7 @@ private:
                 return;
             }
             gpu = *found;
+            apply_stack_gpu_constants(stack, gpu);
         } else {
             gpu.name = "custom";
             for (const char* field : {"peak_bf16", "hbm_capacity", "hbm_bandwidth"}) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: software_stack.cc
 // Named software stacks: the settings a Megatron release turned on by default, and the one
-// fitted constant per (GPU, stack) (docs/models/compute.md §5, docs/validation.md).
+// fitted constants per (GPU, stack) (docs/models/compute.md §5, docs/validation.md).
 #include "stepsim/workload.h"
 
 namespace stepsim {
@@ -58,6 +58,12 @@ void apply_stack_defaults(TrainingJob& job) {
             l.is_p2p_overlapped = true;
             l.is_p2p_scatter_gather = true;
             break;
+    }
+}
+
+void apply_stack_gpu_constants(SoftwareStack stack, GpuSpec& gpu) {
+    if (stack == SoftwareStack::kMegatronCore2024 && gpu.mamf_fraction_fp8 > 0.0) {
+        gpu.fp8_gemm_fraction = gpu.mamf_fraction_fp8 * kMegatronCoreFp8SustainedFractionOfMamf;
     }
 }
 

@@ -120,7 +120,8 @@ std::string result_table(const ValidationResult& result, bool include_slow) {
     const std::vector<const ValidationRow*>& listed = result.rows;
     std::ostringstream out;
     char line[320];
-    out << "validate: published training runs, predicted (A100 constant fitted on sc21 only)\n";
+    out << "validate: published training runs, predicted (fitted tables: sc21, mt-nlg, mlperf; "
+           "docs/validation.md)\n";
     for (const ValidationTable& table : study::validation_tables()) {
         std::vector<const ValidationRow*> rows;
         for (const ValidationRow* row : listed) {
@@ -220,7 +221,8 @@ int validate_command(const std::vector<std::string>& args, CommandIo& io) {
         "rows", po::value<std::string>(&rows_flag),
         "comma-separated rows, e.g. 1.7B,18B,bloom-176b (default: all)")(
         "tables", po::value<std::string>(&tables_flag),
-        "comma-separated tables: sc21, mt-nlg, bloom, opt, llama3, mlperf, mlperf-v4 (default: "
+        "comma-separated tables: sc21, mt-nlg, bloom, opt, llama3, mlperf, mlperf-v3.1, mlperf-v4 "
+        "(default: "
         "all)")("slow", po::bool_switch(&include_slow),
                 "also the rows that take most of a minute (llama3-405b-16k and the MLPerf rows)")(
         "list", po::bool_switch(&list_only), "print the rows and settings without simulating")(

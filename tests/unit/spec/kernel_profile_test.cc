@@ -346,6 +346,16 @@ TEST_CASE("software-stack presets set their defaults; explicit fields override t
     REQUIRE(job.layout.is_param_gather_overlapped);
     REQUIRE(job.layout.is_tp_comm_overlapped);
     REQUIRE(job.layout.is_p2p_overlapped);
+    // Its fitted constant: fp8 GEMMs at H100's fp8 MAMF fraction (1402.6 of 1979 TFLOP/s)
+    // times the stack's own sustained share; bf16 GEMMs keep the SC'21 share.
+    REQUIRE(job.gpu.fp8_gemm_fraction ==
+            Approx(1402.6 / 1979 * kMegatronCoreFp8SustainedFractionOfMamf).epsilon(1e-12));
+    REQUIRE(job.gpu.efficiency.gemm_fraction ==
+            Approx(find_gpu("H100-SXM")->efficiency.gemm_fraction));
+    // Any other stack (CUSTOM here) keeps the SC'21 share for fp8 too.
+    job = load_workload_text(stack_workload("CUSTOM", "H100-SXM"), "w.textproto");
+    REQUIRE(job.gpu.fp8_gemm_fraction ==
+            Approx(1402.6 / 1979 * kSustainedFractionOfMamf).epsilon(1e-12));
     // ... and FlashAttention-2 on A100, which has no FlashAttention-3; no fitted constant.
     job = load_workload_text(stack_workload("MEGATRON_CORE_2024", "A100-80GB-SXM"), "w.textproto");
     REQUIRE(job.training.attention_kernel == AttentionKernel::kFlash2);
