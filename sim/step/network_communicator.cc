@@ -168,8 +168,18 @@ Time IsolatedCollectiveTimer::run_once(const CollectiveRequest& request, Router&
         network->start_transfer(topology_.gpu(request.ranks[0]), topology_.gpu(request.ranks[1]),
                                 request.size_bytes, finished);
     } else {
+        // `auto` is resolved here, through `router`, as the executor would through a Router
+        // of its own (same routes, same choice), so that its distance tables are not built
+        // again for every run.
+        CollectiveRequest resolved = request;
+        if (resolved.algorithm == "auto") {
+            validate_collective_request(request, topology_);
+            const GroupCosts costs = group_costs(request, topology_, router, options_);
+            resolved.algorithm =
+                choose_collective_algorithm(request, topology_, costs, options_).algorithm;
+        }
         executor = std::make_unique<CollectiveExecutor>(sim, topology_, *network, options_);
-        executor->start(request, finished);
+        executor->start(resolved, finished);
     }
     sim.run();
     STEPSIM_CHECK(done != kNever, "isolated collective never finished");
