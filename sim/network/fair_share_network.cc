@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: fair_share_network.cc
 // FairShareNetwork: max-min fair rates by progressive filling (Bertsekas & Gallager, Data
-// Networks, 2nd ed., §6.5.2), recomputed over the connected component of a change.
+// Networks, 2nd ed., §6.5.2), recomputed over the flows whose rate a change can move (the
+// whole connected component when it is small).
 //
 // Each transmitting flow keeps (remaining_bytes, rate_Bps, last_update) and one completion
 // event at last_update + from_seconds(remaining_bytes / rate_Bps). When its rate changes, the
@@ -15,6 +16,7 @@
 #include "event_tags.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -68,7 +70,29 @@ std::uint32_t FairShareNetwork::allocate_slot() {
     flows_.emplace_back();
     flow_visit_.push_back(0);
     slot_rate_Bps_.push_back(0);
+    hop_count_.push_back(0);
+    hop_links_.resize(flows_.size() * hop_stride_);
     return static_cast<std::uint32_t>(flows_.size() - 1);
+}
+
+void FairShareNetwork::set_hops(std::uint32_t slot, const std::vector<LinkId>& links) {
+    if (links.size() > hop_stride_) {
+        // A longer route than any so far: widen every slot's row.
+        const std::size_t stride = std::max(links.size(), 2 * hop_stride_);
+        std::vector<std::uint32_t> wider(flows_.size() * stride);
+        for (std::size_t other = 0; other < flows_.size(); ++other) {
+            std::copy_n(hop_links_.begin() + static_cast<std::ptrdiff_t>(other * hop_stride_),
+                        hop_count_[other],
+                        wider.begin() + static_cast<std::ptrdiff_t>(other * stride));
+        }
+        hop_links_ = std::move(wider);
+        hop_stride_ = stride;
+    }
+    std::uint32_t* row = hop_links_.data() + slot * hop_stride_;
+    for (std::size_t i = 0; i < links.size(); ++i) {
+        row[i] = static_cast<std::uint32_t>(links[i].index());
+    }
+    hop_count_[slot] = static_cast<std::uint32_t>(links.size());
 }
 
 void FairShareNetwork::ensure_links() {
@@ -79,6 +103,9 @@ void FairShareNetwork::ensure_links() {
         link_done_.resize(topology_.link_count(), 0);
         link_changed_.resize(topology_.link_count(), 0);
         link_level_Bps_.resize(topology_.link_count(), 0);
+        link_joined_.resize(topology_.link_count(), 0);
+        link_departed_Bps_.resize(topology_.link_count(), 0);
+        link_departed_max_Bps_.resize(topology_.link_count(), 0);
         for (std::size_t l = first; l < links_.size(); ++l) {
             links_[l].bandwidth_Bps =
                 topology_.link(LinkId(static_cast<std::uint32_t>(l))).bandwidth_Bps;
@@ -110,6 +137,7 @@ TransferId FairShareNetwork::start_transfer_after(Time delay,
     flow.id = id;
     flow.links.assign(route.links.begin(), route.links.end());
     flow.positions.assign(flow.links.size(), 0);
+    set_hops(slot, flow.links);
     flow.size_bytes = size_bytes;
     flow.remaining_bytes = static_cast<double>(size_bytes);
     flow.rate_Bps = 0;
@@ -269,55 +297,35 @@ void FairShareNetwork::reshare() {
     is_resharing_scheduled_ = false;
     ++epoch_;
     ++resharing_count_;
-    is_search_by_level_ = false;
+    fill_ = Fill::kWhole;
     component_links_.clear();
     component_flows_.clear();
     if (!options_.is_incremental) {
         collect_everything();
-    } else if (!collect_plain_component(kSmallComponentFlows)) {
-        // Too large for the plain search to be cheap: the search by level is worth its extra
-        // cost per flow when it leaves most of the component out (random traffic through a
-        // core), not when every flow of the component can move (a symmetric collective, where
-        // all rates are equal). Every kProbeInterval-th large re-sharing runs both searches
-        // and uses the one chosen; the fraction of the component that the search by level
-        // takes in, averaged over recent probes, makes the choice. Both are exact, and the
-        // choice depends only on the run's history, so it is deterministic.
-        const bool use_levels =
-            options_.is_search_by_level_forced || taken_fraction_ < kMaxTakenFraction;
-        if (large_resharings_++ % kProbeInterval == 0) {
-            const auto search_and_count = [this](bool by_level) {
-                restart_search();
-                if (by_level) {
-                    collect_component();
-                } else {
-                    collect_plain_component(std::numeric_limits<std::size_t>::max());
-                }
-                return static_cast<double>(component_flows_.size());
-            };
-            // The search to use runs last, so that its marks are the ones left.
-            const double first = search_and_count(!use_levels);
-            const double second = search_and_count(use_levels);
-            const double taken = use_levels ? second : first;
-            const double component = use_levels ? first : second;
-            taken_fraction_ += (taken / component - taken_fraction_) / kTakenFractionWindow;
-        } else {
-            restart_search();
-            if (use_levels) {
-                collect_component();
-            } else {
-                collect_plain_component(std::numeric_limits<std::size_t>::max());
-            }
+    } else if (options_.is_search_by_level_forced ||
+               !collect_plain_component(kSmallComponentFlows)) {
+        // Too large for the plain search to be cheap: the search by level takes in only the
+        // flows whose rate can move (a few, in a symmetric collective as in random traffic),
+        // and fill_in_step() re-solves them in step with the rest of the component.
+        restart_search();
+        collect_component();
+    }
+    flows_reshared_ += component_flows_.size();
+    if (fill_ == Fill::kInStep) {
+        fill_in_step();
+        if (options_.is_cross_checked) {
+            cross_check();
         }
+    } else {
+        progressive_filling();
     }
     dirty_links_.clear();
     added_flows_.clear();
-    flows_reshared_ += component_flows_.size();
-    progressive_filling();
     apply_rates();
 }
 
 void FairShareNetwork::restart_search() {
-    is_search_by_level_ = false;
+    fill_ = Fill::kWhole;
     ++epoch_;
     component_links_.clear();
     component_flows_.clear();
@@ -335,8 +343,7 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
         }
     }
     for (const std::uint32_t slot : added_flows_) {
-        for (const LinkId link : flows_[slot].links) {
-            const auto index = static_cast<std::uint32_t>(link.index());
+        for (const std::uint32_t index : hops_of(slot)) {
             if (link_visit_[index] != epoch_) {
                 link_visit_[index] = epoch_;
                 component_links_.push_back(index);
@@ -354,8 +361,7 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
             }
             flow_visit_[slot] = epoch_;
             component_flows_.push_back(slot);
-            for (const LinkId other : flows_[slot].links) {
-                const auto index = static_cast<std::uint32_t>(other.index());
+            for (const std::uint32_t index : hops_of(slot)) {
                 if (link_visit_[index] != epoch_) {
                     link_visit_[index] = epoch_;
                     component_links_.push_back(index);
@@ -378,19 +384,41 @@ bool FairShareNetwork::collect_plain_component(std::size_t max_flows) {
 // only differ from level max(d, min(old rate, lower bound of its new rate)) on, which its
 // other links inherit. The lower bound is the equal split, min over its links of
 // bandwidth / flows: on the link where a flow is a bottleneck it has the largest rate of a
-// saturated link. The flows taken in are re-solved on the capacity the others leave
-// (progressive_filling()); the others keep their rates and completion events. Without the
-// levels this is the connected component of the change: rates that are lower than a change
-// shield the flows behind them.
+// saturated link. A link whose flows all kept their place (none joined or left, same
+// bandwidth) and that is reached at the very level it saturated at (full, its largest rate
+// equal to the level) stops the search: below that level none of its contributions moves, at
+// it the sum is still its bandwidth, so it still saturates there and no rate moves through it.
+// That is what keeps a symmetric collective's re-sharing local (all rates equal, every full
+// link saturated at that one rate). The flows taken in are re-solved in step with the others
+// (fill_in_step()); the others keep their rates and completion events. Without the levels
+// this is the connected component of the change: rates that are lower than a change shield
+// the flows behind them. A link that only lost flows saturates no lower than before: it
+// takes the threshold of an unchanged link computed on its load and largest rate from before
+// the departures. Comparisons of rates with a threshold allow kFullTolerance of rounding,
+// toward taking flows in.
 void FairShareNetwork::collect_component() {
-    is_search_by_level_ = true;
+    fill_ = Fill::kInStep;
     level_heap_.clear();
+    // Links that only lost flows keep the rates of those (their old load and largest rate);
+    // a link that gained a flow or changed bandwidth is marked joined.
     for (const LevelEntry& dirty : dirty_links_) {
-        link_changed_[dirty.link] = epoch_;
+        if (link_changed_[dirty.link] != epoch_) {
+            link_changed_[dirty.link] = epoch_;
+            link_departed_Bps_[dirty.link] = 0;
+            link_departed_max_Bps_[dirty.link] = 0;
+        }
+        if (dirty.level_Bps > 0) {
+            link_departed_Bps_[dirty.link] += dirty.level_Bps;
+            link_departed_max_Bps_[dirty.link] =
+                std::max(link_departed_max_Bps_[dirty.link], dirty.level_Bps);
+        } else {
+            link_joined_[dirty.link] = epoch_;
+        }
     }
     for (const std::uint32_t slot : added_flows_) {
-        for (const LinkId link : flows_[slot].links) {
-            link_changed_[link.index()] = epoch_;
+        for (const std::uint32_t link : hops_of(slot)) {
+            link_changed_[link] = epoch_;
+            link_joined_[link] = epoch_;
         }
     }
     for (const LevelEntry& dirty : dirty_links_) {
@@ -411,11 +439,14 @@ void FairShareNetwork::collect_component() {
         }
         link_done_[entry.link] = epoch_;
         const double threshold_Bps = entry_threshold_Bps(entry);
+        if (threshold_Bps == std::numeric_limits<double>::infinity()) {
+            continue;  // no rate moves through it
+        }
         // The marks, rates and levels live in their own dense arrays: the search touches a
         // word per flow and per link instead of a cache line of each one's state.
         for (const std::uint32_t slot : links_[entry.link].flows) {
             const double rate_Bps = slot_rate_Bps_[slot];
-            if (flow_visit_[slot] == epoch_ || rate_Bps < threshold_Bps) {
+            if (flow_visit_[slot] == epoch_ || rate_Bps < threshold_Bps * (1 - kFullTolerance)) {
                 continue;
             }
             take_in(slot, std::max(entry.level_Bps, std::min(rate_Bps, equal_split_Bps(slot))));
@@ -430,7 +461,8 @@ void FairShareNetwork::collect_component() {
 // the equal split of what the flows that cannot change (below the level and outside the
 // search) leave: (bandwidth - their rates) / the others.
 double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
-    if (link_changed_[entry.link] == epoch_) {
+    const bool is_changed = link_changed_[entry.link] == epoch_;
+    if (is_changed && link_joined_[entry.link] == epoch_) {
         return entry.level_Bps;
     }
     const LinkState& state = links_[entry.link];
@@ -449,9 +481,21 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
         }
     }
     constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    if (is_changed) {
+        // Flows only left it: as it was before, with their rates.
+        load_Bps += link_departed_Bps_[entry.link];
+        largest_Bps = std::max(largest_Bps, link_departed_max_Bps_[entry.link]);
+    }
     // Full to within rounding counts as full: that errs toward re-solving more flows.
     const double old_level_Bps =
         load_Bps >= state.bandwidth_Bps * (1 - kFullTolerance) ? largest_Bps : kInfinity;
+    if (!is_changed && load_Bps >= state.bandwidth_Bps * (1 - kPinnedTolerance) &&
+        largest_Bps <= entry.level_Bps) {
+        // Saturated at the level it is reached at, and no contribution min(rate, x) of its
+        // flows moves at or below that level: it still saturates there, so no rate moves
+        // through it.
+        return kInfinity;
+    }
     const double new_bound_Bps =
         others > 0 ? (state.bandwidth_Bps - fixed_Bps) / static_cast<double>(others) : kInfinity;
     return std::max(entry.level_Bps, std::min(old_level_Bps, new_bound_Bps));
@@ -459,8 +503,8 @@ double FairShareNetwork::entry_threshold_Bps(const LevelEntry& entry) const {
 
 double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
     double split_Bps = std::numeric_limits<double>::infinity();
-    for (const LinkId link : flows_[slot].links) {
-        const LinkState& state = links_[link.index()];
+    for (const std::uint32_t link : hops_of(slot)) {
+        const LinkState& state = links_[link];
         split_Bps =
             std::min(split_Bps, state.bandwidth_Bps / static_cast<double>(state.flows.size()));
     }
@@ -470,8 +514,8 @@ double FairShareNetwork::equal_split_Bps(std::uint32_t slot) const {
 void FairShareNetwork::take_in(std::uint32_t slot, double level_Bps) {
     flow_visit_[slot] = epoch_;
     component_flows_.push_back(slot);
-    for (const LinkId link : flows_[slot].links) {
-        reach_link(static_cast<std::uint32_t>(link.index()), level_Bps);
+    for (const std::uint32_t link : hops_of(slot)) {
+        reach_link(link, level_Bps);
     }
 }
 
@@ -512,22 +556,13 @@ void FairShareNetwork::collect_everything() {
 // stale pop instead of one per link touched. Both orders are exact in real arithmetic; in
 // floating point they can differ from an eager heap in the last bits of a rate.
 void FairShareNetwork::progressive_filling() {
-    // Each link starts with the capacity the flows outside the component leave (they keep
-    // their rates); its unfrozen flows are those of the component.
+    // Whole components: each link starts at its bandwidth, with all its flows unfrozen.
     active_links_.clear();
     for (const std::uint32_t link : component_links_) {
         LinkState& state = links_[link];
         state.capacity_left_Bps = state.bandwidth_Bps;
         state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
         state.version = 0;
-        if (is_search_by_level_) {
-            for (const std::uint32_t slot : state.flows) {
-                if (flow_visit_[slot] != epoch_) {
-                    --state.unfrozen;
-                    state.capacity_left_Bps -= slot_rate_Bps_[slot];
-                }
-            }
-        }
         if (state.unfrozen > 0) {
             active_links_.push_back(link);
         }
@@ -595,6 +630,182 @@ void FairShareNetwork::progressive_filling() {
     }
 }
 
+// Progressive filling of the flows found by collect_component(), in step with the filling of
+// their whole component: on each link the other flows' rates (kept) come off at their own
+// level, in increasing order, as the whole filling takes them off level by level. Each level
+// is the lowest of the links' shares and of the other rates not yet taken off; at it, a link
+// whose share is there saturates (its flows of the subset take the level), then the other
+// rates at the level come off. A link thus subtracts the same rates in the same order as the
+// refill of its component would, rather than all the kept rates first. The result is the
+// max-min allocation in real arithmetic; in floating point a rate can differ from the refill's
+// in its last bits, because the refill's rounding depends on the order of its links within a
+// level (Options::is_cross_checked measures it).
+void FairShareNetwork::fill_in_step() {
+    active_links_.clear();
+    outside_rates_Bps_.clear();
+    for (const std::uint32_t link : component_links_) {
+        links_[link].inside = 0;
+    }
+    for (const std::uint32_t slot : component_flows_) {
+        for (const std::uint32_t link : hops_of(slot)) {
+            ++links_[link].inside;
+        }
+    }
+    // Only the links of the subset take part; the others' rates come off in increasing order.
+    for (const std::uint32_t link : component_links_) {
+        LinkState& state = links_[link];
+        if (state.inside == 0) {
+            continue;
+        }
+        state.capacity_left_Bps = state.bandwidth_Bps;
+        state.unfrozen = static_cast<std::uint32_t>(state.flows.size());
+        const auto begin = static_cast<std::uint32_t>(outside_rates_Bps_.size());
+        if (state.inside < state.unfrozen) {
+            for (const std::uint32_t slot : state.flows) {
+                if (flow_visit_[slot] != epoch_) {
+                    outside_rates_Bps_.push_back(slot_rate_Bps_[slot]);
+                }
+            }
+            std::sort(outside_rates_Bps_.begin() + begin, outside_rates_Bps_.end());
+        }
+        state.outside_next = begin;
+        state.outside_end = static_cast<std::uint32_t>(outside_rates_Bps_.size());
+        active_links_.push_back(link);
+    }
+    // The next level of a link: its share, or the next other rate to come off if lower.
+    const auto next_level_Bps = [this](const LinkState& state) {
+        return state.outside_next < state.outside_end
+                   ? std::min(share_of(state), outside_rates_Bps_[state.outside_next])
+                   : share_of(state);
+    };
+    // At `level_Bps`: the link saturates if its share is there, then the other rates at the
+    // level come off.
+    const auto settle = [this](LinkState& state, double level_Bps) {
+        if (state.inside > 0 && share_of(state) <= level_Bps) {
+            freeze_inside_flows_of(state, level_Bps);
+        }
+        while (state.outside_next < state.outside_end &&
+               outside_rates_Bps_[state.outside_next] <= level_Bps) {
+            state.capacity_left_Bps -= outside_rates_Bps_[state.outside_next];
+            --state.unfrozen;
+            ++state.outside_next;
+        }
+    };
+    // Round by round while each round retires a good part of the links (a symmetric
+    // collective: many links saturate at each of a few levels; as progressive_filling()),
+    // then with a heap of the links' next levels (random traffic: many levels, a few links
+    // each), each entry a lower bound: a stale entry is recomputed when it reaches the top.
+    constexpr int kMaxLevelRounds = 48;
+    constexpr std::size_t kRetiredFraction = 8;  // at least 1/8 of the links per round
+    bool is_retiring = true;
+    for (int round = 0; round < kMaxLevelRounds && is_retiring && !active_links_.empty(); ++round) {
+        double level_Bps = std::numeric_limits<double>::infinity();
+        for (const std::uint32_t link : active_links_) {
+            level_Bps = std::min(level_Bps, next_level_Bps(links_[link]));
+        }
+        STEPSIM_CHECK(level_Bps > 0, "a link has no capacity left for its flows");
+        for (const std::uint32_t link : active_links_) {
+            settle(links_[link], level_Bps);
+        }
+        const std::size_t before = active_links_.size();
+        std::erase_if(active_links_,
+                      [this](std::uint32_t link) { return links_[link].inside == 0; });
+        is_retiring = (before - active_links_.size()) * kRetiredFraction >= before;
+    }
+    // In the heap a link's key is its share once the other rates below it have come off
+    // (ascending, as they would level by level: none of its flows of the subset freezes
+    // below its share, and a rate below the share is below its saturation level). A link
+    // thus enters the heap once per change of its subset's flows, not once per other rate.
+    const auto share_after_others_Bps = [this](LinkState& state) {
+        while (state.outside_next < state.outside_end &&
+               outside_rates_Bps_[state.outside_next] < share_of(state)) {
+            state.capacity_left_Bps -= outside_rates_Bps_[state.outside_next];
+            --state.unfrozen;
+            ++state.outside_next;
+        }
+        return share_of(state);
+    };
+    heap_.clear();
+    for (const std::uint32_t link : active_links_) {
+        LinkState& state = links_[link];
+        state.version = 0;
+        heap_.push_back({share_after_others_Bps(state), link, 0});
+    }
+    std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
+    while (!heap_.empty()) {
+        std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
+        const HeapEntry entry = heap_.back();
+        heap_.pop_back();
+        LinkState& state = links_[entry.link];
+        if (state.inside == 0) {
+            continue;
+        }
+        if (entry.version != state.version) {
+            // Stale: flows of the subset froze on it since. Its share only grew.
+            heap_.push_back({share_after_others_Bps(state), entry.link, state.version});
+            std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+            continue;
+        }
+        STEPSIM_CHECK(entry.share_Bps > 0,
+                      "link " + std::to_string(entry.link) + " has no capacity left for its flows");
+        freeze_inside_flows_of(state, entry.share_Bps);
+    }
+}
+
+void FairShareNetwork::freeze_inside_flows_of(LinkState& bottleneck, double share_Bps) {
+    for (const std::uint32_t slot : bottleneck.flows) {
+        Flow& flow = flows_[slot];
+        if (flow_visit_[slot] != epoch_ || flow.frozen_mark == epoch_) {
+            continue;
+        }
+        flow.frozen_mark = epoch_;
+        flow.new_rate_Bps = share_Bps;
+        for (const std::uint32_t crossed : hops_of(slot)) {
+            LinkState& state = links_[crossed];
+            state.capacity_left_Bps -= share_Bps;
+            --state.unfrozen;
+            --state.inside;
+            ++state.version;
+        }
+    }
+}
+
+// The whole component is refilled from scratch (as with Options::is_incremental = false on
+// it) and every flow's rate compared with the subset's result, or with its kept rate for the
+// flows outside the subset; then the subset's rates are restored, so the run goes on exactly
+// as without the check.
+void FairShareNetwork::cross_check() {
+    checked_rates_.clear();
+    for (const std::uint32_t slot : component_flows_) {
+        checked_rates_.emplace_back(slot, flows_[slot].new_rate_Bps);
+    }
+    std::sort(checked_rates_.begin(), checked_rates_.end());
+    restart_search();
+    collect_plain_component(std::numeric_limits<std::size_t>::max());
+    progressive_filling();
+    ++cross_checks_;
+    for (const std::uint32_t slot : component_flows_) {
+        const auto found = std::lower_bound(checked_rates_.begin(), checked_rates_.end(),
+                                            std::make_pair(slot, -1.0));
+        const bool is_in_subset = found != checked_rates_.end() && found->first == slot;
+        const double rate_Bps = is_in_subset ? found->second : slot_rate_Bps_[slot];
+        const double full_Bps = flows_[slot].new_rate_Bps;
+        if (rate_Bps != full_Bps) {
+            ++cross_check_mismatches_;
+            cross_check_max_relative_ =
+                std::max(cross_check_max_relative_,
+                         std::abs(rate_Bps - full_Bps) / std::max(rate_Bps, full_Bps));
+        }
+    }
+    // Back to the subset's result (apply_rates() reads component_flows_ and new_rate_Bps).
+    component_flows_.clear();
+    for (const auto& [slot, rate_Bps] : checked_rates_) {
+        component_flows_.push_back(slot);
+        flows_[slot].new_rate_Bps = rate_Bps;
+        flows_[slot].frozen_mark = epoch_;
+    }
+}
+
 // The link saturates at `share_Bps`: its unfrozen flows take that rate, which comes off every
 // link they cross.
 void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) {
@@ -605,8 +816,8 @@ void FairShareNetwork::freeze_flows_of(LinkState& bottleneck, double share_Bps) 
         }
         flow.frozen_mark = epoch_;
         flow.new_rate_Bps = share_Bps;
-        for (const LinkId crossed : flow.links) {
-            LinkState& state = links_[crossed.index()];
+        for (const std::uint32_t crossed : hops_of(slot)) {
+            LinkState& state = links_[crossed];
             state.capacity_left_Bps -= share_Bps;
             --state.unfrozen;
             ++state.version;

@@ -8,6 +8,9 @@
 //   Burst/N          N flows all started at 0: one large component re-shared at every finish
 //   Poisson/N/gap    N flows arriving with exponential gaps (mean `gap` ns); the counter
 //                    mean_concurrent_flows is the time-averaged number in flight
+//   Chunks/P/C       P pairs (GPU i to GPU i + 512, through the core) each send C chunks of
+//                    1 MB back to back, each chunk on its own ECMP label: the pipelined
+//                    steps of a collective, equal rates colliding on core links
 // Counter engine_events_per_flow: simulator events (starts, completions, re-sharings,
 // rescheduled completions are cancelled, not counted) per flow.
 // Run: build/tools/network_bench --benchmark_filter=FairShare
@@ -20,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -150,6 +154,57 @@ void BM_FairSharePoisson(benchmark::State& state) {
               make_flows(fat_tree(), int(state.range(0)), double(state.range(1)) * 1e-9));
 }
 
+void BM_FairShareChunks(benchmark::State& state) {
+    FatTree& tree = fat_tree();
+    const int pairs = int(state.range(0));
+    const int chunks = int(state.range(1));
+    const auto src_of = [&](int pair) {
+        return tree.gpus[std::size_t(pair * 2) % 512];
+    };
+    const auto dst_of = [&](int pair) {
+        return tree.gpus[512 + std::size_t(pair * 2) % 512];
+    };
+    Router router(tree.topology);
+    for (int pair = 0; pair < pairs; ++pair) {
+        for (int chunk = 0; chunk < chunks; ++chunk) {
+            router.route(src_of(pair), dst_of(pair), std::uint64_t(pair * chunks + chunk));
+        }
+    }
+    double flow_seconds = 0;
+    double makespan_s = 0;
+    std::uint64_t events = 0;
+    for (auto _ : state) {
+        Simulator sim(1);
+        auto network = make_network_model(NetworkKind::kFairShare, sim, tree.topology, router);
+        flow_seconds = 0;
+        std::function<void(int, int)> send = [&](int pair, int chunk) {
+            const Time start = sim.now();
+            network->start_transfer(
+                src_of(pair), dst_of(pair), 1'000'000,
+                [&, pair, chunk, start] {
+                    flow_seconds += to_seconds(sim.now() - start);
+                    if (chunk + 1 < chunks) {
+                        send(pair, chunk + 1);
+                    }
+                },
+                std::uint64_t(pair * chunks + chunk));
+        };
+        for (int pair = 0; pair < pairs; ++pair) {
+            // Staggered by 100 ns, so that chunks end at different ticks.
+            sim.schedule_at(Time{std::int64_t(pair) * 100'000}, [&, pair] { send(pair, 0); });
+        }
+        sim.run();
+        makespan_s = to_seconds(sim.now());
+        events = sim.events_executed();
+        benchmark::DoNotOptimize(sim.fingerprint());
+    }
+    const std::int64_t flows = std::int64_t(pairs) * chunks;
+    state.SetItemsProcessed(std::int64_t(state.iterations()) * 2 * flows);
+    state.counters["mean_concurrent_flows"] = flow_seconds / makespan_s;
+    state.counters["simulated_ms"] = makespan_s * 1e3;
+    state.counters["engine_events_per_flow"] = double(events) / double(flows);
+}
+
 void BM_AlphaBetaBurst(benchmark::State& state) {
     run_flows(state, NetworkKind::kAlphaBeta, make_flows(fat_tree(), int(state.range(0)), 0.0));
 }
@@ -160,6 +215,7 @@ BENCHMARK(BM_FairSharePoisson)
     ->Args({10000, 500})
     ->Args({10000, 200})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FairShareChunks)->Args({512, 16})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AlphaBetaBurst)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

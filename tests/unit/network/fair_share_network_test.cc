@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -429,7 +430,29 @@ struct RunResult {
     std::uint64_t fingerprint;
     std::uint64_t resharings;
     std::uint64_t flows_reshared;
+    std::uint64_t cross_checks = 0;
+    double cross_check_max_relative = 0;
 };
+
+/// At a probe: the model's rates must equal the reference max-min of the flows transmitting.
+void check_against_reference(const Topology& topology,
+                             const FairShareNetwork& network,
+                             const std::map<std::uint32_t, std::vector<LinkId>>& route_of) {
+    SharingProblem problem;
+    for (std::size_t l = 0; l < topology.link_count(); ++l) {
+        problem.capacity_Bps.push_back(topology.link(LinkId(l)).bandwidth_Bps);
+    }
+    std::vector<double> model_rates;
+    for (const auto& flow : network.transmitting_flows()) {
+        problem.flows.push_back(route_of.at(flow.id.value));
+        model_rates.push_back(flow.rate_Bps);
+    }
+    const std::vector<double> expected = reference_max_min(problem);
+    for (std::size_t f = 0; f < expected.size(); ++f) {
+        REQUIRE(model_rates[f] == Approx(expected[f]).epsilon(1e-9));
+    }
+    REQUIRE(is_max_min_fair(problem, model_rates));
+}
 
 /// Runs `plan` on a model; if `probe_times` is given, checks at each probe that the model's
 /// rates equal the reference max-min of the flows transmitting then.
@@ -438,10 +461,11 @@ RunResult run_plan(SmallTree& tree,
                    bool incremental,
                    const std::vector<Time>& probe_times,
                    int* probes_checked,
-                   bool by_level = false) {
+                   bool by_level = false,
+                   bool cross_checked = false) {
     Simulator sim(99);
     Router router(tree.topology);
-    FairShareNetwork network(sim, tree.topology, router, {incremental, by_level});
+    FairShareNetwork network(sim, tree.topology, router, {incremental, by_level, cross_checked});
     RunResult result{std::vector<Time>(plan.size(), kNever), 0, 0, 0};
     std::map<std::uint32_t, std::vector<LinkId>> route_of;  // by transfer id
     for (std::size_t i = 0; i < plan.size(); ++i) {
@@ -457,20 +481,7 @@ RunResult run_plan(SmallTree& tree,
             if (network.has_pending_resharing()) {
                 return;  // a start or end at this very tick: rates not yet recomputed
             }
-            SharingProblem problem;
-            for (std::size_t l = 0; l < tree.topology.link_count(); ++l) {
-                problem.capacity_Bps.push_back(tree.topology.link(LinkId(l)).bandwidth_Bps);
-            }
-            std::vector<double> model_rates;
-            for (const auto& flow : network.transmitting_flows()) {
-                problem.flows.push_back(route_of.at(flow.id.value));
-                model_rates.push_back(flow.rate_Bps);
-            }
-            const std::vector<double> expected = reference_max_min(problem);
-            for (std::size_t f = 0; f < expected.size(); ++f) {
-                REQUIRE(model_rates[f] == Approx(expected[f]).epsilon(1e-9));
-            }
-            REQUIRE(is_max_min_fair(problem, model_rates));
+            check_against_reference(tree.topology, network, route_of);
             ++*probes_checked;
         });
     }
@@ -479,6 +490,92 @@ RunResult run_plan(SmallTree& tree,
     result.fingerprint = sim.fingerprint();
     result.resharings = network.resharing_count();
     result.flows_reshared = network.flows_reshared();
+    result.cross_checks = network.cross_checks();
+    result.cross_check_max_relative = network.cross_check_max_relative();
+    return result;
+}
+
+// A two-level tree of equal links, for symmetric traffic:
+//
+//        spine0      spine1          every link 50 GB/s per direction,
+//          |  \      /  |            each leaf wired to both spines
+//        leaf0 ... leaf3
+//        / || |    | || |
+//      h0..h3    h12..h15
+struct EqualTree {
+    Topology topology;
+    std::vector<NodeId> hosts;
+
+    EqualTree() {
+        const NodeId spines[] = {topology.add_node("spine0", NodeKind::kSwitch, -1, 2),
+                                 topology.add_node("spine1", NodeKind::kSwitch, -1, 2)};
+        for (int leaf = 0; leaf < 4; ++leaf) {
+            const NodeId leaf_node =
+                topology.add_node(numbered("leaf", leaf), NodeKind::kSwitch, -1, 1);
+            for (const NodeId spine : spines) {
+                topology.add_duplex_link(leaf_node, spine, LinkKind::kInfiniBand, 1us, 50e9);
+            }
+            for (int h = 0; h < 4; ++h) {
+                const NodeId host =
+                    topology.add_node(numbered("h", 4 * leaf + h), NodeKind::kGpu, 4 * leaf + h);
+                topology.add_duplex_link(host, leaf_node, LinkKind::kInfiniBand, 500ns, 50e9);
+                hosts.push_back(host);
+            }
+        }
+    }
+};
+
+/// Pipelined chunks, as a collective's steps: host i sends `chunks` chunks of 1 MB to each of
+/// hosts i + 4 and i + 5 (mod 16), the next chunk of a pair starting when the previous one
+/// ends, each chunk on its own ECMP label. Equal sizes on equal links: most rates are equal
+/// and the two spines' links carry colliding flows. Returns each chunk's end time.
+RunResult run_chunks(EqualTree& tree,
+                     int chunks,
+                     FairShareNetwork::Options options,
+                     const std::vector<Time>& probe_times,
+                     int* probes_checked) {
+    Simulator sim(5);
+    Router router(tree.topology);
+    FairShareNetwork network(sim, tree.topology, router, options);
+    constexpr int kHosts = 16;
+    constexpr int kPairs = 2 * kHosts;
+    RunResult result{std::vector<Time>(std::size_t(kPairs * chunks), kNever), 0, 0, 0};
+    std::map<std::uint32_t, std::vector<LinkId>> route_of;
+    std::function<void(int, int)> send = [&](int pair, int chunk) {
+        const int src = pair % kHosts;
+        const int dst = (src + 4 + pair / kHosts) % kHosts;
+        const auto label = std::uint64_t(pair * chunks + chunk);
+        const TransferId id = network.start_transfer(
+            tree.hosts[std::size_t(src)], tree.hosts[std::size_t(dst)], 1'000'000,
+            [&, pair, chunk, label] {
+                result.done[label] = sim.now();
+                if (chunk + 1 < chunks) {
+                    send(pair, chunk + 1);
+                }
+            },
+            label);
+        route_of[id.value] =
+            router.route(tree.hosts[std::size_t(src)], tree.hosts[std::size_t(dst)], label).links;
+    };
+    for (int pair = 0; pair < kPairs; ++pair) {
+        // Staggered starts, so that chunks end at different ticks.
+        sim.schedule_at(Time{pair * 1'000'000}, [&, pair] { send(pair, 0); });
+    }
+    for (const Time probe : probe_times) {
+        sim.schedule_at(probe, [&] {
+            if (!network.has_pending_resharing()) {
+                check_against_reference(tree.topology, network, route_of);
+                ++*probes_checked;
+            }
+        });
+    }
+    sim.run();
+    REQUIRE(network.active_transfers() == 0);
+    result.fingerprint = sim.fingerprint();
+    result.resharings = network.resharing_count();
+    result.flows_reshared = network.flows_reshared();
+    result.cross_checks = network.cross_checks();
+    result.cross_check_max_relative = network.cross_check_max_relative();
     return result;
 }
 
@@ -519,7 +616,7 @@ TEST_CASE("fair share: crowded links: only the flows that can move are re-solved
     // 240 transfers in 200 us on the small tree: each host link carries several flows at
     // different rates, so a start or end leaves most rates where they were. The re-sharing
     // re-solves the flows whose rate can move (the search from the change by level, see
-    // FairShareNetwork::collect_component) on the capacity the others leave. At every probe
+    // FairShareNetwork::collect_component) in step with the others. At every probe
     // all rates must still equal the reference max-min of the flows in flight, and the run
     // must match the full recomputation to a tick per re-sharing, as above, while re-solving
     // fewer flows.
@@ -533,7 +630,7 @@ TEST_CASE("fair share: crowded links: only the flows that can move are re-solved
     int probes_checked = 0;
     const RunResult incremental = run_plan(tree, plan, true, probes, &probes_checked, true);
     REQUIRE(probes_checked >= 60);
-    // The default (the search by level only while it pays) is exact as well.
+    // The default (components of up to 16 flows re-solved whole) is exact as well.
     int probes_checked_default = 0;
     run_plan(tree, plan, true, probes, &probes_checked_default);
     REQUIRE(probes_checked_default >= 60);
@@ -544,6 +641,128 @@ TEST_CASE("fair share: crowded links: only the flows that can move are re-solved
         REQUIRE(abs_diff(incremental.done[i], full.done[i]) <= bound);
     }
     REQUIRE(incremental.flows_reshared < full.flows_reshared);
+}
+
+TEST_CASE("fair share: every re-solved subset matches the refill of its whole component",
+          "[network][fair_share]") {
+    // Options::is_cross_checked refills the whole connected component at every re-sharing
+    // that re-solves a subset of it, and compares every flow's rate: the subset's new rates,
+    // the others' kept ones. Both are the max-min allocation; they may differ only by
+    // rounding (the refill's rounding depends on the order of its links): 1e-12 relative.
+    SmallTree tree;
+    const std::vector<PlannedTransfer> plan = random_plan(tree, 4242, 240);
+    int unused = 0;
+    const RunResult forced = run_plan(tree, plan, true, {}, &unused, true, true);
+    REQUIRE(forced.cross_checks > 100);
+    REQUIRE(forced.cross_check_max_relative <= 1e-12);
+    const RunResult by_default = run_plan(tree, plan, true, {}, &unused, false, true);
+    REQUIRE(by_default.cross_checks > 10);
+    REQUIRE(by_default.cross_check_max_relative <= 1e-12);
+    // The check changes nothing: same events, same end times.
+    const RunResult unchecked = run_plan(tree, plan, true, {}, &unused);
+    REQUIRE(by_default.fingerprint == unchecked.fingerprint);
+    REQUIRE(by_default.done == unchecked.done);
+}
+
+TEST_CASE("fair share: symmetric pipelined chunks: re-sharings stay local and exact",
+          "[network][fair_share]") {
+    // 32 pairs of hosts each send 12 chunks back to back across the spines of a tree of
+    // equal links (run_chunks). Most rates are equal, so every full link saturates at that
+    // one rate: a search reaching such a link at that rate stops there (its saturation does
+    // not move), which keeps each re-sharing to the few flows around the change instead of
+    // the whole component. The rates must still be the reference max-min at every probe,
+    // match the refill of the whole component (1e-12 relative) at every re-sharing, and the
+    // end times the full recomputation's to a tick per re-sharing.
+    EqualTree tree;
+    constexpr int kChunks = 12;
+    std::vector<Time> probes;
+    RandomStream probe_rng(3);
+    for (int i = 0; i < 60; ++i) {
+        probes.push_back(from_seconds(probe_rng.uniform() * 300e-6));
+    }
+    int probes_checked = 0;
+    const RunResult incremental = run_chunks(tree, kChunks, {}, probes, &probes_checked);
+    REQUIRE(probes_checked >= 40);
+    int unused = 0;
+    FairShareNetwork::Options checked;
+    checked.is_cross_checked = true;
+    const RunResult cross = run_chunks(tree, kChunks, checked, {}, &unused);
+    REQUIRE(cross.cross_checks > 100);
+    REQUIRE(cross.cross_check_max_relative <= 1e-12);
+    REQUIRE(cross.done == incremental.done);
+    FairShareNetwork::Options full_options;
+    full_options.is_incremental = false;
+    const RunResult full = run_chunks(tree, kChunks, full_options, {}, &unused);
+    const Time bound{static_cast<std::int64_t>(incremental.resharings)};
+    for (std::size_t i = 0; i < full.done.size(); ++i) {
+        REQUIRE(incremental.done[i] != kNever);
+        REQUIRE(abs_diff(incremental.done[i], full.done[i]) <= bound);
+    }
+    // Local: far fewer rates re-solved than flows in flight at each re-sharing.
+    REQUIRE(incremental.flows_reshared * 3 < full.flows_reshared);
+}
+
+TEST_CASE("fair share: a departure from a chain of full links re-solves its two neighbours",
+          "[network][fair_share]") {
+    //   s0 --L0--> s1 --L1--> s2 --> ... --> s40     every link C = 40 GB/s
+    // Flow f_i goes s_i -> s_(i+2), over L_i and L_(i+1): each inner link carries two flows,
+    // and max-min gives every flow C/2 (each inner link full, both its flows at its largest
+    // rate). f_20 is short and ends first. Its links L_20, L_21 are left with one flow each,
+    // but f_19 and f_21 still saturate L_19 and L_22 at C/2 with f_18 and f_22: no rate moves.
+    // The search re-solves f_19 and f_21 only (the component is the whole chain): reaching
+    // L_19 and L_22 at C/2, the level they saturate at, it stops there.
+    Topology topology;
+    constexpr int kLinks = 40;
+    constexpr double kCapacity_Bps = 40e9;
+    std::vector<NodeId> switches;
+    for (int i = 0; i <= kLinks; ++i) {
+        switches.push_back(topology.add_node(numbered("s", i), NodeKind::kSwitch, -1, 1));
+    }
+    for (int i = 0; i < kLinks; ++i) {
+        topology.add_link(switches[std::size_t(i)], switches[std::size_t(i + 1)],
+                          LinkKind::kInfiniBand, 100ns, kCapacity_Bps);
+    }
+    for (const bool incremental : {true, false}) {
+        Simulator sim(1);
+        Router router(topology);
+        FairShareNetwork network(sim, topology, router, {incremental, false, incremental});
+        std::vector<Time> done(kLinks - 1, kNever);
+        for (int i = 0; i + 1 < kLinks; ++i) {
+            const std::int64_t size_bytes = i == 20 ? 1'000'000 : 100'000'000;
+            network.start_transfer(switches[std::size_t(i)], switches[std::size_t(i + 2)],
+                                   size_bytes,
+                                   [&done, &sim, i] { done[std::size_t(i)] = sim.now(); });
+        }
+        std::uint64_t reshared_before = 0;
+        std::uint64_t checks_before = 0;
+        // Every flow starts at 200 ns (two hops of 100 ns); f_20 ends after 1 MB at C/2.
+        const Time departure = 200ns + from_seconds(1e6 / (kCapacity_Bps / 2));
+        sim.schedule_at(departure - 1ns, [&] {
+            for (const auto& flow : network.transmitting_flows()) {
+                REQUIRE(flow.rate_Bps == kCapacity_Bps / 2);
+            }
+            reshared_before = network.flows_reshared();
+            checks_before = network.cross_checks();
+        });
+        sim.schedule_at(departure + 1ns, [&] {
+            REQUIRE(done[20] == departure);
+            REQUIRE(network.transmitting_flows().size() == kLinks - 2);
+            for (const auto& flow : network.transmitting_flows()) {
+                REQUIRE(flow.rate_Bps == kCapacity_Bps / 2);
+            }
+            if (incremental) {
+                REQUIRE(network.flows_reshared() - reshared_before == 2);
+                REQUIRE(network.cross_checks() == checks_before + 1);
+                REQUIRE(network.cross_check_mismatches() == 0);
+            } else {
+                REQUIRE(network.flows_reshared() - reshared_before == kLinks - 2);
+            }
+        });
+        sim.run();
+        for (int i = 0; i + 1 < kLinks; ++i) {
+            REQUIRE(done[std::size_t(i)] != kNever);
+        }
+    }
 }
 
 TEST_CASE("fair share: the same scenario twice gives the same fingerprint",
