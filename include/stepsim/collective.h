@@ -2,8 +2,9 @@
 // File: collective.h
 // Collective communication (all-reduce, reduce-scatter, all-gather, broadcast, reduce,
 // all-to-all, send/recv) on a group of ranks. An algorithm *plans* the transfers (pure: no
-// time, no network state, testable on its own); the `CollectiveExecutor` *times* a plan on a
-// NetworkModel, with a per-byte reduction cost (gamma) on the GPU.
+// time, no network state, testable on its own), stored (CommPlan) or generated on demand
+// (LazyPlan, the ring); the `CollectiveExecutor` *times* a plan on a NetworkModel, with a
+// per-byte reduction cost (gamma) on the GPU.
 //
 //   CollectiveExecutor executor(sim, topology, network, CollectiveOptions{});
 //   executor.start(CollectiveRequest{CollectiveOp::kAllReduce, ranks, 1 << 30}, [&] { ... });
@@ -185,6 +186,48 @@ private:
     std::vector<std::uint32_t> deps_;
 };
 
+/// A plan generated on demand: the DAG a CommPlan stores, read one transfer at a time. The
+/// executor asks for a transfer when it starts it and for its successors when it completes, so
+/// it keeps state only for the transfers pending (some dependency completed) or in flight, and
+/// memory follows the transfers in flight, not the size of the plan (a 1 GiB ring all-reduce
+/// on 1,024 GPUs stores 2.1 M transfers, 88 MiB). Transfers are numbered in a topological order,
+/// as the equivalent stored plan numbers them; an executor given either runs the same
+/// transfers at the same times. Implementations are immutable (one may run many times).
+class LazyPlan {
+public:
+    LazyPlan(CollectiveOp op, std::uint32_t group_size, std::uint32_t root_index = 0)
+        : op_(op)
+        , group_size_(group_size)
+        , root_index_(root_index) {}
+
+    virtual ~LazyPlan() = default;
+
+    CollectiveOp op() const { return op_; }
+
+    std::uint32_t group_size() const { return group_size_; }
+
+    std::uint32_t root_index() const { return root_index_; }
+
+    /// Transfers in the plan.
+    virtual std::uint64_t transfer_count() const = 0;
+    /// Transfer `index` (< transfer_count()).
+    virtual PlanTransfer transfer(std::uint64_t index) const = 0;
+    /// How many transfers `index` depends on (distinct, all with smaller indices).
+    virtual std::uint32_t dependency_count(std::uint64_t index) const = 0;
+    /// Replaces `out` with the transfers that depend on `index`, in increasing order (the order
+    /// in which the executor starts the ones it makes ready).
+    virtual void successors(std::uint64_t index, std::vector<std::uint64_t>& out) const = 0;
+    /// Replaces `out` with the transfers without dependencies, in increasing order.
+    virtual void sources(std::vector<std::uint64_t>& out) const = 0;
+    /// Bytes of heap the plan holds (for benchmarks).
+    virtual std::size_t memory_bytes() const = 0;
+
+private:
+    CollectiveOp op_;
+    std::uint32_t group_size_;
+    std::uint32_t root_index_;
+};
+
 /// Latency and bandwidth of the group, read off the topology (for closed-form predictions).
 struct GroupCosts {
     double alpha_s = 0;           ///< largest route latency between ring neighbours
@@ -230,6 +273,16 @@ public:
         return {};
     }
 
+    /// Whether the algorithm generates its plans on demand (lazy_plan()); false: it only
+    /// stores them (plan()).
+    virtual bool has_lazy_plan() const { return false; }
+
+    /// The plan generated on demand (the same transfers, numbering and dependencies as
+    /// plan()), or nullptr when !has_lazy_plan(). Throws UserError when unsupported_reason()
+    /// is not empty.
+    std::unique_ptr<const LazyPlan> lazy_plan(const CollectiveRequest& request,
+                                              const Topology& topology,
+                                              const CollectiveOptions& options) const;
     /// Closed-form time of the plan on uncontended links with `costs` (sim/analytic).
     virtual double predict_time_s(const CollectiveRequest& request,
                                   const GroupCosts& costs,
@@ -240,6 +293,15 @@ protected:
     virtual CommPlan make_plan(const CollectiveRequest& request,
                                const Topology& topology,
                                const CollectiveOptions& options) const = 0;
+
+    /// The generated plan of a request that unsupported_reason() accepts, for algorithms
+    /// whose has_lazy_plan() is true; the default returns nullptr.
+    virtual std::unique_ptr<const LazyPlan> make_lazy_plan(
+        const CollectiveRequest& /*request*/,
+        const Topology& /*topology*/,
+        const CollectiveOptions& /*options*/) const {
+        return nullptr;
+    }
 };
 
 /// The registered algorithms, in name order (not "auto").
@@ -290,10 +352,18 @@ public:
     void execute(std::shared_ptr<const CommPlan> plan,
                  std::vector<RankId> ranks,
                  std::function<void()> on_done);
+    /// As above for a plan generated on demand: the executor holds a record only for each
+    /// transfer pending or in flight. The same times and events as the equivalent CommPlan.
+    void execute(std::shared_ptr<const LazyPlan> plan,
+                 std::vector<RankId> ranks,
+                 std::function<void()> on_done);
     /// Transfers started so far (all plans).
     std::uint64_t transfers_started() const;
     /// Plans running now.
     std::size_t active_plans() const;
+    /// Most per-transfer records held at once for generated plans (all of them together),
+    /// since construction.
+    std::size_t peak_live_transfers() const;
 
 private:
     struct Impl;
@@ -310,9 +380,10 @@ public:
                        CollectiveOptions options = {});
     ~CollectiveExecutor();
 
-    /// Starts the collective at now(); `on_done` fires when every rank has finished.
-    /// Returns the name of the algorithm used (the one `auto` picked). Throws
-    /// UserError for an unknown algorithm or a malformed request.
+    /// Starts the collective at now(); `on_done` fires when every rank has finished. Runs the
+    /// algorithm's generated plan when it has one (ring), else its stored plan. Returns the name of
+    /// the algorithm used (the one `auto` picked). Throws UserError for an unknown algorithm or a
+    /// malformed request.
     std::string start(const CollectiveRequest& request, std::function<void()> on_done);
 
     /// The algorithm `auto` would pick for this request.

@@ -24,6 +24,12 @@ std::unique_ptr<CollectiveAlgorithm> make_hierarchical_algorithm();
 std::unique_ptr<CollectiveAlgorithm> make_pairwise_all_to_all_algorithm();
 std::unique_ptr<CollectiveAlgorithm> make_hierarchical_all_to_all_algorithm();
 
+/// The ring's plans generated on demand (ring_lazy_plan.cc): the transfers, numbering and
+/// dependencies of the ring algorithm's stored plans, for every op the ring supports.
+std::unique_ptr<const LazyPlan> make_lazy_ring_plan(const CollectiveRequest& request,
+                                                    const Topology& topology,
+                                                    const CollectiveOptions& options);
+
 /// The request's n×n per-pair volumes as doubles (pair_bytes or the even split), diagonal 0.
 inline std::vector<double> pair_matrix(const CollectiveRequest& request) {
     const std::size_t n = request.ranks.size();

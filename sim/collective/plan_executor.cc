@@ -6,10 +6,14 @@
 // Reductions that overlap on one GPU share it equally (egalitarian processor sharing, as the
 // fair-share network shares a link): n in service each progress at 1/(n·gamma) bytes per
 // second. CollectiveExecutor picks the algorithm (or `auto`), plans and executes. State per
-// running plan: a countdown of unfinished dependencies per transfer and the successor lists,
-// built once when the plan starts. docs/models/collectives.md.
+// running plan: for a stored plan, a countdown of unfinished dependencies per transfer and the
+// successor lists, built once when the plan starts; for a plan generated on demand (the ring),
+// a record per transfer pending or in flight, the successors asked of the plan when a transfer
+// completes. docs/models/collectives.md.
 #include "stepsim/collective.h"
 #include "stepsim/error.h"
+
+#include "transfer_records.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,34 +24,33 @@
 namespace stepsim {
 
 struct PlanExecutor::Impl {
+    /// What every running plan keeps, whatever holds its transfers.
     struct Run {
-        std::shared_ptr<const CommPlan> plan;
+        virtual ~Run() = default;
+
         std::vector<RankId> ranks;
         std::vector<NodeId> nodes;
-
-        /// Per transfer, in one 16-byte record so that the completion of a transfer touches
-        /// one cache line of each successor's state, not one per field.
-        struct State {
-            Time ready_at;             ///< latest completion among its dependencies so far
-            std::uint32_t pending;     ///< unfinished dependencies
-            std::uint32_t succ_begin;  ///< its successors: successors[succ_begin, next's)
-        };
-
-        std::vector<State> state;  // one more entry than transfers: the row end
-        std::vector<std::uint32_t> successors;
+        Time started_at{0};
         Time done_at{0};  // latest completion so far
-        std::size_t remaining = 0;
+        std::uint64_t remaining = 0;
         std::function<void()> on_done;
         std::uint64_t id = 0;
         Impl* owner = nullptr;
+
+        /// Transfer `index`, completed, completes later, at `done`: its successors' ready
+        /// times move (the started ones' through their StartGate).
+        virtual void delay_successors(std::uint64_t index, Time done) = 0;
     };
+
+    struct StoredRun;
+    struct LazyRun;
 
     /// A reduction in service on a GPU.
     struct Job {
         double tag;  ///< virtual time at which it leaves, ps (see SharedEngine)
         Time end;    ///< its end as announced to its successors
         Run* run;
-        std::uint32_t index;
+        std::uint64_t index;
     };
 
     /// One GPU's reductions while only one is in service at a time (the common case, read
@@ -85,6 +88,8 @@ struct PlanExecutor::Impl {
     std::map<std::uint64_t, std::unique_ptr<Run>> runs;
     std::uint64_t next_run_id = 1;
     std::uint64_t transfers_started = 0;
+    std::size_t live_transfers = 0;  // records of generated plans' transfers, all runs
+    std::size_t peak_live_transfers = 0;
 
     Impl(Simulator& s, const Topology& t, NetworkModel& n, double gamma)
         : sim(s)
@@ -94,46 +99,36 @@ struct PlanExecutor::Impl {
         , engines(t.gpu_count())
         , shared(t.gpu_count()) {}
 
-    /// Starts transfer `index` when its dependencies are all done: now, or at the end of the
-    /// last one's reduction (already known), through the network's delayed start. Its
-    /// `ready_at` stays the gate of that start: a postponed reduction moves it later.
-    void start(Run* run, std::uint32_t index) {
-        const PlanTransfer& transfer = run->plan->transfer(index);
+    /// Hands a transfer to the network: it starts at `ready` (now when past) unless its
+    /// gate `*ready_at` moves later first.
+    template <typename OnArrival>
+    void hand_over(Run* run,
+                   const PlanTransfer& transfer,
+                   const Time* ready_at,
+                   OnArrival&& on_arrival) {
         ++transfers_started;
-        const Time ready = run->state[index].ready_at;
-        // The successors' records are read when this transfer completes, thousands of events
-        // later: ask for them now so that they wait in cache (large plans miss otherwise).
-        const std::uint32_t end = run->state[index + 1].succ_begin;
-        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
-            const std::uint32_t next = run->successors[s];
-            __builtin_prefetch(&run->state[next]);
-            __builtin_prefetch(&run->plan->transfer(next));
-        }
-        network.start_transfer_after(
-            ready > sim.now() ? ready - sim.now() : Time{0}, run->nodes[transfer.src],
-            run->nodes[transfer.dst], transfer.size_bytes,
-            // Two words: fits std::function's small-object buffer (no allocation).
-            [run, index] { run->owner->arrived(run, index); }, transfer.channel,
-            StartGate{&postponements, &run->state[index].ready_at});
+        const Time ready = *ready_at;
+        network.start_transfer_after(ready > sim.now() ? ready - sim.now() : Time{0},
+                                     run->nodes[transfer.src], run->nodes[transfer.dst],
+                                     transfer.size_bytes, std::forward<OnArrival>(on_arrival),
+                                     transfer.channel, StartGate{&postponements, ready_at});
     }
 
-    /// The data of `index` arrived. A reducing transfer is then reduced on the receiver. Its
-    /// end is computed now, as if no other reduction came, and the transfer counts as
-    /// completed then without an event of its own; a later arrival on the same GPU that
-    /// delays it postpones it (postpone()).
-    void arrived(Run* run, std::uint32_t index) {
-        const PlanTransfer& transfer = run->plan->transfer(index);
+    /// The data of transfer `index` of `run` (`size_bytes` into GPU `gpu`) arrived now: when
+    /// it completes. A reducing transfer is reduced on the receiver first; its end is computed
+    /// now, as if no other reduction came, and the transfer counts as completed then without
+    /// an event of its own; a later arrival on the same GPU that delays it postpones it
+    /// (postpone()).
+    Time completion(
+        Run* run, std::uint64_t index, std::uint32_t gpu, std::int64_t size_bytes, bool is_reduce) {
         const Time now = sim.now();
-        if (!transfer.is_reduce || gamma_s_per_byte <= 0 || transfer.size_bytes == 0) {
-            completed(run, index, now);
-            return;
+        if (!is_reduce || gamma_s_per_byte <= 0 || size_bytes == 0) {
+            return now;
         }
-        const Time work = from_seconds(gamma_s_per_byte * static_cast<double>(transfer.size_bytes));
+        const Time work = from_seconds(gamma_s_per_byte * static_cast<double>(size_bytes));
         if (work <= Time{0}) {
-            completed(run, index, now);
-            return;
+            return now;
         }
-        const std::uint32_t gpu = run->ranks[transfer.dst].index();
         ReductionEngine& engine = engines[gpu];
         if (now >= engine.busy_until) {
             // Idle GPU (the common case): alone, the reduction takes gamma·size.
@@ -141,10 +136,9 @@ struct PlanExecutor::Impl {
             engine.lone_start = now;
             engine.lone = Job{static_cast<double>(work.count()), engine.busy_until, run, index};
             engine.is_shared = false;
-            completed(run, index, engine.busy_until);
-            return;
+            return engine.busy_until;
         }
-        completed(run, index, share(gpu, Job{0, now, run, index}, work, now));
+        return share(gpu, Job{0, now, run, index}, work, now);
     }
 
     /// Reduction `job` of `work` arrives at busy GPU `gpu` at `now`: brings V to now (the
@@ -202,28 +196,14 @@ struct PlanExecutor::Impl {
     /// Transfer `index`, completed at an end now known to be later, completes at `done`:
     /// its successors' ready times move (the started ones' through their StartGate, whose
     /// revision is bumped) and so does the run's end.
-    void postpone(Run* run, std::uint32_t index, Time done) {
+    void postpone(Run* run, std::uint64_t index, Time done) {
         ++postponements;
         run->done_at = std::max(run->done_at, done);
-        const std::uint32_t end = run->state[index + 1].succ_begin;
-        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
-            Run::State& successor = run->state[run->successors[s]];
-            successor.ready_at = std::max(successor.ready_at, done);
-        }
+        run->delay_successors(index, done);
     }
 
-    /// Transfer `index` is complete at `done` (>= now).
-    void completed(Run* run, std::uint32_t index, Time done) {
-        run->done_at = std::max(run->done_at, done);
-        const std::uint32_t end = run->state[index + 1].succ_begin;
-        for (std::uint32_t s = run->state[index].succ_begin; s < end; ++s) {
-            const std::uint32_t next = run->successors[s];
-            Run::State& successor = run->state[next];
-            successor.ready_at = std::max(successor.ready_at, done);
-            if (--successor.pending == 0) {
-                start(run, next);
-            }
-        }
+    /// One more transfer of `run` completed (its successors were handled).
+    void count_completed(Run* run) {
         if (--run->remaining == 0) {
             finish_when_done(run);
         }
@@ -243,6 +223,165 @@ struct PlanExecutor::Impl {
         runs.erase(run->id);
         if (done) {
             done();
+        }
+    }
+
+    /// Registers `run` (ranks, owner, id) and returns it.
+    template <typename R>
+    R* add_run(std::unique_ptr<R> run, std::vector<RankId> ranks, std::function<void()> on_done) {
+        R* r = run.get();
+        r->id = next_run_id++;
+        r->owner = this;
+        r->ranks = std::move(ranks);
+        r->nodes.reserve(r->ranks.size());
+        for (const RankId rank : r->ranks) {
+            r->nodes.push_back(topology.gpu(rank));
+        }
+        r->started_at = sim.now();
+        r->on_done = std::move(on_done);
+        runs.emplace(r->id, std::move(run));
+        return r;
+    }
+};
+
+/// A stored plan: the state of every transfer, and the successor lists, built once when the
+/// plan starts.
+struct PlanExecutor::Impl::StoredRun final : Run {
+    std::shared_ptr<const CommPlan> plan;
+
+    /// Per transfer, in one 16-byte record so that the completion of a transfer touches
+    /// one cache line of each successor's state, not one per field.
+    struct State {
+        Time ready_at;             ///< latest completion among its dependencies so far
+        std::uint32_t pending;     ///< unfinished dependencies
+        std::uint32_t succ_begin;  ///< its successors: successors[succ_begin, next's)
+    };
+
+    std::vector<State> state;  // one more entry than transfers: the row end
+    std::vector<std::uint32_t> successors;
+
+    /// Starts transfer `index` when its dependencies are all done: now, or at the end of the
+    /// last one's reduction (already known), through the network's delayed start. Its
+    /// `ready_at` stays the gate of that start: a postponed reduction moves it later.
+    void start(std::uint32_t index) {
+        const PlanTransfer& transfer = plan->transfer(index);
+        // The successors' records are read when this transfer completes, thousands of events
+        // later: ask for them now so that they wait in cache (large plans miss otherwise).
+        const std::uint32_t end = state[index + 1].succ_begin;
+        for (std::uint32_t s = state[index].succ_begin; s < end; ++s) {
+            const std::uint32_t next = successors[s];
+            __builtin_prefetch(&state[next]);
+            __builtin_prefetch(&plan->transfer(next));
+        }
+        // Two words: fits std::function's small-object buffer (no allocation).
+        owner->hand_over(this, transfer, &state[index].ready_at, [this, index] { arrived(index); });
+    }
+
+    void arrived(std::uint32_t index) {
+        const PlanTransfer& transfer = plan->transfer(index);
+        const std::uint32_t gpu = transfer.is_reduce ? ranks[transfer.dst].index() : 0;
+        completed(index,
+                  owner->completion(this, index, gpu, transfer.size_bytes, transfer.is_reduce));
+    }
+
+    /// Transfer `index` is complete at `done` (>= now).
+    void completed(std::uint32_t index, Time done) {
+        done_at = std::max(done_at, done);
+        const std::uint32_t end = state[index + 1].succ_begin;
+        for (std::uint32_t s = state[index].succ_begin; s < end; ++s) {
+            const std::uint32_t next = successors[s];
+            State& successor = state[next];
+            successor.ready_at = std::max(successor.ready_at, done);
+            if (--successor.pending == 0) {
+                start(next);
+            }
+        }
+        owner->count_completed(this);
+    }
+
+    void delay_successors(std::uint64_t index, Time done) override {
+        const std::uint32_t end = state[index + 1].succ_begin;
+        for (std::uint32_t s = state[index].succ_begin; s < end; ++s) {
+            State& successor = state[successors[s]];
+            successor.ready_at = std::max(successor.ready_at, done);
+        }
+    }
+};
+
+/// A plan generated on demand: a record for each transfer from the completion of its first
+/// dependency (or the run's start, for a source) until its data arrives; the successors are
+/// asked of the plan when a transfer completes.
+struct PlanExecutor::Impl::LazyRun final : Run {
+    std::shared_ptr<const LazyPlan> plan;
+
+    /// 32 bytes, aligned: two per cache line, never across two.
+    struct alignas(32) Record {
+        Time ready_at;            ///< latest completion among its dependencies so far
+        std::uint64_t index;      ///< the transfer
+        std::int64_t size_bytes;  ///< set when started
+        std::uint32_t pending;    ///< unfinished dependencies
+        std::uint32_t gpu;        ///< receiving GPU rank when it reduces, else kCopy (started)
+    };
+
+    static constexpr std::uint32_t kCopy = ~std::uint32_t{0};
+
+    collective::TransferRecords<Record> records;
+    std::vector<std::uint64_t> next;  // successors of the transfer completing (scratch)
+
+    /// The record of `index`, created (no dependency completed yet) when missing.
+    Record& record_of(std::uint64_t index) {
+        bool is_new = false;
+        Record& record = records.find_or_insert(index, is_new);
+        if (is_new) {
+            record.ready_at = started_at;
+            record.index = index;
+            record.pending = plan->dependency_count(index);
+            owner->peak_live_transfers =
+                std::max(owner->peak_live_transfers, ++owner->live_transfers);
+        }
+        return record;
+    }
+
+    /// As StoredRun::start(); the record's `ready_at` is the gate.
+    void start(Record& record) {
+        const PlanTransfer transfer = plan->transfer(record.index);
+        record.size_bytes = transfer.size_bytes;
+        record.gpu = transfer.is_reduce ? ranks[transfer.dst].index() : kCopy;
+        // Two words: fits std::function's small-object buffer (no allocation).
+        owner->hand_over(this, transfer, &record.ready_at, [this, &record] { arrived(record); });
+    }
+
+    void arrived(Record& record) {
+        const std::uint64_t index = record.index;
+        const Time done =
+            owner->completion(this, index, record.gpu, record.size_bytes, record.gpu != kCopy);
+        records.erase(index);
+        --owner->live_transfers;
+        completed(index, done);
+    }
+
+    /// Transfer `index` is complete at `done` (>= now).
+    void completed(std::uint64_t index, Time done) {
+        done_at = std::max(done_at, done);
+        plan->successors(index, next);
+        for (const std::uint64_t successor_index : next) {
+            Record& successor = record_of(successor_index);
+            successor.ready_at = std::max(successor.ready_at, done);
+            if (--successor.pending == 0) {
+                start(successor);
+            }
+        }
+        owner->count_completed(this);
+    }
+
+    /// The successors of a postponed transfer still hold records: they start after its old
+    /// end, which is still ahead.
+    void delay_successors(std::uint64_t index, Time done) override {
+        plan->successors(index, next);
+        for (const std::uint64_t successor_index : next) {
+            Record* successor = records.find(successor_index);
+            STEPSIM_CHECK(successor != nullptr, "postponed transfer's successor has no record");
+            successor->ready_at = std::max(successor->ready_at, done);
         }
     }
 };
@@ -265,19 +404,12 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
         throw InternalError("execute: the plan is for " + std::to_string(plan->group_size()) +
                             " ranks, got " + std::to_string(ranks.size()));
     }
-    auto run = std::make_unique<Impl::Run>();
-    Impl::Run* r = run.get();
-    r->id = impl_->next_run_id++;
-    r->owner = impl_.get();
-    r->plan = std::move(plan);
-    r->ranks = std::move(ranks);
-    r->nodes.reserve(r->ranks.size());
-    for (const RankId rank : r->ranks) {
-        r->nodes.push_back(impl_->topology.gpu(rank));
-    }
+    auto run = std::make_unique<Impl::StoredRun>();
+    run->plan = std::move(plan);
+    Impl::StoredRun* r = impl_->add_run(std::move(run), std::move(ranks), std::move(on_done));
     const CommPlan& p = *r->plan;
     const auto count = static_cast<std::uint32_t>(p.transfer_count());
-    r->state.assign(std::size_t{count} + 1, Impl::Run::State{impl_->sim.now(), 0, 0});
+    r->state.assign(std::size_t{count} + 1, Impl::StoredRun::State{r->started_at, 0, 0});
     for (std::uint32_t t = 0; t < count; ++t) {
         const auto deps = p.dependencies(t);
         r->state[t].pending = static_cast<std::uint32_t>(deps.size());
@@ -299,16 +431,44 @@ void PlanExecutor::execute(std::shared_ptr<const CommPlan> plan,
         }
     }
     r->remaining = count;
-    r->on_done = std::move(on_done);
-    impl_->runs.emplace(r->id, std::move(run));
     if (count == 0) {
         impl_->sim.schedule_in(Time{0}, [impl = impl_.get(), r] { impl->finish(r); });
         return;
     }
     for (std::uint32_t t = 0; t < count; ++t) {
         if (r->state[t].pending == 0) {
-            impl_->start(r, t);
+            r->start(t);
         }
+    }
+}
+
+void PlanExecutor::execute(std::shared_ptr<const LazyPlan> plan,
+                           std::vector<RankId> ranks,
+                           std::function<void()> on_done) {
+    if (!plan) {
+        throw InternalError("execute: no plan");
+    }
+    if (ranks.size() != plan->group_size()) {
+        throw InternalError("execute: the plan is for " + std::to_string(plan->group_size()) +
+                            " ranks, got " + std::to_string(ranks.size()));
+    }
+    auto run = std::make_unique<Impl::LazyRun>();
+    run->plan = std::move(plan);
+    Impl::LazyRun* r = impl_->add_run(std::move(run), std::move(ranks), std::move(on_done));
+    r->remaining = r->plan->transfer_count();
+    if (r->remaining == 0) {
+        impl_->sim.schedule_in(Time{0}, [impl = impl_.get(), r] { impl->finish(r); });
+        return;
+    }
+    std::vector<std::uint64_t> sources;
+    r->plan->sources(sources);
+    // Every source gets its record before any starts (as a stored plan's state exists).
+    for (const std::uint64_t index : sources) {
+        const Impl::LazyRun::Record& record = r->record_of(index);
+        STEPSIM_CHECK(record.pending == 0, "a source transfer with dependencies");
+    }
+    for (const std::uint64_t index : sources) {
+        r->start(*r->records.find(index));
     }
 }
 
@@ -318,6 +478,10 @@ std::uint64_t PlanExecutor::transfers_started() const {
 
 std::size_t PlanExecutor::active_plans() const {
     return impl_->runs.size();
+}
+
+std::size_t PlanExecutor::peak_live_transfers() const {
+    return impl_->peak_live_transfers;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +529,14 @@ std::string CollectiveExecutor::start(const CollectiveRequest& request,
         throw UserError("unknown collective algorithm \"" + name + "\" (known: " + known +
                         ", auto)");
     }
-    // plan() throws UserError with unsupported_reason() when the algorithm cannot run it.
+    // plan() and lazy_plan() throw UserError with unsupported_reason() when the algorithm
+    // cannot run it.
+    if (algorithm->has_lazy_plan()) {
+        std::shared_ptr<const LazyPlan> lazy =
+            algorithm->lazy_plan(request, impl_->topology, impl_->options);
+        impl_->executor.execute(std::move(lazy), request.ranks, std::move(on_done));
+        return name;
+    }
     auto plan =
         std::make_shared<const CommPlan>(algorithm->plan(request, impl_->topology, impl_->options));
     impl_->executor.execute(std::move(plan), request.ranks, std::move(on_done));

@@ -3,7 +3,8 @@
 // The algorithm registry (typed factories, looked up by name), the shared plan helpers of
 // algorithms.h, the group's alpha/beta read off the topology, and `auto`: the supporting
 // algorithm with the lowest closed-form time, as NCCL's tuner picks (src/graph/tuning.cc); and
-// CollectiveAlgorithm::plan(), the support check before every algorithm's make_plan().
+// CollectiveAlgorithm::plan() and lazy_plan(), the support check before every algorithm's
+// make_plan() and make_lazy_plan().
 #include "stepsim/error.h"
 
 #include "algorithms.h"
@@ -58,6 +59,19 @@ CommPlan CollectiveAlgorithm::plan(const CollectiveRequest& request,
         throw UserError(why);
     }
     return make_plan(request, topology, options);
+}
+
+std::unique_ptr<const LazyPlan> CollectiveAlgorithm::lazy_plan(
+    const CollectiveRequest& request,
+    const Topology& topology,
+    const CollectiveOptions& options) const {
+    if (!has_lazy_plan()) {
+        return nullptr;
+    }
+    if (const std::string why = unsupported_reason(request, topology); !why.empty()) {
+        throw UserError(why);
+    }
+    return make_lazy_plan(request, topology, options);
 }
 
 const CollectiveAlgorithm* find_collective_algorithm(std::string_view name) {

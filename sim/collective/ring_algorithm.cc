@@ -6,6 +6,8 @@
 // root. Segments may be cut into chunks (each pays alpha); by default a ring step moves its
 // whole segment, since the ring already pipelines across steps. A rank's sends on a channel
 // go one after another (each depends on the previous one). Thakur et al. 2005; NCCL's ring.
+// The executor runs the same plans generated on demand (ring_lazy_plan.cc); the stored ones
+// here are the reference they are tested against and what plan() returns.
 #include "stepsim/analytic.h"
 #include "stepsim/error.h"
 
@@ -68,6 +70,16 @@ public:
         const std::int64_t largest_segment =
             (request.size_bytes + n * channels - 1) / (n * channels);
         return {n * channels, pieces_for(largest_segment, options.chunk_bytes)};
+    }
+
+    bool has_lazy_plan() const override { return true; }
+
+    // The same plan, generated on demand (ring_lazy_plan.cc): what the executor runs.
+    std::unique_ptr<const LazyPlan> make_lazy_plan(
+        const CollectiveRequest& request,
+        const Topology& topology,
+        const CollectiveOptions& options) const override {
+        return make_lazy_ring_plan(request, topology, options);
     }
 
     double predict_time_s(const CollectiveRequest& request,
