@@ -259,6 +259,20 @@ public:
                   const Topology& topology,
                   const CollectiveOptions& options) const;
 
+    /// How a pipelined plan cuts the buffer: into `streams` parts of (nearly) equal size
+    /// (trees, or channels x blocks), each cut into `pieces` pieces of at most the chunk size
+    /// that follow one another through the same pattern of transfers. pieces == 0: the plan is
+    /// not such a pipeline (the default).
+    struct PipelineShape {
+        std::int64_t streams = 0;
+        std::int64_t pieces = 0;
+    };
+
+    virtual PipelineShape pipeline_shape(const CollectiveRequest& /*request*/,
+                                         const CollectiveOptions& /*options*/) const {
+        return {};
+    }
+
     /// Whether the algorithm generates its plans on demand (lazy_plan()); false: it only
     /// stores them (plan()).
     virtual bool has_lazy_plan() const { return false; }

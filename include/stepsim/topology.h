@@ -125,6 +125,13 @@ struct Route {
     double bottleneck_Bps = 0;  ///< smallest link bandwidth on the path (+inf when empty)
 };
 
+/// What a route's walk gives, without the links.
+struct RouteMetrics {
+    Time latency{0};
+    std::size_t hops = 0;
+    double bottleneck_Bps = 0;  ///< +inf when src == dst
+};
+
 /// Shortest paths by latency (ties broken by fewer hops), one of the equal-cost paths chosen
 /// by a hash of (src, dst, flow_label) at each branching hop, so different flows between the
 /// same pair may take different paths (ECMP) and the same flow always takes the same one.
@@ -137,11 +144,16 @@ struct Route {
 class Router {
 public:
     /// Cache bounds. When the route cache holds max_routes routes it is emptied before the
-    /// next insertion; distance tables (12 bytes per device each) are dropped oldest first so
+    /// next insertion; distance tables (20 bytes per device each) are dropped oldest first so
     /// that they stay within max_table_bytes (at least one table is always kept).
+    /// With is_table_shared_by_symmetry, servers that swapping maps onto each other (same
+    /// devices and inside links, same labelled links to the same outside devices: servers
+    /// under the same leaf switches) share their GPUs' distance tables, read through the swap;
+    /// routes are the same either way (only the count of Dijkstras changes).
     struct Limits {
         std::size_t max_routes = std::size_t{1} << 18;
         std::size_t max_table_bytes = std::size_t{256} << 20;
+        bool is_table_shared_by_symmetry = true;
     };
 
     explicit Router(const Topology& topology);
@@ -161,9 +173,13 @@ public:
     std::size_t hop_count(NodeId src, NodeId dst);
     /// Latency of a shortest route; throws as route(), but builds no path.
     Time latency(NodeId src, NodeId dst);
+    /// route(src, dst, flow_label)'s latency, hop count and bottleneck; builds no path when
+    /// every shortest path has the same bottleneck (then the flow label cannot matter).
+    RouteMetrics route_metrics(NodeId src, NodeId dst, std::uint64_t flow_label = 0);
     /// Drops cached routes (after link changes in the topology).
     void invalidate();
-    /// Routes and distance tables cached now (for tests of the bounds).
+    /// Routes and distance tables cached now (for tests of the bounds; a table shared by
+    /// symmetry counts once).
     std::size_t cached_routes() const;
     std::size_t cached_tables() const;
 

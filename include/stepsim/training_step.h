@@ -53,6 +53,13 @@ struct StepOptions {
     /// full fidelity all replicas' traffic then shares one network; in fast fidelity each
     /// replica's pipeline messages run on a network of their own, as the folded replica's do.
     bool is_exact = false;
+    /// Fast fidelity: a pipelined collective of many pieces (a double binary tree, a chunked
+    /// ring, a chain) is timed from three short uncontended runs with the same piece size, by
+    /// its fill and per-piece period, when they show one (docs/models/training-step.md,
+    /// "Pipelined collectives by fill and period"; measured error <= 6e-5). Off by default:
+    /// trees and rings under fair sharing show no period and run whole anyway. is_exact turns
+    /// it off.
+    bool is_pipeline_extrapolated = false;
     /// Keep every task's slice in StepResult::timeline (for --trace).
     bool keeps_timeline = false;
     /// Fast fidelity: threads that time the distinct uncontended collectives before the step

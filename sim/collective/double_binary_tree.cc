@@ -143,6 +143,17 @@ public:
         return plan;
     }
 
+    PipelineShape pipeline_shape(const CollectiveRequest& request,
+                                 const CollectiveOptions& options) const override {
+        const auto n = static_cast<std::int64_t>(request.ranks.size());
+        if (n == 1) {
+            return {};
+        }
+        const std::int64_t trees = 2 * std::int64_t{channel_count(options)};
+        const std::int64_t largest = (request.size_bytes + trees - 1) / trees;
+        return {trees, pieces_for(largest, chunk_or(options, kDefaultChunkBytes))};
+    }
+
     double predict_time_s(const CollectiveRequest& request,
                           const GroupCosts& costs,
                           const CollectiveOptions& options) const override {

@@ -56,6 +56,22 @@ public:
         return plan;
     }
 
+    PipelineShape pipeline_shape(const CollectiveRequest& request,
+                                 const CollectiveOptions& options) const override {
+        const auto n = static_cast<std::int64_t>(request.ranks.size());
+        if (n == 1) {
+            return {};
+        }
+        const std::int64_t channels = channel_count(options);
+        if (request.op == CollectiveOp::kBroadcast || request.op == CollectiveOp::kReduce) {
+            const std::int64_t largest = (request.size_bytes + channels - 1) / channels;
+            return {channels, pieces_for(largest, chunk_or(options, kDefaultChunkBytes))};
+        }
+        const std::int64_t largest_segment =
+            (request.size_bytes + n * channels - 1) / (n * channels);
+        return {n * channels, pieces_for(largest_segment, options.chunk_bytes)};
+    }
+
     bool has_lazy_plan() const override { return true; }
 
     // The same plan, generated on demand (ring_lazy_plan.cc): what the executor runs.

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <memory>
@@ -24,12 +25,14 @@ IsolatedCollectiveTimer::IsolatedCollectiveTimer(const Topology& topology,
                                                  Router& router,
                                                  NetworkKind network,
                                                  CollectiveOptions options,
-                                                 bool is_memoized_by_shape)
+                                                 bool is_memoized_by_shape,
+                                                 bool is_pipeline_extrapolated)
     : topology_(topology)
     , router_(router)
     , network_(network)
     , options_(options)
-    , is_memoized_by_shape_(is_memoized_by_shape) {
+    , is_memoized_by_shape_(is_memoized_by_shape)
+    , is_pipeline_extrapolated_(is_pipeline_extrapolated) {
     std::map<std::int32_t, std::int64_t> next_in_server;
     for (const NodeId gpu : topology.gpus()) {
         gpu_index_in_server_.push_back(next_in_server[topology.node(gpu).host]++);
@@ -65,9 +68,10 @@ std::size_t IsolatedCollectiveTimer::group_key(const std::vector<RankId>& ranks)
                 if (from == to) {
                     continue;
                 }
-                const Route& route = router_.route(topology_.gpu(from), topology_.gpu(to));
+                const RouteMetrics route =
+                    router_.route_metrics(topology_.gpu(from), topology_.gpu(to));
                 shape.push_back(route.latency.count());
-                shape.push_back(static_cast<std::int64_t>(route.links.size()));
+                shape.push_back(static_cast<std::int64_t>(route.hops));
                 shape.push_back(static_cast<std::int64_t>(std::llround(route.bottleneck_Bps)));
             }
         }
@@ -93,6 +97,65 @@ Time IsolatedCollectiveTimer::time(const CollectiveRequest& request) {
 }
 
 Time IsolatedCollectiveTimer::run_isolated(const CollectiveRequest& request, Router& router) const {
+    if (is_pipeline_extrapolated_ && request.op != CollectiveOp::kSendRecv) {
+        if (const std::optional<Time> extrapolated = run_extrapolated(request, router)) {
+            return *extrapolated;
+        }
+    }
+    return run_once(request, router);
+}
+
+std::optional<Time> IsolatedCollectiveTimer::run_extrapolated(const CollectiveRequest& request,
+                                                              Router& router) const {
+    validate_collective_request(request, topology_);
+    std::string name = request.algorithm;
+    if (name == "auto") {
+        const GroupCosts costs = group_costs(request, topology_, router, options_);
+        name = choose_collective_algorithm(request, topology_, costs, options_).algorithm;
+    }
+    const CollectiveAlgorithm* algorithm = find_collective_algorithm(name);
+    if (algorithm == nullptr || !algorithm->unsupported_reason(request, topology_).empty()) {
+        return std::nullopt;  // the full run reports it
+    }
+    const CollectiveAlgorithm::PipelineShape shape = algorithm->pipeline_shape(request, options_);
+    if (shape.streams <= 0 || shape.pieces < kMinExtrapolatedPieces) {
+        return std::nullopt;
+    }
+    // Three runs of the same plan with fewer pieces of the same size (the full run's pieces
+    // differ from it by at most one byte), P1 < P2 < P3 evenly spaced. The pipeline is taken
+    // as periodic, and extrapolated, only when the two increments agree; otherwise (a plan
+    // whose flows run ahead of one another and re-share links in changing patterns, as a
+    // double binary tree under fair sharing does) it runs whole.
+    const std::int64_t piece_bytes = request.size_bytes / (shape.streams * shape.pieces);
+    CollectiveRequest shorter = request;
+    shorter.algorithm = name;
+    Time done[3];
+    for (int i = 0; i < 3; ++i) {
+        shorter.size_bytes = shape.streams * kExtrapolationPieces[i] * piece_bytes;
+        const CollectiveAlgorithm::PipelineShape short_shape =
+            algorithm->pipeline_shape(shorter, options_);
+        if (short_shape.streams != shape.streams || short_shape.pieces != kExtrapolationPieces[i]) {
+            return std::nullopt;
+        }
+        done[i] = run_once(shorter, router);
+    }
+    const std::int64_t first_ps = (done[1] - done[0]).count();
+    const std::int64_t second_ps = (done[2] - done[1]).count();
+    const auto tolerance_ps = static_cast<std::int64_t>(
+        kPeriodTolerance * static_cast<double>(std::max(first_ps, second_ps)));
+    if (first_ps <= 0 || std::abs(second_ps - first_ps) > tolerance_ps + kPeriodSlack_ps) {
+        return std::nullopt;
+    }
+    // T(P) = T(P3) + (P - P3) (T(P3) - T(P1)) / (P3 - P1), rounded to the tick.
+    const long double slope_ps =
+        static_cast<long double>((done[2] - done[0]).count()) /
+        static_cast<long double>(kExtrapolationPieces[2] - kExtrapolationPieces[0]);
+    const long double extra_ps =
+        slope_ps * static_cast<long double>(shape.pieces - kExtrapolationPieces[2]);
+    return done[2] + Time(std::llround(extra_ps));
+}
+
+Time IsolatedCollectiveTimer::run_once(const CollectiveRequest& request, Router& router) const {
     Simulator sim(0);
     std::unique_ptr<NetworkModel> network = make_network_model(network_, sim, topology_, router);
     Time done = kNever;
@@ -105,8 +168,18 @@ Time IsolatedCollectiveTimer::run_isolated(const CollectiveRequest& request, Rou
         network->start_transfer(topology_.gpu(request.ranks[0]), topology_.gpu(request.ranks[1]),
                                 request.size_bytes, finished);
     } else {
+        // `auto` is resolved here, through `router`, as the executor would through a Router
+        // of its own (same routes, same choice), so that its distance tables are not built
+        // again for every run.
+        CollectiveRequest resolved = request;
+        if (resolved.algorithm == "auto") {
+            validate_collective_request(request, topology_);
+            const GroupCosts costs = group_costs(request, topology_, router, options_);
+            resolved.algorithm =
+                choose_collective_algorithm(request, topology_, costs, options_).algorithm;
+        }
         executor = std::make_unique<CollectiveExecutor>(sim, topology_, *network, options_);
-        executor->start(request, finished);
+        executor->start(resolved, finished);
     }
     sim.run();
     STEPSIM_CHECK(done != kNever, "isolated collective never finished");

@@ -197,8 +197,12 @@ ReplicaCommunicator::ReplicaCommunicator(Simulator& sim,
                                          const std::vector<std::int32_t>& replica_of_task,
                                          bool is_network_shared)
     : replica_of_task_(replica_of_task)
-    , isolated_(
-          topology, router, options.network, options.collective, options.is_memoized_by_shape) {
+    , isolated_(topology,
+                router,
+                options.network,
+                options.collective,
+                options.is_memoized_by_shape,
+                options.is_pipeline_extrapolated && !options.is_exact) {
     CommunicationPolicy policy;
     if (options.fidelity == StepFidelity::kFull) {
         policy = CommunicationPolicy{true, true, true, true, true};

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -52,13 +53,30 @@ private:
 /// bottleneck. Groups of the same shape on a symmetric fabric (every pipeline stage's DP
 /// group on a rail-optimized fat tree) then share one run; what the shape does not capture
 /// is which links two of the collective's own flows share after ECMP hashing.
+///
+/// With `is_pipeline_extrapolated`, a pipelined collective (CollectiveAlgorithm::
+/// pipeline_shape(): the double binary tree, a chunked ring, a chain) of P >=
+/// kMinExtrapolatedPieces pieces is first run with P1 < P2 < P3 pieces of the same size
+/// (kExtrapolationPieces, evenly spaced). When the two increments T(P2) - T(P1) and T(P3) -
+/// T(P2) agree (within kPeriodTolerance, relative, plus kPeriodSlack_ps) the pipeline is taken
+/// as periodic and T(P) = T(P3) + (P - P3) (T(P3) - T(P1)) / (P3 - P1): its fill plus one
+/// period per piece (docs/models/training-step.md, "Pipelined collectives by fill and
+/// period"). Otherwise, and always with it off, the collective runs whole.
 class IsolatedCollectiveTimer {
 public:
+    /// Pieces of the two short runs, and the fewest pieces a collective must have for them.
+    static constexpr std::int64_t kExtrapolationPieces[3] = {16, 32, 48};
+    static constexpr std::int64_t kMinExtrapolatedPieces = 192;
+    /// How far the two increments may differ to count as one period.
+    static constexpr double kPeriodTolerance = 1e-6;
+    static constexpr std::int64_t kPeriodSlack_ps = 16;
+
     IsolatedCollectiveTimer(const Topology& topology,
                             Router& router,
                             NetworkKind network,
                             CollectiveOptions options,
-                            bool is_memoized_by_shape = false);
+                            bool is_memoized_by_shape = false,
+                            bool is_pipeline_extrapolated = false);
     Time time(const CollectiveRequest& request);
 
     /// Runs every request of `requests` not memoized yet, `threads` at a time (each thread
@@ -68,6 +86,13 @@ public:
     void precompute(const std::vector<const CollectiveRequest*>& requests, int threads);
 
     std::size_t distinct_runs() const { return cache_.size(); }
+
+    /// The extrapolated time of `request` (not memoized), or nullopt when it runs whole: not
+    /// a pipeline of kMinExtrapolatedPieces pieces or more, or no period found (see above).
+    /// Ignores is_pipeline_extrapolated; for tests of the method.
+    std::optional<Time> extrapolated_time(const CollectiveRequest& request) {
+        return run_extrapolated(request, router_);
+    }
 
     /// Keys the group `ranks` now (what time() would do for a request over it), so that the
     /// routes its shape reads are built while the caller's other routes to the same GPUs
@@ -84,14 +109,20 @@ private:
 
     std::size_t group_key(const std::vector<RankId>& ranks);
     Key key_of(const CollectiveRequest& request);
-    /// The uncontended completion time of `request`, routed by `router`.
+    /// The uncontended completion time of `request`, routed by `router`: extrapolated when
+    /// is_pipeline_extrapolated_ and run_extrapolated() applies, else run_once().
     Time run_isolated(const CollectiveRequest& request, Router& router) const;
+    /// The whole plan on a fresh Simulator and network.
+    Time run_once(const CollectiveRequest& request, Router& router) const;
+    /// From two short runs, or nullopt when the plan is not a long enough pipeline.
+    std::optional<Time> run_extrapolated(const CollectiveRequest& request, Router& router) const;
 
     const Topology& topology_;
     Router& router_;
     NetworkKind network_;
     CollectiveOptions options_;
     bool is_memoized_by_shape_;
+    bool is_pipeline_extrapolated_;
     std::vector<std::int64_t> gpu_index_in_server_;                 ///< by rank
     std::map<std::vector<std::uint32_t>, std::size_t> group_keys_;  ///< ranks -> key
     std::map<std::vector<std::int64_t>, std::size_t> shapes_;       ///< shape -> key

@@ -548,7 +548,8 @@ StepResult simulate_step(const TrainingJob& job,
     Simulator sim(0);
     Router router(topology);
     IsolatedCollectiveTimer isolated(topology, router, options.network, options.collective,
-                                     options.is_memoized_by_shape && !options.is_exact);
+                                     options.is_memoized_by_shape && !options.is_exact,
+                                     options.is_pipeline_extrapolated && !options.is_exact);
     if (options.is_exact) {
         run_options.is_memoized_by_shape = false;
         replicas.resize(static_cast<std::size_t>(layout.dp));

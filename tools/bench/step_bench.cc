@@ -10,7 +10,10 @@
 //   Gpt462_6k           workloads/gpt-462b on 768 DGX H100 (6,144 GPUs, TP8 PP16 DP48)
 //   Llama3_131k         llama3-405b on 16,384 DGX H100 (131,072 GPUs, radix-128 3-tier fat
 //                       tree), DP 1024, global batch 16,384
-//   The last three are issue 14's scale targets (docs/performance.md) and take minutes: run
+//   Llama3_16k_AlphaBeta, Llama3_131k_AlphaBeta
+//                       the same two steps on the alpha-beta network: the collective runs
+//                       cost little, so these time routing, shape keys and the symmetry check
+//   The last five are issue 14's scale cases (docs/performance.md) and take minutes: run
 //   them by name, e.g. --benchmark_filter=Gpt462_6k.
 //   build/tools/step_bench --benchmark_filter=Gpt3
 // Peak memory is the process's (see /usr/bin/time -v); the step result is kept alive.
@@ -90,6 +93,20 @@ void BM_Llama3_131k(benchmark::State& state) {
              {{"parallelism.dp", "1024"}, {"training.global_batch", "16384"}});
 }
 
+void BM_Llama3_16k_AlphaBeta(benchmark::State& state) {
+    stepsim::StepOptions options;
+    options.network = stepsim::NetworkKind::kAlphaBeta;
+    run_step(state, "dgx-h100-1024.textproto", "llama3-405b.textproto", options, dgx_nodes(2048));
+}
+
+void BM_Llama3_131k_AlphaBeta(benchmark::State& state) {
+    stepsim::StepOptions options;
+    options.network = stepsim::NetworkKind::kAlphaBeta;
+    run_step(state, "dgx-h100-1024.textproto", "llama3-405b.textproto", options,
+             dgx_nodes(16384, 128),
+             {{"parallelism.dp", "1024"}, {"training.global_batch", "16384"}});
+}
+
 }  // namespace
 
 BENCHMARK(BM_Gpt3_1024_Fast)->Unit(benchmark::kMillisecond)->Iterations(1);
@@ -99,5 +116,7 @@ BENCHMARK(BM_TinyPp_16_Full)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_Llama3_16k)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_Gpt462_6k)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_Llama3_131k)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_Llama3_16k_AlphaBeta)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_Llama3_131k_AlphaBeta)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 BENCHMARK_MAIN();

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -266,6 +267,136 @@ TEST_CASE("cached routes stay put while the cache grows", "[topology][router]") 
     }
     CHECK(&router.route(diamond.s, diamond.t, 0) == &first);
     CHECK(first.links == first_links);
+}
+
+/// Six servers of 2 GPUs (one NVSwitch, one NIC per GPU) under a rail-optimized two-tier fat
+/// tree: NIC (s, r) -> leaf (s / 3, r), every leaf -> both spines. Servers 0-2 sit under the
+/// same leaves, as do 3-5, so swapping two servers of one group is an automorphism.
+struct SixServerFatTree {
+    Topology topology;
+    NodeId gpu[6][2];
+    LinkId gpu_to_nic[6][2];
+    LinkId spine_to_leaf[2][2][2];  ///< [spine][group][rail]
+
+    SixServerFatTree() {
+        NodeId nic[6][2];
+        NodeId leaf[2][2];
+        NodeId spine[2];
+        for (int s = 0; s < 6; ++s) {
+            for (int r = 0; r < 2; ++r) {
+                gpu[s][r] = topology.add_node("gpu-" + std::to_string(s) + "." + std::to_string(r),
+                                              NodeKind::kGpu, s);
+            }
+            const NodeId nvswitch =
+                topology.add_node("nvswitch-" + std::to_string(s), NodeKind::kNvSwitch, s);
+            for (int r = 0; r < 2; ++r) {
+                nic[s][r] = topology.add_node("nic-" + std::to_string(s) + "." + std::to_string(r),
+                                              NodeKind::kNic, s);
+                topology.add_duplex_link(gpu[s][r], nvswitch, LinkKind::kNvLink, 150ns, 450e9);
+                gpu_to_nic[s][r] =
+                    topology.add_duplex_link(gpu[s][r], nic[s][r], LinkKind::kPcie, 500ns, 64e9)
+                        .first;
+            }
+        }
+        for (int g = 0; g < 2; ++g) {
+            for (int r = 0; r < 2; ++r) {
+                leaf[g][r] =
+                    topology.add_node("leaf-" + std::to_string(g) + "." + std::to_string(r),
+                                      NodeKind::kSwitch, -1, 1);
+            }
+        }
+        for (int k = 0; k < 2; ++k) {
+            spine[k] = topology.add_node("spine-" + std::to_string(k), NodeKind::kSwitch, -1, 2);
+        }
+        for (int s = 0; s < 6; ++s) {
+            for (int r = 0; r < 2; ++r) {
+                topology.add_duplex_link(nic[s][r], leaf[s / 3][r], LinkKind::kInfiniBand, 600ns,
+                                         50e9);
+            }
+        }
+        for (int k = 0; k < 2; ++k) {
+            for (int g = 0; g < 2; ++g) {
+                for (int r = 0; r < 2; ++r) {
+                    spine_to_leaf[k][g][r] =
+                        topology
+                            .add_duplex_link(leaf[g][r], spine[k], LinkKind::kInfiniBand, 600ns,
+                                             50e9)
+                            .second;
+                }
+            }
+        }
+    }
+};
+
+/// Every ordered GPU pair, three flow labels: the same links, latency and bottleneck from a
+/// router that shares tables by symmetry and one that does not; route_metrics() agrees.
+void require_same_routes(const Topology& topology) {
+    Router shared(topology);
+    Router own(topology, Router::Limits{.is_table_shared_by_symmetry = false});
+    for (const NodeId src : topology.gpus()) {
+        for (const NodeId dst : topology.gpus()) {
+            for (const std::uint64_t label : {0, 1, 7}) {
+                const Route expected = own.route(src, dst, label);
+                const RouteMetrics metrics = shared.route_metrics(src, dst, label);
+                const Route& found = shared.route(src, dst, label);
+                REQUIRE(found.links == expected.links);
+                REQUIRE(found.latency == expected.latency);
+                REQUIRE(found.bottleneck_Bps == expected.bottleneck_Bps);
+                REQUIRE(metrics.latency == expected.latency);
+                REQUIRE(metrics.hops == expected.links.size());
+                REQUIRE(metrics.bottleneck_Bps == expected.bottleneck_Bps);
+                REQUIRE(shared.hop_count(src, dst) == expected.links.size());
+                REQUIRE(shared.latency(src, dst) == expected.latency);
+            }
+        }
+    }
+}
+
+TEST_CASE("servers under the same leaves share distance tables, routes unchanged",
+          "[topology][router]") {
+    // Tables are built per destination GPU: 11 without sharing (gpu-0.0 to itself needs
+    // none); with it one per (leaf group, position in the server) = 2 x 2.
+    SixServerFatTree tree;
+    require_same_routes(tree.topology);
+    Router shared(tree.topology);
+    Router own(tree.topology, Router::Limits{.is_table_shared_by_symmetry = false});
+    for (const NodeId dst : tree.topology.gpus()) {
+        shared.hop_count(tree.gpu[0][0], dst);
+        own.hop_count(tree.gpu[0][0], dst);
+    }
+    CHECK(shared.cached_tables() == 4);
+    CHECK(own.cached_tables() == 11);
+}
+
+TEST_CASE("a degraded link gives its server tables of its own, routes unchanged",
+          "[topology][router]") {
+    // gpu-4.1 -> nic-4.1 at 32 GB/s: server 4's signature differs from 3's and 5's, so its
+    // GPUs get tables of their own (2 more than the symmetric 4).
+    SixServerFatTree tree;
+    tree.topology.set_link_bandwidth(tree.gpu_to_nic[4][1], 32e9);
+    require_same_routes(tree.topology);
+    Router shared(tree.topology);
+    for (const NodeId dst : tree.topology.gpus()) {
+        shared.hop_count(tree.gpu[0][0], dst);
+    }
+    CHECK(shared.cached_tables() == 6);
+}
+
+TEST_CASE("route_metrics walks the route when equal-cost paths differ in bottleneck",
+          "[topology][router]") {
+    // spine-1 -> leaf-1.0 at 25 GB/s: from group 0 to rail 0 of group 1 the two equal-cost
+    // paths (via spine 0 or 1) have bottlenecks 50 and 25 GB/s; the flow label picks one, and
+    // route_metrics() must give the one route() takes, for every label.
+    SixServerFatTree tree;
+    tree.topology.set_link_bandwidth(tree.spine_to_leaf[1][1][0], 25e9);
+    require_same_routes(tree.topology);
+    Router router(tree.topology);
+    std::vector<double> seen;
+    for (std::uint64_t label = 0; label < 16; ++label) {
+        seen.push_back(router.route_metrics(tree.gpu[0][0], tree.gpu[4][0], label).bottleneck_Bps);
+    }
+    CHECK(std::count(seen.begin(), seen.end(), 25e9) > 0);
+    CHECK(std::count(seen.begin(), seen.end(), 50e9) > 0);
 }
 
 TEST_CASE("a route latency beyond the range of Time throws", "[topology][router]") {

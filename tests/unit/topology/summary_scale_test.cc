@@ -181,8 +181,9 @@ TEST_CASE("router caches stay within their bounds and give the same routes",
                                                  {{{"instance[0].count", "4"}}});
     Router::Limits limits;
     limits.max_routes = 16;
-    // Room for three distance tables (12 bytes a device each).
-    limits.max_table_bytes = 3 * 12 * topology.node_count();
+    // Room for three distance tables (20 bytes a device each), one per destination GPU.
+    limits.max_table_bytes = 3 * 20 * topology.node_count();
+    limits.is_table_shared_by_symmetry = false;
     Router bounded(topology, limits);
     Router unbounded(topology);
     const auto gpus = topology.gpus();
@@ -205,7 +206,8 @@ TEST_CASE("router caches stay within their bounds and give the same routes",
     }
     CHECK(bounded.cached_routes() >= 1);
     CHECK(unbounded.cached_routes() == gpus.size() * gpus.size() * 3);
-    CHECK(unbounded.cached_tables() == gpus.size());
+    // The four servers hang off the same leaf switches: one table per GPU position.
+    CHECK(unbounded.cached_tables() == 8);
 }
 
 TEST_CASE("a router with a one-route, one-table budget still routes", "[topology][router][scale]") {
